@@ -1,0 +1,321 @@
+//! `hoist build`: a jar (and extra files, directory trees) on a base image,
+//! written to a destination. The only module that knows both the jar plan and
+//! the image core; it never knows where bytes go beyond [`crate::dest`].
+
+use crate::dest::{self, BaseImage, Location};
+use crate::error::{usage, usage_hint};
+use crate::image::assemble::{assemble, Image, RuntimeSettings};
+use crate::image::compression::Compression;
+use crate::image::layer::{write_layer, BuiltLayer, Content, LayerSpec, NormalizedLayerBuilder};
+use crate::image::manifest::ManifestFormat;
+use crate::image::platform::Platform;
+use crate::image::tree::layer_from_directory;
+use crate::image::Digest;
+use crate::jar::plan::{FileSource, JarPlan};
+use crate::jar::{plan_jar, PlanOptions};
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A host file copied into the image (`--file SRC:DEST`).
+#[derive(Clone, Debug)]
+pub struct ExtraFile {
+    /// The file on the host.
+    pub source: PathBuf,
+    /// Its absolute path in the image.
+    pub dest: String,
+}
+
+/// A host directory copied with its metadata (`--layer-dir DIR[:DEST]`).
+#[derive(Clone, Debug)]
+pub struct LayerDir {
+    /// The directory on the host.
+    pub source: PathBuf,
+    /// Where its content lands in the image.
+    pub dest: String,
+}
+
+/// Everything `hoist build` needs.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// The application jar (optional: an image of directory trees needs none).
+    pub jar: Option<PathBuf>,
+    /// How the jar is laid out and started.
+    pub plan: PlanOptions,
+    /// The base image.
+    pub from: Location,
+    /// The destination.
+    pub to: Location,
+    /// The platform to pick from a multi-platform base.
+    pub platform: Platform,
+    /// Extra files, in one layer.
+    pub files: Vec<ExtraFile>,
+    /// Directory trees, one layer each.
+    pub layer_dirs: Vec<LayerDir>,
+    /// Environment variables to set.
+    pub env: Vec<(String, String)>,
+    /// Ports to expose.
+    pub ports: Vec<String>,
+    /// The user to run as.
+    pub user: Option<String>,
+    /// Labels to set.
+    pub labels: Vec<(String, String)>,
+    /// The config's `created` time.
+    pub created: String,
+    /// The mtime of every file written.
+    pub mtime: u64,
+    /// Layer compression.
+    pub compression: Compression,
+    /// Force a manifest format (default: follow the base).
+    pub format: Option<ManifestFormat>,
+}
+
+/// What a build made, for people and for `--metadata-file`.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildReport {
+    /// Where the image went.
+    pub image: String,
+    /// The image (manifest) digest.
+    pub digest: Digest,
+    /// The manifest media type.
+    pub media_type: String,
+    /// The config digest.
+    pub config_digest: Digest,
+    /// The platform.
+    pub platform: String,
+    /// The base image as named.
+    pub base_image: String,
+    /// The base manifest digest, when it has one.
+    pub base_digest: Option<Digest>,
+    /// The layers, bottom first.
+    pub layers: Vec<LayerReport>,
+}
+
+/// One layer of a [`BuildReport`].
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LayerReport {
+    /// Name (`base`, `dependencies`, …).
+    pub name: String,
+    /// Compressed digest.
+    pub digest: Digest,
+    /// Uncompressed digest.
+    pub diff_id: Digest,
+    /// Compressed size.
+    pub size: u64,
+    /// Media type.
+    pub media_type: String,
+    /// `base` or `app`.
+    pub source: &'static str,
+}
+
+/// Runs a build: validates every input, builds the layers, writes the image.
+/// Nothing is written to the destination unless everything succeeded.
+pub fn build(options: &BuildOptions) -> Result<BuildReport> {
+    let plan = match &options.jar {
+        Some(jar) => Some(plan_jar(jar, &options.plan)?),
+        None => None,
+    };
+    let mut specs = Vec::new();
+    for dir in &options.layer_dirs {
+        let name = format!("dir {}", dir.source.display());
+        specs.push(layer_from_directory(&name, &dir.source, &dir.dest)?);
+    }
+    if let Some(plan) = &plan {
+        specs.extend(jar_layers(plan)?);
+    }
+    if !options.files.is_empty() {
+        specs.push(files_layer(&options.files)?);
+    }
+    for spec in &mut specs {
+        spec.mtime = options.mtime;
+        spec.compression = options.compression;
+    }
+    let work_parent = work_parent(&options.to)?;
+    let work = tempfile::Builder::new()
+        .prefix(".hoist-build-")
+        .tempdir_in(&work_parent)
+        .with_context(|| format!("creating a work directory in {}", work_parent.display()))?;
+    let base = dest::open_base(&options.from, &options.platform, work.path())?;
+    let built = write_layers_parallel(&specs, work.path())?;
+    let image = assemble_image(&base, plan.as_ref(), &built, options);
+    match &options.to {
+        Location::OciLayout { dir, tag } => {
+            dest::oci_layout::write_image(dir, tag.as_deref(), &image)?
+        }
+        Location::DockerArchive { file, reference } => {
+            dest::docker_archive::write_image(file, reference.as_deref(), &image, work.path())?
+        }
+        Location::Scratch => return Err(usage("--to scratch: scratch is only a base")),
+    }
+    Ok(report(&image, &base, &options.to))
+}
+
+/// The directory the work files go in: beside the destination, so that
+/// finished blobs can be renamed into place.
+fn work_parent(to: &Location) -> Result<PathBuf> {
+    let target = match to {
+        Location::OciLayout { dir, .. } => dir,
+        Location::DockerArchive { file, .. } => file,
+        Location::Scratch => return Err(usage("--to scratch: scratch is only a base")),
+    };
+    let parent = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+    Ok(parent)
+}
+
+fn jar_layers(plan: &JarPlan) -> Result<Vec<LayerSpec>> {
+    plan.layers
+        .iter()
+        .map(|layer| {
+            let mut builder = NormalizedLayerBuilder::new();
+            for file in &layer.files {
+                let content = match &file.source {
+                    FileSource::JarEntry { jar, index } => Content::ZipEntry {
+                        archive: jar.clone(),
+                        index: *index,
+                    },
+                    FileSource::HostFile(path) => Content::HostFile(path.clone()),
+                };
+                builder.file(&file.dest, file.size, content, file.executable);
+            }
+            builder.build(layer.name.clone())
+        })
+        .collect()
+}
+
+fn files_layer(files: &[ExtraFile]) -> Result<LayerSpec> {
+    let mut builder = NormalizedLayerBuilder::new();
+    for file in files {
+        let meta = std::fs::metadata(&file.source).map_err(|_| {
+            usage_hint(
+                format!("--file {}: no such file", file.source.display()),
+                "give an existing file as SRC:DEST",
+            )
+        })?;
+        if !meta.is_file() {
+            return Err(usage_hint(
+                format!("--file {}: not a regular file", file.source.display()),
+                "use --layer-dir for directories",
+            ));
+        }
+        use std::os::unix::fs::PermissionsExt;
+        let executable = meta.permissions().mode() & 0o111 != 0;
+        builder.file(
+            &file.dest,
+            meta.len(),
+            Content::HostFile(file.source.clone()),
+            executable,
+        );
+    }
+    builder.build("files")
+}
+
+/// Writes all layers, several at a time; results keep the input order.
+fn write_layers_parallel(specs: &[LayerSpec], dir: &Path) -> Result<Vec<BuiltLayer>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(specs.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<Result<BuiltLayer>>> = (0..specs.len()).map(|_| None).collect();
+    let slots = std::sync::Mutex::new(&mut results);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                // Biggest layers first would balance better, but input order
+                // keeps this simple; the dependency layer is usually first.
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(spec) = specs.get(i) else { break };
+                let result = write_layer(spec, dir);
+                slots
+                    .lock()
+                    .expect("no worker panics while holding the lock")[i] = Some(result);
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.expect("every layer was written"))
+        .collect()
+}
+
+fn assemble_image(
+    base: &BaseImage,
+    plan: Option<&JarPlan>,
+    built: &[BuiltLayer],
+    options: &BuildOptions,
+) -> Image {
+    let mut labels = BTreeMap::new();
+    if let Some(digest) = &base.digest {
+        labels.insert(
+            "org.opencontainers.image.base.digest".to_string(),
+            digest.to_string(),
+        );
+    }
+    if let Some(plan) = plan {
+        if let Some(title) = &plan.title {
+            labels.insert("org.opencontainers.image.title".to_string(), title.clone());
+        }
+        if let Some(version) = &plan.version {
+            labels.insert(
+                "org.opencontainers.image.version".to_string(),
+                version.clone(),
+            );
+        }
+    }
+    labels.extend(options.labels.iter().cloned());
+    let base_runtime = base.config.config.clone().unwrap_or_default();
+    let settings = RuntimeSettings {
+        entrypoint: plan
+            .map(|p| p.entrypoint.clone())
+            .or(base_runtime.entrypoint)
+            .unwrap_or_default(),
+        cmd: match plan {
+            Some(p) => p.cmd.clone(),
+            None => base_runtime.cmd.unwrap_or_default(),
+        },
+        working_dir: plan.map(|p| p.working_dir.clone()),
+        env: options.env.clone(),
+        ports: options.ports.clone(),
+        user: options.user.clone(),
+        labels,
+        created: options.created.clone(),
+    };
+    let format = options.format.unwrap_or(base.format);
+    let mut config = base.config.clone();
+    if config.architecture.is_empty() {
+        config.architecture = options.platform.architecture.clone();
+        config.os = options.platform.os.clone();
+    }
+    assemble(config, base.layers.clone(), built, &settings, format)
+}
+
+fn report(image: &Image, base: &BaseImage, to: &Location) -> BuildReport {
+    BuildReport {
+        image: to.to_string(),
+        digest: image.digest.clone(),
+        media_type: image.format.manifest_media_type().to_string(),
+        config_digest: image.config_digest().clone(),
+        platform: image.platform.to_string(),
+        base_image: base.name.clone(),
+        base_digest: base.digest.clone(),
+        layers: image
+            .layers
+            .iter()
+            .map(|l| LayerReport {
+                name: l.name.clone(),
+                digest: l.descriptor.digest.clone(),
+                diff_id: l.diff_id.clone(),
+                size: l.descriptor.size,
+                media_type: l.descriptor.media_type.clone(),
+                source: if l.from_base { "base" } else { "app" },
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,409 @@
+//! Command-line definitions (clap) and their translation into library calls.
+
+use crate::build::{build, BuildOptions, ExtraFile, LayerDir};
+use crate::dest::Location;
+use crate::error::{usage, usage_hint};
+use crate::image::compression::Compression;
+use crate::image::manifest::ManifestFormat;
+use crate::image::platform::Platform;
+use crate::jar::{plan_jar, JarKind, Mode, PlanOptions};
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// hoist: container images for JVM apps, without Docker.
+#[derive(Debug, Parser)]
+#[command(name = "hoist", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build an image from a jar and write it to a destination; prints the digest.
+    Build(BuildArgs),
+    /// Show how a jar would be layered, without building.
+    Inspect(InspectArgs),
+}
+
+/// How the jar is laid out and started (shared by build and inspect).
+#[derive(Debug, Args)]
+pub struct JarArgs {
+    /// exploded (Spring Boot default: unpacked under the app root) or packaged (java -jar).
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<Mode>,
+    /// JVM flag placed before the main class (repeatable).
+    #[arg(long = "jvm-flag", value_name = "FLAG", allow_hyphen_values = true)]
+    pub jvm_flags: Vec<String>,
+    /// Main class, instead of the manifest's Main-Class.
+    #[arg(long, value_name = "CLASS")]
+    pub main_class: Option<String>,
+    /// Argument passed to the app (the image's Cmd; repeatable).
+    #[arg(long = "args", value_name = "ARG", allow_hyphen_values = true)]
+    pub args: Vec<String>,
+    /// Where the app goes in the image.
+    #[arg(long, value_name = "DIR", default_value = "/app")]
+    pub app_root: String,
+}
+
+impl JarArgs {
+    fn plan_options(&self) -> PlanOptions {
+        PlanOptions {
+            mode: self.mode,
+            app_root: self.app_root.clone(),
+            jvm_flags: self.jvm_flags.clone(),
+            main_class: self.main_class.clone(),
+            args: self.args.clone(),
+        }
+    }
+}
+
+/// `hoist build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The application jar (Spring Boot, plain with Class-Path, or uber).
+    #[arg(long, value_name = "JAR")]
+    pub jar: Option<PathBuf>,
+    /// Base image: scratch, oci:DIR[:TAG] or docker-archive:FILE[:REF].
+    #[arg(long, value_name = "IMAGE")]
+    pub from: String,
+    /// Destination: oci:DIR[:TAG] or docker-archive:FILE[:REF].
+    #[arg(long, value_name = "IMAGE")]
+    pub to: String,
+    /// Platform to take from a multi-platform base.
+    #[arg(long, value_name = "OS/ARCH", default_value = "linux/amd64")]
+    pub platform: String,
+    #[command(flatten)]
+    pub jar_args: JarArgs,
+    /// Extra file in its own layer, SRC:DEST (repeatable).
+    #[arg(long = "file", value_name = "SRC:DEST")]
+    pub files: Vec<String>,
+    /// Directory tree as a layer, keeping ownership, modes and links, DIR[:DEST] (repeatable).
+    #[arg(long = "layer-dir", value_name = "DIR[:DEST]")]
+    pub layer_dirs: Vec<String>,
+    /// Environment variable KEY=VALUE (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Port to expose, 8080 or 8080/udp (repeatable).
+    #[arg(long = "port", value_name = "PORT")]
+    pub ports: Vec<String>,
+    /// User to run as.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Label KEY=VALUE (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Config creation time: epoch (default), now, or an RFC 3339 time.
+    #[arg(long, value_name = "TIME")]
+    pub creation_time: Option<String>,
+    /// Layer compression: auto, stored, gzip or gzip:1..9.
+    #[arg(long, value_name = "KIND", default_value = "auto")]
+    pub compression: Compression,
+    /// Manifest format: oci or docker (default: the base's).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Write digests and layers as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub metadata_file: Option<PathBuf>,
+    /// Print the build report as JSON instead of the digest.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hoist inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The jar to inspect.
+    pub jar: PathBuf,
+    #[command(flatten)]
+    pub jar_args: JarArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Build(args) => run_build(args),
+        Command::Inspect(args) => run_inspect(args),
+    }
+}
+
+fn run_build(args: BuildArgs) -> Result<()> {
+    let source_date_epoch = source_date_epoch()?;
+    let options = BuildOptions {
+        jar: args.jar.clone(),
+        plan: args.jar_args.plan_options(),
+        from: Location::parse(&args.from).context("--from")?,
+        to: Location::parse(&args.to).context("--to")?,
+        platform: Platform::parse(&args.platform).map_err(usage)?,
+        files: args
+            .files
+            .iter()
+            .map(|f| parse_file(f))
+            .collect::<Result<_>>()?,
+        layer_dirs: args.layer_dirs.iter().map(|d| parse_layer_dir(d)).collect(),
+        env: args
+            .env
+            .iter()
+            .map(|e| split_key_value("--env", e))
+            .collect::<Result<_>>()?,
+        ports: args
+            .ports
+            .iter()
+            .map(|p| check_port(p))
+            .collect::<Result<_>>()?,
+        user: args.user.clone(),
+        labels: args
+            .labels
+            .iter()
+            .map(|l| split_key_value("--label", l))
+            .collect::<Result<_>>()?,
+        created: creation_time(args.creation_time.as_deref(), source_date_epoch)?,
+        mtime: source_date_epoch.unwrap_or(crate::image::layer::DEFAULT_MTIME),
+        compression: args.compression,
+        format: match args.format.as_deref() {
+            None => None,
+            Some("oci") => Some(ManifestFormat::Oci),
+            Some("docker") => Some(ManifestFormat::Docker),
+            Some(other) => return Err(usage(format!("--format {other}: use oci or docker"))),
+        },
+    };
+    if options.jar.is_none() && options.layer_dirs.is_empty() && options.files.is_empty() {
+        return Err(usage_hint(
+            "nothing to build",
+            "give --jar (or --layer-dir / --file)",
+        ));
+    }
+    let report = build(&options)?;
+    let json = serde_json::to_string_pretty(&report)?;
+    if let Some(path) = &args.metadata_file {
+        crate::dest::write_atomic(path, json.as_bytes())
+            .with_context(|| format!("writing --metadata-file {}", path.display()))?;
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{json}")?;
+    } else {
+        writeln!(out, "{}", report.digest)?;
+    }
+    Ok(())
+}
+
+fn run_inspect(args: InspectArgs) -> Result<()> {
+    let plan = plan_jar(&args.jar, &args.jar_args.plan_options())?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let layers: Vec<serde_json::Value> = plan
+            .layers
+            .iter()
+            .map(|l| serde_json::json!({"name": l.name, "files": l.files.len(), "size": l.size()}))
+            .collect();
+        let value = serde_json::json!({
+            "jar": plan.jar,
+            "kind": plan.kind,
+            "mode": plan.mode,
+            "layers": layers,
+            "entrypoint": plan.entrypoint,
+            "cmd": plan.cmd,
+            "workingDir": plan.working_dir,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        return Ok(());
+    }
+    let kind = match &plan.kind {
+        JarKind::SpringBoot {
+            layers_index: true, ..
+        } => "Spring Boot (layers.idx)".to_string(),
+        JarKind::SpringBoot { .. } => "Spring Boot (no layers.idx)".to_string(),
+        JarKind::ClassPath => "plain jar with Class-Path".to_string(),
+        JarKind::Uber => "uber jar".to_string(),
+    };
+    let mode = match plan.mode {
+        Mode::Exploded => "exploded",
+        Mode::Packaged => "packaged",
+    };
+    writeln!(out, "jar:        {}", plan.jar.display())?;
+    writeln!(out, "kind:       {kind}, {mode}")?;
+    writeln!(out, "entrypoint: {}", plan.entrypoint.join(" "))?;
+    if !plan.cmd.is_empty() {
+        writeln!(out, "cmd:        {}", plan.cmd.join(" "))?;
+    }
+    writeln!(out, "workdir:    {}", plan.working_dir)?;
+    writeln!(out)?;
+    writeln!(out, "{:<24} {:>7} {:>12}", "LAYER", "FILES", "SIZE")?;
+    for layer in &plan.layers {
+        writeln!(
+            out,
+            "{:<24} {:>7} {:>12}",
+            layer.name,
+            layer.files.len(),
+            human_size(layer.size())
+        )?;
+    }
+    Ok(())
+}
+
+/// `1536` → `1.5 KiB`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn split_key_value(flag: &str, text: &str) -> Result<(String, String)> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(usage_hint(
+            format!("{flag} {text:?}: expected KEY=VALUE"),
+            "e.g. SPRING_PROFILES_ACTIVE=dev",
+        )),
+    }
+}
+
+fn parse_file(text: &str) -> Result<ExtraFile> {
+    let (src, dest) = text
+        .rsplit_once(':')
+        .filter(|(s, d)| !s.is_empty() && d.starts_with('/'))
+        .ok_or_else(|| {
+            usage_hint(
+                format!("--file {text:?}: expected SRC:/ABSOLUTE/DEST"),
+                "e.g. config/app.yaml:/app/config/app.yaml",
+            )
+        })?;
+    let dest = if dest.ends_with('/') {
+        let name = Path::new(src)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!("{dest}{name}")
+    } else {
+        dest.to_string()
+    };
+    if dest.split('/').any(|p| p == "..") {
+        return Err(usage(format!(
+            "--file {text:?}: the destination may not contain '..'"
+        )));
+    }
+    Ok(ExtraFile {
+        source: PathBuf::from(src),
+        dest,
+    })
+}
+
+fn parse_layer_dir(text: &str) -> LayerDir {
+    match text.rsplit_once(':') {
+        Some((dir, dest)) if dest.starts_with('/') => LayerDir {
+            source: dir.into(),
+            dest: dest.to_string(),
+        },
+        _ => LayerDir {
+            source: text.into(),
+            dest: "/".into(),
+        },
+    }
+}
+
+fn check_port(text: &str) -> Result<String> {
+    let (number, protocol) = text.split_once('/').unwrap_or((text, "tcp"));
+    let valid =
+        number.parse::<u16>().is_ok_and(|n| n > 0) && matches!(protocol, "tcp" | "udp" | "sctp");
+    if !valid {
+        return Err(usage(format!(
+            "--port {text:?}: expected PORT[/tcp|udp|sctp], e.g. 8080"
+        )));
+    }
+    Ok(format!("{number}/{protocol}"))
+}
+
+fn source_date_epoch() -> Result<Option<u64>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(text) if !text.is_empty() => text.parse::<u64>().map(Some).map_err(|_| {
+            usage(format!(
+                "SOURCE_DATE_EPOCH={text:?}: expected whole seconds since 1970"
+            ))
+        }),
+        _ => Ok(None),
+    }
+}
+
+fn creation_time(flag: Option<&str>, source_date_epoch: Option<u64>) -> Result<String> {
+    let time = match flag {
+        Some("now") => OffsetDateTime::now_utc(),
+        Some("epoch") => OffsetDateTime::UNIX_EPOCH,
+        Some(text) => OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+            usage_hint(
+                format!("--creation-time {text:?}: not a time"),
+                "use epoch, now or RFC 3339 like 2024-05-01T12:00:00Z",
+            )
+        })?,
+        None => match source_date_epoch {
+            Some(secs) => OffsetDateTime::from_unix_timestamp(secs as i64)
+                .map_err(|_| usage("SOURCE_DATE_EPOCH is out of range"))?,
+            None => OffsetDateTime::UNIX_EPOCH,
+        },
+    };
+    let utc = time
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(time);
+    Ok(utc
+        .format(&Rfc3339)
+        .expect("RFC 3339 formatting of a UTC time succeeds"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_values_split_at_the_first_equals() {
+        assert_eq!(
+            split_key_value("--env", "A=b=c").unwrap(),
+            ("A".into(), "b=c".into())
+        );
+        assert!(split_key_value("--env", "=x").is_err());
+        assert!(split_key_value("--env", "novalue").is_err());
+    }
+
+    #[test]
+    fn creation_times() {
+        assert_eq!(creation_time(None, None).unwrap(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            creation_time(None, Some(1_700_000_000)).unwrap(),
+            "2023-11-14T22:13:20Z"
+        );
+        assert_eq!(
+            creation_time(Some("2024-05-01T14:00:00+02:00"), None).unwrap(),
+            "2024-05-01T12:00:00Z"
+        );
+        assert!(creation_time(Some("yesterday"), None).is_err());
+    }
+
+    #[test]
+    fn files_ports_and_dirs() {
+        let f = parse_file("conf/a.yaml:/app/config/").unwrap();
+        assert_eq!(f.dest, "/app/config/a.yaml");
+        assert!(parse_file("a.yaml:relative").is_err());
+        assert_eq!(check_port("8080").unwrap(), "8080/tcp");
+        assert!(check_port("http").is_err());
+        assert_eq!(parse_layer_dir("rootfs").dest, "/");
+        assert_eq!(parse_layer_dir("jdk:/opt/jdk").dest, "/opt/jdk");
+    }
+}

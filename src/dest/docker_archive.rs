@@ -1,0 +1,297 @@
+//! Docker archives (`docker-archive:FILE[:REF]`), the format of `docker save`,
+//! read by `docker load` and `podman load`: a tar holding `manifest.json`, the
+//! config and one uncompressed tar per layer. hoist writes the layout of
+//! Docker 25+ (`blobs/sha256/<hex>`, layers named by their diff_id).
+
+use crate::dest::{check_platform, BaseImage};
+use crate::error::{usage, usage_hint};
+use crate::image::assemble::{Image, ImageLayer};
+use crate::image::compression::Compression;
+use crate::image::config::ImageConfig;
+use crate::image::digest::HashingWriter;
+use crate::image::layer::compress_tar_stream;
+use crate::image::manifest::{Descriptor, ManifestFormat};
+use crate::image::platform::Platform;
+use crate::image::Digest;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, Write};
+use std::path::Path;
+
+/// One image of an archive's `manifest.json`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ArchiveManifest {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    layers: Vec<String>,
+}
+
+/// `name` → `name:latest` when it carries no tag or digest.
+fn with_default_tag(reference: &str) -> String {
+    let last = reference.rsplit('/').next().unwrap_or(reference);
+    if last.contains(':') || last.contains('@') {
+        reference.to_string()
+    } else {
+        format!("{reference}:latest")
+    }
+}
+
+/// Runs `visit` over the archive's entries until it returns `false`.
+fn scan(file: &Path, mut visit: impl FnMut(&str, &mut dyn Read) -> Result<bool>) -> Result<()> {
+    let handle = File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let mut archive = tar::Archive::new(handle);
+    for entry in archive
+        .entries_with_seek()
+        .with_context(|| format!("reading {}", file.display()))?
+    {
+        let mut entry = entry.with_context(|| format!("reading {}", file.display()))?;
+        let name = entry
+            .path()?
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .to_string();
+        if !visit(&name, &mut entry)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn read_member(file: &Path, wanted: &str) -> Result<Option<Vec<u8>>> {
+    let mut found = None;
+    scan(file, |name, reader| {
+        if name == wanted {
+            let mut bytes = Vec::new();
+            reader.read_to_end(&mut bytes)?;
+            found = Some(bytes);
+            return Ok(false);
+        }
+        Ok(true)
+    })?;
+    Ok(found)
+}
+
+/// Reads a base image from a docker archive; its layers are recompressed
+/// (reproducibly) into `work`.
+pub fn read_base(
+    file: &Path,
+    reference: Option<&str>,
+    platform: &Platform,
+    work: &Path,
+) -> Result<BaseImage> {
+    let name = format!("docker-archive:{}", file.display());
+    if !file.is_file() {
+        return Err(usage_hint(
+            format!("base {name}: no such file"),
+            "check the path (docker save -o FILE IMAGE makes one)",
+        ));
+    }
+    let manifest_bytes = read_member(file, "manifest.json")
+        .map_err(|e| usage(format!("base {name}: not a docker archive ({e:#})")))?
+        .ok_or_else(|| {
+            usage(format!(
+                "base {name}: not a docker archive (no manifest.json)"
+            ))
+        })?;
+    let images: Vec<ArchiveManifest> = serde_json::from_slice(&manifest_bytes)
+        .map_err(|e| usage(format!("base {name}: manifest.json is not valid ({e})")))?;
+    let tags = |m: &ArchiveManifest| m.repo_tags.clone().unwrap_or_default();
+    let chosen = match reference {
+        Some(r) => {
+            let wanted = with_default_tag(r);
+            images.iter().find(|m| tags(m).contains(&wanted))
+        }
+        None if images.len() == 1 => images.first(),
+        None => None,
+    }
+    .ok_or_else(|| {
+        let known: Vec<String> = images.iter().flat_map(tags).collect();
+        usage_hint(
+            format!(
+                "base {name}: no image {}",
+                reference.unwrap_or("(several in the archive)")
+            ),
+            format!(
+                "name one as docker-archive:FILE:REF; there: {}",
+                known.join(", ")
+            ),
+        )
+    })?;
+    let config_bytes = read_member(file, &chosen.config)?
+        .ok_or_else(|| usage(format!("base {name}: config {} is missing", chosen.config)))?;
+    let config = ImageConfig::from_slice(&config_bytes)
+        .with_context(|| format!("parsing config of {name}"))?;
+    check_platform(&name, &config, platform)?;
+    let wanted: BTreeSet<&str> = chosen.layers.iter().map(String::as_str).collect();
+    let mut built = HashMap::new();
+    scan(file, |member, reader| {
+        if wanted.contains(member) && !built.contains_key(member) {
+            let mut buffered = BufReader::with_capacity(1 << 16, reader);
+            let gzip = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+            let layer = if gzip {
+                let decoder = flate2::read::GzDecoder::new(buffered);
+                compress_tar_stream("base", decoder, Compression::Auto, work)?
+            } else {
+                compress_tar_stream("base", buffered, Compression::Auto, work)?
+            };
+            built.insert(member.to_string(), layer);
+        }
+        Ok(built.len() < wanted.len())
+    })?;
+    if config.rootfs.diff_ids.len() != chosen.layers.len() {
+        bail!(
+            "base {name}: manifest.json lists {} layers, the config {}",
+            chosen.layers.len(),
+            config.rootfs.diff_ids.len()
+        );
+    }
+    let mut layers = Vec::new();
+    for (member, diff_id) in chosen.layers.iter().zip(&config.rootfs.diff_ids) {
+        let layer = built
+            .get(member)
+            .ok_or_else(|| usage(format!("base {name}: layer {member} is missing")))?;
+        if &layer.diff_id != diff_id {
+            bail!(
+                "base {name}: layer {member} has diff_id {}, the config says {diff_id}",
+                layer.diff_id
+            );
+        }
+        layers.push(ImageLayer {
+            descriptor: Descriptor::new(
+                ManifestFormat::Docker.layer_media_type(),
+                layer.digest.clone(),
+                layer.size,
+            ),
+            diff_id: layer.diff_id.clone(),
+            path: layer.path.clone(),
+            name: "base".into(),
+            from_base: true,
+        });
+    }
+    Ok(BaseImage {
+        format: ManifestFormat::Docker,
+        config,
+        layers,
+        digest: None,
+        name,
+    })
+}
+
+/// Writes `image` as a docker archive at `file`, atomically. Layers are
+/// decompressed (and checked against their diff_id) into `work` on the way.
+pub fn write_image(file: &Path, reference: Option<&str>, image: &Image, work: &Path) -> Result<()> {
+    let parent = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let temp = tempfile::Builder::new()
+        .prefix(".hoist-archive-")
+        .tempfile_in(parent)
+        .with_context(|| format!("creating a temporary file in {}", parent.display()))?;
+    let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, temp.reopen()?));
+    for dir in ["blobs/", "blobs/sha256/"] {
+        append(
+            &mut tar,
+            dir,
+            0,
+            tar::EntryType::Directory,
+            std::io::empty(),
+        )?;
+    }
+    let mut layer_paths = Vec::new();
+    let mut written = BTreeSet::new();
+    for layer in &image.layers {
+        let member = format!("blobs/sha256/{}", layer.diff_id.hex());
+        layer_paths.push(member.clone());
+        if !written.insert(layer.diff_id.clone()) {
+            continue;
+        }
+        let mut plain = tempfile::tempfile_in(work).context("creating a temporary layer file")?;
+        let (size, diff_id) = decompress_into(&layer.path, &mut plain)?;
+        if diff_id != layer.diff_id {
+            bail!(
+                "layer {} decompresses to {diff_id}, expected {}",
+                layer.descriptor.digest,
+                layer.diff_id
+            );
+        }
+        plain.rewind()?;
+        append(
+            &mut tar,
+            &member,
+            size,
+            tar::EntryType::Regular,
+            BufReader::new(plain),
+        )?;
+    }
+    let config_member = format!("blobs/sha256/{}", image.config_digest().hex());
+    append(
+        &mut tar,
+        &config_member,
+        image.config_bytes.len() as u64,
+        tar::EntryType::Regular,
+        &image.config_bytes[..],
+    )?;
+    let manifest = vec![ArchiveManifest {
+        config: config_member,
+        repo_tags: reference.map(|r| vec![with_default_tag(r)]),
+        layers: layer_paths,
+    }];
+    let manifest_bytes = serde_json::to_vec(&manifest)?;
+    append(
+        &mut tar,
+        "manifest.json",
+        manifest_bytes.len() as u64,
+        tar::EntryType::Regular,
+        &manifest_bytes[..],
+    )?;
+    let mut out = tar.into_inner().context("finishing the archive")?;
+    out.flush()?;
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    temp.persist(file)
+        .with_context(|| format!("writing {}", file.display()))?;
+    Ok(())
+}
+
+fn append<W: Write>(
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    size: u64,
+    kind: tar::EntryType,
+    data: impl Read,
+) -> Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(kind);
+    header.set_size(size);
+    header.set_mode(if kind == tar::EntryType::Directory {
+        0o755
+    } else {
+        0o644
+    });
+    header.set_mtime(crate::image::layer::DEFAULT_MTIME);
+    header.set_uid(0);
+    header.set_gid(0);
+    tar.append_data(&mut header, name, data)
+        .with_context(|| format!("writing {name} into the archive"))
+}
+
+/// Decompresses a gzip (or plain) layer blob into `out`; returns its size and digest.
+fn decompress_into(blob: &Path, out: &mut File) -> Result<(u64, Digest)> {
+    let file = File::open(blob).with_context(|| format!("opening {}", blob.display()))?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let gzip = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    let mut writer = HashingWriter::new(BufWriter::with_capacity(1 << 20, out));
+    if gzip {
+        std::io::copy(&mut flate2::read::GzDecoder::new(reader), &mut writer)?;
+    } else {
+        std::io::copy(&mut reader, &mut writer)?;
+    }
+    let (mut inner, digest, size) = writer.finish();
+    inner.flush()?;
+    Ok((size, digest))
+}

@@ -1,0 +1,226 @@
+//! Where images come from and go to: `scratch`, OCI image layouts
+//! (`oci:DIR[:TAG]`) and docker archives (`docker-archive:FILE[:REF]`).
+//!
+//! Each place is its own module that reads a base image from it and writes a
+//! finished [`crate::image::assemble::Image`] to it. Writes are atomic: a
+//! layout's `index.json` and an archive file appear only when complete.
+
+pub mod docker_archive;
+pub mod oci_layout;
+
+use crate::error::{usage, usage_hint};
+use crate::image::assemble::ImageLayer;
+use crate::image::config::ImageConfig;
+use crate::image::manifest::ManifestFormat;
+use crate::image::platform::Platform;
+use crate::image::Digest;
+use anyhow::Result;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A place an image is read from or written to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// The empty image.
+    Scratch,
+    /// An OCI image layout directory, with an optional tag.
+    OciLayout {
+        /// The layout directory.
+        dir: PathBuf,
+        /// The tag (`org.opencontainers.image.ref.name`).
+        tag: Option<String>,
+    },
+    /// A `docker save` archive, with an optional image reference.
+    DockerArchive {
+        /// The archive file.
+        file: PathBuf,
+        /// `name:tag` recorded in the archive (`RepoTags`).
+        reference: Option<String>,
+    },
+}
+
+impl Location {
+    /// Parses `scratch`, `oci:DIR[:TAG]` or `docker-archive:FILE[:REF]`.
+    pub fn parse(text: &str) -> Result<Self> {
+        if text == "scratch" {
+            return Ok(Location::Scratch);
+        }
+        if let Some(rest) = text.strip_prefix("oci:") {
+            let (dir, tag) = match rest.rsplit_once(':') {
+                Some((dir, tag)) if !tag.contains('/') && !dir.is_empty() => (dir, Some(tag)),
+                _ => (rest, None),
+            };
+            if dir.is_empty() {
+                return Err(usage(format!(
+                    "{text}: oci: needs a directory, e.g. oci:build/image:latest"
+                )));
+            }
+            if let Some(tag) = tag {
+                check_tag(tag).map_err(|why| usage(format!("{text}: tag {tag:?} {why}")))?;
+            }
+            return Ok(Location::OciLayout {
+                dir: PathBuf::from(dir),
+                tag: tag.map(str::to_string),
+            });
+        }
+        if let Some(rest) = text.strip_prefix("docker-archive:") {
+            let (file, reference) = match rest.split_once(':') {
+                Some((file, reference)) => (file, Some(reference)),
+                None => (rest, None),
+            };
+            if file.is_empty() {
+                return Err(usage(format!(
+                    "{text}: docker-archive: needs a file, e.g. docker-archive:app.tar:app:latest"
+                )));
+            }
+            return Ok(Location::DockerArchive {
+                file: PathBuf::from(file),
+                reference: reference.filter(|r| !r.is_empty()).map(str::to_string),
+            });
+        }
+        Err(usage_hint(
+            format!("{text:?}: unknown image location"),
+            "use scratch, oci:DIR[:TAG] or docker-archive:FILE[:REF] (registry references come with the registry client)",
+        ))
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Scratch => f.write_str("scratch"),
+            Location::OciLayout { dir, tag } => {
+                write!(f, "oci:{}", dir.display())?;
+                tag.as_ref().map_or(Ok(()), |t| write!(f, ":{t}"))
+            }
+            Location::DockerArchive { file, reference } => {
+                write!(f, "docker-archive:{}", file.display())?;
+                reference.as_ref().map_or(Ok(()), |r| write!(f, ":{r}"))
+            }
+        }
+    }
+}
+
+/// OCI tag grammar: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+fn check_tag(tag: &str) -> Result<(), &'static str> {
+    let mut chars = tag.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !first_ok
+        || tag.len() > 128
+        || !chars.all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        return Err("is not a valid tag (letters, digits, '_', '.', '-'; at most 128)");
+    }
+    Ok(())
+}
+
+/// A base image, read and ready to build on.
+#[derive(Clone, Debug)]
+pub struct BaseImage {
+    /// Its manifest format.
+    pub format: ManifestFormat,
+    /// Its config.
+    pub config: ImageConfig,
+    /// Its layers with their blob files.
+    pub layers: Vec<ImageLayer>,
+    /// Its manifest digest (none for scratch).
+    pub digest: Option<Digest>,
+    /// How the user named it.
+    pub name: String,
+}
+
+/// Reads the base image at `location` for `platform`. Layers that need
+/// converting (docker archives hold uncompressed tars) are written to `work`.
+pub fn open_base(location: &Location, platform: &Platform, work: &Path) -> Result<BaseImage> {
+    match location {
+        Location::Scratch => Ok(BaseImage {
+            format: ManifestFormat::Oci,
+            config: ImageConfig {
+                architecture: platform.architecture.clone(),
+                os: platform.os.clone(),
+                variant: platform.variant.clone(),
+                ..ImageConfig::default()
+            },
+            layers: Vec::new(),
+            digest: None,
+            name: "scratch".into(),
+        }),
+        Location::OciLayout { dir, tag } => oci_layout::read_base(dir, tag.as_deref(), platform),
+        Location::DockerArchive { file, reference } => {
+            docker_archive::read_base(file, reference.as_deref(), platform, work)
+        }
+    }
+}
+
+/// Checks that a single-platform base is the platform asked for.
+pub(crate) fn check_platform(name: &str, config: &ImageConfig, wanted: &Platform) -> Result<()> {
+    let have = Platform {
+        architecture: config.architecture.clone(),
+        os: config.os.clone(),
+        variant: config.variant.clone(),
+        os_version: None,
+    };
+    if wanted.matches(&have) {
+        Ok(())
+    } else {
+        Err(usage_hint(
+            format!("base {name} is {have}, not {wanted}"),
+            format!("pass --platform {have} or pick a base for {wanted}"),
+        ))
+    }
+}
+
+/// Writes `bytes` to `path` atomically (temporary file + rename).
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".hoist-")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_locations() {
+        assert_eq!(Location::parse("scratch").unwrap(), Location::Scratch);
+        assert_eq!(
+            Location::parse("oci:out/img:v1").unwrap(),
+            Location::OciLayout {
+                dir: "out/img".into(),
+                tag: Some("v1".into())
+            }
+        );
+        assert_eq!(
+            Location::parse("oci:out/img").unwrap(),
+            Location::OciLayout {
+                dir: "out/img".into(),
+                tag: None
+            }
+        );
+        assert_eq!(
+            Location::parse("docker-archive:a.tar:demo/app:1.0").unwrap(),
+            Location::DockerArchive {
+                file: "a.tar".into(),
+                reference: Some("demo/app:1.0".into())
+            }
+        );
+        assert!(Location::parse("oci:").is_err());
+        assert!(Location::parse("oci:x:bad tag").is_err());
+        assert!(Location::parse("ghcr.io/x/y").is_err());
+    }
+}

@@ -1,0 +1,275 @@
+//! OCI image layouts (`oci:DIR[:TAG]`): reading a base from one, adding an
+//! image to one. Tags are `org.opencontainers.image.ref.name` annotations in
+//! `index.json`; adding an image keeps the layout's other tags.
+
+use crate::dest::{check_platform, write_atomic, BaseImage};
+use crate::error::{usage, usage_hint};
+use crate::image::assemble::{Image, ImageLayer};
+use crate::image::config::ImageConfig;
+use crate::image::manifest::{
+    is_index, Descriptor, Index, Manifest, ManifestFormat, REF_NAME_ANNOTATION,
+};
+use crate::image::platform::Platform;
+use crate::image::Digest;
+use anyhow::{Context, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const LAYOUT_FILE: &str = "oci-layout";
+const LAYOUT_CONTENT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+
+/// The path of a blob in the layout at `dir`.
+pub fn blob_path(dir: &Path, digest: &Digest) -> PathBuf {
+    dir.join("blobs")
+        .join(digest.algorithm())
+        .join(digest.hex())
+}
+
+fn name_of(dir: &Path, tag: Option<&str>) -> String {
+    match tag {
+        Some(t) => format!("oci:{}:{t}", dir.display()),
+        None => format!("oci:{}", dir.display()),
+    }
+}
+
+/// Reads a blob and checks it against its digest.
+fn read_blob(dir: &Path, descriptor: &Descriptor) -> Result<Vec<u8>> {
+    let path = blob_path(dir, &descriptor.digest);
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!(
+            "reading blob {} of oci:{}",
+            descriptor.digest,
+            dir.display()
+        )
+    })?;
+    if Digest::of(&bytes) != descriptor.digest {
+        anyhow::bail!(
+            "blob {} of oci:{} does not match its digest (the layout is corrupt)",
+            descriptor.digest,
+            dir.display()
+        );
+    }
+    Ok(bytes)
+}
+
+/// Reads the base image `tag` (or the only image) of the layout at `dir`.
+pub fn read_base(dir: &Path, tag: Option<&str>, platform: &Platform) -> Result<BaseImage> {
+    let name = name_of(dir, tag);
+    let index_bytes = std::fs::read(dir.join("index.json")).map_err(|_| {
+        usage_hint(
+            format!("base {name}: no OCI image layout at {}", dir.display()),
+            "check the path; an OCI layout has index.json and blobs/ (skopeo copy ... oci:DIR:TAG makes one)",
+        )
+    })?;
+    let index = Index::from_slice(&index_bytes)
+        .map_err(|e| usage(format!("base {name}: index.json is not valid ({e})")))?;
+    let mut descriptor = select_tag(&index, tag, &name)?;
+    if is_index(&descriptor.media_type) {
+        let nested = Index::from_slice(&read_blob(dir, &descriptor)?)
+            .with_context(|| format!("parsing index {} of {name}", descriptor.digest))?;
+        descriptor = select_platform(&nested, platform, &name)?;
+    }
+    let manifest_bytes = read_blob(dir, &descriptor)?;
+    let manifest = Manifest::from_slice(&manifest_bytes)
+        .with_context(|| format!("parsing manifest {} of {name}", descriptor.digest))?;
+    let media_type = manifest
+        .media_type
+        .clone()
+        .unwrap_or(descriptor.media_type.clone());
+    let format = ManifestFormat::of_manifest(&media_type).ok_or_else(|| {
+        usage(format!(
+            "base {name}: unsupported manifest media type {media_type}"
+        ))
+    })?;
+    let config = ImageConfig::from_slice(&read_blob(dir, &manifest.config)?)
+        .with_context(|| format!("parsing config of {name}"))?;
+    check_platform(&name, &config, platform)?;
+    if config.rootfs.diff_ids.len() != manifest.layers.len() {
+        anyhow::bail!(
+            "base {name}: the manifest has {} layers but the config lists {} diff_ids",
+            manifest.layers.len(),
+            config.rootfs.diff_ids.len()
+        );
+    }
+    let mut layers = Vec::new();
+    for (descriptor, diff_id) in manifest.layers.iter().zip(&config.rootfs.diff_ids) {
+        let path = blob_path(dir, &descriptor.digest);
+        if !path.is_file() {
+            anyhow::bail!("base {name}: layer blob {} is missing", descriptor.digest);
+        }
+        layers.push(ImageLayer {
+            descriptor: descriptor.clone(),
+            diff_id: diff_id.clone(),
+            path,
+            name: "base".into(),
+            from_base: true,
+        });
+    }
+    Ok(BaseImage {
+        format,
+        config,
+        layers,
+        digest: Some(Digest::of(&manifest_bytes)),
+        name,
+    })
+}
+
+fn select_tag(index: &Index, tag: Option<&str>, name: &str) -> Result<Descriptor> {
+    let tags: Vec<&str> = index
+        .manifests
+        .iter()
+        .filter_map(|d| d.annotation(REF_NAME_ANNOTATION))
+        .collect();
+    let found = match tag {
+        Some(tag) => index
+            .manifests
+            .iter()
+            .find(|d| d.annotation(REF_NAME_ANNOTATION) == Some(tag)),
+        None if index.manifests.len() == 1 => index.manifests.first(),
+        None => None,
+    };
+    found.cloned().ok_or_else(|| {
+        let known = if tags.is_empty() {
+            "none".to_string()
+        } else {
+            tags.join(", ")
+        };
+        match tag {
+            Some(tag) => usage_hint(
+                format!("base {name}: no image tagged {tag:?}"),
+                format!("tags there: {known}"),
+            ),
+            None => usage_hint(
+                format!(
+                    "base {name}: the layout holds {} images",
+                    index.manifests.len()
+                ),
+                format!("name one with oci:DIR:TAG; tags there: {known}"),
+            ),
+        }
+    })
+}
+
+fn select_platform(index: &Index, platform: &Platform, name: &str) -> Result<Descriptor> {
+    index
+        .manifests
+        .iter()
+        .find(|d| d.platform.as_ref().is_some_and(|p| platform.matches(p)))
+        .cloned()
+        .ok_or_else(|| {
+            let offered: Vec<String> = index
+                .manifests
+                .iter()
+                .filter_map(|d| d.platform.as_ref().map(|p| p.to_string()))
+                .collect();
+            usage_hint(
+                format!("base {name}: unknown platform {platform}"),
+                format!(
+                    "the base offers {}; pass one with --platform",
+                    offered.join(", ")
+                ),
+            )
+        })
+}
+
+/// Adds `image` to the layout at `dir` under `tag`. A new layout is built
+/// beside `dir` and renamed into place; in an existing one, blobs are added
+/// first and `index.json` is replaced atomically last.
+pub fn write_image(dir: &Path, tag: Option<&str>, image: &Image) -> Result<()> {
+    let exists = dir.exists();
+    if exists {
+        let empty = std::fs::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .next()
+            .is_none();
+        if !empty && !dir.join(LAYOUT_FILE).is_file() {
+            return Err(usage_hint(
+                format!("{}: exists and is not an OCI image layout", dir.display()),
+                "choose an empty or new directory for oci:",
+            ));
+        }
+        if !empty {
+            write_into(dir, tag, image)?;
+            return Ok(());
+        }
+    }
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".hoist-layout-")
+        .tempdir_in(parent)
+        .with_context(|| format!("creating a directory in {}", parent.display()))?;
+    write_into(staging.path(), tag, image)?;
+    if exists {
+        std::fs::remove_dir(dir).with_context(|| format!("replacing empty {}", dir.display()))?;
+    }
+    let staged = staging.keep();
+    std::fs::rename(&staged, dir)
+        .with_context(|| format!("moving layout into {}", dir.display()))?;
+    Ok(())
+}
+
+fn write_into(dir: &Path, tag: Option<&str>, image: &Image) -> Result<()> {
+    let blobs = dir.join("blobs").join("sha256");
+    std::fs::create_dir_all(&blobs).with_context(|| format!("creating {}", blobs.display()))?;
+    if !dir.join(LAYOUT_FILE).is_file() {
+        write_atomic(&dir.join(LAYOUT_FILE), LAYOUT_CONTENT)?;
+    }
+    for layer in &image.layers {
+        place_blob(
+            &layer.path,
+            &blob_path(dir, &layer.descriptor.digest),
+            !layer.from_base,
+        )?;
+    }
+    for (bytes, digest) in [
+        (&image.config_bytes, image.config_digest()),
+        (&image.manifest_bytes, &image.digest),
+    ] {
+        let path = blob_path(dir, digest);
+        if !path.is_file() {
+            write_atomic(&path, bytes)?;
+        }
+    }
+    let mut index = match std::fs::read(dir.join("index.json")) {
+        Ok(bytes) => Index::from_slice(&bytes)
+            .with_context(|| format!("parsing {}/index.json", dir.display()))?,
+        Err(_) => Index::empty(),
+    };
+    index
+        .manifests
+        .retain(|d| d.annotation(REF_NAME_ANNOTATION) != tag);
+    let mut descriptor = image.descriptor();
+    if let Some(tag) = tag {
+        descriptor.annotations = Some(BTreeMap::from([(
+            REF_NAME_ANNOTATION.to_string(),
+            tag.to_string(),
+        )]));
+    }
+    index.manifests.push(descriptor);
+    write_atomic(&dir.join("index.json"), &index.to_bytes())
+}
+
+/// Puts a blob file at `dest`: nothing if it is there, else a rename (for
+/// files hoist made), a hard link, or a copy.
+fn place_blob(source: &Path, dest: &Path, movable: bool) -> Result<()> {
+    if dest.is_file() {
+        return Ok(());
+    }
+    if movable && std::fs::rename(source, dest).is_ok() {
+        return Ok(());
+    }
+    if std::fs::hard_link(source, dest).is_ok() {
+        return Ok(());
+    }
+    let dir = dest.parent().expect("blob paths have a parent");
+    let temp = tempfile::Builder::new().prefix(".blob-").tempfile_in(dir)?;
+    std::fs::copy(source, temp.path())
+        .with_context(|| format!("copying {} to {}", source.display(), dest.display()))?;
+    temp.persist(dest)
+        .with_context(|| format!("writing {}", dest.display()))?;
+    Ok(())
+}

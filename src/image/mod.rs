@@ -1,0 +1,22 @@
+//! The image model and reproducible layer writing.
+//!
+//! This module owns what an image *is*: layers (tar streams, gzip-compressed,
+//! with their diff_id and digest), the image config, manifests and indexes. It
+//! never touches the network and knows nothing of Java: callers hand it a
+//! [`layer::LayerSpec`] (which files, with which metadata) and get back a blob
+//! on disk with its digests.
+//!
+//! Reproducibility rules live here: sorted entries, fixed mtimes, normalised
+//! ownership and modes (except for root-filesystem layers), one tar header
+//! format, one pinned gzip implementation with fixed header bytes.
+
+pub mod assemble;
+pub mod compression;
+pub mod config;
+pub mod digest;
+pub mod layer;
+pub mod manifest;
+pub mod platform;
+pub mod tree;
+
+pub use digest::Digest;

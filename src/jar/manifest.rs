@@ -1,0 +1,61 @@
+//! `META-INF/MANIFEST.MF`: the main section's attributes.
+
+use std::collections::BTreeMap;
+
+/// The main attributes of a jar manifest. Attribute names compare
+/// case-insensitively, as the jar specification says.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JarManifest {
+    attributes: BTreeMap<String, (String, String)>,
+}
+
+impl JarManifest {
+    /// Parses the main section (up to the first blank line). Continuation
+    /// lines start with one space; line ends may be CRLF, LF or CR.
+    pub fn parse(text: &str) -> Self {
+        let mut logical: Vec<String> = Vec::new();
+        for line in text.split("\r\n").flat_map(|l| l.split(['\n', '\r'])) {
+            if line.is_empty() {
+                if logical.is_empty() {
+                    continue;
+                }
+                break;
+            }
+            match (line.strip_prefix(' '), logical.last_mut()) {
+                (Some(rest), Some(last)) => last.push_str(rest),
+                _ => logical.push(line.to_string()),
+            }
+        }
+        let attributes = logical
+            .iter()
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| {
+                let key = k.trim().to_string();
+                (key.to_ascii_lowercase(), (key, v.trim().to_string()))
+            })
+            .collect();
+        Self { attributes }
+    }
+
+    /// The value of attribute `name`, if present and not empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .get(&name.to_ascii_lowercase())
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continuation_lines_and_case_insensitive_names() {
+        let text = "Manifest-Version: 1.0\r\nClass-Path: a.jar b\r\n .jar c.jar\r\nmain-class: x.Y\r\n\r\nName: other\r\nMain-Class: wrong\r\n";
+        let m = JarManifest::parse(text);
+        assert_eq!(m.get("Class-Path"), Some("a.jar b.jar c.jar"));
+        assert_eq!(m.get("Main-Class"), Some("x.Y"));
+        assert_eq!(m.get("Start-Class"), None);
+    }
+}

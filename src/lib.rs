@@ -1,0 +1,12 @@
+//! hoist: daemonless container images for JVM applications.
+//!
+//! The crate is split by job: [`jar`] reads jars and decides layers (knows Java,
+//! not OCI); [`image`] turns layer plans into reproducible OCI layers, configs and
+//! manifests (no network); [`dest`] reads base images from and writes images to
+//! places (OCI layouts, docker archives); [`build`] wires them for `hoist build`.
+pub mod build;
+pub mod cli;
+pub mod dest;
+pub mod error;
+pub mod image;
+pub mod jar;
