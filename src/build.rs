@@ -153,21 +153,23 @@ pub fn build(options: &BuildOptions) -> Result<BuildReport> {
     Ok(report(&image, &base, &options.to))
 }
 
-/// The directory the work files go in: beside the destination, so that
-/// finished blobs can be renamed into place.
+/// The directory the work files go in: the nearest existing ancestor of the
+/// destination, so that finished blobs can be renamed into place and a failed
+/// build leaves no directory behind.
 fn work_parent(to: &Location) -> Result<PathBuf> {
     let target = match to {
         Location::OciLayout { dir, .. } => dir,
         Location::DockerArchive { file, .. } => file,
         Location::Scratch => return Err(usage("--to scratch: scratch is only a base")),
     };
-    let parent = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
-    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
-    Ok(parent)
+    let absolute =
+        std::path::absolute(target).with_context(|| format!("resolving {}", target.display()))?;
+    let existing = absolute
+        .ancestors()
+        .skip(1)
+        .find(|p| p.is_dir())
+        .unwrap_or(Path::new("/"));
+    Ok(existing.to_path_buf())
 }
 
 fn jar_layers(plan: &JarPlan) -> Result<Vec<LayerSpec>> {

@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build an image from a jar and write it to a destination; prints the digest.
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Show how a jar would be layered, without building.
     Inspect(InspectArgs),
 }
@@ -131,7 +131,7 @@ pub struct InspectArgs {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Build(args) => run_build(args),
+        Command::Build(args) => run_build(*args),
         Command::Inspect(args) => run_inspect(args),
     }
 }

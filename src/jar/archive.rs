@@ -65,6 +65,10 @@ impl JarArchive {
                 "point --jar at the archive Gradle built, e.g. build/libs/app.jar",
             )
         })?;
+        if zip.has_duplicate_names() {
+            let name = first_duplicate_name(path).unwrap_or_else(|| "(unknown)".into());
+            return Err(duplicate_error(path, &name));
+        }
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let mut entries = Vec::with_capacity(zip.len());
         let mut seen = HashSet::with_capacity(zip.len());
@@ -80,10 +84,7 @@ impl JarArchive {
                 )
             })?;
             if !seen.insert(name.clone()) {
-                return Err(usage_hint(
-                    format!("jar {}: duplicate entry {name:?}", path.display()),
-                    "a jar must name each file once; check the build's duplicatesStrategy",
-                ));
+                return Err(duplicate_error(path, &name));
             }
             entries.push(JarEntry {
                 index,
@@ -129,6 +130,28 @@ impl JarArchive {
     pub fn has_prefix(&self, prefix: &str) -> bool {
         self.entries.iter().any(|e| e.name.starts_with(prefix))
     }
+}
+
+fn duplicate_error(path: &Path, name: &str) -> anyhow::Error {
+    usage_hint(
+        format!("jar {}: duplicate entry {name:?}", path.display()),
+        "a jar must name each file once; check the build's duplicatesStrategy",
+    )
+}
+
+/// Walks the local headers to name the first entry that appears twice (the
+/// central directory index has already merged them).
+fn first_duplicate_name(path: &Path) -> Option<String> {
+    let mut reader = BufReader::new(File::open(path).ok()?);
+    let mut seen = HashSet::new();
+    // Bounded by the file: each step consumes one local entry.
+    while let Ok(Some(member)) = zip::read::read_zipfile_from_stream(&mut reader) {
+        let name = String::from_utf8_lossy(member.name_raw()).into_owned();
+        if !seen.insert(name.clone()) {
+            return Some(name);
+        }
+    }
+    None
 }
 
 /// Checks one entry name; returns it without a trailing slash.

@@ -424,7 +424,7 @@ fn class_path_item(item: &str) -> Result<String, &'static str> {
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")
         .collect();
-    if parts.iter().any(|p| *p == "..") {
+    if parts.contains(&"..") {
         return Err("leaves the jar's directory with '..'");
     }
     if parts.is_empty() {

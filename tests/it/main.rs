@@ -1,0 +1,11 @@
+//! Integration tests: the real `hoist` binary on real jars, checked with
+//! independent readers (skopeo, the JVM, a spec-written layout reader).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod bad_input;
+mod fixtures;
+mod image_starts;
+mod layouts;
+mod reproducible;

@@ -1,0 +1,99 @@
+//! Running the real `hoist` binary: a small builder with assertions.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// A `hoist` invocation.
+pub struct Hoist {
+    command: Command,
+    shown: String,
+}
+
+/// Starts a `hoist` invocation.
+pub fn hoist() -> Hoist {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hoist"));
+    command.env_remove("SOURCE_DATE_EPOCH");
+    Hoist {
+        command,
+        shown: "hoist".into(),
+    }
+}
+
+impl Hoist {
+    /// Adds arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        for arg in args {
+            self.shown.push(' ');
+            self.shown.push_str(&arg.as_ref().to_string_lossy());
+            self.command.arg(arg);
+        }
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Self {
+        self.command.env(key, value);
+        self
+    }
+
+    /// Runs in `dir`.
+    pub fn current_dir(mut self, dir: &Path) -> Self {
+        self.command.current_dir(dir);
+        self
+    }
+
+    /// Runs and returns the output, whatever the exit status.
+    pub fn output(mut self) -> (String, Output) {
+        let output = self.command.output().expect("running hoist");
+        (self.shown, output)
+    }
+
+    /// Runs, asserts success, returns stdout.
+    #[track_caller]
+    pub fn success(self) -> String {
+        let (shown, output) = self.output();
+        assert!(
+            output.status.success(),
+            "{shown} failed ({:?}):\n{}",
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("stdout is UTF-8")
+    }
+
+    /// Runs, asserts exit `code`, returns stderr.
+    #[track_caller]
+    pub fn failure(self, code: i32) -> String {
+        let (shown, output) = self.output();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{shown}: stderr:\n{stderr}"
+        );
+        stderr
+    }
+}
+
+/// Runs a command, asserts success and returns stdout; says what to install
+/// when the program is missing.
+#[track_caller]
+pub fn run_tool(program: &str, args: &[&str], install_hint: &str) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} ({e}); install it: {install_hint}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
