@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod architecture;
 mod bad_input;
 mod fixtures;
 mod image_starts;

@@ -156,11 +156,32 @@ pub fn synthetic_boot(dir: &Path) -> PathBuf {
 /// (`BOOT-INF/lib/bigdep-NNNNN-1.0.jar`, [`BIG_DEP_CHUNK`] of incompressible pseudo-random
 /// bytes each, stored), streamed to disk. `dir/big-0.0.1.jar`.
 pub fn big_boot(dir: &Path, dep_bytes: u64) -> PathBuf {
+    big_boot_variant(dir, dep_bytes, 0)
+}
+
+/// [`big_boot`] with the bytes of exactly one application class
+/// (`BOOT-INF/classes/com/example/demo/web/HelloController.class`) depending on `variant`;
+/// every other entry keeps its name and bytes. Variant 0 is [`big_boot`], byte for byte.
+/// For measuring a rebuild "after a change to one class". `dir/big-0.0.1.jar`.
+pub fn big_boot_variant(dir: &Path, dep_bytes: u64, variant: u32) -> PathBuf {
     let path = prepare(dir).join("big-0.0.1.jar");
     let deps = ((dep_bytes + BIG_DEP_CHUNK / 2) / BIG_DEP_CHUNK) as usize;
-    write_boot(&path, &Synthetic::new().parts(), Style::Boot3Layered, deps);
+    let mut synthetic = Synthetic::new();
+    if variant != 0 {
+        let class = format!("{VARIED_CLASS}.class");
+        let (_, bytes) = synthetic
+            .app
+            .iter_mut()
+            .find(|(name, _)| *name == class)
+            .expect("the varied class is one of the synthetic app classes");
+        bytes.extend_from_slice(format!("\0variant {variant}").as_bytes());
+    }
+    write_boot(&path, &synthetic.parts(), Style::Boot3Layered, deps);
     path
 }
+
+/// The application class whose bytes [`big_boot_variant`] changes.
+const VARIED_CLASS: &str = "com/example/demo/web/HelloController";
 
 // ---------------------------------------------------------------------------------------------
 // Bad inputs

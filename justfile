@@ -1,0 +1,14 @@
+# hoist — tasks. `just --list` shows them.
+
+# Run every test (unit + integration against real tools: skopeo, java).
+test:
+    cargo test --all-targets --locked
+
+# Formatting and lints, as CI runs them.
+lint:
+    cargo fmt --check
+    cargo clippy --all-targets --locked -- -D warnings
+
+# Benchmarks: build speed and memory against pigz, sha256sum and umoci (release build).
+bench:
+    bash bench/bench.sh
