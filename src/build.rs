@@ -5,6 +5,7 @@
 use crate::dest::{self, BaseImage, Location};
 use crate::error::{usage, usage_hint};
 use crate::image::assemble::{assemble, Image, RuntimeSettings};
+use crate::image::cache::LayerCache;
 use crate::image::compression::Compression;
 use crate::image::layer::{write_layer, BuiltLayer, Content, LayerSpec, NormalizedLayerBuilder};
 use crate::image::manifest::ManifestFormat;
@@ -69,6 +70,8 @@ pub struct BuildOptions {
     pub compression: Compression,
     /// Force a manifest format (default: follow the base).
     pub format: Option<ManifestFormat>,
+    /// The layer cache directory (`None`: no cache).
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// What a build made, for people and for `--metadata-file`.
@@ -109,6 +112,8 @@ pub struct LayerReport {
     pub media_type: String,
     /// `base` or `app`.
     pub source: &'static str,
+    /// True when an app layer came from the layer cache instead of being written.
+    pub cached: bool,
 }
 
 /// Runs a build: validates every input, builds the layers, writes the image.
@@ -139,7 +144,13 @@ pub fn build(options: &BuildOptions) -> Result<BuildReport> {
         .tempdir_in(&work_parent)
         .with_context(|| format!("creating a work directory in {}", work_parent.display()))?;
     let base = dest::open_base(&options.from, &options.platform, work.path())?;
-    let built = write_layers_parallel(&specs, work.path())?;
+    let cache = match &options.cache_dir {
+        Some(dir) => Some(LayerCache::open(dir)?),
+        None => None,
+    };
+    let built = write_layers_parallel(&specs, cache.as_ref(), work.path())?;
+    let cached: Vec<bool> = built.iter().map(|(_, hit)| *hit).collect();
+    let built: Vec<BuiltLayer> = built.into_iter().map(|(layer, _)| layer).collect();
     let image = assemble_image(&base, plan.as_ref(), &built, options);
     match &options.to {
         Location::OciLayout { dir, tag } => {
@@ -150,7 +161,7 @@ pub fn build(options: &BuildOptions) -> Result<BuildReport> {
         }
         Location::Scratch => return Err(usage("--to scratch: scratch is only a base")),
     }
-    Ok(report(&image, &base, &options.to))
+    Ok(report(&image, &base, &options.to, &cached))
 }
 
 /// The directory the work files go in: the nearest existing ancestor of the
@@ -179,9 +190,10 @@ fn jar_layers(plan: &JarPlan) -> Result<Vec<LayerSpec>> {
             let mut builder = NormalizedLayerBuilder::new();
             for file in &layer.files {
                 let content = match &file.source {
-                    FileSource::JarEntry { jar, index } => Content::ZipEntry {
+                    FileSource::JarEntry { jar, index, crc32 } => Content::ZipEntry {
                         archive: jar.clone(),
                         index: *index,
+                        crc32: *crc32,
                     },
                     FileSource::HostFile(path) => Content::HostFile(path.clone()),
                 };
@@ -219,13 +231,19 @@ fn files_layer(files: &[ExtraFile]) -> Result<LayerSpec> {
     builder.build("files")
 }
 
-/// Writes all layers, several at a time; results keep the input order.
-fn write_layers_parallel(specs: &[LayerSpec], dir: &Path) -> Result<Vec<BuiltLayer>> {
+/// Writes all layers (or finds them in the cache), several at a time;
+/// results keep the input order and say whether they came from the cache.
+fn write_layers_parallel(
+    specs: &[LayerSpec],
+    cache: Option<&LayerCache>,
+    dir: &Path,
+) -> Result<Vec<(BuiltLayer, bool)>> {
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(specs.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<Option<Result<BuiltLayer>>> = (0..specs.len()).map(|_| None).collect();
+    let mut results: Vec<Option<Result<(BuiltLayer, bool)>>> =
+        (0..specs.len()).map(|_| None).collect();
     let slots = std::sync::Mutex::new(&mut results);
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -234,7 +252,10 @@ fn write_layers_parallel(specs: &[LayerSpec], dir: &Path) -> Result<Vec<BuiltLay
                 // keeps this simple; the dependency layer is usually first.
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(spec) = specs.get(i) else { break };
-                let result = write_layer(spec, dir);
+                let result = match cache {
+                    Some(cache) => cache.get_or_write(spec),
+                    None => write_layer(spec, dir).map(|layer| (layer, false)),
+                };
                 slots
                     .lock()
                     .expect("no worker panics while holding the lock")[i] = Some(result);
@@ -298,7 +319,8 @@ fn assemble_image(
     assemble(config, base.layers.clone(), built, &settings, format)
 }
 
-fn report(image: &Image, base: &BaseImage, to: &Location) -> BuildReport {
+fn report(image: &Image, base: &BaseImage, to: &Location, cached: &[bool]) -> BuildReport {
+    let base_count = image.layers.len() - cached.len();
     BuildReport {
         image: to.to_string(),
         digest: image.digest.clone(),
@@ -310,13 +332,15 @@ fn report(image: &Image, base: &BaseImage, to: &Location) -> BuildReport {
         layers: image
             .layers
             .iter()
-            .map(|l| LayerReport {
+            .enumerate()
+            .map(|(i, l)| LayerReport {
                 name: l.name.clone(),
                 digest: l.descriptor.digest.clone(),
                 diff_id: l.diff_id.clone(),
                 size: l.descriptor.size,
                 media_type: l.descriptor.media_type.clone(),
                 source: if l.from_base { "base" } else { "app" },
+                cached: i >= base_count && cached[i - base_count],
             })
             .collect(),
     }

@@ -108,6 +108,12 @@ pub struct BuildArgs {
     /// Manifest format: oci or docker (default: the base's).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
+    /// Layer cache directory (default: $XDG_CACHE_HOME/hoist or ~/.cache/hoist).
+    #[arg(long, value_name = "DIR", env = "HOIST_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Build every layer afresh and leave the cache alone.
+    #[arg(long)]
+    pub no_cache: bool,
     /// Write digests and layers as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub metadata_file: Option<PathBuf>,
@@ -174,6 +180,13 @@ fn run_build(args: BuildArgs) -> Result<()> {
             Some("oci") => Some(ManifestFormat::Oci),
             Some("docker") => Some(ManifestFormat::Docker),
             Some(other) => return Err(usage(format!("--format {other}: use oci or docker"))),
+        },
+        cache_dir: match args.no_cache {
+            true => None,
+            false => args
+                .cache_dir
+                .clone()
+                .or_else(crate::image::cache::LayerCache::default_root),
         },
     };
     if options.jar.is_none() && options.layer_dirs.is_empty() && options.files.is_empty() {

@@ -172,24 +172,7 @@ pub(crate) fn check_platform(name: &str, config: &ImageConfig, wanted: &Platform
     }
 }
 
-/// Writes `bytes` to `path` atomically (temporary file + rename).
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use anyhow::Context;
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".hoist-")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    temp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
-}
+pub(crate) use crate::image::write_file_atomic as write_atomic;
 
 #[cfg(test)]
 mod tests {

@@ -219,11 +219,7 @@ fn write_into(dir: &Path, tag: Option<&str>, image: &Image) -> Result<()> {
         write_atomic(&dir.join(LAYOUT_FILE), LAYOUT_CONTENT)?;
     }
     for layer in &image.layers {
-        place_blob(
-            &layer.path,
-            &blob_path(dir, &layer.descriptor.digest),
-            !layer.from_base,
-        )?;
+        place_blob(&layer.path, &blob_path(dir, &layer.descriptor.digest))?;
     }
     for (bytes, digest) in [
         (&image.config_bytes, image.config_digest()),
@@ -253,13 +249,10 @@ fn write_into(dir: &Path, tag: Option<&str>, image: &Image) -> Result<()> {
     write_atomic(&dir.join("index.json"), &index.to_bytes())
 }
 
-/// Puts a blob file at `dest`: nothing if it is there, else a rename (for
-/// files hoist made), a hard link, or a copy.
-fn place_blob(source: &Path, dest: &Path, movable: bool) -> Result<()> {
+/// Puts a blob file at `dest`: nothing if it is there, else a hard link
+/// (blobs are immutable), else a copy.
+fn place_blob(source: &Path, dest: &Path) -> Result<()> {
     if dest.is_file() {
-        return Ok(());
-    }
-    if movable && std::fs::rename(source, dest).is_ok() {
         return Ok(());
     }
     if std::fs::hard_link(source, dest).is_ok() {

@@ -34,6 +34,9 @@ pub enum Content {
         archive: Arc<PathBuf>,
         /// The entry's index in the archive's central directory.
         index: usize,
+        /// The entry's CRC-32, which (with size and name) identifies its
+        /// content for the layer cache without reading it.
+        crc32: u32,
     },
 }
 
@@ -422,7 +425,7 @@ impl ContentOpener {
                     File::open(path).with_context(|| format!("opening {}", path.display()))?;
                 write(&mut file).with_context(|| format!("reading {}", path.display()))?;
             }
-            Content::ZipEntry { archive, index } => {
+            Content::ZipEntry { archive, index, .. } => {
                 if !self.archives.contains_key(archive.as_path()) {
                     let file = File::open(archive.as_path())
                         .with_context(|| format!("opening {}", archive.display()))?;

@@ -22,6 +22,8 @@ pub struct JarEntry {
     pub size: u64,
     /// True when the entry's Unix mode has an execute bit.
     pub executable: bool,
+    /// CRC-32 of the content, from the central directory.
+    pub crc32: u32,
 }
 
 /// A jar opened for planning: its path, entries and manifest.
@@ -91,6 +93,7 @@ impl JarArchive {
                 is_dir: data.is_dir(),
                 size: data.size(),
                 executable: data.unix_mode().is_some_and(|m| m & 0o111 != 0),
+                crc32: data.crc32(),
                 name,
             });
         }

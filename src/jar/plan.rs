@@ -67,6 +67,8 @@ pub enum FileSource {
         jar: Arc<PathBuf>,
         /// The entry's index.
         index: usize,
+        /// The entry's CRC-32 (identifies the content for caching).
+        crc32: u32,
     },
     /// A file on the host (the jar itself, or a `Class-Path` jar).
     HostFile(PathBuf),
@@ -336,6 +338,7 @@ fn jar_file(jar: &JarArchive, entry: &JarEntry, root: &str) -> PlannedFile {
         source: FileSource::JarEntry {
             jar: jar.path.clone(),
             index: entry.index,
+            crc32: entry.crc32,
         },
         executable: entry.executable,
     }

@@ -18,13 +18,21 @@ fn image_and_jar_stay_off_the_network() {
         for file in rust_files(&src.join(dir)) {
             let text = std::fs::read_to_string(&file).unwrap();
             for banned in ["reqwest", "tokio", "aws_", "crate::dest", "crate::build"] {
-                assert!(!text.contains(banned), "{} mentions {banned}", file.display());
+                assert!(
+                    !text.contains(banned),
+                    "{} mentions {banned}",
+                    file.display()
+                );
             }
         }
     }
     for file in rust_files(&src.join("image")) {
         let text = std::fs::read_to_string(&file).unwrap();
-        assert!(!text.contains("crate::jar"), "{}: the image core knows no Java", file.display());
+        assert!(
+            !text.contains("crate::jar"),
+            "{}: the image core knows no Java",
+            file.display()
+        );
     }
 }
 
@@ -33,6 +41,10 @@ fn every_module_has_a_doc_comment() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     for file in rust_files(&src) {
         let text = std::fs::read_to_string(&file).unwrap();
-        assert!(text.starts_with("//!"), "{} has no module doc comment", file.display());
+        assert!(
+            text.starts_with("//!"),
+            "{} has no module doc comment",
+            file.display()
+        );
     }
 }

@@ -27,6 +27,8 @@ fn build_in(dir: &Path, umask: &str, tz: &str) -> String {
         .arg(dir.join("extra.yaml"))
         .arg(dir.join("out"))
         .env("TZ", tz)
+        // A cache per build: the second build must not be served from the first.
+        .env("HOIST_CACHE_DIR", dir.join("cache"))
         .env_remove("SOURCE_DATE_EPOCH")
         .current_dir(dir)
         .output()

@@ -12,10 +12,17 @@ pub struct Hoist {
     shown: String,
 }
 
-/// Starts a `hoist` invocation.
+/// One layer cache per test process, away from the user's own.
+pub fn test_cache_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("creating a cache dir")).path()
+}
+
+/// Starts a `hoist` invocation (with the test process's layer cache).
 pub fn hoist() -> Hoist {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hoist"));
     command.env_remove("SOURCE_DATE_EPOCH");
+    command.env("HOIST_CACHE_DIR", test_cache_dir());
     Hoist {
         command,
         shown: "hoist".into(),
