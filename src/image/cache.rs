@@ -189,7 +189,10 @@ mod tests {
         assert!(!hit);
         let (again, hit) = cache.get_or_write(&spec("one")).unwrap();
         assert!(hit);
-        assert_eq!((&first.digest, &first.diff_id), (&again.digest, &again.diff_id));
+        assert_eq!(
+            (&first.digest, &first.diff_id),
+            (&again.digest, &again.diff_id)
+        );
         let (other, hit) = cache.get_or_write(&spec("two")).unwrap();
         assert!(!hit);
         assert_ne!(other.digest, again.digest);

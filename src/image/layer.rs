@@ -5,6 +5,7 @@
 
 use crate::image::compression::{looks_compressed, Compression};
 use crate::image::digest::{Digest, HashingWriter};
+use crate::image::gzip::GzipWriter;
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
 use std::fs::File;
@@ -314,7 +315,7 @@ struct BlobDigests {
     size: u64,
 }
 
-type UncompressedSink = HashingWriter<flate2::write::GzEncoder<HashingWriter<BufWriter<File>>>>;
+type UncompressedSink = HashingWriter<GzipWriter<HashingWriter<BufWriter<File>>>>;
 
 /// Runs `produce` over a writer whose bytes are hashed, gzip-compressed with
 /// fixed header fields, hashed again and written to a temporary file in `dir`,
@@ -330,10 +331,7 @@ fn write_compressed(
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
     let file = temp.reopen().context("opening temporary layer file")?;
     let compressed = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
-    let gzip = flate2::GzBuilder::new()
-        .mtime(0)
-        .operating_system(255)
-        .write(compressed, flate2::Compression::new(compression.level()));
+    let gzip = GzipWriter::new(compressed, compression.level())?;
     let mut uncompressed = HashingWriter::new(gzip);
     produce(&mut uncompressed)?;
     let (gzip, diff_id, uncompressed_size) = uncompressed.finish();

@@ -15,6 +15,7 @@ pub mod cache;
 pub mod compression;
 pub mod config;
 pub mod digest;
+pub mod gzip;
 pub mod layer;
 pub mod manifest;
 pub mod platform;
