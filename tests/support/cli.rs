@@ -15,7 +15,8 @@ pub struct Hoist {
 /// One layer cache per test process, away from the user's own.
 pub fn test_cache_dir() -> &'static Path {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("creating a cache dir")).path()
+    DIR.get_or_init(|| tempfile::tempdir().expect("creating a cache dir"))
+        .path()
 }
 
 /// Starts a `hoist` invocation (with the test process's layer cache).
