@@ -9,4 +9,5 @@ mod bad_input;
 mod fixtures;
 mod image_starts;
 mod layouts;
+mod rebuild;
 mod reproducible;
