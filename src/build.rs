@@ -2,6 +2,7 @@
 //! written to a destination. The only module that knows both the jar plan and
 //! the image core; it never knows where bytes go beyond [`crate::dest`].
 
+use crate::dest::registry::{PushSummary, RegistryAccess};
 use crate::dest::{self, BaseImage, Location};
 use crate::error::{usage, usage_hint};
 use crate::image::assemble::{assemble, Image, RuntimeSettings};
@@ -14,6 +15,8 @@ use crate::image::tree::layer_from_directory;
 use crate::image::Digest;
 use crate::jar::plan::{FileSource, JarPlan};
 use crate::jar::{plan_jar, PlanOptions};
+use crate::registry::push::{BlobOutcome, PushOptions, PushProgress};
+use crate::registry::transport::ClientOptions;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -72,6 +75,10 @@ pub struct BuildOptions {
     pub format: Option<ManifestFormat>,
     /// The layer cache directory (`None`: no cache).
     pub cache_dir: Option<PathBuf>,
+    /// More tags for a registry destination (besides the reference's own).
+    pub tags: Vec<String>,
+    /// How to reach registries.
+    pub client: ClientOptions,
 }
 
 /// What a build made, for people and for `--metadata-file`.
@@ -94,6 +101,29 @@ pub struct BuildReport {
     pub base_digest: Option<Digest>,
     /// The layers, bottom first.
     pub layers: Vec<LayerReport>,
+    /// The tags pushed (registry destinations).
+    pub tags: Vec<String>,
+    /// What the push did (registry destinations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushReport>,
+}
+
+/// Push totals for a [`BuildReport`].
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushReport {
+    /// Blobs uploaded.
+    pub uploaded: usize,
+    /// Blobs mounted from another repository.
+    pub mounted: usize,
+    /// Blobs already present.
+    pub present: usize,
+    /// Bytes uploaded.
+    pub bytes_uploaded: u64,
+    /// Seconds the push took.
+    pub seconds: f64,
+    /// What happened to the config blob.
+    pub config: BlobOutcome,
 }
 
 /// One layer of a [`BuildReport`].
@@ -114,11 +144,14 @@ pub struct LayerReport {
     pub source: &'static str,
     /// True when an app layer came from the layer cache instead of being written.
     pub cached: bool,
+    /// For registry destinations: uploaded, mounted or present.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<BlobOutcome>,
 }
 
 /// Runs a build: validates every input, builds the layers, writes the image.
 /// Nothing is written to the destination unless everything succeeded.
-pub fn build(options: &BuildOptions) -> Result<BuildReport> {
+pub fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Result<BuildReport> {
     let plan = match &options.jar {
         Some(jar) => Some(plan_jar(jar, &options.plan)?),
         None => None,
@@ -143,25 +176,61 @@ pub fn build(options: &BuildOptions) -> Result<BuildReport> {
         .prefix(".hoist-build-")
         .tempdir_in(&work_parent)
         .with_context(|| format!("creating a work directory in {}", work_parent.display()))?;
-    let base = dest::open_base(&options.from, &options.platform, work.path())?;
     let cache = match &options.cache_dir {
         Some(dir) => Some(LayerCache::open(dir)?),
         None => None,
     };
+    let uses_registry = matches!(options.from, Location::Registry(_))
+        || matches!(options.to, Location::Registry(_));
+    let registries = if uses_registry {
+        let blob_dir = match &cache {
+            Some(cache) => cache.blob_dir(),
+            None => work.path().join("blobs"),
+        };
+        Some(RegistryAccess::new(
+            options.client.clone(),
+            blob_dir,
+            PushOptions::default(),
+        )?)
+    } else {
+        None
+    };
+    let base = dest::open_base(
+        &options.from,
+        &options.platform,
+        work.path(),
+        registries.as_ref(),
+    )?;
     let built = write_layers_parallel(&specs, cache.as_ref(), work.path())?;
     let cached: Vec<bool> = built.iter().map(|(_, hit)| *hit).collect();
     let built: Vec<BuiltLayer> = built.into_iter().map(|(layer, _)| layer).collect();
     let image = assemble_image(&base, plan.as_ref(), &built, options);
+    let mut push = None;
     match &options.to {
         Location::OciLayout { dir, tag } => {
+            fetch_base_layers(registries.as_ref(), &base)?;
             dest::oci_layout::write_image(dir, tag.as_deref(), &image)?
         }
         Location::DockerArchive { file, reference } => {
+            fetch_base_layers(registries.as_ref(), &base)?;
             dest::docker_archive::write_image(file, reference.as_deref(), &image, work.path())?
+        }
+        Location::Registry(target) => {
+            let access = registries
+                .as_ref()
+                .expect("made above for registry destinations");
+            push = Some(access.push(target, &options.tags, &image, &base, progress)?);
         }
         Location::Scratch => return Err(usage("--to scratch: scratch is only a base")),
     }
-    Ok(report(&image, &base, &options.to, &cached))
+    Ok(report(&image, &base, &options.to, &cached, push))
+}
+
+fn fetch_base_layers(registries: Option<&RegistryAccess>, base: &BaseImage) -> Result<()> {
+    match registries {
+        Some(access) => access.fetch_base_layers(base),
+        None => Ok(()),
+    }
 }
 
 /// The directory the work files go in: the nearest existing ancestor of the
@@ -171,6 +240,7 @@ fn work_parent(to: &Location) -> Result<PathBuf> {
     let target = match to {
         Location::OciLayout { dir, .. } => dir,
         Location::DockerArchive { file, .. } => file,
+        Location::Registry(_) => return Ok(std::env::temp_dir()),
         Location::Scratch => return Err(usage("--to scratch: scratch is only a base")),
     };
     let absolute =
@@ -319,7 +389,21 @@ fn assemble_image(
     assemble(config, base.layers.clone(), built, &settings, format)
 }
 
-fn report(image: &Image, base: &BaseImage, to: &Location, cached: &[bool]) -> BuildReport {
+fn report(
+    image: &Image,
+    base: &BaseImage,
+    to: &Location,
+    cached: &[bool],
+    push: Option<PushSummary>,
+) -> BuildReport {
+    let outcome_of = |digest: &Digest| {
+        push.as_ref().and_then(|p| {
+            p.outcomes
+                .iter()
+                .find(|(d, _)| d == digest)
+                .map(|(_, o)| *o)
+        })
+    };
     let base_count = image.layers.len() - cached.len();
     BuildReport {
         image: to.to_string(),
@@ -341,7 +425,17 @@ fn report(image: &Image, base: &BaseImage, to: &Location, cached: &[bool]) -> Bu
                 media_type: l.descriptor.media_type.clone(),
                 source: if l.from_base { "base" } else { "app" },
                 cached: i >= base_count && cached[i - base_count],
+                outcome: outcome_of(&l.descriptor.digest),
             })
             .collect(),
+        tags: push.as_ref().map(|p| p.tags.clone()).unwrap_or_default(),
+        push: push.as_ref().map(|p| PushReport {
+            uploaded: p.uploaded,
+            mounted: p.mounted,
+            present: p.present,
+            bytes_uploaded: p.bytes_uploaded,
+            seconds: p.seconds,
+            config: outcome_of(image.config_digest()).unwrap_or(BlobOutcome::Present),
+        }),
     }
 }

@@ -7,10 +7,13 @@ use crate::image::compression::Compression;
 use crate::image::manifest::ManifestFormat;
 use crate::image::platform::Platform;
 use crate::jar::{plan_jar, JarKind, Mode, PlanOptions};
+use crate::registry::retry::RetryPolicy;
+use crate::registry::transport::ClientOptions;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -70,12 +73,17 @@ pub struct BuildArgs {
     /// The application jar (Spring Boot, plain with Class-Path, or uber).
     #[arg(long, value_name = "JAR")]
     pub jar: Option<PathBuf>,
-    /// Base image: scratch, oci:DIR[:TAG] or docker-archive:FILE[:REF].
+    /// Base image: REGISTRY/REPO[:TAG|@DIGEST], scratch, oci:DIR[:TAG] or docker-archive:FILE[:REF].
     #[arg(long, value_name = "IMAGE")]
     pub from: String,
-    /// Destination: oci:DIR[:TAG] or docker-archive:FILE[:REF].
+    /// Destination: REGISTRY/REPO[:TAG], oci:DIR[:TAG] or docker-archive:FILE[:REF].
     #[arg(long, value_name = "IMAGE")]
     pub to: String,
+    /// Another tag to push (repeatable; registry destinations).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Platform to take from a multi-platform base.
     #[arg(long, value_name = "OS/ARCH", default_value = "linux/amd64")]
     pub platform: String,
@@ -120,6 +128,46 @@ pub struct BuildArgs {
     /// Print the build report as JSON instead of the digest.
     #[arg(long)]
     pub json: bool,
+}
+
+/// How registries are reached (shared by every command that talks to one).
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// A registry host that may be reached over plain HTTP (repeatable; localhost and 127.0.0.1 always may).
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
+    /// PEM file of extra CA certificates to trust, besides the system's.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Seconds allowed to connect to a registry.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub connect_timeout: u64,
+    /// Seconds allowed between bytes of a registry's response.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub read_timeout: u64,
+    /// Attempts per request before giving up on temporary failures.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub retries: u32,
+}
+
+impl RegistryArgs {
+    /// The client options these flags describe.
+    pub fn client_options(&self) -> Result<ClientOptions> {
+        if self.retries == 0 {
+            return Err(usage("--retries must be at least 1"));
+        }
+        Ok(ClientOptions {
+            insecure_registries: self.insecure_registries.clone(),
+            ca_file: self.ca_file.clone(),
+            connect_timeout: Duration::from_secs(self.connect_timeout),
+            read_timeout: Duration::from_secs(self.read_timeout),
+            retry: RetryPolicy {
+                max_attempts: self.retries,
+                ..RetryPolicy::default()
+            },
+            resolve: Vec::new(),
+        })
+    }
 }
 
 /// `hoist inspect`.
@@ -181,6 +229,8 @@ fn run_build(args: BuildArgs) -> Result<()> {
             Some("docker") => Some(ManifestFormat::Docker),
             Some(other) => return Err(usage(format!("--format {other}: use oci or docker"))),
         },
+        tags: args.tags.clone(),
+        client: args.registry.client_options()?,
         cache_dir: match args.no_cache {
             true => None,
             false => args
@@ -195,7 +245,24 @@ fn run_build(args: BuildArgs) -> Result<()> {
             "give --jar (or --layer-dir / --file)",
         ));
     }
-    let report = build(&options)?;
+    let progress = crate::progress::for_stderr();
+    let report = build(&options, progress.as_ref())?;
+    drop(progress);
+    if let Some(push) = &report.push {
+        eprintln!(
+            "pushed {} ({}): {} uploaded, {} mounted, {} already there; {} sent in {:.2} s",
+            report.image,
+            report.digest,
+            push.uploaded,
+            push.mounted,
+            push.present,
+            human_size(push.bytes_uploaded),
+            push.seconds
+        );
+    }
+    if let Ok(path) = std::env::var("GITHUB_OUTPUT") {
+        write_github_output(Path::new(&path), &report)?;
+    }
     let json = serde_json::to_string_pretty(&report)?;
     if let Some(path) = &args.metadata_file {
         crate::dest::write_atomic(path, json.as_bytes())
@@ -261,6 +328,19 @@ fn run_inspect(args: InspectArgs) -> Result<()> {
             human_size(layer.size())
         )?;
     }
+    Ok(())
+}
+
+/// Appends `image`, `digest` and `tags` as GitHub Actions step outputs.
+fn write_github_output(path: &Path, report: &crate::build::BuildReport) -> Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context(|| format!("opening GITHUB_OUTPUT {}", path.display()))?;
+    writeln!(file, "image={}", report.image)?;
+    writeln!(file, "digest={}", report.digest)?;
+    writeln!(file, "tags={}", report.tags.join(","))?;
     Ok(())
 }
 

@@ -10,3 +10,5 @@ pub mod dest;
 pub mod error;
 pub mod image;
 pub mod jar;
+pub mod progress;
+pub mod registry;

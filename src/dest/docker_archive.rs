@@ -178,6 +178,7 @@ pub fn read_base(
         layers,
         digest: None,
         name,
+        remote: None,
     })
 }
 

@@ -7,6 +7,7 @@
 
 pub mod docker_archive;
 pub mod oci_layout;
+pub mod registry;
 
 use crate::error::{usage, usage_hint};
 use crate::image::assemble::ImageLayer;
@@ -37,6 +38,8 @@ pub enum Location {
         /// `name:tag` recorded in the archive (`RepoTags`).
         reference: Option<String>,
     },
+    /// A repository in a registry.
+    Registry(crate::registry::ImageReference),
 }
 
 impl Location {
@@ -78,10 +81,15 @@ impl Location {
                 reference: reference.filter(|r| !r.is_empty()).map(str::to_string),
             });
         }
-        Err(usage_hint(
-            format!("{text:?}: unknown image location"),
-            "use scratch, oci:DIR[:TAG] or docker-archive:FILE[:REF] (registry references come with the registry client)",
-        ))
+        let reference = text.strip_prefix("docker://").unwrap_or(text);
+        crate::registry::ImageReference::parse(reference)
+            .map(Location::Registry)
+            .map_err(|e| {
+                usage_hint(
+                    format!("{text:?}: unknown image location ({e})"),
+                    "use scratch, oci:DIR[:TAG], docker-archive:FILE[:REF] or REGISTRY/REPOSITORY[:TAG]",
+                )
+            })
     }
 }
 
@@ -97,6 +105,7 @@ impl fmt::Display for Location {
                 write!(f, "docker-archive:{}", file.display())?;
                 reference.as_ref().map_or(Ok(()), |r| write!(f, ":{r}"))
             }
+            Location::Registry(reference) => write!(f, "{reference}"),
         }
     }
 }
@@ -129,11 +138,19 @@ pub struct BaseImage {
     pub digest: Option<Digest>,
     /// How the user named it.
     pub name: String,
+    /// The registry repository it came from, if any (its layers can be
+    /// mounted from there, or fetched when needed).
+    pub remote: Option<crate::registry::ImageReference>,
 }
 
 /// Reads the base image at `location` for `platform`. Layers that need
 /// converting (docker archives hold uncompressed tars) are written to `work`.
-pub fn open_base(location: &Location, platform: &Platform, work: &Path) -> Result<BaseImage> {
+pub fn open_base(
+    location: &Location,
+    platform: &Platform,
+    work: &Path,
+    registries: Option<&registry::RegistryAccess>,
+) -> Result<BaseImage> {
     match location {
         Location::Scratch => Ok(BaseImage {
             format: ManifestFormat::Oci,
@@ -146,7 +163,11 @@ pub fn open_base(location: &Location, platform: &Platform, work: &Path) -> Resul
             layers: Vec::new(),
             digest: None,
             name: "scratch".into(),
+            remote: None,
         }),
+        Location::Registry(reference) => registries
+            .expect("a registry location comes with registry access")
+            .read_base(reference, platform),
         Location::OciLayout { dir, tag } => oci_layout::read_base(dir, tag.as_deref(), platform),
         Location::DockerArchive { file, reference } => {
             docker_archive::read_base(file, reference.as_deref(), platform, work)
@@ -204,6 +225,9 @@ mod tests {
         );
         assert!(Location::parse("oci:").is_err());
         assert!(Location::parse("oci:x:bad tag").is_err());
-        assert!(Location::parse("ghcr.io/x/y").is_err());
+        assert!(
+            matches!(Location::parse("ghcr.io/x/y:1").unwrap(), Location::Registry(r) if r.repository == "x/y")
+        );
+        assert!(Location::parse("Bad Name").is_err());
     }
 }

@@ -111,6 +111,7 @@ pub fn read_base(dir: &Path, tag: Option<&str>, platform: &Platform) -> Result<B
         layers,
         digest: Some(Digest::of(&manifest_bytes)),
         name,
+        remote: None,
     })
 }
 

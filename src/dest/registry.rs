@@ -1,0 +1,210 @@
+//! Registries as a place for images: read a base from a repository (blobs
+//! fetched only when the destination needs their bytes) and push an image to
+//! one (base layers mounted from the base's repository when it is in the same
+//! registry).
+
+use crate::dest::{check_platform, BaseImage};
+use crate::image::assemble::{Image, ImageLayer};
+use crate::image::platform::Platform;
+use crate::image::Digest;
+use crate::registry::pool::RegistryPool;
+use crate::registry::pull::{ensure_blobs, resolve};
+use crate::registry::push::{
+    push_blobs, push_manifest, BlobOutcome, BlobToPush, PushOptions, PushProgress,
+};
+use crate::registry::transport::ClientOptions;
+use crate::registry::ImageReference;
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Registry clients, the runtime they run on, and where blobs are kept.
+pub struct RegistryAccess {
+    pool: RegistryPool,
+    runtime: tokio::runtime::Runtime,
+    blob_dir: PathBuf,
+    push: PushOptions,
+}
+
+/// What a push did.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushSummary {
+    /// Outcome per blob digest (layers and config).
+    pub outcomes: Vec<(Digest, BlobOutcome)>,
+    /// Blobs uploaded.
+    pub uploaded: usize,
+    /// Blobs mounted from another repository.
+    pub mounted: usize,
+    /// Blobs the repository had.
+    pub present: usize,
+    /// Bytes of the uploaded blobs.
+    pub bytes_uploaded: u64,
+    /// Seconds the push took.
+    pub seconds: f64,
+    /// The tags written.
+    pub tags: Vec<String>,
+}
+
+impl RegistryAccess {
+    /// Access with `options`, keeping fetched blobs in `blob_dir`.
+    pub fn new(options: ClientOptions, blob_dir: PathBuf, push: PushOptions) -> Result<Self> {
+        std::fs::create_dir_all(&blob_dir)
+            .with_context(|| format!("creating {}", blob_dir.display()))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("starting the network runtime")?;
+        Ok(Self {
+            pool: RegistryPool::new(options),
+            runtime,
+            blob_dir,
+            push,
+        })
+    }
+
+    /// Resolves a base image in a registry; fetches its config, not its layers.
+    pub fn read_base(&self, reference: &ImageReference, platform: &Platform) -> Result<BaseImage> {
+        let registry = self.pool.get(&reference.registry)?;
+        let remote =
+            self.runtime
+                .block_on(resolve(&registry, reference, platform, &self.blob_dir))?;
+        let name = reference.to_string();
+        check_platform(&name, &remote.config, platform)?;
+        if remote.config.rootfs.diff_ids.len() != remote.layers.len() {
+            anyhow::bail!(
+                "base {name}: the manifest has {} layers, the config {} diff_ids",
+                remote.layers.len(),
+                remote.config.rootfs.diff_ids.len()
+            );
+        }
+        let layers = remote
+            .layers
+            .iter()
+            .zip(&remote.config.rootfs.diff_ids)
+            .map(|(descriptor, diff_id)| ImageLayer {
+                descriptor: descriptor.clone(),
+                diff_id: diff_id.clone(),
+                path: self.blob_dir.join(descriptor.digest.hex()),
+                name: "base".into(),
+                from_base: true,
+            })
+            .collect();
+        Ok(BaseImage {
+            format: remote.format,
+            config: remote.config,
+            layers,
+            digest: Some(remote.digest),
+            name,
+            remote: Some(reference.clone()),
+        })
+    }
+
+    /// Downloads the base's layers that are not on disk yet.
+    pub fn fetch_base_layers(&self, base: &BaseImage) -> Result<()> {
+        let Some(reference) = &base.remote else {
+            return Ok(());
+        };
+        let registry = self.pool.get(&reference.registry)?;
+        let missing: Vec<Digest> = base
+            .layers
+            .iter()
+            .filter(|l| !l.path.is_file())
+            .map(|l| l.descriptor.digest.clone())
+            .collect();
+        self.runtime.block_on(ensure_blobs(
+            &registry,
+            &reference.repository,
+            &missing,
+            &self.blob_dir,
+        ))
+    }
+
+    /// Pushes `image` to `target` under its tag and `extra_tags`.
+    pub fn push(
+        &self,
+        target: &ImageReference,
+        extra_tags: &[String],
+        image: &Image,
+        base: &BaseImage,
+        progress: &dyn PushProgress,
+    ) -> Result<PushSummary> {
+        let started = Instant::now();
+        let same_registry_origin = base
+            .remote
+            .as_ref()
+            .filter(|r| r.registry == target.registry)
+            .map(|r| r.repository.clone());
+        if base.remote.is_some() && same_registry_origin.is_none() {
+            // Another registry: the bytes have to come here first.
+            self.fetch_base_layers(base)?;
+        }
+        let config_path = self.blob_dir.join(image.config_digest().hex());
+        if !config_path.is_file() {
+            crate::image::write_file_atomic(&config_path, &image.config_bytes)?;
+        }
+        let mut blobs: Vec<BlobToPush> = Vec::new();
+        for layer in &image.layers {
+            if blobs.iter().any(|b| b.digest == layer.descriptor.digest) {
+                continue;
+            }
+            blobs.push(BlobToPush {
+                digest: layer.descriptor.digest.clone(),
+                size: layer.descriptor.size,
+                path: layer.path.clone(),
+                origin: if layer.from_base {
+                    same_registry_origin.clone()
+                } else {
+                    None
+                },
+            });
+        }
+        blobs.push(BlobToPush {
+            digest: image.config_digest().clone(),
+            size: image.config_bytes.len() as u64,
+            path: config_path,
+            origin: None,
+        });
+        let mut tags: Vec<String> = vec![target.tag.clone().unwrap_or_else(|| "latest".into())];
+        for tag in extra_tags {
+            if !tags.contains(tag) {
+                tags.push(tag.clone());
+            }
+        }
+        let registry = self.pool.get(&target.registry)?;
+        let repo = &target.repository;
+        let outcomes = self.runtime.block_on(async {
+            let outcomes = push_blobs(&registry, repo, &blobs, self.push, progress).await?;
+            push_manifest(
+                &registry,
+                repo,
+                &tags,
+                image.format.manifest_media_type(),
+                &image.manifest_bytes,
+            )
+            .await?;
+            anyhow::Ok(outcomes)
+        })?;
+        let count = |wanted: BlobOutcome| outcomes.iter().filter(|o| **o == wanted).count();
+        Ok(PushSummary {
+            uploaded: count(BlobOutcome::Uploaded),
+            mounted: count(BlobOutcome::Mounted),
+            present: count(BlobOutcome::Present),
+            bytes_uploaded: blobs
+                .iter()
+                .zip(&outcomes)
+                .filter(|(_, o)| **o == BlobOutcome::Uploaded)
+                .map(|(b, _)| b.size)
+                .sum(),
+            outcomes: blobs
+                .iter()
+                .map(|b| b.digest.clone())
+                .zip(outcomes)
+                .collect(),
+            seconds: started.elapsed().as_secs_f64(),
+            tags,
+        })
+    }
+}

@@ -1,0 +1,116 @@
+//! Drawing push progress: bars on a terminal (indicatif), one line per blob
+//! elsewhere (CI logs). Everything goes to stderr; stdout carries results.
+
+use crate::image::Digest;
+use crate::registry::push::{BlobOutcome, PushProgress};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+
+/// The progress drawer for this process: bars on a terminal, lines otherwise.
+pub fn for_stderr() -> Box<dyn PushProgress> {
+    if std::io::stderr().is_terminal() {
+        Box::new(Bars::new())
+    } else {
+        Box::new(Lines)
+    }
+}
+
+fn short(digest: &Digest) -> &str {
+    &digest.hex()[..12]
+}
+
+/// One line per finished blob.
+pub struct Lines;
+
+impl PushProgress for Lines {
+    fn blob_finished(&self, digest: &Digest, size: u64, outcome: BlobOutcome) {
+        let what = match outcome {
+            BlobOutcome::Uploaded => "uploaded",
+            BlobOutcome::Mounted => "mounted",
+            BlobOutcome::Present => "already there",
+        };
+        eprintln!(
+            "blob {} {:>10}  {what}",
+            short(digest),
+            crate::cli::human_size(size)
+        );
+    }
+}
+
+/// A bar per blob in flight and one for the total.
+pub struct Bars {
+    multi: MultiProgress,
+    total: ProgressBar,
+    bars: Mutex<HashMap<Digest, ProgressBar>>,
+}
+
+impl Bars {
+    fn new() -> Self {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let total = multi.add(ProgressBar::new(0));
+        total.set_style(
+            ProgressStyle::with_template(
+                "total {bytes:>10}/{total_bytes:<10} {wide_bar} {binary_bytes_per_sec}",
+            )
+            .expect("a valid template"),
+        );
+        Self {
+            multi,
+            total,
+            bars: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl PushProgress for Bars {
+    fn blob_started(&self, digest: &Digest, size: u64) {
+        let bar = self
+            .multi
+            .insert_before(&self.total, ProgressBar::new(size));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} {bytes:>10}/{total_bytes:<10} {bar:30} {msg}")
+                .expect("a valid template"),
+        );
+        bar.set_prefix(short(digest).to_string());
+        self.total.inc_length(size);
+        self.bars
+            .lock()
+            .expect("bars lock")
+            .insert(digest.clone(), bar);
+    }
+
+    fn blob_bytes(&self, digest: &Digest, bytes: u64) {
+        if let Some(bar) = self.bars.lock().expect("bars lock").get(digest) {
+            bar.inc(bytes);
+        }
+        self.total.inc(bytes);
+    }
+
+    fn blob_finished(&self, digest: &Digest, size: u64, outcome: BlobOutcome) {
+        if let Some(bar) = self.bars.lock().expect("bars lock").remove(digest) {
+            let sent = bar.position();
+            bar.finish_and_clear();
+            if outcome != BlobOutcome::Uploaded {
+                self.total.inc(size.saturating_sub(sent));
+            }
+        }
+        let _ = self.multi.println(format!(
+            "blob {} {:>10}  {}",
+            short(digest),
+            crate::cli::human_size(size),
+            match outcome {
+                BlobOutcome::Uploaded => "uploaded",
+                BlobOutcome::Mounted => "mounted",
+                BlobOutcome::Present => "already there",
+            }
+        ));
+    }
+}
+
+impl Drop for Bars {
+    fn drop(&mut self) {
+        self.total.finish_and_clear();
+    }
+}

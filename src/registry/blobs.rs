@@ -1,0 +1,272 @@
+//! Blobs in a repository: is it there, mount it from another repository,
+//! upload it (a session of `PATCH` parts with `Content-Range`, then `PUT`),
+//! download it (streamed, checked against its digest).
+
+use crate::image::digest::{Digest, HashingWriter};
+use crate::registry::transport::{response_error, Registry};
+use anyhow::{anyhow, bail, Context, Result};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use reqwest::{Method, StatusCode};
+use std::io::Write;
+use std::path::Path;
+
+/// Upload part size: ECR wants parts of at least 5 MiB (but the last).
+pub const DEFAULT_CHUNK_SIZE: usize = 8 << 20;
+
+/// How many times an upload session is started before giving up.
+const UPLOAD_SESSIONS: u32 = 3;
+
+/// The token scope for pulling from `repo`.
+pub fn pull_scope(repo: &str) -> String {
+    format!("repository:{repo}:pull")
+}
+
+/// The token scope for pushing to `repo`.
+pub fn push_scope(repo: &str) -> String {
+    format!("repository:{repo}:pull,push")
+}
+
+/// True when `repo` has the blob.
+pub async fn blob_exists(registry: &Registry, repo: &str, digest: &Digest) -> Result<bool> {
+    let path = format!("/v2/{repo}/blobs/{digest}");
+    let response = registry
+        .send(&push_scope(repo), "checking a blob", || {
+            registry.request(Method::HEAD, &path)
+        })
+        .await?;
+    match response.status() {
+        StatusCode::OK => Ok(true),
+        StatusCode::NOT_FOUND => Ok(false),
+        _ => Err(response_error(
+            response,
+            registry.host(),
+            &format!("checking blob {digest} in {repo}"),
+        )
+        .await),
+    }
+}
+
+/// What a mount request led to.
+pub enum MountOutcome {
+    /// The registry linked the blob: nothing to upload.
+    Mounted,
+    /// The registry opened an upload session instead (at this location).
+    UploadAt(String),
+}
+
+/// Asks the registry to link `digest` from repository `from` into `repo`.
+pub async fn mount_blob(
+    registry: &Registry,
+    repo: &str,
+    digest: &Digest,
+    from: &str,
+) -> Result<MountOutcome> {
+    let path = format!("/v2/{repo}/blobs/uploads/?mount={digest}&from={from}");
+    let scope = format!("{} {}", push_scope(repo), pull_scope(from));
+    let response = registry
+        .send(&scope, "mounting a blob", || {
+            registry
+                .request(Method::POST, &path)
+                .header(CONTENT_LENGTH, 0)
+        })
+        .await?;
+    match response.status() {
+        StatusCode::CREATED => Ok(MountOutcome::Mounted),
+        StatusCode::ACCEPTED => Ok(MountOutcome::UploadAt(location(&response)?)),
+        _ => Err(response_error(
+            response,
+            registry.host(),
+            &format!("mounting {digest} into {repo}"),
+        )
+        .await),
+    }
+}
+
+fn location(response: &reqwest::Response) -> Result<String> {
+    response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            anyhow!(
+                "the registry answered {} without a Location",
+                response.status()
+            )
+        })
+}
+
+/// Uploads the blob file at `path` to `repo`; restarts the session after a
+/// failure (bounded). `started` is a session the caller already has (from a
+/// mount that fell back). `on_bytes` hears of every part sent.
+pub async fn upload_blob(
+    registry: &Registry,
+    repo: &str,
+    digest: &Digest,
+    path: &Path,
+    chunk_size: usize,
+    mut started: Option<String>,
+    on_bytes: &(dyn Fn(u64) + Send + Sync),
+) -> Result<()> {
+    let mut last_error = None;
+    for _ in 0..UPLOAD_SESSIONS {
+        match upload_session(
+            registry,
+            repo,
+            digest,
+            path,
+            chunk_size,
+            started.take(),
+            on_bytes,
+        )
+        .await
+        {
+            Ok(()) => return Ok(()),
+            Err(error) if error.downcast_ref::<FinalUploadError>().is_some() => return Err(error),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.expect("at least one session ran"))
+}
+
+/// An upload failure that another session cannot fix (e.g. a digest the
+/// registry computed differently).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct FinalUploadError(String);
+
+async fn upload_session(
+    registry: &Registry,
+    repo: &str,
+    digest: &Digest,
+    path: &Path,
+    chunk_size: usize,
+    started: Option<String>,
+    on_bytes: &(dyn Fn(u64) + Send + Sync),
+) -> Result<()> {
+    let scope = push_scope(repo);
+    let what = format!("uploading {digest} to {repo}");
+    let mut location = match started {
+        Some(location) => location,
+        None => {
+            let path = format!("/v2/{repo}/blobs/uploads/");
+            let response = registry
+                .send(&scope, &what, || {
+                    registry
+                        .request(Method::POST, &path)
+                        .header(CONTENT_LENGTH, 0)
+                })
+                .await?;
+            if response.status() != StatusCode::ACCEPTED {
+                let error = response_error(response, registry.host(), &what).await;
+                return Err(FinalUploadError(format!("{error:#}")).into());
+            }
+            location(&response)?
+        }
+    };
+    let mut file = tokio::fs::File::open(path)
+        .await
+        .with_context(|| format!("opening blob {}", path.display()))?;
+    let mut offset: u64 = 0;
+    loop {
+        let mut part = Vec::with_capacity(chunk_size);
+        use tokio::io::AsyncReadExt;
+        (&mut file)
+            .take(chunk_size as u64)
+            .read_to_end(&mut part)
+            .await?;
+        if part.is_empty() {
+            break;
+        }
+        let part = bytes::Bytes::from(part);
+        let end = offset + part.len() as u64 - 1;
+        let url = location.clone();
+        let response = registry
+            .send(&scope, &what, || {
+                registry
+                    .request(Method::PATCH, &url)
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .header("Content-Range", format!("{offset}-{end}"))
+                    .header(CONTENT_LENGTH, part.len())
+                    .body(part.clone())
+            })
+            .await?;
+        if response.status() != StatusCode::ACCEPTED {
+            return Err(response_error(response, registry.host(), &what).await);
+        }
+        location = location_of(&response).unwrap_or(location);
+        offset = end + 1;
+        on_bytes(part.len() as u64);
+    }
+    let separator = if location.contains('?') { '&' } else { '?' };
+    let url = format!("{location}{separator}digest={digest}");
+    let response = registry
+        .send(&scope, &what, || {
+            registry
+                .request(Method::PUT, &url)
+                .header(CONTENT_LENGTH, 0)
+        })
+        .await?;
+    match response.status() {
+        StatusCode::CREATED => Ok(()),
+        StatusCode::BAD_REQUEST => {
+            let error = response_error(response, registry.host(), &what).await;
+            Err(
+                FinalUploadError(format!("{error:#} (the registry computed another digest)"))
+                    .into(),
+            )
+        }
+        _ => Err(response_error(response, registry.host(), &what).await),
+    }
+}
+
+fn location_of(response: &reqwest::Response) -> Option<String> {
+    location(response).ok()
+}
+
+/// Downloads blob `digest` of `repo` into `dest` (atomically), checking the
+/// bytes against the digest as they stream.
+pub async fn download_blob(
+    registry: &Registry,
+    repo: &str,
+    digest: &Digest,
+    dest: &Path,
+) -> Result<()> {
+    use futures_util::StreamExt;
+    let path = format!("/v2/{repo}/blobs/{digest}");
+    let what = format!("downloading {digest} from {repo}");
+    let response = registry
+        .send(&pull_scope(repo), &what, || {
+            registry.request(Method::GET, &path)
+        })
+        .await?;
+    if response.status() != StatusCode::OK {
+        return Err(response_error(response, registry.host(), &what).await);
+    }
+    let dir = dest.parent().expect("blob paths have a parent");
+    let temp = tempfile::Builder::new()
+        .prefix(".download-")
+        .tempfile_in(dir)?;
+    let mut writer = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, temp.reopen()?));
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            anyhow!(
+                "registry {}: {what}: the download broke off ({e})",
+                registry.host()
+            )
+        })?;
+        writer.write_all(&chunk)?;
+    }
+    let (mut file, actual, _) = writer.finish();
+    file.flush()?;
+    if &actual != digest {
+        bail!(
+            "registry {}: {what}: the bytes have digest {actual} (the registry sent something else)",
+            registry.host()
+        );
+    }
+    temp.persist(dest)
+        .with_context(|| format!("storing {}", dest.display()))?;
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! Pulling: resolve a reference to one platform's manifest and config, and
+//! fetch layer blobs into a content-addressed directory only when needed.
+
+use crate::error::usage_hint;
+use crate::image::config::ImageConfig;
+use crate::image::manifest::{is_index, Descriptor, Index, Manifest, ManifestFormat};
+use crate::image::platform::Platform;
+use crate::image::Digest;
+use crate::registry::blobs::download_blob;
+use crate::registry::manifests::get_manifest;
+use crate::registry::reference::ImageReference;
+use crate::registry::transport::Registry;
+use anyhow::{anyhow, Context, Result};
+use futures_util::stream::{self, TryStreamExt};
+use std::path::{Path, PathBuf};
+
+/// How many blobs are downloaded at once.
+const PARALLEL_DOWNLOADS: usize = 4;
+
+/// A base image resolved in a registry.
+#[derive(Clone, Debug)]
+pub struct RemoteImage {
+    /// The manifest's format.
+    pub format: ManifestFormat,
+    /// The platform manifest's digest.
+    pub digest: Digest,
+    /// The config.
+    pub config: ImageConfig,
+    /// The layer descriptors, bottom first.
+    pub layers: Vec<Descriptor>,
+}
+
+/// Resolves `reference` for `platform`: an index is narrowed to the matching
+/// manifest; the config is fetched (and kept in `blob_dir`).
+pub async fn resolve(
+    registry: &Registry,
+    reference: &ImageReference,
+    platform: &Platform,
+    blob_dir: &Path,
+) -> Result<RemoteImage> {
+    let repo = &reference.repository;
+    let mut fetched = get_manifest(registry, repo, &reference.reference()).await?;
+    if is_index(&fetched.media_type) {
+        let index = Index::from_slice(&fetched.bytes)
+            .with_context(|| format!("parsing the index of {reference}"))?;
+        let chosen = index
+            .manifests
+            .iter()
+            .find(|d| d.platform.as_ref().is_some_and(|p| platform.matches(p)))
+            .ok_or_else(|| {
+                let offered: Vec<String> = index
+                    .manifests
+                    .iter()
+                    .filter_map(|d| d.platform.as_ref().map(|p| p.to_string()))
+                    .collect();
+                usage_hint(
+                    format!("base {reference}: unknown platform {platform}"),
+                    format!(
+                        "the base offers {}; pass one with --platform",
+                        offered.join(", ")
+                    ),
+                )
+            })?;
+        fetched = get_manifest(registry, repo, chosen.digest.as_str()).await?;
+    }
+    let format = ManifestFormat::of_manifest(&fetched.media_type).ok_or_else(|| {
+        anyhow!(
+            "base {reference}: {} is not an image manifest",
+            fetched.media_type
+        )
+    })?;
+    let manifest = Manifest::from_slice(&fetched.bytes)
+        .with_context(|| format!("parsing the manifest of {reference}"))?;
+    let config_path = ensure_blob(registry, repo, &manifest.config.digest, blob_dir).await?;
+    let config = ImageConfig::from_slice(&std::fs::read(&config_path)?)
+        .with_context(|| format!("parsing the config of {reference}"))?;
+    Ok(RemoteImage {
+        format,
+        digest: fetched.digest,
+        config,
+        layers: manifest.layers,
+    })
+}
+
+/// The path of `digest` in `blob_dir`, downloading it first if it is not there.
+pub async fn ensure_blob(
+    registry: &Registry,
+    repo: &str,
+    digest: &Digest,
+    blob_dir: &Path,
+) -> Result<PathBuf> {
+    let path = blob_dir.join(digest.hex());
+    if !path.is_file() {
+        download_blob(registry, repo, digest, &path).await?;
+    }
+    Ok(path)
+}
+
+/// Downloads every blob of `digests` missing from `blob_dir`, a few at a time.
+pub async fn ensure_blobs(
+    registry: &Registry,
+    repo: &str,
+    digests: &[Digest],
+    blob_dir: &Path,
+) -> Result<()> {
+    stream::iter(digests.iter().map(Ok::<_, anyhow::Error>))
+        .try_for_each_concurrent(PARALLEL_DOWNLOADS, |digest| async move {
+            ensure_blob(registry, repo, digest, blob_dir)
+                .await
+                .map(|_| ())
+        })
+        .await
+}

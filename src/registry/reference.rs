@@ -1,0 +1,136 @@
+//! Image references: `[REGISTRY/]REPOSITORY[:TAG][@DIGEST]`, Docker's grammar.
+
+use crate::error::usage_hint;
+use crate::image::Digest;
+use std::fmt;
+
+/// Docker Hub's registry host, for references without one.
+pub const DOCKER_HUB: &str = "registry-1.docker.io";
+
+/// A parsed image reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageReference {
+    /// Registry host (and port).
+    pub registry: String,
+    /// Repository path within the registry.
+    pub repository: String,
+    /// Tag, if given.
+    pub tag: Option<String>,
+    /// Digest, if given.
+    pub digest: Option<Digest>,
+}
+
+impl ImageReference {
+    /// Parses a reference; a first path component with `.` or `:` (or
+    /// `localhost`) names the registry, otherwise Docker Hub is meant.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let bad = |why: &str| {
+            usage_hint(
+                format!("image reference {text:?}: {why}"),
+                "write REGISTRY/REPOSITORY[:TAG][@sha256:…], e.g. 127.0.0.1:5000/app:1.0",
+            )
+        };
+        let (name, digest) = match text.split_once('@') {
+            Some((name, digest)) => (name, Some(Digest::parse(digest).map_err(|e| bad(&e))?)),
+            None => (text, None),
+        };
+        let (name, tag) = match name.rsplit_once(':') {
+            Some((n, t)) if !t.contains('/') => (n, Some(t.to_string())),
+            _ => (name, None),
+        };
+        let (registry, repository) = match name.split_once('/') {
+            Some((first, rest))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                (first.to_string(), rest.to_string())
+            }
+            _ if name.contains('/') => (DOCKER_HUB.to_string(), name.to_string()),
+            _ => (DOCKER_HUB.to_string(), format!("library/{name}")),
+        };
+        let component_ok = |c: &str| {
+            !c.is_empty()
+                && c.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+                && c.as_bytes()[0].is_ascii_alphanumeric()
+        };
+        if repository.is_empty() || !repository.split('/').all(component_ok) {
+            return Err(bad(
+                "the repository must be lowercase letters, digits and . _ - /",
+            ));
+        }
+        if let Some(tag) = &tag {
+            let ok = tag.len() <= 128
+                && tag
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                && !tag.starts_with(['.', '-']);
+            if !ok {
+                return Err(bad("the tag is not valid"));
+            }
+        }
+        Ok(Self {
+            registry,
+            repository,
+            tag,
+            digest,
+        })
+    }
+
+    /// What to ask the registry for: the digest, else the tag, else `latest`.
+    pub fn reference(&self) -> String {
+        match (&self.digest, &self.tag) {
+            (Some(d), _) => d.to_string(),
+            (None, Some(t)) => t.clone(),
+            (None, None) => "latest".into(),
+        }
+    }
+
+    /// The same repository with another tag.
+    pub fn with_tag(&self, tag: &str) -> Self {
+        Self {
+            tag: Some(tag.to_string()),
+            digest: None,
+            ..self.clone()
+        }
+    }
+}
+
+impl fmt::Display for ImageReference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.registry, self.repository)?;
+        if let Some(tag) = &self.tag {
+            write!(f, ":{tag}")?;
+        }
+        if let Some(digest) = &self.digest {
+            write!(f, "@{digest}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_references() {
+        let r = ImageReference::parse("127.0.0.1:5000/team/app:1.0").unwrap();
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()),
+            ("127.0.0.1:5000", "team/app", Some("1.0"))
+        );
+        let hub = ImageReference::parse("eclipse-temurin:17-jre").unwrap();
+        assert_eq!(
+            (hub.registry.as_str(), hub.repository.as_str()),
+            (DOCKER_HUB, "library/eclipse-temurin")
+        );
+        let ecr =
+            ImageReference::parse("123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/plog-back")
+                .unwrap();
+        assert_eq!(ecr.reference(), "latest");
+        let pinned = ImageReference::parse(&format!("localhost/app@{}", Digest::of(b""))).unwrap();
+        assert_eq!(pinned.reference(), Digest::of(b"").to_string());
+        assert!(ImageReference::parse("127.0.0.1:5000/App:1").is_err());
+        assert!(ImageReference::parse("127.0.0.1:5000/app:bad tag").is_err());
+    }
+}

@@ -1,0 +1,372 @@
+//! One registry host: the HTTP client (TLS, timeouts, plain HTTP only where
+//! allowed), authentication on challenge (Basic, or Bearer tokens cached per
+//! scope until they expire) and bounded retries of temporary failures.
+
+use crate::error::usage_hint;
+use crate::registry::auth::{Challenge, Credentials};
+use crate::registry::retry::{is_temporary_status, parse_retry_after, RetryPolicy};
+use anyhow::{anyhow, Context, Result};
+use reqwest::header::{AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// How to reach registries.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// Hosts that may be reached over plain HTTP (besides localhost and 127.0.0.1).
+    pub insecure_registries: Vec<String>,
+    /// Extra trusted CA certificates (PEM), on top of the system roots.
+    pub ca_file: Option<PathBuf>,
+    /// Time allowed to connect.
+    pub connect_timeout: Duration,
+    /// Time allowed between bytes of a response.
+    pub read_timeout: Duration,
+    /// Retries of temporary failures.
+    pub retry: RetryPolicy,
+    /// Fixed addresses for host names (`HOST:PORT` → address), like curl's `--resolve`.
+    pub resolve: Vec<(String, SocketAddr)>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            insecure_registries: Vec::new(),
+            ca_file: None,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            resolve: Vec::new(),
+        }
+    }
+}
+
+/// True for hosts reached over plain HTTP without being named: loopback only.
+pub fn is_loopback_host(registry: &str) -> bool {
+    let host = registry.rsplit_once(':').map_or(registry, |(h, port)| {
+        if port.chars().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            registry
+        }
+    });
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+}
+
+#[derive(Default)]
+struct AuthState {
+    /// The last challenge the registry sent.
+    challenge: Option<Challenge>,
+    /// Bearer tokens by scope, with when they stop being good.
+    tokens: HashMap<String, (String, Option<Instant>)>,
+}
+
+/// A client for one registry host.
+pub struct Registry {
+    host: String,
+    base_url: String,
+    http: reqwest::Client,
+    credentials: Option<Credentials>,
+    auth: Mutex<AuthState>,
+    retry: RetryPolicy,
+}
+
+impl Registry {
+    /// A client for `host` with `credentials` (none: anonymous).
+    pub fn new(
+        host: &str,
+        options: &ClientOptions,
+        credentials: Option<Credentials>,
+    ) -> Result<Self> {
+        let plain = is_loopback_host(host) || options.insecure_registries.iter().any(|h| h == host);
+        let scheme = if plain { "http" } else { "https" };
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .read_timeout(options.read_timeout)
+            .user_agent(concat!("hoist/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::limited(5));
+        if let Some(path) = &options.ca_file {
+            let pem = std::fs::read(path).map_err(|_| {
+                usage_hint(
+                    format!("--ca-file {}: cannot read it", path.display()),
+                    "give a PEM file of CA certificates",
+                )
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
+                usage_hint(
+                    format!("--ca-file {}: not PEM certificates", path.display()),
+                    "give a PEM file of CA certificates",
+                )
+            })?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        let bare_host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        for (name, addr) in &options.resolve {
+            if name == host || name == bare_host {
+                builder = builder.resolve(bare_host, *addr);
+            }
+        }
+        let http = builder.build().context("setting up the HTTP client")?;
+        Ok(Self {
+            host: host.to_string(),
+            base_url: format!("{scheme}://{host}"),
+            http,
+            credentials,
+            auth: Mutex::new(AuthState::default()),
+            retry: options.retry,
+        })
+    }
+
+    /// The registry host.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// An absolute URL for `path` (`/v2/...`) or a `Location` header value.
+    pub fn url(&self, path_or_url: &str) -> String {
+        if path_or_url.starts_with("http://") || path_or_url.starts_with("https://") {
+            path_or_url.to_string()
+        } else {
+            format!("{}{}", self.base_url, path_or_url)
+        }
+    }
+
+    /// Starts a request.
+    pub fn request(&self, method: Method, path_or_url: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path_or_url))
+    }
+
+    /// Sends the request `make` builds — again after an auth challenge, and
+    /// again (bounded, with backoff) after temporary failures. `scope` is the
+    /// token scope (`repository:NAME:pull,push`). Returns the last response,
+    /// whatever its status, unless the connection itself failed.
+    pub async fn send(
+        &self,
+        scope: &str,
+        what: &str,
+        make: impl Fn() -> RequestBuilder,
+    ) -> Result<Response> {
+        let mut challenged = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = make();
+            if let Some(header) = self.authorization(scope).await {
+                request = request.header(AUTHORIZATION, header);
+            }
+            let outcome = request.send().await;
+            let last_try = attempt >= self.retry.max_attempts;
+            let response = match outcome {
+                Ok(response) => response,
+                Err(error)
+                    if !last_try
+                        && (error.is_connect()
+                            || error.is_timeout()
+                            || error.is_request()
+                            || error.is_body())
+                        && !is_tls_error(&error) =>
+                {
+                    tokio::time::sleep(self.retry.delay(attempt, None, rand::random())).await;
+                    continue;
+                }
+                Err(error) => return Err(self.connection_error(what, &error)),
+            };
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED && !challenged {
+                challenged = true;
+                let header = response
+                    .headers()
+                    .get(WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(Challenge::parse);
+                let Some(challenge) = header else {
+                    return Ok(response);
+                };
+                self.auth.lock().await.challenge = Some(challenge);
+                self.fetch_token(scope).await?;
+                attempt -= 1;
+                continue;
+            }
+            if is_temporary_status(status.as_u16()) && !last_try {
+                let retry_after = response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(parse_retry_after);
+                tokio::time::sleep(self.retry.delay(attempt, retry_after, rand::random())).await;
+                continue;
+            }
+            return Ok(response);
+        }
+    }
+
+    /// The `Authorization` value for `scope`, if the registry asked for one.
+    async fn authorization(&self, scope: &str) -> Option<String> {
+        let state = self.auth.lock().await;
+        match state.challenge.as_ref()? {
+            Challenge::Basic => self.credentials.as_ref().map(Credentials::basic_header),
+            Challenge::Bearer { .. } => {
+                let (token, expires) = state.tokens.get(scope)?;
+                match expires {
+                    Some(when) if Instant::now() >= *when => None,
+                    _ => Some(format!("Bearer {token}")),
+                }
+            }
+        }
+    }
+
+    /// For a Bearer challenge, gets a token for `scope` from the realm.
+    async fn fetch_token(&self, scope: &str) -> Result<()> {
+        let challenge = self.auth.lock().await.challenge.clone();
+        let Some(Challenge::Bearer { realm, service, .. }) = challenge else {
+            if self.credentials.is_none() {
+                return Err(usage_hint(
+                    format!(
+                        "registry {}: authentication required and no credentials found",
+                        self.host
+                    ),
+                    "add them to ~/.docker/config.json (docker login writes it) or $DOCKER_CONFIG",
+                ));
+            }
+            return Ok(());
+        };
+        let mut query: Vec<(&str, &str)> = Vec::new();
+        if let Some(service) = &service {
+            query.push(("service", service));
+        }
+        for part in scope.split(' ').filter(|s| !s.is_empty()) {
+            query.push(("scope", part));
+        }
+        let mut request = self.http.get(&realm).query(&query);
+        if let Some(credentials) = &self.credentials {
+            request = request.header(AUTHORIZATION, credentials.basic_header());
+        }
+        let response = request.send().await.map_err(|e| {
+            anyhow!(
+                "registry {}: token service {realm}: {}",
+                self.host,
+                short_error(&e)
+            )
+        })?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(anyhow!(
+                "registry {}: the token service refused ({status}) (hint: check the credentials for {} in the docker config)",
+                self.host,
+                self.host
+            ));
+        }
+        let body: serde_json::Value = response.json_value().await.with_context(|| {
+            format!("registry {}: reading the token service's answer", self.host)
+        })?;
+        let token = body["token"]
+            .as_str()
+            .or(body["access_token"].as_str())
+            .ok_or_else(|| anyhow!("registry {}: the token service sent no token", self.host))?
+            .to_string();
+        // Refresh a little before the stated end; 60 s when none is stated (the spec's default).
+        let lifetime = body["expires_in"].as_u64().unwrap_or(60);
+        let expires = Instant::now() + Duration::from_secs(lifetime.saturating_sub(5).max(1));
+        self.auth
+            .lock()
+            .await
+            .tokens
+            .insert(scope.to_string(), (token, Some(expires)));
+        Ok(())
+    }
+
+    fn connection_error(&self, what: &str, error: &reqwest::Error) -> anyhow::Error {
+        let detail = short_error(error);
+        if is_tls_error(error) {
+            return usage_hint(
+                format!("registry {}: {what}: TLS failed ({detail})", self.host),
+                "trust its CA with --ca-file, or for a test registry use --insecure-registry",
+            );
+        }
+        anyhow!(
+            "registry {}: {what}: cannot reach it ({detail}) (hint: check the host and port, and that the registry is running)",
+            self.host
+        )
+    }
+}
+
+/// The innermost cause of a reqwest error, on one line, with no URL query.
+fn short_error(error: &reqwest::Error) -> String {
+    let mut source: &dyn std::error::Error = error;
+    while let Some(inner) = source.source() {
+        source = inner;
+    }
+    source.to_string().replace('\n', " ")
+}
+
+fn is_tls_error(error: &reqwest::Error) -> bool {
+    let text = format!("{error:?}").to_ascii_lowercase();
+    text.contains("certificate") || text.contains("tls") || text.contains("handshake")
+}
+
+/// Reading a JSON body without reqwest's `json` feature.
+trait JsonBody {
+    async fn json_value(self) -> Result<serde_json::Value>;
+}
+
+impl JsonBody for Response {
+    async fn json_value(self) -> Result<serde_json::Value> {
+        let bytes = self.bytes().await?;
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_is_plain_by_default() {
+        assert!(is_loopback_host("127.0.0.1:5000"));
+        assert!(is_loopback_host("localhost"));
+        assert!(!is_loopback_host("registry.example:5000"));
+        assert!(!is_loopback_host("127.0.0.1.nip.io"));
+    }
+}
+
+/// Turns a failed response into a one-line error naming the registry, what
+/// was being done and the registry's own error code and message.
+pub async fn response_error(response: Response, host: &str, what: &str) -> anyhow::Error {
+    let status = response.status();
+    let body: serde_json::Value = response
+        .bytes()
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let first = &body["errors"][0];
+    let code = first["code"].as_str().unwrap_or("");
+    let message = first["message"].as_str().unwrap_or("");
+    let detail = match (code, message) {
+        ("", "") => status.to_string(),
+        (code, message) => format!("{status} {code}: {message}"),
+    };
+    let hint = match (status.as_u16(), code) {
+        (401, _) | (_, "UNAUTHORIZED") => Some(
+            "check the credentials in ~/.docker/config.json (or the AWS credentials for ECR)"
+                .to_string(),
+        ),
+        (403, _) | (_, "DENIED") => {
+            Some("the credentials lack permission for this repository".to_string())
+        }
+        (404, "NAME_UNKNOWN") => Some(if crate::registry::ecr::is_ecr_host(host) {
+            "create the repository (aws ecr create-repository --repository-name NAME) or pass --create-repository".to_string()
+        } else {
+            "check the repository name".to_string()
+        }),
+        _ => None,
+    };
+    let text = format!("registry {host}: {what}: {detail}");
+    match hint {
+        Some(hint) => anyhow!("{text} (hint: {hint})"),
+        None => anyhow!(text),
+    }
+}
