@@ -10,4 +10,5 @@ mod fixtures;
 mod image_starts;
 mod layouts;
 mod rebuild;
+mod registry_push;
 mod reproducible;

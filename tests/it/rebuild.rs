@@ -12,7 +12,11 @@ fn build(jar: &Path, out: &Path, cache: &Path, extra: &[&str]) -> Value {
     hoist()
         .args(["build", "--from", "scratch", "--jar"])
         .args([jar])
-        .args(["--to", &format!("oci:{}:app", out.display()), "--metadata-file"])
+        .args([
+            "--to",
+            &format!("oci:{}:app", out.display()),
+            "--metadata-file",
+        ])
         .args([&meta])
         .env("HOIST_CACHE_DIR", cache)
         .args(extra)
@@ -25,7 +29,12 @@ fn cached(report: &Value) -> Vec<(String, bool)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| (l["name"].as_str().unwrap().to_string(), l["cached"].as_bool().unwrap()))
+        .map(|l| {
+            (
+                l["name"].as_str().unwrap().to_string(),
+                l["cached"].as_bool().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -42,7 +51,11 @@ fn a_class_change_rewrites_only_the_application_layer() {
 
     let changed = build(&v1, &out, &cache, &[]);
     let hits = cached(&changed);
-    let rewritten: Vec<&str> = hits.iter().filter(|(_, hit)| !hit).map(|(n, _)| n.as_str()).collect();
+    let rewritten: Vec<&str> = hits
+        .iter()
+        .filter(|(_, hit)| !hit)
+        .map(|(n, _)| n.as_str())
+        .collect();
     assert_eq!(rewritten, ["application"], "{changed}");
     assert_ne!(first["digest"], changed["digest"]);
     for i in 0..3 {
@@ -54,7 +67,10 @@ fn a_class_change_rewrites_only_the_application_layer() {
     assert_eq!(again["digest"], changed["digest"]);
 
     let fresh = build(&v1, &dir.path().join("fresh"), &cache, &["--no-cache"]);
-    assert_eq!(fresh["digest"], changed["digest"], "the cache changes nothing but speed");
+    assert_eq!(
+        fresh["digest"], changed["digest"],
+        "the cache changes nothing but speed"
+    );
 }
 
 #[test]
