@@ -319,19 +319,6 @@ impl JsonBody for Response {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_loopback_is_plain_by_default() {
-        assert!(is_loopback_host("127.0.0.1:5000"));
-        assert!(is_loopback_host("localhost"));
-        assert!(!is_loopback_host("registry.example:5000"));
-        assert!(!is_loopback_host("127.0.0.1.nip.io"));
-    }
-}
-
 /// Turns a failed response into a one-line error naming the registry, what
 /// was being done and the registry's own error code and message.
 pub async fn response_error(response: Response, host: &str, what: &str) -> anyhow::Error {
@@ -368,5 +355,18 @@ pub async fn response_error(response: Response, host: &str, what: &str) -> anyho
     match hint {
         Some(hint) => anyhow!("{text} (hint: {hint})"),
         None => anyhow!(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_is_plain_by_default() {
+        assert!(is_loopback_host("127.0.0.1:5000"));
+        assert!(is_loopback_host("localhost"));
+        assert!(!is_loopback_host("registry.example:5000"));
+        assert!(!is_loopback_host("127.0.0.1.nip.io"));
     }
 }
