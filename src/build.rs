@@ -5,7 +5,7 @@
 use crate::dest::registry::{PushSummary, RegistryAccess};
 use crate::dest::{self, BaseImage, Location};
 use crate::error::{usage, usage_hint};
-use crate::image::assemble::{assemble, Image, RuntimeSettings};
+use crate::image::assemble::{assemble, Image, Publication, RuntimeSettings};
 use crate::image::cache::LayerCache;
 use crate::image::compression::Compression;
 use crate::image::layer::{write_layer, BuiltLayer, Content, LayerSpec, NormalizedLayerBuilder};
@@ -51,8 +51,8 @@ pub struct BuildOptions {
     pub from: Location,
     /// The destination.
     pub to: Location,
-    /// The platform to pick from a multi-platform base.
-    pub platform: Platform,
+    /// The platforms to build for (one image each; several make an index).
+    pub platforms: Vec<Platform>,
     /// Extra files, in one layer.
     pub files: Vec<ExtraFile>,
     /// Directory trees, one layer each.
@@ -79,6 +79,8 @@ pub struct BuildOptions {
     pub tags: Vec<String>,
     /// How to reach registries.
     pub client: ClientOptions,
+    /// Create a missing ECR repository before pushing.
+    pub create_repository: bool,
 }
 
 /// What a build made, for people and for `--metadata-file`.
@@ -93,8 +95,11 @@ pub struct BuildReport {
     pub media_type: String,
     /// The config digest.
     pub config_digest: Digest,
-    /// The platform.
+    /// The platform(s), comma-separated.
     pub platform: String,
+    /// With several platforms: each platform's manifest.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub manifests: Vec<PlatformManifest>,
     /// The base image as named.
     pub base_image: String,
     /// The base manifest digest, when it has one.
@@ -106,6 +111,18 @@ pub struct BuildReport {
     /// What the push did (registry destinations).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push: Option<PushReport>,
+}
+
+/// One platform's image in a multi-platform [`BuildReport`].
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformManifest {
+    /// The platform.
+    pub platform: String,
+    /// Its manifest digest.
+    pub digest: Digest,
+    /// Its config digest.
+    pub config_digest: Digest,
 }
 
 /// Push totals for a [`BuildReport`].
@@ -152,6 +169,15 @@ pub struct LayerReport {
 /// Runs a build: validates every input, builds the layers, writes the image.
 /// Nothing is written to the destination unless everything succeeded.
 pub fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Result<BuildReport> {
+    if options.platforms.is_empty() {
+        return Err(usage("give at least one --platform"));
+    }
+    if options.platforms.len() > 1 && matches!(options.to, Location::DockerArchive { .. }) {
+        return Err(usage_hint(
+            "a docker archive holds one platform",
+            "build several --platform values to oci:DIR or a registry",
+        ));
+    }
     let plan = match &options.jar {
         Some(jar) => Some(plan_jar(jar, &options.plan)?),
         None => None,
@@ -191,39 +217,47 @@ pub fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Result<Buil
             options.client.clone(),
             blob_dir,
             PushOptions::default(),
+            options.create_repository,
         )?)
     } else {
         None
     };
-    let base = dest::open_base(
-        &options.from,
-        &options.platform,
-        work.path(),
-        registries.as_ref(),
-    )?;
+    let bases = options
+        .platforms
+        .iter()
+        .map(|platform| dest::open_base(&options.from, platform, work.path(), registries.as_ref()))
+        .collect::<Result<Vec<BaseImage>>>()?;
     let built = write_layers_parallel(&specs, cache.as_ref(), work.path())?;
     let cached: Vec<bool> = built.iter().map(|(_, hit)| *hit).collect();
     let built: Vec<BuiltLayer> = built.into_iter().map(|(layer, _)| layer).collect();
-    let image = assemble_image(&base, plan.as_ref(), &built, options);
+    let images = bases
+        .iter()
+        .zip(&options.platforms)
+        .map(|(base, platform)| assemble_image(base, plan.as_ref(), &built, options, platform))
+        .collect();
+    let publication = Publication::of(images);
     let mut push = None;
     match &options.to {
         Location::OciLayout { dir, tag } => {
-            fetch_base_layers(registries.as_ref(), &base)?;
-            dest::oci_layout::write_image(dir, tag.as_deref(), &image)?
+            for base in &bases {
+                fetch_base_layers(registries.as_ref(), base)?;
+            }
+            dest::oci_layout::write_image(dir, tag.as_deref(), &publication)?
         }
         Location::DockerArchive { file, reference } => {
-            fetch_base_layers(registries.as_ref(), &base)?;
-            dest::docker_archive::write_image(file, reference.as_deref(), &image, work.path())?
+            fetch_base_layers(registries.as_ref(), &bases[0])?;
+            let image = &publication.images()[0];
+            dest::docker_archive::write_image(file, reference.as_deref(), image, work.path())?
         }
         Location::Registry(target) => {
             let access = registries
                 .as_ref()
                 .expect("made above for registry destinations");
-            push = Some(access.push(target, &options.tags, &image, &base, progress)?);
+            push = Some(access.push(target, &options.tags, &publication, &bases, progress)?);
         }
         Location::Scratch => return Err(usage("--to scratch: scratch is only a base")),
     }
-    Ok(report(&image, &base, &options.to, &cached, push))
+    Ok(report(&publication, &bases[0], &options.to, &cached, push))
 }
 
 fn fetch_base_layers(registries: Option<&RegistryAccess>, base: &BaseImage) -> Result<()> {
@@ -343,6 +377,7 @@ fn assemble_image(
     plan: Option<&JarPlan>,
     built: &[BuiltLayer],
     options: &BuildOptions,
+    platform: &Platform,
 ) -> Image {
     let mut labels = BTreeMap::new();
     if let Some(digest) = &base.digest {
@@ -383,14 +418,14 @@ fn assemble_image(
     let format = options.format.unwrap_or(base.format);
     let mut config = base.config.clone();
     if config.architecture.is_empty() {
-        config.architecture = options.platform.architecture.clone();
-        config.os = options.platform.os.clone();
+        config.architecture = platform.architecture.clone();
+        config.os = platform.os.clone();
     }
     assemble(config, base.layers.clone(), built, &settings, format)
 }
 
 fn report(
-    image: &Image,
+    publication: &Publication,
     base: &BaseImage,
     to: &Location,
     cached: &[bool],
@@ -404,13 +439,30 @@ fn report(
                 .map(|(_, o)| *o)
         })
     };
+    let image = &publication.images()[0];
     let base_count = image.layers.len() - cached.len();
+    let platforms: Vec<String> = publication
+        .images()
+        .iter()
+        .map(|i| i.platform.to_string())
+        .collect();
     BuildReport {
         image: to.to_string(),
-        digest: image.digest.clone(),
-        media_type: image.format.manifest_media_type().to_string(),
+        digest: publication.digest(),
+        media_type: publication.top().0.to_string(),
         config_digest: image.config_digest().clone(),
-        platform: image.platform.to_string(),
+        platform: platforms.join(","),
+        manifests: match publication {
+            Publication::Single(_) => Vec::new(),
+            Publication::Multi { images, .. } => images
+                .iter()
+                .map(|i| PlatformManifest {
+                    platform: i.platform.to_string(),
+                    digest: i.digest.clone(),
+                    config_digest: i.config_digest().clone(),
+                })
+                .collect(),
+        },
         base_image: base.name.clone(),
         base_digest: base.digest.clone(),
         layers: image

@@ -82,11 +82,18 @@ pub struct BuildArgs {
     /// Another tag to push (repeatable; registry destinations).
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
+    /// Create the ECR repository if it does not exist (CreateRepository).
+    #[arg(long)]
+    pub create_repository: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// Platform to take from a multi-platform base.
-    #[arg(long, value_name = "OS/ARCH", default_value = "linux/amd64")]
-    pub platform: String,
+    /// Platform to build for (repeatable: several make a multi-platform index).
+    #[arg(
+        long = "platform",
+        value_name = "OS/ARCH[/VARIANT]",
+        default_value = "linux/amd64"
+    )]
+    pub platforms: Vec<String>,
     #[command(flatten)]
     pub jar_args: JarArgs,
     /// Extra file in its own layer, SRC:DEST (repeatable).
@@ -148,6 +155,9 @@ pub struct RegistryArgs {
     /// Attempts per request before giving up on temporary failures.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub retries: u32,
+    /// Connect to HOST at ADDRESS instead of what DNS says, like curl's --resolve (repeatable).
+    #[arg(long = "resolve", value_name = "HOST=IP:PORT")]
+    pub resolve: Vec<String>,
 }
 
 impl RegistryArgs {
@@ -165,7 +175,15 @@ impl RegistryArgs {
                 max_attempts: self.retries,
                 ..RetryPolicy::default()
             },
-            resolve: Vec::new(),
+            resolve: self
+                .resolve
+                .iter()
+                .map(|r| {
+                    r.split_once('=')
+                        .and_then(|(host, addr)| Some((host.to_string(), addr.parse().ok()?)))
+                        .ok_or_else(|| usage(format!("--resolve {r:?}: expected HOST=IP:PORT, e.g. registry.example=127.0.0.1:5000")))
+                })
+                .collect::<Result<_>>()?,
         })
     }
 }
@@ -197,7 +215,11 @@ fn run_build(args: BuildArgs) -> Result<()> {
         plan: args.jar_args.plan_options(),
         from: Location::parse(&args.from).context("--from")?,
         to: Location::parse(&args.to).context("--to")?,
-        platform: Platform::parse(&args.platform).map_err(usage)?,
+        platforms: args
+            .platforms
+            .iter()
+            .map(|p| Platform::parse(p).map_err(usage))
+            .collect::<Result<_>>()?,
         files: args
             .files
             .iter()
@@ -230,6 +252,7 @@ fn run_build(args: BuildArgs) -> Result<()> {
             Some(other) => return Err(usage(format!("--format {other}: use oci or docker"))),
         },
         tags: args.tags.clone(),
+        create_repository: args.create_repository,
         client: args.registry.client_options()?,
         cache_dir: match args.no_cache {
             true => None,

@@ -4,7 +4,7 @@
 
 use crate::dest::{check_platform, write_atomic, BaseImage};
 use crate::error::{usage, usage_hint};
-use crate::image::assemble::{Image, ImageLayer};
+use crate::image::assemble::{ImageLayer, Publication};
 use crate::image::config::ImageConfig;
 use crate::image::manifest::{
     is_index, Descriptor, Index, Manifest, ManifestFormat, REF_NAME_ANNOTATION,
@@ -173,10 +173,10 @@ fn select_platform(index: &Index, platform: &Platform, name: &str) -> Result<Des
         })
 }
 
-/// Adds `image` to the layout at `dir` under `tag`. A new layout is built
+/// Adds `publication` (an image, or an index of platform images) to the layout at `dir` under `tag`. A new layout is built
 /// beside `dir` and renamed into place; in an existing one, blobs are added
 /// first and `index.json` is replaced atomically last.
-pub fn write_image(dir: &Path, tag: Option<&str>, image: &Image) -> Result<()> {
+pub fn write_image(dir: &Path, tag: Option<&str>, publication: &Publication) -> Result<()> {
     let exists = dir.exists();
     if exists {
         let empty = std::fs::read_dir(dir)
@@ -190,7 +190,7 @@ pub fn write_image(dir: &Path, tag: Option<&str>, image: &Image) -> Result<()> {
             ));
         }
         if !empty {
-            write_into(dir, tag, image)?;
+            write_into(dir, tag, publication)?;
             return Ok(());
         }
     }
@@ -203,7 +203,7 @@ pub fn write_image(dir: &Path, tag: Option<&str>, image: &Image) -> Result<()> {
         .prefix(".hoist-layout-")
         .tempdir_in(parent)
         .with_context(|| format!("creating a directory in {}", parent.display()))?;
-    write_into(staging.path(), tag, image)?;
+    write_into(staging.path(), tag, publication)?;
     if exists {
         std::fs::remove_dir(dir).with_context(|| format!("replacing empty {}", dir.display()))?;
     }
@@ -213,24 +213,41 @@ pub fn write_image(dir: &Path, tag: Option<&str>, image: &Image) -> Result<()> {
     Ok(())
 }
 
-fn write_into(dir: &Path, tag: Option<&str>, image: &Image) -> Result<()> {
+fn write_into(dir: &Path, tag: Option<&str>, publication: &Publication) -> Result<()> {
     let blobs = dir.join("blobs").join("sha256");
     std::fs::create_dir_all(&blobs).with_context(|| format!("creating {}", blobs.display()))?;
     if !dir.join(LAYOUT_FILE).is_file() {
         write_atomic(&dir.join(LAYOUT_FILE), LAYOUT_CONTENT)?;
     }
-    for layer in &image.layers {
-        place_blob(&layer.path, &blob_path(dir, &layer.descriptor.digest))?;
-    }
-    for (bytes, digest) in [
-        (&image.config_bytes, image.config_digest()),
-        (&image.manifest_bytes, &image.digest),
-    ] {
-        let path = blob_path(dir, digest);
-        if !path.is_file() {
-            write_atomic(&path, bytes)?;
+    for image in publication.images() {
+        for layer in &image.layers {
+            place_blob(&layer.path, &blob_path(dir, &layer.descriptor.digest))?;
+        }
+        for (bytes, digest) in [
+            (&image.config_bytes, image.config_digest()),
+            (&image.manifest_bytes, &image.digest),
+        ] {
+            let path = blob_path(dir, digest);
+            if !path.is_file() {
+                write_atomic(&path, bytes)?;
+            }
         }
     }
+    let mut descriptor = match publication {
+        Publication::Single(image) => image.descriptor(),
+        Publication::Multi {
+            index_bytes,
+            media_type,
+            ..
+        } => {
+            let descriptor = Descriptor::of_bytes(media_type, index_bytes);
+            let path = blob_path(dir, &descriptor.digest);
+            if !path.is_file() {
+                write_atomic(&path, index_bytes)?;
+            }
+            descriptor
+        }
+    };
     let mut index = match std::fs::read(dir.join("index.json")) {
         Ok(bytes) => Index::from_slice(&bytes)
             .with_context(|| format!("parsing {}/index.json", dir.display()))?,
@@ -239,7 +256,6 @@ fn write_into(dir: &Path, tag: Option<&str>, image: &Image) -> Result<()> {
     index
         .manifests
         .retain(|d| d.annotation(REF_NAME_ANNOTATION) != tag);
-    let mut descriptor = image.descriptor();
     if let Some(tag) = tag {
         descriptor.annotations = Some(BTreeMap::from([(
             REF_NAME_ANNOTATION.to_string(),

@@ -4,9 +4,10 @@
 //! registry).
 
 use crate::dest::{check_platform, BaseImage};
-use crate::image::assemble::{Image, ImageLayer};
+use crate::image::assemble::{ImageLayer, Publication};
 use crate::image::platform::Platform;
 use crate::image::Digest;
+use crate::registry::ecr::{ensure_repository, is_ecr_host};
 use crate::registry::pool::RegistryPool;
 use crate::registry::pull::{ensure_blobs, resolve};
 use crate::registry::push::{
@@ -25,6 +26,7 @@ pub struct RegistryAccess {
     runtime: tokio::runtime::Runtime,
     blob_dir: PathBuf,
     push: PushOptions,
+    create_repository: bool,
 }
 
 /// What a push did.
@@ -49,7 +51,13 @@ pub struct PushSummary {
 
 impl RegistryAccess {
     /// Access with `options`, keeping fetched blobs in `blob_dir`.
-    pub fn new(options: ClientOptions, blob_dir: PathBuf, push: PushOptions) -> Result<Self> {
+    /// With `create_repository`, a missing ECR repository is created before a push.
+    pub fn new(
+        options: ClientOptions,
+        blob_dir: PathBuf,
+        push: PushOptions,
+        create_repository: bool,
+    ) -> Result<Self> {
         std::fs::create_dir_all(&blob_dir)
             .with_context(|| format!("creating {}", blob_dir.display()))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -62,15 +70,16 @@ impl RegistryAccess {
             runtime,
             blob_dir,
             push,
+            create_repository,
         })
     }
 
     /// Resolves a base image in a registry; fetches its config, not its layers.
     pub fn read_base(&self, reference: &ImageReference, platform: &Platform) -> Result<BaseImage> {
-        let registry = self.pool.get(&reference.registry)?;
-        let remote =
-            self.runtime
-                .block_on(resolve(&registry, reference, platform, &self.blob_dir))?;
+        let remote = self.runtime.block_on(async {
+            let registry = self.pool.get(&reference.registry).await?;
+            resolve(&registry, reference, platform, &self.blob_dir).await
+        })?;
         let name = reference.to_string();
         check_platform(&name, &remote.config, platform)?;
         if remote.config.rootfs.diff_ids.len() != remote.layers.len() {
@@ -107,84 +116,93 @@ impl RegistryAccess {
         let Some(reference) = &base.remote else {
             return Ok(());
         };
-        let registry = self.pool.get(&reference.registry)?;
         let missing: Vec<Digest> = base
             .layers
             .iter()
             .filter(|l| !l.path.is_file())
             .map(|l| l.descriptor.digest.clone())
             .collect();
-        self.runtime.block_on(ensure_blobs(
-            &registry,
-            &reference.repository,
-            &missing,
-            &self.blob_dir,
-        ))
+        self.runtime.block_on(async {
+            let registry = self.pool.get(&reference.registry).await?;
+            ensure_blobs(&registry, &reference.repository, &missing, &self.blob_dir).await
+        })
     }
 
-    /// Pushes `image` to `target` under its tag and `extra_tags`.
+    /// Pushes `publication` to `target` under its tag and `extra_tags`:
+    /// every blob first, then the platform manifests (by digest, when there
+    /// is an index), then the top manifest under each tag. `bases[i]` is the
+    /// base of image `i`.
     pub fn push(
         &self,
         target: &ImageReference,
         extra_tags: &[String],
-        image: &Image,
-        base: &BaseImage,
+        publication: &Publication,
+        bases: &[BaseImage],
         progress: &dyn PushProgress,
     ) -> Result<PushSummary> {
         let started = Instant::now();
-        let same_registry_origin = base
-            .remote
-            .as_ref()
-            .filter(|r| r.registry == target.registry)
-            .map(|r| r.repository.clone());
-        if base.remote.is_some() && same_registry_origin.is_none() {
-            // Another registry: the bytes have to come here first.
-            self.fetch_base_layers(base)?;
-        }
-        let config_path = self.blob_dir.join(image.config_digest().hex());
-        if !config_path.is_file() {
-            crate::image::write_file_atomic(&config_path, &image.config_bytes)?;
-        }
         let mut blobs: Vec<BlobToPush> = Vec::new();
-        for layer in &image.layers {
-            if blobs.iter().any(|b| b.digest == layer.descriptor.digest) {
-                continue;
+        for (image, base) in publication.images().iter().zip(bases) {
+            let same_registry_origin = base
+                .remote
+                .as_ref()
+                .filter(|r| r.registry == target.registry)
+                .map(|r| r.repository.clone());
+            if base.remote.is_some() && same_registry_origin.is_none() {
+                // Another registry: the bytes have to come here first.
+                self.fetch_base_layers(base)?;
             }
-            blobs.push(BlobToPush {
-                digest: layer.descriptor.digest.clone(),
-                size: layer.descriptor.size,
-                path: layer.path.clone(),
-                origin: if layer.from_base {
-                    same_registry_origin.clone()
-                } else {
-                    None
-                },
-            });
+            let config_path = self.blob_dir.join(image.config_digest().hex());
+            if !config_path.is_file() {
+                crate::image::write_file_atomic(&config_path, &image.config_bytes)?;
+            }
+            for layer in &image.layers {
+                if !blobs.iter().any(|b| b.digest == layer.descriptor.digest) {
+                    blobs.push(BlobToPush {
+                        digest: layer.descriptor.digest.clone(),
+                        size: layer.descriptor.size,
+                        path: layer.path.clone(),
+                        origin: if layer.from_base {
+                            same_registry_origin.clone()
+                        } else {
+                            None
+                        },
+                    });
+                }
+            }
+            if !blobs.iter().any(|b| &b.digest == image.config_digest()) {
+                blobs.push(BlobToPush {
+                    digest: image.config_digest().clone(),
+                    size: image.config_bytes.len() as u64,
+                    path: config_path,
+                    origin: None,
+                });
+            }
         }
-        blobs.push(BlobToPush {
-            digest: image.config_digest().clone(),
-            size: image.config_bytes.len() as u64,
-            path: config_path,
-            origin: None,
-        });
         let mut tags: Vec<String> = vec![target.tag.clone().unwrap_or_else(|| "latest".into())];
         for tag in extra_tags {
             if !tags.contains(tag) {
                 tags.push(tag.clone());
             }
         }
-        let registry = self.pool.get(&target.registry)?;
         let repo = &target.repository;
         let outcomes = self.runtime.block_on(async {
+            if self.create_repository
+                && is_ecr_host(&target.registry)
+                && ensure_repository(&target.registry, repo).await?
+            {
+                eprintln!("created ECR repository {repo}");
+            }
+            let registry = self.pool.get(&target.registry).await?;
             let outcomes = push_blobs(&registry, repo, &blobs, self.push, progress).await?;
-            push_manifest(
-                &registry,
-                repo,
-                &tags,
-                image.format.manifest_media_type(),
-                &image.manifest_bytes,
-            )
-            .await?;
+            if let Publication::Multi { images, .. } = publication {
+                for image in images {
+                    let media_type = image.format.manifest_media_type();
+                    push_manifest(&registry, repo, &[], media_type, &image.manifest_bytes).await?;
+                }
+            }
+            let (media_type, bytes) = publication.top();
+            push_manifest(&registry, repo, &tags, media_type, bytes).await?;
             anyhow::Ok(outcomes)
         })?;
         let count = |wanted: BlobOutcome| outcomes.iter().filter(|o| **o == wanted).count();

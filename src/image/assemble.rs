@@ -178,3 +178,74 @@ pub fn assemble(
         platform,
     }
 }
+
+/// What a build publishes: one image, or one image per platform under an index.
+#[derive(Clone, Debug)]
+pub enum Publication {
+    /// A single-platform image.
+    Single(Image),
+    /// Several platform images and the index that lists them.
+    Multi {
+        /// The images, in the order the platforms were asked for.
+        images: Vec<Image>,
+        /// The index's canonical bytes.
+        index_bytes: Vec<u8>,
+        /// The index media type (OCI index, or Docker manifest list when
+        /// every image is in Docker format).
+        media_type: String,
+    },
+}
+
+impl Publication {
+    /// One image per platform, under an index when there are several.
+    pub fn of(mut images: Vec<Image>) -> Self {
+        if images.len() == 1 {
+            return Publication::Single(images.remove(0));
+        }
+        let docker = images.iter().all(|i| i.format == ManifestFormat::Docker);
+        let media_type = if docker {
+            crate::image::manifest::DOCKER_MANIFEST_LIST
+        } else {
+            crate::image::manifest::OCI_INDEX
+        };
+        let index = crate::image::manifest::Index {
+            schema_version: 2,
+            media_type: Some(media_type.to_string()),
+            manifests: images.iter().map(Image::descriptor).collect(),
+            annotations: None,
+            extra: BTreeMap::new(),
+        };
+        Publication::Multi {
+            images,
+            index_bytes: index.to_bytes(),
+            media_type: media_type.to_string(),
+        }
+    }
+
+    /// The images.
+    pub fn images(&self) -> &[Image] {
+        match self {
+            Publication::Single(image) => std::slice::from_ref(image),
+            Publication::Multi { images, .. } => images,
+        }
+    }
+
+    /// The top manifest: its media type and bytes (what a tag points at).
+    pub fn top(&self) -> (&str, &[u8]) {
+        match self {
+            Publication::Single(image) => {
+                (image.format.manifest_media_type(), &image.manifest_bytes)
+            }
+            Publication::Multi {
+                index_bytes,
+                media_type,
+                ..
+            } => (media_type, index_bytes),
+        }
+    }
+
+    /// The digest a tag points at.
+    pub fn digest(&self) -> Digest {
+        Digest::of(self.top().1)
+    }
+}

@@ -1,4 +1,6 @@
-//! Amazon ECR: recognising its hosts (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`).
+//! Amazon ECR: recognising its hosts (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`),
+//! registry credentials from `GetAuthorizationToken` (no `docker login`), and
+//! creating a missing repository when asked to.
 
 /// The account and region of an ECR registry host, if it is one.
 pub fn ecr_host_parts(host: &str) -> Option<(&str, &str)> {
@@ -17,6 +19,88 @@ pub fn ecr_host_parts(host: &str) -> Option<(&str, &str)> {
 /// True for ECR registry hosts.
 pub fn is_ecr_host(host: &str) -> bool {
     ecr_host_parts(host).is_some()
+}
+
+/// The SDK configuration for `region`: aws-config's default chain (env,
+/// profile, SSO, web identity, container and instance metadata) with its
+/// endpoint overrides (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_ECR`).
+async fn sdk_config(region: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .load()
+        .await
+}
+
+/// Registry credentials for an ECR host from `GetAuthorizationToken`.
+///
+/// The token is used for the whole run even if it says it has expired (a
+/// token is fetched once per host and run, never in a loop).
+pub async fn ecr_credentials(host: &str) -> anyhow::Result<crate::registry::auth::Credentials> {
+    let (_, region) =
+        ecr_host_parts(host).ok_or_else(|| anyhow::anyhow!("{host} is not an ECR host"))?;
+    let client = aws_sdk_ecr::Client::new(&sdk_config(region).await);
+    // One token serves every registry the principal may reach.
+    let answer = client
+        .get_authorization_token()
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "ECR {host}: GetAuthorizationToken failed ({}) (hint: check the AWS credentials and region, and that they may call ecr:GetAuthorizationToken)",
+                aws_sdk_ecr::error::DisplayErrorContext(&e).to_string().replace('\n', " ")
+            )
+        })?;
+    let token = answer
+        .authorization_data()
+        .first()
+        .and_then(|d| d.authorization_token())
+        .ok_or_else(|| anyhow::anyhow!("ECR {host}: GetAuthorizationToken returned no token"))?;
+    crate::registry::auth::Credentials::from_base64_pair(token).ok_or_else(|| {
+        anyhow::anyhow!("ECR {host}: the authorization token is not base64 USER:PASSWORD")
+    })
+}
+
+/// Creates repository `repo` in the ECR registry `host` unless it exists.
+/// Returns true when it was created.
+pub async fn ensure_repository(host: &str, repo: &str) -> anyhow::Result<bool> {
+    let (account, region) =
+        ecr_host_parts(host).ok_or_else(|| anyhow::anyhow!("{host} is not an ECR host"))?;
+    let client = aws_sdk_ecr::Client::new(&sdk_config(region).await);
+    let described = client
+        .describe_repositories()
+        .registry_id(account)
+        .repository_names(repo)
+        .send()
+        .await;
+    match described {
+        Ok(_) => Ok(false),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_repository_not_found_exception()) =>
+        {
+            client
+                .create_repository()
+                .registry_id(account)
+                .repository_name(repo)
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "ECR {host}: CreateRepository {repo} failed ({})",
+                        aws_sdk_ecr::error::DisplayErrorContext(&e)
+                            .to_string()
+                            .replace('\n', " ")
+                    )
+                })?;
+            Ok(true)
+        }
+        Err(e) => Err(anyhow::anyhow!(
+            "ECR {host}: DescribeRepositories {repo} failed ({})",
+            aws_sdk_ecr::error::DisplayErrorContext(&e)
+                .to_string()
+                .replace('\n', " ")
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,13 @@
-//! One client per registry host, with its credentials looked up once.
+//! One client per registry host, with its credentials looked up once per
+//! run: the docker config first, then (for ECR hosts) `GetAuthorizationToken`.
 
 use crate::registry::auth::docker_credentials;
+use crate::registry::ecr::{ecr_credentials, is_ecr_host};
 use crate::registry::transport::{ClientOptions, Registry};
 use anyhow::Result;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use tokio::sync::Mutex;
 
 /// Registry clients by host.
 pub struct RegistryPool {
@@ -21,16 +24,17 @@ impl RegistryPool {
         }
     }
 
-    /// The client for `host`, made on first use.
-    pub fn get(&self, host: &str) -> Result<Arc<Registry>> {
-        let mut clients = self
-            .clients
-            .lock()
-            .expect("the pool lock is never poisoned");
+    /// The client for `host`, made on first use. The lock is held while
+    /// credentials are fetched, so each host's are fetched exactly once.
+    pub async fn get(&self, host: &str) -> Result<Arc<Registry>> {
+        let mut clients = self.clients.lock().await;
         if let Some(client) = clients.get(host) {
             return Ok(client.clone());
         }
-        let credentials = docker_credentials(host)?;
+        let mut credentials = docker_credentials(host)?;
+        if credentials.is_none() && is_ecr_host(host) {
+            credentials = Some(ecr_credentials(host).await?);
+        }
         let client = Arc::new(Registry::new(host, &self.options, credentials)?);
         clients.insert(host.to_string(), client.clone());
         Ok(client)

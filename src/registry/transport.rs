@@ -154,7 +154,8 @@ impl Registry {
         loop {
             attempt += 1;
             let mut request = make();
-            if let Some(header) = self.authorization(scope).await {
+            let used = self.authorization(scope).await;
+            if let Some(header) = &used {
                 request = request.header(AUTHORIZATION, header);
             }
             let outcome = request.send().await;
@@ -185,8 +186,7 @@ impl Registry {
                 let Some(challenge) = header else {
                     return Ok(response);
                 };
-                self.auth.lock().await.challenge = Some(challenge);
-                self.fetch_token(scope).await?;
+                self.refresh_auth(challenge, scope, used.as_deref()).await?;
                 attempt -= 1;
                 continue;
             }
@@ -218,10 +218,19 @@ impl Registry {
         }
     }
 
-    /// For a Bearer challenge, gets a token for `scope` from the realm.
-    async fn fetch_token(&self, scope: &str) -> Result<()> {
-        let challenge = self.auth.lock().await.challenge.clone();
-        let Some(Challenge::Bearer { realm, service, .. }) = challenge else {
+    /// After a 401: records the challenge and, for Bearer, gets a token for
+    /// `scope` from the realm. The lock is held while fetching, so requests
+    /// challenged together share one fetch: whoever comes second finds a
+    /// token other than the one it was refused with and uses that.
+    async fn refresh_auth(
+        &self,
+        challenge: Challenge,
+        scope: &str,
+        refused: Option<&str>,
+    ) -> Result<()> {
+        let mut state = self.auth.lock().await;
+        state.challenge = Some(challenge.clone());
+        let Challenge::Bearer { realm, service, .. } = challenge else {
             if self.credentials.is_none() {
                 return Err(usage_hint(
                     format!(
@@ -233,6 +242,12 @@ impl Registry {
             }
             return Ok(());
         };
+        if let Some((token, expires)) = state.tokens.get(scope) {
+            let fresh = expires.is_none_or(|when| Instant::now() < when);
+            if fresh && refused != Some(format!("Bearer {token}").as_str()) {
+                return Ok(());
+            }
+        }
         let mut query: Vec<(&str, &str)> = Vec::new();
         if let Some(service) = &service {
             query.push(("service", service));
@@ -270,9 +285,7 @@ impl Registry {
         // Refresh a little before the stated end; 60 s when none is stated (the spec's default).
         let lifetime = body["expires_in"].as_u64().unwrap_or(60);
         let expires = Instant::now() + Duration::from_secs(lifetime.saturating_sub(5).max(1));
-        self.auth
-            .lock()
-            .await
+        state
             .tokens
             .insert(scope.to_string(), (token, Some(expires)));
         Ok(())

@@ -10,5 +10,6 @@ mod fixtures;
 mod image_starts;
 mod layouts;
 mod rebuild;
+mod registry_ecr;
 mod registry_push;
 mod reproducible;

@@ -1,7 +1,11 @@
 //! Shared helpers for the integration tests: jar fixtures, running the
 //! `hoist` binary, and an independent reader of OCI layouts.
 
+pub mod certs;
 pub mod cli;
+pub mod fault_proxy;
 pub mod fixtures;
+pub mod moto;
 pub mod oci;
 pub mod registry;
+pub mod token_server;

@@ -1,0 +1,84 @@
+//! The ECR credential path: `GetAuthorizationToken` from moto_server gives
+//! Basic credentials (moto 5.2: `AWS:123456789012-auth-token`, already
+//! expired when issued); the blobs go to a local registry that accepts that
+//! user, reached for the ECR host name through `--resolve`.
+
+use crate::support::cli::{hoist, run_tool};
+use crate::support::fixtures::uber;
+use crate::support::moto::Moto;
+use crate::support::registry::{Auth, TestRegistry};
+
+const ECR_HOST: &str = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com";
+
+#[test]
+fn pushes_to_an_ecr_host_with_a_token_from_get_authorization_token() {
+    let moto = Moto::start();
+    let registry = TestRegistry::start(Auth::Basic {
+        user: "AWS".into(),
+        password: "123456789012-auth-token".into(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let jar = uber(dir.path());
+    let empty_docker_config = dir.path().join("docker");
+    std::fs::create_dir_all(&empty_docker_config).unwrap();
+    let run = |extra: &[&str]| {
+        let mut command = hoist()
+            .args(["build", "--from", "scratch", "--jar"])
+            .args([&jar])
+            .args(["--to", &format!("{ECR_HOST}/plog-back:dev-1")])
+            .args([
+                "--insecure-registry",
+                ECR_HOST,
+                "--resolve",
+                &format!("{ECR_HOST}={}", registry.host),
+            ])
+            .args(extra)
+            .env("DOCKER_CONFIG", &empty_docker_config);
+        for (key, value) in moto.env() {
+            command = command.env(key, value);
+        }
+        command
+    };
+    let digest = run(&["--create-repository"]).success();
+    let repos = moto.boto3("ecr", "print(json.dumps([r['repositoryName'] for r in client.describe_repositories()['repositories']]))");
+    assert!(
+        repos.contains("plog-back"),
+        "CreateRepository was called: {repos}"
+    );
+    let inspect = run_tool(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            "--creds",
+            "AWS:123456789012-auth-token",
+            &format!("docker://{}/plog-back:dev-1", registry.host),
+        ],
+        "apt-get install skopeo",
+    );
+    assert!(inspect.contains(digest.trim()), "{inspect}");
+    // A second run: the repository exists, nothing is uploaded.
+    let stderr_free = run(&["--create-repository", "--json"]).success();
+    let report: serde_json::Value = serde_json::from_str(&stderr_free).unwrap();
+    assert_eq!(report["push"]["uploaded"], 0);
+}
+
+#[test]
+fn bad_aws_credentials_fail_in_one_line_without_leaking_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let jar = uber(dir.path());
+    let port = crate::support::registry::free_port();
+    let stderr = hoist()
+        .args(["build", "--from", "scratch", "--jar"])
+        .args([&jar])
+        .args(["--to", &format!("{ECR_HOST}/plog-back:1")])
+        .env("DOCKER_CONFIG", dir.path())
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEKEY")
+        .env("AWS_SECRET_ACCESS_KEY", "very-secret-value")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .failure(1);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("GetAuthorizationToken"), "{stderr}");
+    assert!(!stderr.contains("very-secret-value"), "{stderr}");
+}
