@@ -183,7 +183,7 @@ pub fn assemble(
 #[derive(Clone, Debug)]
 pub enum Publication {
     /// A single-platform image.
-    Single(Image),
+    Single(Box<Image>),
     /// Several platform images and the index that lists them.
     Multi {
         /// The images, in the order the platforms were asked for.
@@ -200,7 +200,7 @@ impl Publication {
     /// One image per platform, under an index when there are several.
     pub fn of(mut images: Vec<Image>) -> Self {
         if images.len() == 1 {
-            return Publication::Single(images.remove(0));
+            return Publication::Single(Box::new(images.remove(0)));
         }
         let docker = images.iter().all(|i| i.format == ManifestFormat::Docker);
         let media_type = if docker {
@@ -225,7 +225,7 @@ impl Publication {
     /// The images.
     pub fn images(&self) -> &[Image] {
         match self {
-            Publication::Single(image) => std::slice::from_ref(image),
+            Publication::Single(image) => std::slice::from_ref(image.as_ref()),
             Publication::Multi { images, .. } => images,
         }
     }
