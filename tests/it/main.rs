@@ -10,6 +10,7 @@ mod fixtures;
 mod image_starts;
 mod layouts;
 mod rebuild;
+mod registry_auth;
 mod registry_ecr;
 mod registry_push;
 mod reproducible;

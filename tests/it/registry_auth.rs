@@ -1,0 +1,130 @@
+//! Token auth (the Docker Hub / GHCR flow) and TLS against real registries.
+
+use crate::support::certs::make_ca_and_server_cert_for;
+use crate::support::cli::{hoist, run_tool};
+use crate::support::fixtures::{synthetic_boot, uber};
+use crate::support::registry::{Auth, TestRegistry};
+use crate::support::token_server::TokenServer;
+use std::path::Path;
+
+fn docker_config(dir: &Path, host: &str, user: &str, password: &str) -> std::path::PathBuf {
+    use base64::Engine;
+    let config_dir = dir.join("docker");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let config = serde_json::json!({"auths": {host: {"auth": auth}}});
+    std::fs::write(config_dir.join("config.json"), config.to_string()).unwrap();
+    config_dir
+}
+
+#[test]
+fn bearer_tokens_are_fetched_once_per_scope_and_mounts_ask_for_both_repositories() {
+    let tokens = TokenServer::start(&[("alice", "wonder-land")]);
+    let registry = TestRegistry::start(tokens.auth());
+    let dir = tempfile::tempdir().unwrap();
+    let config = docker_config(dir.path(), &registry.host, "alice", "wonder-land");
+    let base_jar = synthetic_boot(&dir.path().join("base"));
+    hoist()
+        .args(["build", "--from", "scratch", "--jar"])
+        .args([&base_jar])
+        .args(["--to", &registry.image("base/jdk:17")])
+        .env("DOCKER_CONFIG", &config)
+        .success();
+    assert_eq!(
+        tokens.fetches_for("repository:base/jdk:pull,push"),
+        1,
+        "{:#?}",
+        tokens.requests()
+    );
+
+    let app_jar = uber(&dir.path().join("app"));
+    let report: serde_json::Value = serde_json::from_str(
+        &hoist()
+            .args(["build", "--from", &registry.image("base/jdk:17"), "--jar"])
+            .args([&app_jar])
+            .args(["--to", &registry.image("team/app:1"), "--json"])
+            .env("DOCKER_CONFIG", &config)
+            .success(),
+    )
+    .unwrap();
+    assert_eq!(report["push"]["mounted"], 4, "{report}");
+    let mount_scope = tokens.token_requests().into_iter().any(|r| {
+        r.scopes
+            .contains(&"repository:team/app:pull,push".to_string())
+            && r.scopes.contains(&"repository:base/jdk:pull".to_string())
+    });
+    assert!(mount_scope, "{:#?}", tokens.requests());
+    let inspect = run_tool(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            "--creds",
+            "alice:wonder-land",
+            &format!("docker://{}", registry.image("team/app:1")),
+        ],
+        "apt-get install skopeo",
+    );
+    assert!(inspect.contains(report["digest"].as_str().unwrap()));
+}
+
+#[test]
+fn wrong_credentials_at_the_token_service_fail_without_pushing() {
+    let tokens = TokenServer::start(&[("alice", "wonder-land")]);
+    let registry = TestRegistry::start(tokens.auth());
+    let dir = tempfile::tempdir().unwrap();
+    let config = docker_config(dir.path(), &registry.host, "alice", "not-her-password");
+    let jar = uber(dir.path());
+    let stderr = hoist()
+        .args(["build", "--from", "scratch", "--jar"])
+        .args([&jar])
+        .args(["--to", &registry.image("team/app:1")])
+        .env("DOCKER_CONFIG", &config)
+        .failure(1);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("token service refused"), "{stderr}");
+    assert!(!stderr.contains("not-her-password"), "{stderr}");
+    assert_eq!(registry.requests("PUT", "/manifests/"), 0);
+}
+
+#[test]
+fn tls_registry_is_trusted_with_ca_file_and_refused_without() {
+    let name = "registry.test";
+    let (ca, cert, key) = make_ca_and_server_cert_for(&[name]);
+    let registry = TestRegistry::start_with(Auth::None, Some((&cert, &key)));
+    let port = registry.host.rsplit_once(':').unwrap().1.to_string();
+    let host = format!("{name}:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let jar = uber(dir.path());
+    let resolve = format!("{name}=127.0.0.1:{port}");
+    let stderr = hoist()
+        .args(["build", "--from", "scratch", "--retries", "1", "--jar"])
+        .args([&jar])
+        .args([
+            "--to",
+            &format!("{host}/secure/app:1"),
+            "--resolve",
+            &resolve,
+        ])
+        .failure(2);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("TLS") && stderr.contains("--ca-file"),
+        "{stderr}"
+    );
+    assert_eq!(registry.requests("PUT", "/manifests/"), 0);
+    let digest = hoist()
+        .args(["build", "--from", "scratch", "--jar"])
+        .args([&jar])
+        .args([
+            "--to",
+            &format!("{host}/secure/app:1"),
+            "--resolve",
+            &resolve,
+            "--ca-file",
+        ])
+        .args([&ca.ca_cert])
+        .success();
+    assert!(digest.starts_with("sha256:"));
+    assert_eq!(registry.requests("PUT", "/manifests/1"), 1);
+}
