@@ -284,3 +284,111 @@ fn unknown_repository_and_unreachable_host_fail_in_one_line() {
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("cannot reach it"), "{stderr}");
 }
+
+#[test]
+fn several_platforms_are_pushed_as_one_index_on_their_bases() {
+    let registry = TestRegistry::start(Auth::None);
+    let dir = tempfile::tempdir().unwrap();
+    let base_jar = synthetic_boot(&dir.path().join("base"));
+    let platforms = ["--platform", "linux/amd64", "--platform", "linux/arm64/v8"];
+    let base = registry.image("base/multi:1");
+    let base_report = push(&base_jar, "scratch", &base, &platforms);
+    assert_eq!(
+        base_report["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let app_jar = uber(&dir.path().join("app"));
+    let github_output = dir.path().join("github_output");
+    let meta = dir.path().join("meta.json");
+    hoist()
+        .args(["build", "--from", &base, "--jar"])
+        .args([&app_jar])
+        .args(["--to", &registry.image("team/multi:1"), "--metadata-file"])
+        .args([&meta])
+        .args(platforms)
+        .env("GITHUB_OUTPUT", &github_output)
+        .success();
+    let report: Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+    let raw: Value = serde_json::from_str(&run_tool(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{}", registry.image("team/multi:1")),
+        ],
+        SKOPEO,
+    ))
+    .unwrap();
+    let manifests = raw["manifests"].as_array().unwrap();
+    let arches: Vec<&str> = manifests
+        .iter()
+        .map(|m| m["platform"]["architecture"].as_str().unwrap())
+        .collect();
+    assert_eq!(arches, ["amd64", "arm64"]);
+    assert_eq!(report["manifests"].as_array().unwrap().len(), 2);
+    for (ours, theirs) in report["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(manifests)
+    {
+        assert_eq!(ours["digest"], theirs["digest"]);
+    }
+    // Each platform image sits on its own platform's base.
+    let arm = skopeo_inspect_config(
+        &registry.image("team/multi@"),
+        manifests[1]["digest"].as_str().unwrap(),
+    );
+    assert_eq!(arm["architecture"], "arm64");
+    assert_eq!(arm["variant"], "v8");
+    let outputs = std::fs::read_to_string(&github_output).unwrap();
+    assert!(
+        outputs.contains(&format!("digest={}\n", report["digest"].as_str().unwrap())),
+        "{outputs}"
+    );
+    assert!(
+        outputs.contains("tags=1\n")
+            && outputs.contains(&format!("image={}\n", registry.image("team/multi:1"))),
+        "{outputs}"
+    );
+}
+
+fn skopeo_inspect_config(repo_at: &str, digest: &str) -> Value {
+    serde_json::from_str(&run_tool(
+        "skopeo",
+        &[
+            "inspect",
+            "--config",
+            "--tls-verify=false",
+            &format!("docker://{repo_at}{digest}"),
+        ],
+        SKOPEO,
+    ))
+    .unwrap()
+}
+
+#[test]
+fn several_platforms_to_a_docker_archive_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let jar = uber(dir.path());
+    let stderr = hoist()
+        .args([
+            "build",
+            "--from",
+            "scratch",
+            "--platform",
+            "linux/amd64",
+            "--platform",
+            "linux/arm64",
+            "--jar",
+        ])
+        .args([&jar])
+        .args([
+            "--to",
+            &format!("docker-archive:{}", dir.path().join("a.tar").display()),
+        ])
+        .failure(2);
+    assert!(stderr.contains("one platform"), "{stderr}");
+    assert!(!dir.path().join("a.tar").exists());
+}
