@@ -16,11 +16,12 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts `moto_server` and waits until it accepts connections.
+    /// Starts `moto_server` (as `python3 -m moto.server`, which needs no
+    /// script on PATH) and waits until it accepts connections.
     pub fn start() -> Self {
         let port = free_port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let child = Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
