@@ -12,5 +12,6 @@ mod layouts;
 mod rebuild;
 mod registry_auth;
 mod registry_ecr;
+mod registry_faults;
 mod registry_push;
 mod reproducible;

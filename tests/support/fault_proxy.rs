@@ -66,8 +66,9 @@ pub enum Action {
 /// and its request target (path and query) contains `path_contains`; `None`
 /// matches anything. The fault fires once, on the `nth` matching request in
 /// arrival order (1-based), so with both filters `None` it fires on the
-/// `nth` request the proxy sees at all. If several faults fire on the same
-/// request, the first one in the list wins and the others never fire.
+/// `nth` request the proxy sees at all (`nth: 0` never fires). If several
+/// faults fire on the same request, the first one in the list wins and the
+/// others never fire.
 #[derive(Clone, Debug)]
 pub struct Fault {
     /// Required method, e.g. `"PATCH"`.

@@ -1,0 +1,156 @@
+//! Robustness: a push through a fault-injecting proxy (errors, throttling,
+//! dropped connections) still completes with every digest right; a registry
+//! that lies about a digest or sends corrupt bytes is caught.
+
+use crate::support::cli::{hoist, run_tool};
+use crate::support::fault_proxy::{Action, Fault, FaultProxy};
+use crate::support::fixtures::{big_boot_variant, synthetic_boot, uber};
+use crate::support::oci::LayoutImage;
+use crate::support::registry::{Auth, TestRegistry};
+
+#[test]
+fn push_survives_errors_throttling_and_dropped_connections() {
+    let registry = TestRegistry::start(Auth::None);
+    let proxy = FaultProxy::start(
+        &registry.host,
+        vec![
+            Fault::nth(
+                3,
+                Action::Respond {
+                    status: 500,
+                    retry_after: None,
+                },
+            ),
+            Fault::on(
+                "POST",
+                "/blobs/uploads/",
+                1,
+                Action::Respond {
+                    status: 429,
+                    retry_after: Some(1),
+                },
+            ),
+            Fault::on(
+                "PATCH",
+                "/blobs/uploads/",
+                1,
+                Action::DropAfterRequestBytes(100_000),
+            ),
+            Fault::on(
+                "PATCH",
+                "/blobs/uploads/",
+                3,
+                Action::Respond {
+                    status: 502,
+                    retry_after: None,
+                },
+            ),
+            Fault::on(
+                "PUT",
+                "/manifests/",
+                1,
+                Action::Respond {
+                    status: 503,
+                    retry_after: Some(1),
+                },
+            ),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let jar = big_boot_variant(dir.path(), 12_000_000, 0);
+    let target = format!("{}/faulty/app:1", proxy.host);
+    let digest = hoist()
+        .args(["build", "--from", "scratch", "--jar"])
+        .args([&jar])
+        .args(["--to", &target])
+        .success();
+    assert_eq!(proxy.injected(), 5, "{:#?}", proxy.log());
+    // Read back from the registry itself, not through the proxy.
+    let copied = dir.path().join("copied");
+    run_tool(
+        "skopeo",
+        &[
+            "copy",
+            "--quiet",
+            "--src-tls-verify=false",
+            &format!("docker://{}/faulty/app:1", registry.host),
+            &format!("oci:{}:back", copied.display()),
+        ],
+        "apt-get install skopeo",
+    );
+    let back = LayoutImage::open(&copied, "back");
+    assert_eq!(back.digest, digest.trim());
+    for i in 0..back.layer_digests().len() {
+        back.layer_tar(i);
+    }
+}
+
+#[test]
+fn a_registry_that_lies_about_the_manifest_digest_is_an_error() {
+    let registry = TestRegistry::start(Auth::None);
+    let fake = format!("sha256:{}", "0".repeat(64));
+    let proxy = FaultProxy::start(
+        &registry.host,
+        vec![Fault::on(
+            "PUT",
+            "/manifests/",
+            1,
+            Action::RewriteResponseHeader {
+                name: "Docker-Content-Digest".into(),
+                value: fake.clone(),
+            },
+        )],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let jar = uber(dir.path());
+    let stderr = hoist()
+        .args(["build", "--from", "scratch", "--jar"])
+        .args([&jar])
+        .args(["--to", &format!("{}/liar/app:1", proxy.host)])
+        .failure(1);
+    // Blob lines come first (progress); the error is one line, the last.
+    let last = stderr.trim_end().lines().last().unwrap();
+    assert!(last.starts_with("hoist: error: "), "{stderr}");
+    assert_eq!(stderr.matches("hoist: error").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&fake) && stderr.contains("hoist computed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn corrupt_base_bytes_are_caught_before_anything_is_pushed() {
+    let registry = TestRegistry::start(Auth::None);
+    let dir = tempfile::tempdir().unwrap();
+    let base_jar = synthetic_boot(&dir.path().join("base"));
+    hoist()
+        .args(["build", "--from", "scratch", "--jar"])
+        .args([&base_jar])
+        .args(["--to", &registry.image("base/jdk:17")])
+        .success();
+    let proxy = FaultProxy::start(
+        &registry.host,
+        vec![Fault::on(
+            "GET",
+            "/blobs/sha256:",
+            2,
+            Action::CorruptResponseBody,
+        )],
+    );
+    let jar = uber(&dir.path().join("app"));
+    let out = dir.path().join("out");
+    let stderr = hoist()
+        .args([
+            "build",
+            "--from",
+            &format!("{}/base/jdk:17", proxy.host),
+            "--jar",
+        ])
+        .args([&jar])
+        .args(["--to", &format!("oci:{}:app", out.display())])
+        .env("HOIST_CACHE_DIR", dir.path().join("fresh-cache"))
+        .failure(1);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("the bytes have digest"), "{stderr}");
+    assert!(!out.exists(), "nothing written");
+}
