@@ -138,10 +138,5 @@ fn bad_flags_exit_2() {
         &["--file", "/nonexistent.yaml:/app/x.yaml"],
         &["/nonexistent.yaml"],
     );
-    refused(
-        &jar,
-        "registry.example/app:1",
-        &[],
-        &["unknown image location"],
-    );
+    refused(&jar, "Not A Reference!", &[], &["unknown image location"]);
 }

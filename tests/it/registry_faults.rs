@@ -14,7 +14,11 @@ fn push_survives_errors_throttling_and_dropped_connections() {
     let proxy = FaultProxy::start(
         &registry.host,
         vec![
-            Fault::nth(
+            // One fault per request: each matches its own method (pushes run
+            // in parallel, so a global request count would be a race).
+            Fault::on(
+                "HEAD",
+                "/blobs/",
                 3,
                 Action::Respond {
                     status: 500,
@@ -24,7 +28,7 @@ fn push_survives_errors_throttling_and_dropped_connections() {
             Fault::on(
                 "POST",
                 "/blobs/uploads/",
-                1,
+                2,
                 Action::Respond {
                     status: 429,
                     retry_after: Some(1),
