@@ -1,6 +1,7 @@
 //! Blobs in a repository: is it there, mount it from another repository,
-//! upload it (a session of `PATCH` parts with `Content-Range`, then `PUT`),
-//! download it (streamed, checked against its digest).
+//! upload it (small blobs whole in the closing `PUT`; large ones as `PATCH`
+//! parts with `Content-Range`, then `PUT`), download it (streamed, checked
+//! against its digest).
 
 use crate::image::digest::{Digest, HashingWriter};
 use crate::registry::transport::{response_error, Registry};
@@ -164,6 +165,13 @@ async fn upload_session(
             location(&response)?
         }
     };
+    let size = tokio::fs::metadata(path)
+        .await
+        .with_context(|| format!("reading blob {}", path.display()))?
+        .len();
+    if size <= chunk_size as u64 {
+        return put_monolithic(registry, &scope, &what, &location, digest, path, on_bytes).await;
+    }
     let mut file = tokio::fs::File::open(path)
         .await
         .with_context(|| format!("opening blob {}", path.display()))?;
@@ -198,8 +206,7 @@ async fn upload_session(
         offset = end + 1;
         on_bytes(part.len() as u64);
     }
-    let separator = if location.contains('?') { '&' } else { '?' };
-    let url = format!("{location}{separator}digest={digest}");
+    let url = with_digest(&location, digest);
     let response = registry
         .send(&scope, &what, || {
             registry
@@ -207,16 +214,57 @@ async fn upload_session(
                 .header(CONTENT_LENGTH, 0)
         })
         .await?;
+    finish_upload(registry, response, &what).await
+}
+
+/// A small blob: the whole body in the closing `PUT`.
+async fn put_monolithic(
+    registry: &Registry,
+    scope: &str,
+    what: &str,
+    location: &str,
+    digest: &Digest,
+    path: &Path,
+    on_bytes: &(dyn Fn(u64) + Send + Sync),
+) -> Result<()> {
+    let body = bytes::Bytes::from(
+        tokio::fs::read(path)
+            .await
+            .with_context(|| format!("reading blob {}", path.display()))?,
+    );
+    let url = with_digest(location, digest);
+    let response = registry
+        .send(scope, what, || {
+            registry
+                .request(Method::PUT, &url)
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .header(CONTENT_LENGTH, body.len())
+                .body(body.clone())
+        })
+        .await?;
+    finish_upload(registry, response, what).await?;
+    on_bytes(body.len() as u64);
+    Ok(())
+}
+
+/// `location` with the `digest` query parameter that closes an upload.
+fn with_digest(location: &str, digest: &Digest) -> String {
+    let separator = if location.contains('?') { '&' } else { '?' };
+    format!("{location}{separator}digest={digest}")
+}
+
+/// Checks the answer to an upload's closing `PUT`.
+async fn finish_upload(registry: &Registry, response: reqwest::Response, what: &str) -> Result<()> {
     match response.status() {
         StatusCode::CREATED => Ok(()),
         StatusCode::BAD_REQUEST => {
-            let error = response_error(response, registry.host(), &what).await;
+            let error = response_error(response, registry.host(), what).await;
             Err(
                 FinalUploadError(format!("{error:#} (the registry computed another digest)"))
                     .into(),
             )
         }
-        _ => Err(response_error(response, registry.host(), &what).await),
+        _ => Err(response_error(response, registry.host(), what).await),
     }
 }
 

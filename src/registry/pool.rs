@@ -36,6 +36,7 @@ impl RegistryPool {
             credentials = Some(ecr_credentials(host).await?);
         }
         let client = Arc::new(Registry::new(host, &self.options, credentials)?);
+        client.ping().await?;
         clients.insert(host.to_string(), client.clone());
         Ok(client)
     }

@@ -154,7 +154,7 @@ impl Registry {
         loop {
             attempt += 1;
             let mut request = make();
-            let used = self.authorization(scope).await;
+            let used = self.authorization(scope).await?;
             if let Some(header) = &used {
                 request = request.header(AUTHORIZATION, header);
             }
@@ -186,6 +186,11 @@ impl Registry {
                 let Some(challenge) = header else {
                     return Ok(response);
                 };
+                if scope.is_empty() {
+                    // A ping: learning the challenge is all it was for.
+                    self.auth.lock().await.challenge = Some(challenge);
+                    return Ok(response);
+                }
                 self.refresh_auth(challenge, scope, used.as_deref()).await?;
                 attempt -= 1;
                 continue;
@@ -203,18 +208,51 @@ impl Registry {
         }
     }
 
-    /// The `Authorization` value for `scope`, if the registry asked for one.
-    async fn authorization(&self, scope: &str) -> Option<String> {
-        let state = self.auth.lock().await;
-        match state.challenge.as_ref()? {
-            Challenge::Basic => self.credentials.as_ref().map(Credentials::basic_header),
-            Challenge::Bearer { .. } => {
-                let (token, expires) = state.tokens.get(scope)?;
-                match expires {
-                    Some(when) if Instant::now() >= *when => None,
-                    _ => Some(format!("Bearer {token}")),
+    /// Pings `/v2/` to learn how the registry authenticates, so later
+    /// requests carry credentials (or a token) from the start instead of
+    /// each collecting a 401 first. Also tells early when it is unreachable.
+    pub async fn ping(&self) -> Result<()> {
+        let response = self
+            .send("", "checking the registry (/v2/)", || {
+                self.request(Method::GET, "/v2/")
+            })
+            .await?;
+        match response.status().as_u16() {
+            200 | 401 => Ok(()),
+            404 => Err(usage_hint(
+                format!("{}: /v2/ answered 404: not an OCI registry", self.host),
+                "check the host and port",
+            )),
+            _ => Err(response_error(response, &self.host, "checking the registry (/v2/)").await),
+        }
+    }
+
+    /// The `Authorization` value for `scope`, if the registry asked for one;
+    /// a Bearer token missing or expired for the scope is fetched first.
+    async fn authorization(&self, scope: &str) -> Result<Option<String>> {
+        let challenge = self.auth.lock().await.challenge.clone();
+        match challenge {
+            None => Ok(None),
+            Some(Challenge::Basic) => Ok(self.credentials.as_ref().map(Credentials::basic_header)),
+            Some(challenge @ Challenge::Bearer { .. }) => {
+                if scope.is_empty() {
+                    return Ok(None);
                 }
+                let current = self.current_token(scope).await;
+                if current.is_none() {
+                    self.refresh_auth(challenge, scope, None).await?;
+                }
+                Ok(self.current_token(scope).await)
             }
+        }
+    }
+
+    async fn current_token(&self, scope: &str) -> Option<String> {
+        let state = self.auth.lock().await;
+        let (token, expires) = state.tokens.get(scope)?;
+        match expires {
+            Some(when) if Instant::now() >= *when => None,
+            _ => Some(format!("Bearer {token}")),
         }
     }
 
