@@ -128,3 +128,54 @@ fn tls_registry_is_trusted_with_ca_file_and_refused_without() {
     assert!(digest.starts_with("sha256:"));
     assert_eq!(registry.requests("PUT", "/manifests/1"), 1);
 }
+
+#[test]
+fn credentials_from_a_docker_credential_helper() {
+    let registry = TestRegistry::start(Auth::Basic {
+        user: "helper-user".into(),
+        password: "helper-pass".into(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    // A credential helper speaks JSON on stdout for the host on stdin.
+    let helper = bin.join("docker-credential-hoisttest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nread host\n[ \"$1\" = get ] && [ \"$host\" = \"{}\" ] || exit 1\necho '{{\"ServerURL\":\"'$host'\",\"Username\":\"helper-user\",\"Secret\":\"helper-pass\"}}'\n",
+            registry.host
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config_dir = dir.path().join("docker");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let config = serde_json::json!({"credHelpers": {registry.host.clone(): "hoisttest"}});
+    std::fs::write(config_dir.join("config.json"), config.to_string()).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let jar = uber(dir.path());
+    hoist()
+        .args(["build", "--from", "scratch", "--jar"])
+        .args([&jar])
+        .args(["--to", &registry.image("helped/app:1")])
+        .env("DOCKER_CONFIG", &config_dir)
+        .env("PATH", &path)
+        .success();
+    // credsStore is the fallback for hosts without a helper of their own.
+    let config = serde_json::json!({"credsStore": "hoisttest"});
+    std::fs::write(config_dir.join("config.json"), config.to_string()).unwrap();
+    hoist()
+        .args(["build", "--from", "scratch", "--jar"])
+        .args([&jar])
+        .args(["--to", &registry.image("helped/app:2")])
+        .env("DOCKER_CONFIG", &config_dir)
+        .env("PATH", &path)
+        .success();
+    assert_eq!(registry.requests("PUT", "/manifests/"), 2);
+}
