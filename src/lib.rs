@@ -7,6 +7,7 @@
 pub mod build;
 pub mod cli;
 pub mod dest;
+pub mod ecs;
 pub mod error;
 pub mod image;
 pub mod jar;
