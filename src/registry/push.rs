@@ -7,7 +7,7 @@ use crate::registry::manifests::put_manifest;
 use crate::registry::pull::ensure_blob;
 use crate::registry::transport::Registry;
 use anyhow::Result;
-use futures_util::stream::{self, TryStreamExt};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -77,11 +77,18 @@ pub async fn push_blobs(
     options: PushOptions,
     progress: &dyn PushProgress,
 ) -> Result<Vec<BlobOutcome>> {
-    stream::iter(blobs.iter().map(Ok::<_, anyhow::Error>))
-        .map_ok(|blob| push_blob(registry, repo, blob, options, progress))
-        .try_buffered(options.parallel.max(1))
+    // Unordered, so a small blob never waits behind a big one's slot.
+    let mut done: Vec<(usize, BlobOutcome)> = stream::iter(blobs.iter().enumerate())
+        .map(|(i, blob)| async move {
+            push_blob(registry, repo, blob, options, progress)
+                .await
+                .map(|o| (i, o))
+        })
+        .buffer_unordered(options.parallel.max(1))
         .try_collect()
-        .await
+        .await?;
+    done.sort_by_key(|(i, _)| *i);
+    Ok(done.into_iter().map(|(_, outcome)| outcome).collect())
 }
 
 async fn push_blob(
