@@ -4,5 +4,6 @@
 //! Knows nothing of tar, layers or Java: it deploys an image reference it is
 //! handed.
 
+pub mod client;
 pub mod render;
 pub mod rollout;

@@ -1,0 +1,378 @@
+//! The ECS API through aws-sdk-ecs: services, raw task definitions
+//! (DescribeTaskDefinition's body as sent, RegisterTaskDefinition from raw
+//! JSON — both through interceptors, so no field is lost to an SDK older than
+//! the API), updates and stopped tasks.
+
+use crate::ecs::rollout::{DeploymentView, ServiceEvent, ServiceSnapshot};
+use crate::error::usage_hint;
+use anyhow::{anyhow, Context, Result};
+use aws_sdk_ecs::error::DisplayErrorContext;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::config_bag::ConfigBag;
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+
+/// Where and as whom to call ECS.
+#[derive(Clone, Debug, Default)]
+pub struct AwsOptions {
+    /// `--region` (else `AWS_REGION` / the profile's).
+    pub region: Option<String>,
+    /// `--profile` (else `AWS_PROFILE` / default).
+    pub profile: Option<String>,
+}
+
+/// A stopped task and why it stopped.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoppedTask {
+    /// The task ARN.
+    pub task_arn: String,
+    /// ECS's reason.
+    pub stopped_reason: String,
+    /// Per container: name, reason and exit code.
+    pub containers: Vec<String>,
+}
+
+/// An ECS client.
+pub struct EcsClient {
+    client: aws_sdk_ecs::Client,
+    /// The region in use.
+    pub region: String,
+}
+
+fn api_error<E: std::error::Error + 'static, R: std::fmt::Debug>(
+    what: &str,
+    error: aws_sdk_ecs::error::SdkError<E, R>,
+) -> anyhow::Error {
+    let text = DisplayErrorContext(&error).to_string().replace('\n', " ");
+    let hint = if text.contains("UnrecognizedClient")
+        || text.contains("InvalidClientTokenId")
+        || text.contains("ExpiredToken")
+        || text.contains("SignatureDoesNotMatch")
+    {
+        " (hint: the AWS credentials were refused: check them, or their session token)"
+    } else if text.contains("AccessDenied") {
+        " (hint: the credentials lack this ECS permission)"
+    } else if text.contains("dispatch failure")
+        || text.contains("io error")
+        || text.contains("connection")
+    {
+        " (hint: check the network, the region and AWS_ENDPOINT_URL)"
+    } else {
+        ""
+    };
+    anyhow!("ECS {what}: {text}{hint}")
+}
+
+impl EcsClient {
+    /// A client from aws-config's default chain, with `options` on top.
+    pub async fn new(options: &AwsOptions) -> Result<Self> {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(region) = &options.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        let config = loader.load().await;
+        let region = config
+            .region()
+            .map(|r| r.to_string())
+            .ok_or_else(|| usage_hint("no AWS region", "pass --region or set AWS_REGION"))?;
+        Ok(Self {
+            client: aws_sdk_ecs::Client::new(&config),
+            region,
+        })
+    }
+
+    /// The service's current state; a missing cluster or service is a usage error.
+    pub async fn snapshot(&self, cluster: &str, service: &str) -> Result<ServiceSnapshot> {
+        let answer = self
+            .client
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_cluster_not_found_exception())
+                {
+                    usage_hint(
+                        format!("ECS cluster {cluster:?} not found in {}", self.region),
+                        "check --cluster and --region",
+                    )
+                } else {
+                    api_error(&format!("DescribeServices {cluster}/{service}"), e)
+                }
+            })?;
+        let Some(found) = answer
+            .services()
+            .iter()
+            .find(|s| s.status() != Some("INACTIVE"))
+        else {
+            return Err(usage_hint(
+                format!(
+                    "ECS service {service:?} not found in cluster {cluster:?} ({})",
+                    self.region
+                ),
+                "check --service and --cluster",
+            ));
+        };
+        Ok(ServiceSnapshot {
+            task_definition: found.task_definition().unwrap_or_default().to_string(),
+            deployments: found
+                .deployments()
+                .iter()
+                .map(|d| DeploymentView {
+                    id: d.id().unwrap_or_default().to_string(),
+                    status: d.status().unwrap_or_default().to_string(),
+                    task_definition: d.task_definition().unwrap_or_default().to_string(),
+                    rollout_state: d.rollout_state().map(|s| s.as_str().to_string()),
+                    rollout_state_reason: d.rollout_state_reason().map(str::to_string),
+                    running: d.running_count(),
+                    pending: d.pending_count(),
+                    desired: d.desired_count(),
+                    failed: d.failed_tasks(),
+                })
+                .collect(),
+            events: found
+                .events()
+                .iter()
+                .map(|e| ServiceEvent {
+                    id: e.id().unwrap_or_default().to_string(),
+                    created_at: e.created_at().map(|t| t.to_string()).unwrap_or_default(),
+                    message: e.message().unwrap_or_default().to_string(),
+                })
+                .collect(),
+        })
+    }
+
+    /// DescribeTaskDefinition (with tags) as the raw JSON body ECS sent.
+    pub async fn describe_task_definition_raw(&self, task_definition: &str) -> Result<Value> {
+        let capture = CaptureBody::default();
+        self.client
+            .describe_task_definition()
+            .task_definition(task_definition)
+            .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error().is_some() {
+                    usage_hint(
+                        format!(
+                            "ECS task definition {task_definition:?} not found ({})",
+                            DisplayErrorContext(&e).to_string().replace('\n', " ")
+                        ),
+                        "check --task-family",
+                    )
+                } else {
+                    api_error(&format!("DescribeTaskDefinition {task_definition}"), e)
+                }
+            })?;
+        let bytes = capture
+            .0
+            .lock()
+            .expect("capture lock")
+            .take()
+            .context("DescribeTaskDefinition: no body")?;
+        serde_json::from_slice(&bytes).context("DescribeTaskDefinition: the body is not JSON")
+    }
+
+    /// Registers `input` (RegisterTaskDefinition's JSON) as sent, returning the new ARN and revision.
+    pub async fn register_raw(&self, input: &Value) -> Result<(String, i32)> {
+        let family = input["family"].as_str().unwrap_or_default().to_string();
+        let body = serde_json::to_vec(input)?;
+        // The typed request only carries the family; the interceptor swaps in the full JSON.
+        let answer = self
+            .client
+            .register_task_definition()
+            .family(&family)
+            .customize()
+            .interceptor(ReplaceBody(Arc::new(body)))
+            .send()
+            .await
+            .map_err(|e| api_error(&format!("RegisterTaskDefinition {family}"), e))?;
+        let registered = answer
+            .task_definition()
+            .context("RegisterTaskDefinition returned no task definition")?;
+        Ok((
+            registered
+                .task_definition_arn()
+                .unwrap_or_default()
+                .to_string(),
+            registered.revision(),
+        ))
+    }
+
+    /// Points the service at `task_definition`.
+    pub async fn update_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+        force: bool,
+    ) -> Result<()> {
+        self.client
+            .update_service()
+            .cluster(cluster)
+            .service(service)
+            .task_definition(task_definition)
+            .force_new_deployment(force)
+            .send()
+            .await
+            .map_err(|e| api_error(&format!("UpdateService {cluster}/{service}"), e))?;
+        Ok(())
+    }
+
+    /// The task definitions of `family`, oldest first (ARNs).
+    pub async fn family_revisions(&self, family: &str) -> Result<Vec<String>> {
+        let mut arns = Vec::new();
+        let mut next: Option<String> = None;
+        for _ in 0..100 {
+            let answer = self
+                .client
+                .list_task_definitions()
+                .family_prefix(family)
+                .sort(aws_sdk_ecs::types::SortOrder::Asc)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| api_error(&format!("ListTaskDefinitions {family}"), e))?;
+            arns.extend(
+                answer
+                    .task_definition_arns()
+                    .iter()
+                    .filter(|a| {
+                        crate::ecs::rollout::short_arn(a)
+                            .rsplit_once(':')
+                            .is_some_and(|(f, _)| f == family)
+                    })
+                    .cloned(),
+            );
+            match answer.next_token() {
+                Some(token) => next = Some(token.to_string()),
+                None => break,
+            }
+        }
+        Ok(arns)
+    }
+
+    /// Stopped tasks of `task_definition` in `cluster`, with their reasons.
+    pub async fn stopped_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+    ) -> Result<Vec<StoppedTask>> {
+        let listed = self
+            .client
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(service)
+            .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
+            .send()
+            .await
+            .map_err(|e| api_error(&format!("ListTasks {cluster}/{service}"), e))?;
+        let arns = listed.task_arns();
+        if arns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let described = self
+            .client
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(arns.iter().take(100).cloned().collect()))
+            .send()
+            .await
+            .map_err(|e| api_error(&format!("DescribeTasks {cluster}"), e))?;
+        Ok(described
+            .tasks()
+            .iter()
+            .filter(|t| t.task_definition_arn() == Some(task_definition))
+            .map(|t| StoppedTask {
+                task_arn: t.task_arn().unwrap_or_default().to_string(),
+                stopped_reason: t
+                    .stopped_reason()
+                    .unwrap_or("(no reason given)")
+                    .to_string(),
+                containers: t
+                    .containers()
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{}: {}{}",
+                            c.name().unwrap_or("?"),
+                            c.reason().unwrap_or("no reason"),
+                            c.exit_code()
+                                .map(|code| format!(" (exit code {code})"))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
+/// Keeps a copy of the response body after deserialization.
+#[derive(Clone, Debug, Default)]
+struct CaptureBody(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl Intercept for CaptureBody {
+    fn name(&self) -> &'static str {
+        "hoist::CaptureBody"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(bytes) = context.response().body().bytes() {
+            *self.0.lock().expect("capture lock") = Some(bytes.to_vec());
+        }
+        Ok(())
+    }
+}
+
+/// Replaces the serialized request body (before signing, so the signature covers it).
+#[derive(Clone, Debug)]
+struct ReplaceBody(Arc<Vec<u8>>);
+
+impl Intercept for ReplaceBody {
+    fn name(&self) -> &'static str {
+        "hoist::ReplaceBody"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        *request.body_mut() = SdkBody::from(self.0.as_ref().clone());
+        request
+            .headers_mut()
+            .insert("content-length", self.0.len().to_string());
+        Ok(())
+    }
+}
+
+/// Not a network call: kept here so callers need not know the SDK error type.
+pub fn is_throttling(error: &anyhow::Error) -> bool {
+    let text = format!("{error:#}");
+    text.contains("Throttling")
+        || text.contains("Rate exceeded")
+        || text.contains("TooManyRequests")
+}
