@@ -33,6 +33,162 @@ pub enum Command {
     Build(Box<BuildArgs>),
     /// Show how a jar would be layered, without building.
     Inspect(InspectArgs),
+    /// Roll an image out to an ECS service: register a revision, update the service, wait.
+    Deploy(Box<DeployArgs>),
+    /// Point an ECS service back at an earlier task-definition revision and wait.
+    Rollback(RollbackArgs),
+    /// Show an ECS service's deployments, counts, images and last events.
+    Status(StatusArgs),
+}
+
+/// Where AWS is reached.
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// AWS region (default: AWS_REGION or the profile's).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// AWS profile (default: AWS_PROFILE or default).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+impl AwsArgs {
+    /// The AWS options these flags describe.
+    pub fn options(&self) -> crate::ecs::client::AwsOptions {
+        crate::ecs::client::AwsOptions {
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+        }
+    }
+}
+
+/// Which ECS service.
+#[derive(Debug, Args)]
+pub struct ServiceArgs {
+    /// ECS cluster name or ARN.
+    #[arg(long, value_name = "CLUSTER")]
+    pub cluster: String,
+    /// ECS service name or ARN.
+    #[arg(long, value_name = "SERVICE")]
+    pub service: String,
+}
+
+impl ServiceArgs {
+    /// The service these flags name.
+    pub fn target(&self) -> crate::ecs::deploy::ServiceTarget {
+        crate::ecs::deploy::ServiceTarget {
+            cluster: self.cluster.clone(),
+            service: self.service.clone(),
+        }
+    }
+}
+
+/// How to wait for a rollout.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Return after updating the service, without waiting.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Give up waiting after this long (e.g. 10m, 90s).
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub wait_timeout: String,
+    /// Poll DescribeServices this often (doubled while ECS throttles).
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub poll_interval: String,
+}
+
+impl WaitArgs {
+    /// The wait options these flags describe.
+    pub fn options(&self) -> Result<crate::ecs::deploy::WaitOptions> {
+        let parse = |flag: &str, text: &str| {
+            humantime::parse_duration(text).map_err(|_| {
+                usage_hint(
+                    format!("{flag} {text:?}: not a duration"),
+                    "e.g. 10m, 90s, 500ms",
+                )
+            })
+        };
+        Ok(crate::ecs::deploy::WaitOptions {
+            enabled: !self.no_wait,
+            timeout: parse("--wait-timeout", &self.wait_timeout)?,
+            interval: parse("--poll-interval", &self.poll_interval)?,
+        })
+    }
+}
+
+/// `hoist deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    /// The container whose image is replaced.
+    #[arg(long, value_name = "NAME")]
+    pub container: String,
+    /// The image: REGISTRY/REPO@sha256:… or REGISTRY/REPO:TAG (resolved to its digest).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+    /// Environment variable for the container, KEY=VALUE (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Secret for the container, NAME=ARN (repeatable; ECS injects it at run time).
+    #[arg(long = "secret", value_name = "NAME=ARN")]
+    pub secrets: Vec<String>,
+    /// Start from this family's latest revision instead of the service's task definition.
+    #[arg(long, value_name = "FAMILY")]
+    pub task_family: Option<String>,
+    /// Start new tasks even if the task definition did not change.
+    #[arg(long)]
+    pub force_new_deployment: bool,
+    /// Print the task-definition diff and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// When the rollout fails, put the previous task definition back and wait for it.
+    #[arg(long)]
+    pub rollback_on_failure: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Write the outcome as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub metadata_file: Option<PathBuf>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hoist rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    /// The revision to go back to (default: the one before the current).
+    #[arg(long, value_name = "N")]
+    pub to_revision: Option<i64>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Write the outcome as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub metadata_file: Option<PathBuf>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hoist status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How the jar is laid out and started (shared by build and inspect).
@@ -205,6 +361,9 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Build(args) => run_build(*args),
         Command::Inspect(args) => run_inspect(args),
+        Command::Deploy(args) => crate::deploy_cli::run_deploy(*args),
+        Command::Rollback(args) => crate::deploy_cli::run_rollback(args),
+        Command::Status(args) => crate::deploy_cli::run_status(args),
     }
 }
 
@@ -355,16 +514,28 @@ fn run_inspect(args: InspectArgs) -> Result<()> {
 }
 
 /// Appends `image`, `digest` and `tags` as GitHub Actions step outputs.
-fn write_github_output(path: &Path, report: &crate::build::BuildReport) -> Result<()> {
+/// Appends `key=value` lines to the GitHub Actions output file.
+pub(crate) fn write_github_output_lines(path: &Path, lines: &[(&str, String)]) -> Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
         .open(path)
         .with_context(|| format!("opening GITHUB_OUTPUT {}", path.display()))?;
-    writeln!(file, "image={}", report.image)?;
-    writeln!(file, "digest={}", report.digest)?;
-    writeln!(file, "tags={}", report.tags.join(","))?;
+    for (key, value) in lines {
+        writeln!(file, "{key}={value}")?;
+    }
     Ok(())
+}
+
+fn write_github_output(path: &Path, report: &crate::build::BuildReport) -> Result<()> {
+    write_github_output_lines(
+        path,
+        &[
+            ("image", report.image.clone()),
+            ("digest", report.digest.to_string()),
+            ("tags", report.tags.join(",")),
+        ],
+    )
 }
 
 /// `1536` → `1.5 KiB`.
@@ -383,7 +554,7 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
-fn split_key_value(flag: &str, text: &str) -> Result<(String, String)> {
+pub(crate) fn split_key_value(flag: &str, text: &str) -> Result<(String, String)> {
     match text.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(usage_hint(

@@ -13,6 +13,20 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
 /// Exit code for bad usage, bad input or bad configuration.
 pub const EXIT_USAGE: i32 = 2;
+/// Exit code for a deployment that failed (and was rolled back, if asked).
+pub const EXIT_DEPLOYMENT_FAILED: i32 = 3;
+
+/// A rollout that did not become stable.
+#[derive(Debug)]
+pub struct DeploymentFailed(pub String);
+
+impl fmt::Display for DeploymentFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DeploymentFailed {}
 
 /// A problem with the user's input, with an optional hint on how to fix it.
 #[derive(Debug)]
@@ -59,9 +73,12 @@ pub fn usage_hint(message: impl Into<String>, hint: impl Into<String>) -> anyhow
     UsageError::new(message).hint(hint).into()
 }
 
-/// The exit code for an error chain: 2 when any link is a [`UsageError`], else 1.
+/// The exit code for an error chain: 3 for a failed deployment, 2 when any
+/// link is a [`UsageError`], else 1.
 pub fn exit_code(error: &anyhow::Error) -> i32 {
-    if error.chain().any(|e| e.is::<UsageError>()) {
+    if error.chain().any(|e| e.is::<DeploymentFailed>()) {
+        EXIT_DEPLOYMENT_FAILED
+    } else if error.chain().any(|e| e.is::<UsageError>()) {
         EXIT_USAGE
     } else {
         EXIT_FAILURE

@@ -6,6 +6,7 @@
 //! places (OCI layouts, docker archives); [`build`] wires them for `hoist build`.
 pub mod build;
 pub mod cli;
+pub mod deploy_cli;
 pub mod dest;
 pub mod ecs;
 pub mod error;

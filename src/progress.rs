@@ -114,3 +114,68 @@ impl Drop for Bars {
         self.total.finish_and_clear();
     }
 }
+
+/// Draws a rollout: service events and step lines as they come, the primary
+/// deployment's counts on a spinner (terminal) or as lines (CI).
+pub struct RolloutDrawer {
+    spinner: Option<ProgressBar>,
+}
+
+impl RolloutDrawer {
+    /// A drawer for stderr.
+    pub fn for_stderr() -> Self {
+        let spinner = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        Self { spinner }
+    }
+
+    fn line(&self, text: String) {
+        match &self.spinner {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+impl crate::ecs::deploy::RolloutProgress for RolloutDrawer {
+    fn event(&self, event: &crate::ecs::rollout::ServiceEvent) {
+        self.line(format!("event {}  {}", event.created_at, event.message));
+    }
+
+    fn counts(&self, primary: &crate::ecs::rollout::DeploymentView) {
+        let text = format!(
+            "{}: {}/{} running, {} pending{}",
+            crate::ecs::rollout::short_arn(&primary.task_definition),
+            primary.running,
+            primary.desired,
+            primary.pending,
+            primary
+                .rollout_state
+                .as_deref()
+                .map(|s| format!(", rollout {s}"))
+                .unwrap_or_default()
+        );
+        match &self.spinner {
+            Some(bar) => bar.set_message(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn step(&self, message: &str) {
+        self.line(format!("==> {message}"));
+    }
+}
+
+impl Drop for RolloutDrawer {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.spinner {
+            bar.finish_and_clear();
+        }
+    }
+}

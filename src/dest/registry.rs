@@ -111,6 +111,31 @@ impl RegistryAccess {
         })
     }
 
+    /// `reference` pinned by digest (`REGISTRY/REPO@sha256:…`): as given when it
+    /// carries one, else the digest of the manifest its tag points to now.
+    pub fn pin(&self, reference: &ImageReference) -> Result<String> {
+        let digest = match &reference.digest {
+            Some(digest) => digest.clone(),
+            None => self.runtime.block_on(async {
+                let registry = self.pool.get(&reference.registry).await?;
+                let fetched = crate::registry::manifests::get_manifest(
+                    &registry,
+                    &reference.repository,
+                    &reference.reference(),
+                )
+                .await?;
+                anyhow::Ok(fetched.digest)
+            })?,
+        };
+        Ok(
+            if reference.registry == crate::registry::reference::DOCKER_HUB {
+                format!("{}@{digest}", reference.repository)
+            } else {
+                format!("{}/{}@{digest}", reference.registry, reference.repository)
+            },
+        )
+    }
+
     /// Downloads the base's layers that are not on disk yet.
     pub fn fetch_base_layers(&self, base: &BaseImage) -> Result<()> {
         let Some(reference) = &base.remote else {

@@ -5,5 +5,6 @@
 //! handed.
 
 pub mod client;
+pub mod deploy;
 pub mod render;
 pub mod rollout;
