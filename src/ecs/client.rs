@@ -3,7 +3,7 @@
 //! JSON — both through interceptors, so no field is lost to an SDK older than
 //! the API), updates and stopped tasks.
 
-use crate::ecs::rollout::{DeploymentView, ServiceEvent, ServiceSnapshot};
+use crate::ecs::rollout::{DeploymentView, ServiceEvent, ServiceSnapshot, StoppedTask};
 use crate::error::usage_hint;
 use anyhow::{anyhow, Context, Result};
 use aws_sdk_ecs::error::DisplayErrorContext;
@@ -25,18 +25,6 @@ pub struct AwsOptions {
     pub region: Option<String>,
     /// `--profile` (else `AWS_PROFILE` / default).
     pub profile: Option<String>,
-}
-
-/// A stopped task and why it stopped.
-#[derive(Clone, Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StoppedTask {
-    /// The task ARN.
-    pub task_arn: String,
-    /// ECS's reason.
-    pub stopped_reason: String,
-    /// Per container: name, reason and exit code.
-    pub containers: Vec<String>,
 }
 
 /// An ECS client.

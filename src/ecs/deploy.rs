@@ -3,9 +3,11 @@
 //! it, and follow the rollout until it is stable, fails or times out —
 //! rolling back on failure when asked.
 
-use crate::ecs::client::{is_throttling, EcsClient, StoppedTask};
+use crate::ecs::client::{is_throttling, EcsClient};
 use crate::ecs::render::{registration_input, render, TaskDefinitionPatch};
-use crate::ecs::rollout::{judge, short_arn, DeploymentView, EventLog, ServiceEvent, Verdict};
+use crate::ecs::rollout::{
+    judge, short_arn, DeploymentView, EventLog, ServiceEvent, ServiceSnapshot, StoppedTask, Verdict,
+};
 use crate::error::{usage_hint, DeploymentFailed};
 use anyhow::Result;
 use serde::Serialize;
@@ -48,6 +50,37 @@ pub struct DeployOptions {
     pub wait: WaitOptions,
     /// Put the previous task definition back when the rollout fails.
     pub rollback_on_failure: bool,
+}
+
+/// Where the facts about a rollout come from. Today: DescribeServices and
+/// the stopped tasks (all moto has). ECS's ListServiceDeployments /
+/// DescribeServiceDeployments would be a better source where they exist
+/// (and the way to blue/green and canary strategies); tests replay
+/// recorded responses through it.
+#[allow(async_fn_in_trait)]
+pub trait RolloutSource {
+    /// The service now.
+    async fn snapshot(&self, target: &ServiceTarget) -> Result<ServiceSnapshot>;
+    /// Stopped tasks of `task_definition`, with their reasons.
+    async fn stopped_tasks(
+        &self,
+        target: &ServiceTarget,
+        task_definition: &str,
+    ) -> Result<Vec<StoppedTask>>;
+}
+
+impl RolloutSource for EcsClient {
+    async fn snapshot(&self, target: &ServiceTarget) -> Result<ServiceSnapshot> {
+        EcsClient::snapshot(self, &target.cluster, &target.service).await
+    }
+
+    async fn stopped_tasks(
+        &self,
+        target: &ServiceTarget,
+        task_definition: &str,
+    ) -> Result<Vec<StoppedTask>> {
+        EcsClient::stopped_tasks(self, &target.cluster, &target.service, task_definition).await
+    }
 }
 
 /// Hears about a rollout as it goes; the CLI draws it.
@@ -278,8 +311,8 @@ pub async fn rollback(
 
 /// Follows the rollout of `ours` until it is stable (Ok), fails or times
 /// out (Err with [`DeploymentFailed`]); events already in `seen` are not shown.
-async fn follow(
-    client: &EcsClient,
+pub async fn follow<S: RolloutSource>(
+    source: &S,
     target: &ServiceTarget,
     ours: &str,
     wait: WaitOptions,
@@ -307,7 +340,7 @@ async fn follow(
                 humantime::format_duration(wait.timeout)
             ));
         }
-        let snapshot = match client.snapshot(&target.cluster, &target.service).await {
+        let snapshot = match source.snapshot(target).await {
             Ok(snapshot) => snapshot,
             Err(error) if is_throttling(&error) => {
                 interval = (interval * 2).min(Duration::from_secs(60));
@@ -368,10 +401,7 @@ async fn follow(
                     .map(|e| e.message.clone())
                     .collect();
             }
-            report.stopped_tasks = client
-                .stopped_tasks(&target.cluster, &target.service, ours)
-                .await
-                .unwrap_or_default();
+            report.stopped_tasks = source.stopped_tasks(target, ours).await.unwrap_or_default();
             let reasons: Vec<String> = report
                 .stopped_tasks
                 .iter()
@@ -417,6 +447,166 @@ mod tests {
         assert!(diff.contains("-      \"image\": \"old\""), "{diff}");
         assert!(diff.contains("+      \"image\": \"new\""), "{diff}");
         assert!(unified_diff(&before, &before).is_empty());
+    }
+
+    /// Replays recorded DescribeServices answers (and throttling errors).
+    struct Replay {
+        answers:
+            std::sync::Mutex<std::collections::VecDeque<Result<ServiceSnapshot, &'static str>>>,
+        last: std::sync::Mutex<Option<ServiceSnapshot>>,
+        stopped: Vec<StoppedTask>,
+    }
+
+    impl Replay {
+        fn of(files: &[&str]) -> Self {
+            let answers = files
+                .iter()
+                .map(|f| match *f {
+                    "throttle" => Err("ThrottlingException: Rate exceeded"),
+                    name => Ok(recorded(name)),
+                })
+                .collect();
+            let tasks = load("tasks-stopped.json");
+            Self {
+                answers: std::sync::Mutex::new(answers),
+                last: std::sync::Mutex::new(None),
+                stopped: crate::ecs::rollout::stopped_from_json(&tasks, NEW),
+            }
+        }
+    }
+
+    impl RolloutSource for Replay {
+        async fn snapshot(&self, _: &ServiceTarget) -> Result<ServiceSnapshot> {
+            let next = self.answers.lock().unwrap().pop_front();
+            match next {
+                Some(Ok(snapshot)) => {
+                    *self.last.lock().unwrap() = Some(snapshot.clone());
+                    Ok(snapshot)
+                }
+                Some(Err(message)) => Err(anyhow::anyhow!(message)),
+                // Out of recordings: the service stays as it last was.
+                None => Ok(self
+                    .last
+                    .lock()
+                    .unwrap()
+                    .clone()
+                    .expect("at least one recording")),
+            }
+        }
+
+        async fn stopped_tasks(&self, _: &ServiceTarget, _: &str) -> Result<Vec<StoppedTask>> {
+            Ok(self.stopped.clone())
+        }
+    }
+
+    const NEW: &str = "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/plog-api:8";
+
+    fn load(name: &str) -> serde_json::Value {
+        let path = format!("{}/testdata/ecs/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn recorded(name: &str) -> ServiceSnapshot {
+        crate::ecs::rollout::snapshot_from_json(&load(name)).unwrap()
+    }
+
+    struct Quiet;
+    impl RolloutProgress for Quiet {}
+
+    fn target() -> ServiceTarget {
+        ServiceTarget {
+            cluster: "plog-cluster".into(),
+            service: "plog-api".into(),
+        }
+    }
+
+    fn wait(timeout_ms: u64) -> WaitOptions {
+        WaitOptions {
+            enabled: true,
+            timeout: Duration::from_millis(timeout_ms),
+            interval: Duration::from_millis(1),
+        }
+    }
+
+    async fn run(files: &[&str], timeout_ms: u64) -> (Result<()>, DeployReport) {
+        let mut report = DeployReport::default();
+        let result = follow(
+            &Replay::of(files),
+            &target(),
+            NEW,
+            wait(timeout_ms),
+            &Quiet,
+            &mut report,
+            &[],
+        )
+        .await;
+        (result, report)
+    }
+
+    #[tokio::test]
+    async fn a_rollout_that_completes_is_stable() {
+        let (result, report) = run(
+            &[
+                "services-rolling.json",
+                "services-rolling.json",
+                "services-stable.json",
+            ],
+            5_000,
+        )
+        .await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(report.outcome, "stable");
+    }
+
+    #[tokio::test]
+    async fn throttling_slows_polling_but_does_not_fail() {
+        let (result, _) = run(
+            &[
+                "services-rolling.json",
+                "throttle",
+                "throttle",
+                "services-stable.json",
+            ],
+            5_000,
+        )
+        .await;
+        assert!(result.is_ok(), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_rollout_reports_events_and_stopped_tasks() {
+        let (result, report) = run(&["services-rolling.json", "services-failed.json"], 5_000).await;
+        let error = result.unwrap_err();
+        assert!(error.downcast_ref::<DeploymentFailed>().is_some());
+        let text = error.to_string();
+        assert!(
+            text.contains("circuit breaker") && text.contains("OutOfMemoryError"),
+            "{text}"
+        );
+        assert_eq!(report.outcome, "failed");
+        assert!(report.last_events[0].contains("deployment failed"));
+        assert_eq!(report.stopped_tasks.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_circuit_breaker_rollback_is_a_failure() {
+        let (result, _) = run(
+            &["services-rolling.json", "services-rolled-back.json"],
+            5_000,
+        )
+        .await;
+        assert!(result
+            .unwrap_err()
+            .to_string()
+            .contains("moved off plog-api:8 to plog-api:7"));
+    }
+
+    #[tokio::test]
+    async fn never_stable_times_out() {
+        let (result, report) = run(&["services-rolling.json"], 50).await;
+        let text = result.unwrap_err().to_string();
+        assert!(text.contains("not stable after 50ms"), "{text}");
+        assert_eq!(report.outcome, "failed");
     }
 
     #[test]

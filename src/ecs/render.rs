@@ -219,6 +219,97 @@ mod tests {
         );
     }
 
+    fn recorded(name: &str) -> Value {
+        let path = format!("{}/testdata/ecs/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    /// Everything but the patched container's image/environment/secrets is unchanged.
+    fn assert_only_the_patch_changed(described: &Value, out: &Value, patch: &TaskDefinitionPatch) {
+        let definition = described["taskDefinition"].as_object().unwrap();
+        for (key, value) in definition {
+            if READ_ONLY_FIELDS.contains(&key.as_str()) {
+                assert!(out.get(key).is_none(), "{key} must be dropped");
+            } else if key != "containerDefinitions" {
+                assert_eq!(&out[key], value, "{key} must be kept exactly");
+            }
+        }
+        let before = definition["containerDefinitions"].as_array().unwrap();
+        let after = out["containerDefinitions"].as_array().unwrap();
+        assert_eq!(before.len(), after.len());
+        for (b, a) in before.iter().zip(after) {
+            if b["name"] != patch.container.as_str() {
+                assert_eq!(a, b, "other containers are untouched");
+                continue;
+            }
+            for (key, value) in b.as_object().unwrap() {
+                if !["image", "environment", "secrets"].contains(&key.as_str()) {
+                    assert_eq!(&a[key], value, "{key} of the patched container is kept");
+                }
+            }
+            assert_eq!(a["image"], patch.image.as_str());
+        }
+    }
+
+    #[test]
+    fn recorded_fargate_task_definition_with_a_sidecar() {
+        let described = recorded("fargate-two-containers.json");
+        let patch = TaskDefinitionPatch {
+            container: "plog-back".into(),
+            image: format!(
+                "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/plog-back@sha256:{}",
+                "2".repeat(64)
+            ),
+            environment: vec![("SPRING_PROFILES_ACTIVE".into(), "prod".into())],
+            secrets: vec![],
+        };
+        let out = render(&described, &patch).unwrap();
+        assert_only_the_patch_changed(&described, &out, &patch);
+        assert_eq!(
+            out["containerDefinitions"][0]["environment"][0],
+            json!({"name": "SPRING_PROFILES_ACTIVE", "value": "prod"})
+        );
+        assert_eq!(
+            out["containerDefinitions"][0]["environment"][1]["value"],
+            "-Xmx512m -Dfile.encoding=UTF-8"
+        );
+        assert_eq!(out["tags"], described["tags"]);
+        assert_eq!(out["ephemeralStorage"], json!({"sizeInGiB": 30}));
+    }
+
+    #[test]
+    fn recorded_ec2_task_definition_with_several_containers() {
+        let described = recorded("ec2-bridge.json");
+        let patch = TaskDefinitionPatch {
+            container: "app".into(),
+            image: format!(
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/legacy@sha256:{}",
+                "3".repeat(64)
+            ),
+            environment: vec![("NEW_FLAG".into(), "a=b=c".into())],
+            secrets: vec![(
+                "TOKEN".into(),
+                "arn:aws:ssm:us-east-1:123456789012:parameter/token".into(),
+            )],
+        };
+        let out = render(&described, &patch).unwrap();
+        assert_only_the_patch_changed(&described, &out, &patch);
+        assert_eq!(
+            out["containerDefinitions"][1]["environment"],
+            json!([{"name": "NEW_FLAG", "value": "a=b=c"}])
+        );
+        assert!(out.get("tags").is_none(), "no tags, no tags key");
+        assert!(out.get("deregisteredAt").is_none());
+    }
+
+    #[test]
+    fn a_recorded_task_definition_with_an_unknown_field_is_refused() {
+        let err = registration_input(&recorded("fargate-unknown-field.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("hypotheticalNewField"), "{err}");
+    }
+
     #[test]
     fn an_unknown_field_is_refused_by_name() {
         let mut d = described();

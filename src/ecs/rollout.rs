@@ -146,6 +146,106 @@ impl EventLog {
     }
 }
 
+/// A stopped task and why it stopped.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoppedTask {
+    /// The task ARN.
+    pub task_arn: String,
+    /// ECS's reason.
+    pub stopped_reason: String,
+    /// Per container: `name: reason (exit code N)`.
+    pub containers: Vec<String>,
+}
+
+impl StoppedTask {
+    /// `name: reason (exit code N)` for one container.
+    pub fn describe_container(name: &str, reason: Option<&str>, exit_code: Option<i64>) -> String {
+        format!(
+            "{name}: {}{}",
+            reason.unwrap_or("no reason"),
+            exit_code
+                .map(|code| format!(" (exit code {code})"))
+                .unwrap_or_default()
+        )
+    }
+}
+
+/// A snapshot from a DescribeServices response in the API's JSON form
+/// (recorded responses, as the AWS CLI prints them).
+pub fn snapshot_from_json(response: &serde_json::Value) -> Option<ServiceSnapshot> {
+    let service = response["services"].as_array()?.first()?;
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let count = |v: &serde_json::Value| v.as_i64().unwrap_or(0) as i32;
+    Some(ServiceSnapshot {
+        task_definition: text(&service["taskDefinition"]),
+        deployments: service["deployments"]
+            .as_array()?
+            .iter()
+            .map(|d| DeploymentView {
+                id: text(&d["id"]),
+                status: text(&d["status"]),
+                task_definition: text(&d["taskDefinition"]),
+                rollout_state: d["rolloutState"].as_str().map(str::to_string),
+                rollout_state_reason: d["rolloutStateReason"].as_str().map(str::to_string),
+                running: count(&d["runningCount"]),
+                pending: count(&d["pendingCount"]),
+                desired: count(&d["desiredCount"]),
+                failed: count(&d["failedTasks"]),
+            })
+            .collect(),
+        events: service["events"]
+            .as_array()
+            .map(|events| {
+                events
+                    .iter()
+                    .map(|e| ServiceEvent {
+                        id: text(&e["id"]),
+                        created_at: e["createdAt"].to_string(),
+                        message: text(&e["message"]),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+/// The stopped tasks of `task_definition` in a DescribeTasks response (JSON form).
+pub fn stopped_from_json(response: &serde_json::Value, task_definition: &str) -> Vec<StoppedTask> {
+    response["tasks"]
+        .as_array()
+        .map(|tasks| {
+            tasks
+                .iter()
+                .filter(|t| {
+                    t["taskDefinitionArn"] == task_definition && t["lastStatus"] == "STOPPED"
+                })
+                .map(|t| StoppedTask {
+                    task_arn: t["taskArn"].as_str().unwrap_or_default().to_string(),
+                    stopped_reason: t["stoppedReason"]
+                        .as_str()
+                        .unwrap_or("(no reason given)")
+                        .to_string(),
+                    containers: t["containers"]
+                        .as_array()
+                        .map(|cs| {
+                            cs.iter()
+                                .map(|c| {
+                                    StoppedTask::describe_container(
+                                        c["name"].as_str().unwrap_or("?"),
+                                        c["reason"].as_str(),
+                                        c["exitCode"].as_i64(),
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +321,57 @@ mod tests {
         assert!(
             matches!(judge(&rolled_back, NEW), Verdict::Failed(r) if r.contains("moved off plog-api:8 to plog-api:7"))
         );
+    }
+
+    fn recorded(name: &str) -> ServiceSnapshot {
+        let path = format!("{}/testdata/ecs/{name}", env!("CARGO_MANIFEST_DIR"));
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        snapshot_from_json(&json).unwrap()
+    }
+
+    #[test]
+    fn recorded_describe_services_responses_are_judged() {
+        assert_eq!(
+            judge(&recorded("services-rolling.json"), NEW),
+            Verdict::InProgress
+        );
+        assert_eq!(
+            judge(&recorded("services-stable.json"), NEW),
+            Verdict::Stable
+        );
+        assert!(
+            matches!(judge(&recorded("services-failed.json"), NEW), Verdict::Failed(r) if r.contains("circuit breaker"))
+        );
+        assert!(
+            matches!(judge(&recorded("services-rolled-back.json"), NEW), Verdict::Failed(r) if r.contains("moved off"))
+        );
+        // The old revision is stable in the stable snapshot's eyes only if it is ours.
+        assert!(matches!(
+            judge(&recorded("services-stable.json"), OLD),
+            Verdict::Failed(_)
+        ));
+    }
+
+    #[test]
+    fn recorded_describe_tasks_give_reasons() {
+        let path = format!(
+            "{}/testdata/ecs/tasks-stopped.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let stopped = stopped_from_json(&json, NEW);
+        assert_eq!(stopped.len(), 1);
+        assert_eq!(
+            stopped[0].stopped_reason,
+            "Essential container in task exited"
+        );
+        assert_eq!(
+            stopped[0].containers[0],
+            "plog-back: OutOfMemoryError: Container killed due to memory usage (exit code 1)"
+        );
+        assert!(stopped_from_json(&json, OLD).is_empty());
     }
 
     #[test]
