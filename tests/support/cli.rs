@@ -51,6 +51,12 @@ impl Hoist {
         self
     }
 
+    /// Removes an environment variable.
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.command.env_remove(key);
+        self
+    }
+
     /// Runs in `dir`.
     pub fn current_dir(mut self, dir: &Path) -> Self {
         self.command.current_dir(dir);

@@ -3,6 +3,7 @@
 
 pub mod certs;
 pub mod cli;
+pub mod ecs_emulator;
 pub mod fault_proxy;
 pub mod fixtures;
 pub mod moto;

@@ -1,0 +1,283 @@
+//! moto_server with an ECS rollout emulator (`tests/support/ecs_emulator.py`)
+//! on a free loopback port: every AWS API moto has (ECR, Secrets Manager,
+//! EC2, ...) plus ECS services that roll out step by step, one step per
+//! DescribeServices call. Image markers in a task definition choose the
+//! rollout's fate (see the script's header for the full contract):
+//!
+//! * no marker: the new deployment's running count climbs by one per
+//!   DescribeServices call while the old one drains; the call after it
+//!   reaches desiredCount it is COMPLETED and alone (3rd call for 2 tasks);
+//! * `fail-rollout`: one STOPPED task per call (exit code 137, OOM reason);
+//!   the circuit breaker trips at 3 failed tasks (FAILED), then with
+//!   rollback the service goes back to its previous task definition;
+//! * `never-stable`: running stays at desiredCount - 1 forever;
+//! * `throttle-N`: the first N DescribeServices calls after the update get
+//!   HTTP 400 `ThrottlingException` (or `ECS_EMULATOR_THROTTLE_DESCRIBE=N`
+//!   in the server's environment, through [`EcsEmulator::start_with_env`]).
+
+#![allow(dead_code)]
+
+use crate::support::registry::free_port;
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The image of `plog-back` in revision 1 of the seeded `plog-api` family.
+pub const PLOG_BACK_IMAGE: &str = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/plog-back@sha256:abababababababababababababababababababababababababababababababab";
+
+/// A running emulator; stopped when dropped.
+pub struct EcsEmulator {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// The server's stderr (its request log and any traceback).
+    log: tempfile::NamedTempFile,
+}
+
+/// What [`EcsEmulator::seed`] created.
+#[derive(Clone, Debug)]
+pub struct Seeded {
+    /// `…:cluster/plog-cluster`.
+    pub cluster_arn: String,
+    /// `…:cluster/plog-prod`.
+    pub prod_cluster_arn: String,
+    /// `…:task-definition/plog-api:1`, used by both services.
+    pub task_definition_arn: String,
+    /// `…:service/plog-cluster/plog-api` (desiredCount 2, circuit breaker
+    /// with rollback).
+    pub service_arn: String,
+    /// `…:service/plog-prod/plog-api-prod` (the same settings).
+    pub prod_service_arn: String,
+    /// The subnet both services' awsvpc configuration names.
+    pub subnet_id: String,
+    /// The security group both services' awsvpc configuration names.
+    pub security_group_id: String,
+}
+
+impl EcsEmulator {
+    /// Starts the emulator and waits (30 s at most) until it accepts
+    /// connections.
+    pub fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// Like [`start`](Self::start), with extra environment variables for the
+    /// server (e.g. `ECS_EMULATOR_THROTTLE_DESCRIBE`).
+    pub fn start_with_env(vars: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/ecs_emulator.py");
+        let log = tempfile::NamedTempFile::new().expect("creating the emulator's log file");
+        let stderr = log.reopen().expect("opening the emulator's log file");
+        let mut command = Command::new("python3");
+        command
+            .arg(script)
+            .args(["--port", &port.to_string()])
+            .env("PYTHONUNBUFFERED", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(stderr));
+        for (key, value) in vars {
+            command.env(key, value);
+        }
+        let child = command.spawn().unwrap_or_else(|e| {
+            panic!("cannot start {script} ({e}); it needs python3 with moto: pip install 'moto[server]'")
+        });
+        let mut emulator = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = emulator.child.try_wait() {
+                panic!(
+                    "the ECS emulator exited ({status}) before listening on port {port}; pip install 'moto[server]'?\n{}",
+                    emulator.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the ECS emulator did not start on port {port} within 30 s:\n{}",
+                emulator.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        emulator
+    }
+
+    /// The server's stderr so far: one line per request, and tracebacks of
+    /// internal errors (HTTP 500s).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
+    /// Environment for an AWS SDK client of this server: endpoint, dummy
+    /// credentials, region `ap-northeast-2`, no instance metadata.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "ap-northeast-2".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    /// Runs a Python snippet against this server and returns its stdout;
+    /// panics with its stderr if it fails. In the snippet, `client` is
+    /// `boto3.client(SERVICE, …)`, `client_for(name)` makes a client for
+    /// another service, and `boto3` and `json` are imported.
+    #[track_caller]
+    pub fn boto3(&self, service: &str, code: &str) -> String {
+        let script = format!(
+            "import boto3, json\n\
+             def client_for(name):\n    \
+                 return boto3.client(name, endpoint_url='{endpoint}', region_name='ap-northeast-2', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+             client = client_for('{service}')\n\
+             {code}\n",
+            endpoint = self.endpoint,
+        );
+        let output = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .expect("running python3");
+        assert!(
+            output.status.success(),
+            "boto3 snippet failed:\n{code}\n--- stderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Creates the `plog` fixtures: clusters `plog-cluster` and `plog-prod`;
+    /// a VPC, subnet and security group; the Fargate task definition
+    /// `plog-api:1` (awsvpc, cpu 512, memory 1024, execution and task roles,
+    /// runtimePlatform, tags; containers `plog-back` on [`PLOG_BACK_IMAGE`]
+    /// with port 8080, environment, a Secrets Manager secret and awslogs, and
+    /// the non-essential sidecar `datadog-agent`); and the services
+    /// `plog-api` in `plog-cluster` and `plog-api-prod` in `plog-prod`, both
+    /// on `plog-api:1`, desiredCount 2, FARGATE, circuit breaker with
+    /// rollback, stable from the start.
+    pub fn seed(&self) -> Seeded {
+        let out = self.boto3("ecs", &SEED.replace("@IMAGE@", PLOG_BACK_IMAGE));
+        let v: serde_json::Value =
+            serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("seed output {out:?}: {e}"));
+        let get = |key: &str| {
+            v[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("seed output lacks {key}: {out}"))
+                .to_string()
+        };
+        Seeded {
+            cluster_arn: get("cluster_arn"),
+            prod_cluster_arn: get("prod_cluster_arn"),
+            task_definition_arn: get("task_definition_arn"),
+            service_arn: get("service_arn"),
+            prod_service_arn: get("prod_service_arn"),
+            subnet_id: get("subnet_id"),
+            security_group_id: get("security_group_id"),
+        }
+    }
+
+    /// Registers a new revision of `plog-api` (the latest one with the
+    /// `plog-back` container's image replaced by `image`) and returns its
+    /// ARN: a quick way to a revision carrying an image marker.
+    pub fn register_plog_api(&self, image: &str) -> String {
+        let code = format!(
+            "td = client.describe_task_definition(taskDefinition='plog-api')['taskDefinition']\n\
+             for c in td['containerDefinitions']:\n    \
+                 if c['name'] == 'plog-back':\n        \
+                     c['image'] = {image:?}\n\
+             keep = ['family', 'taskRoleArn', 'executionRoleArn', 'networkMode', 'containerDefinitions', 'volumes', 'placementConstraints', 'requiresCompatibilities', 'cpu', 'memory', 'runtimePlatform']\n\
+             out = client.register_task_definition(**{{k: td[k] for k in keep if k in td}})\n\
+             print(out['taskDefinition']['taskDefinitionArn'])"
+        );
+        self.boto3("ecs", &code).trim().to_string()
+    }
+}
+
+impl Drop for EcsEmulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The seeding snippet; `@IMAGE@` is [`PLOG_BACK_IMAGE`].
+const SEED: &str = r#"
+ec2 = client_for('ec2')
+vpc = ec2.create_vpc(CidrBlock='10.20.0.0/16')['Vpc']['VpcId']
+subnet = ec2.create_subnet(VpcId=vpc, CidrBlock='10.20.1.0/24', AvailabilityZone='ap-northeast-2a')['Subnet']['SubnetId']
+sg = ec2.create_security_group(GroupName='plog-api', Description='plog-api tasks', VpcId=vpc)['GroupId']
+dev = client.create_cluster(clusterName='plog-cluster')['cluster']['clusterArn']
+prod = client.create_cluster(clusterName='plog-prod')['cluster']['clusterArn']
+td = client.register_task_definition(
+    family='plog-api',
+    requiresCompatibilities=['FARGATE'],
+    networkMode='awsvpc',
+    cpu='512',
+    memory='1024',
+    executionRoleArn='arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+    taskRoleArn='arn:aws:iam::123456789012:role/plog-api-task',
+    runtimePlatform={'cpuArchitecture': 'X86_64', 'operatingSystemFamily': 'LINUX'},
+    tags=[{'key': 'app', 'value': 'plog'}, {'key': 'env', 'value': 'dev'}],
+    containerDefinitions=[
+        {
+            'name': 'plog-back',
+            'image': '@IMAGE@',
+            'essential': True,
+            'portMappings': [{'containerPort': 8080, 'hostPort': 8080, 'protocol': 'tcp'}],
+            'environment': [
+                {'name': 'SPRING_PROFILES_ACTIVE', 'value': 'dev'},
+                {'name': 'JAVA_OPTS', 'value': '-Xmx512m'},
+            ],
+            'secrets': [
+                {'name': 'DB_PASSWORD', 'valueFrom': 'arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:plog/db'},
+            ],
+            'logConfiguration': {
+                'logDriver': 'awslogs',
+                'options': {
+                    'awslogs-group': '/ecs/plog-api',
+                    'awslogs-region': 'ap-northeast-2',
+                    'awslogs-stream-prefix': 'plog-back',
+                },
+            },
+        },
+        {
+            'name': 'datadog-agent',
+            'image': 'public.ecr.aws/datadog/agent:7',
+            'essential': False,
+            'environment': [{'name': 'ECS_FARGATE', 'value': 'true'}],
+        },
+    ],
+)['taskDefinition']['taskDefinitionArn']
+
+def service(cluster, name):
+    return client.create_service(
+        cluster=cluster,
+        serviceName=name,
+        taskDefinition=td,
+        desiredCount=2,
+        launchType='FARGATE',
+        platformVersion='LATEST',
+        deploymentConfiguration={
+            'deploymentCircuitBreaker': {'enable': True, 'rollback': True},
+            'maximumPercent': 200,
+            'minimumHealthyPercent': 100,
+        },
+        networkConfiguration={'awsvpcConfiguration': {
+            'subnets': [subnet], 'securityGroups': [sg], 'assignPublicIp': 'DISABLED',
+        }},
+    )['service']['serviceArn']
+
+print(json.dumps({
+    'cluster_arn': dev,
+    'prod_cluster_arn': prod,
+    'task_definition_arn': td,
+    'service_arn': service('plog-cluster', 'plog-api'),
+    'prod_service_arn': service('plog-prod', 'plog-api-prod'),
+    'subnet_id': subnet,
+    'security_group_id': sg,
+}))
+"#;
