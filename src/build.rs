@@ -29,6 +29,8 @@ pub struct ExtraFile {
     pub source: PathBuf,
     /// Its absolute path in the image.
     pub dest: String,
+    /// Permission bits (default: 0644, or 0755 when the host file is executable).
+    pub mode: Option<u32>,
 }
 
 /// A host directory copied with its metadata (`--layer-dir DIR[:DEST]`).
@@ -325,11 +327,12 @@ fn files_layer(files: &[ExtraFile]) -> Result<LayerSpec> {
         }
         use std::os::unix::fs::PermissionsExt;
         let executable = meta.permissions().mode() & 0o111 != 0;
-        builder.file(
+        let mode = file.mode.unwrap_or(if executable { 0o755 } else { 0o644 });
+        builder.file_with_mode(
             &file.dest,
             meta.len(),
             Content::HostFile(file.source.clone()),
-            executable,
+            mode,
         );
     }
     builder.build("files")

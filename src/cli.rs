@@ -39,6 +39,77 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Show an ECS service's deployments, counts, images and last events.
     Status(StatusArgs),
+    /// Build, push and deploy one environment of hoist.toml, and wait until it is stable.
+    Ship(ShipArgs),
+    /// Deploy the exact image one environment runs to another, with no rebuild.
+    Promote(PromoteArgs),
+    /// Write a commented hoist.toml for the Gradle project in this directory.
+    Init(InitArgs),
+}
+
+/// `hoist ship`.
+#[derive(Debug, Args)]
+pub struct ShipArgs {
+    /// The environment ([env.NAME] in hoist.toml).
+    pub env: String,
+    /// The config file.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "HOIST_CONFIG",
+        default_value = "hoist.toml"
+    )]
+    pub config: PathBuf,
+    /// Confirm a protected environment.
+    #[arg(long)]
+    pub yes: bool,
+    /// Do not run the configured Gradle task.
+    #[arg(long)]
+    pub skip_gradle: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// Layer cache directory (default: $XDG_CACHE_HOME/hoist or ~/.cache/hoist).
+    #[arg(long, value_name = "DIR", env = "HOIST_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Write the outcome as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub metadata_file: Option<PathBuf>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hoist promote`.
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The environment whose running image is promoted.
+    pub from: String,
+    /// The environment it goes to.
+    pub to: String,
+    /// The config file.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "HOIST_CONFIG",
+        default_value = "hoist.toml"
+    )]
+    pub config: PathBuf,
+    /// Confirm a protected environment.
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hoist init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite an existing hoist.toml.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Where AWS is reached.
@@ -364,6 +435,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Deploy(args) => crate::deploy_cli::run_deploy(*args),
         Command::Rollback(args) => crate::deploy_cli::run_rollback(args),
         Command::Status(args) => crate::deploy_cli::run_status(args),
+        Command::Ship(args) => crate::ship_cli::run_ship(args),
+        Command::Promote(args) => crate::ship_cli::run_promote(args),
+        Command::Init(args) => crate::ship_cli::run_init(args),
     }
 }
 
@@ -591,6 +665,7 @@ fn parse_file(text: &str) -> Result<ExtraFile> {
     Ok(ExtraFile {
         source: PathBuf::from(src),
         dest,
+        mode: None,
     })
 }
 

@@ -6,6 +6,7 @@
 //! places (OCI layouts, docker archives); [`build`] wires them for `hoist build`.
 pub mod build;
 pub mod cli;
+pub mod config;
 pub mod deploy_cli;
 pub mod dest;
 pub mod ecs;
@@ -14,3 +15,6 @@ pub mod image;
 pub mod jar;
 pub mod progress;
 pub mod registry;
+pub mod secrets;
+pub mod ship;
+pub mod ship_cli;

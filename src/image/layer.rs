@@ -184,12 +184,17 @@ impl NormalizedLayerBuilder {
 
     /// Adds a regular file at `path` (absolute or relative to the image root).
     pub fn file(&mut self, path: &str, size: u64, content: Content, executable: bool) {
+        self.file_with_mode(path, size, content, if executable { 0o755 } else { 0o644 });
+    }
+
+    /// Adds a regular file with explicit permission bits (0600 for secrets).
+    pub fn file_with_mode(&mut self, path: &str, size: u64, content: Content, mode: u32) {
         let path = path.trim_start_matches('/').to_string();
         self.add_parents(&path);
         self.entries.push(LayerEntry {
             path,
             kind: EntryKind::File { size, content },
-            mode: if executable { 0o755 } else { 0o644 },
+            mode,
             uid: 0,
             gid: 0,
         });

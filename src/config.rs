@@ -1,0 +1,322 @@
+//! `hoist.toml`: the image and the environments it is deployed to.
+//!
+//! Parsing is strict: an unknown key is an error naming the key and its line,
+//! so a typo never silently falls back to a default. Precedence, applied by
+//! the commands: flags > `HOIST_*` environment > this file > defaults.
+
+use crate::error::{usage, usage_hint};
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The whole file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoistConfig {
+    /// How the image is built and where it goes.
+    pub image: ImageSection,
+    /// Registry access.
+    #[serde(default)]
+    pub registry: RegistrySection,
+    /// Environments by name.
+    #[serde(default)]
+    pub env: BTreeMap<String, EnvSection>,
+    /// Where the file was read from (set after parsing).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// `[image]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ImageSection {
+    /// Base image.
+    pub from: String,
+    /// Target repository (`REGISTRY/REPO`, no tag: tags come from the environment).
+    pub to: String,
+    /// Glob for the jar, relative to the file; Gradle's `*-plain.jar` is ignored.
+    #[serde(default = "default_jar_glob")]
+    pub jar: String,
+    /// Gradle task to run first (`./gradlew TASK`).
+    pub gradle_task: Option<String>,
+    /// Platforms (several make an index).
+    #[serde(default)]
+    pub platforms: Vec<String>,
+    /// JVM flags.
+    #[serde(default)]
+    pub jvm_flags: Vec<String>,
+    /// Ports to expose.
+    #[serde(default)]
+    pub ports: Vec<u16>,
+    /// Labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// User to run as.
+    pub user: Option<String>,
+    /// `exploded` or `packaged`.
+    pub mode: Option<String>,
+    /// Extra files, one layer.
+    #[serde(default)]
+    pub files: Vec<FileEntry>,
+}
+
+fn default_jar_glob() -> String {
+    "build/libs/*.jar".into()
+}
+
+/// `[[image.files]]`: a local file or a Secrets Manager secret, at `to`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    /// A local file, relative to hoist.toml.
+    pub from: Option<String>,
+    /// A Secrets Manager secret id, fetched at build time.
+    pub secret: Option<String>,
+    /// Absolute path in the image.
+    pub to: String,
+}
+
+/// `[registry]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RegistrySection {
+    /// Hosts reached over plain HTTP.
+    #[serde(default)]
+    pub insecure: Vec<String>,
+    /// Extra CA certificates.
+    pub ca_file: Option<String>,
+    /// Create a missing ECR repository.
+    #[serde(default)]
+    pub create_repository: bool,
+}
+
+/// `[env.NAME]`: exactly one cluster and service.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EnvSection {
+    /// ECS cluster.
+    pub cluster: String,
+    /// ECS service.
+    pub service: String,
+    /// Container whose image is replaced.
+    pub container: String,
+    /// Tags to push, with `{git_sha}` and `{env}` placeholders.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Environment variables for the container.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Secrets ECS injects at run time (`NAME` → ARN).
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    /// Needs `--yes` (or a typed confirmation on a terminal).
+    #[serde(default)]
+    pub protect: bool,
+    /// AWS region for this environment.
+    pub region: Option<String>,
+    /// AWS profile for this environment.
+    pub profile: Option<String>,
+    /// Wait timeout (e.g. `10m`).
+    pub wait_timeout: Option<String>,
+    /// Put the previous revision back when the rollout fails.
+    #[serde(default)]
+    pub rollback_on_failure: bool,
+}
+
+impl HoistConfig {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|_| {
+            usage_hint(
+                format!("{}: no such file", path.display()),
+                "run `hoist init` to write one, or pass --config",
+            )
+        })?;
+        let mut config =
+            Self::parse(&text).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+        config.path = path.to_path_buf();
+        Ok(config)
+    }
+
+    /// Parses hoist.toml text; errors name the key and the line.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        let config: Self = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+            let message = e.message().replace('\n', " ");
+            match line {
+                Some(line) => format!("line {line}: {message}"),
+                None => message,
+            }
+        })?;
+        for (name, env) in &config.env {
+            if env.cluster.is_empty() || env.service.is_empty() || env.container.is_empty() {
+                return Err(format!(
+                    "[env.{name}]: cluster, service and container must not be empty"
+                ));
+            }
+        }
+        for file in &config.image.files {
+            match (&file.from, &file.secret) {
+                (Some(_), None) | (None, Some(_)) => {}
+                _ => {
+                    return Err(format!(
+                        "[[image.files]] to {:?}: give exactly one of `from` or `secret`",
+                        file.to
+                    ))
+                }
+            }
+            if !file.to.starts_with('/') {
+                return Err(format!(
+                    "[[image.files]] to {:?}: must be an absolute path",
+                    file.to
+                ));
+            }
+        }
+        Ok(config)
+    }
+
+    /// The environment `name`, or an error listing the known ones.
+    pub fn environment(&self, name: &str) -> Result<&EnvSection> {
+        self.env.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.env.keys().map(String::as_str).collect();
+            usage_hint(
+                format!("{}: no environment {name:?}", self.path.display()),
+                format!(
+                    "known environments: {}",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            )
+        })
+    }
+
+    /// The directory paths in the file are relative to.
+    pub fn base_dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+}
+
+/// Expands `{git_sha}` and `{env}` in a tag.
+pub fn expand_tag(
+    template: &str,
+    env: &str,
+    git_sha: impl Fn() -> Result<String>,
+) -> Result<String> {
+    let mut tag = template.replace("{env}", env);
+    if tag.contains("{git_sha}") {
+        tag = tag.replace("{git_sha}", &git_sha()?);
+    }
+    if let Some(start) = tag.find('{') {
+        return Err(usage(format!(
+            "tag {template:?}: unknown placeholder at {:?}",
+            &tag[start..]
+        )));
+    }
+    Ok(tag)
+}
+
+/// The short commit of the git checkout at `dir`.
+pub fn git_sha(dir: &Path) -> Result<String> {
+    let output = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(dir)
+        .output()
+        .context("running git (for the {git_sha} tag placeholder)")?;
+    if !output.status.success() {
+        return Err(usage_hint(
+            format!("{}: not a git checkout with a commit", dir.display()),
+            "the {git_sha} tag placeholder needs one; commit first or use another tag",
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+[image]
+from = "eclipse-temurin:17-jre"
+to = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/plog-back"
+jvm-flags = ["-XX:MaxRAMPercentage=75"]
+ports = [8080]
+
+[[image.files]]
+secret = "plog/application-dev"
+to = "/app/config/application.yaml"
+
+[env.dev]
+cluster = "plog-cluster"
+service = "plog-api"
+container = "plog-back"
+tags = ["dev-{git_sha}"]
+environment = { SPRING_PROFILES_ACTIVE = "dev" }
+
+[env.prod]
+cluster = "plog-prod"
+service = "plog-api"
+container = "plog-back"
+protect = true
+"#;
+
+    #[test]
+    fn parses_the_sample() {
+        let config = HoistConfig::parse(SAMPLE).unwrap();
+        assert_eq!(config.image.jar, "build/libs/*.jar");
+        assert_eq!(
+            config.env["dev"].environment["SPRING_PROFILES_ACTIVE"],
+            "dev"
+        );
+        assert!(config.env["prod"].protect);
+        assert_eq!(
+            config.image.files[0].secret.as_deref(),
+            Some("plog/application-dev")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_name_the_key_and_line() {
+        let text = SAMPLE.replace("ports = [8080]", "ports = [8080]\njar-glob = \"x\"");
+        let err = HoistConfig::parse(&text).unwrap_err();
+        assert!(err.contains("jar-glob") && err.contains("line 7"), "{err}");
+        let text = SAMPLE.replace("protect = true", "protect = true\nclustr = \"x\"");
+        let err = HoistConfig::parse(&text).unwrap_err();
+        assert!(err.contains("clustr"), "{err}");
+    }
+
+    #[test]
+    fn a_file_needs_exactly_one_source() {
+        let text = SAMPLE.replace(
+            "secret = \"plog/application-dev\"",
+            "secret = \"a\"\nfrom = \"b\"",
+        );
+        assert!(HoistConfig::parse(&text)
+            .unwrap_err()
+            .contains("exactly one"));
+    }
+
+    #[test]
+    fn tags_expand_placeholders() {
+        let sha = || Ok("abc123".to_string());
+        assert_eq!(
+            expand_tag("dev-{git_sha}", "dev", sha).unwrap(),
+            "dev-abc123"
+        );
+        assert_eq!(
+            expand_tag("{env}-latest", "prod", sha).unwrap(),
+            "prod-latest"
+        );
+        assert!(expand_tag("{branch}", "dev", sha).is_err());
+    }
+}

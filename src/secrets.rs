@@ -1,0 +1,40 @@
+//! AWS Secrets Manager: a secret's value, for files baked into an image at
+//! build time. Never logs the value.
+
+use anyhow::{anyhow, Result};
+
+/// The value of secret `id` (string or binary), from aws-config's default chain.
+pub async fn secret_value(id: &str, region: Option<&str>) -> Result<Vec<u8>> {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region.to_string()));
+    }
+    let client = aws_sdk_secretsmanager::Client::new(&loader.load().await);
+    let answer = client
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .map_err(|e| {
+            let text = aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                .to_string()
+                .replace('\n', " ");
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception())
+            {
+                crate::error::usage_hint(
+                    format!("secret {id:?} not found in Secrets Manager"),
+                    "check the secret id and region",
+                )
+            } else {
+                anyhow!("Secrets Manager GetSecretValue {id}: {text}")
+            }
+        })?;
+    if let Some(text) = answer.secret_string() {
+        return Ok(text.as_bytes().to_vec());
+    }
+    answer
+        .secret_binary()
+        .map(|b| b.as_ref().to_vec())
+        .ok_or_else(|| anyhow!("secret {id:?} has no value"))
+}
