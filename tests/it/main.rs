@@ -16,3 +16,4 @@ mod registry_ecr;
 mod registry_faults;
 mod registry_push;
 mod reproducible;
+mod ship;

@@ -1,0 +1,345 @@
+//! `hoist ship` / `promote` / `init` with hoist.toml, against a local
+//! registry and the ECS rollout emulator (which also serves Secrets Manager).
+
+use crate::support::cli::{hoist, Hoist};
+use crate::support::ecs_emulator::EcsEmulator;
+use crate::support::fixtures::boot3_layered;
+use crate::support::registry::{Auth, TestRegistry};
+use serde_json::Value;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::Command;
+
+struct Project {
+    dir: tempfile::TempDir,
+    registry: TestRegistry,
+    emulator: EcsEmulator,
+}
+
+impl Project {
+    /// A Gradle-like project: build/libs with the Boot jar and a -plain jar,
+    /// a config file, a git commit, and hoist.toml for dev and prod.
+    fn new() -> Self {
+        let registry = TestRegistry::start(Auth::None);
+        let emulator = EcsEmulator::start();
+        emulator.seed();
+        emulator.boto3(
+            "secretsmanager",
+            "client.create_secret(Name='plog/application-dev', SecretString='spring:\\n  datasource:\\n    password: hunter2\\n')",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let libs = dir.path().join("build/libs");
+        boot3_layered(&libs);
+        std::fs::write(libs.join("demo-0.0.1-plain.jar"), b"not the one").unwrap();
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::write(dir.path().join("config/logback.xml"), "<configuration/>\n").unwrap();
+        let toml = format!(
+            r#"[image]
+from = "scratch"
+to = "{host}/plog-back"
+jvm-flags = ["-XX:MaxRAMPercentage=75"]
+ports = [8080]
+
+[[image.files]]
+from = "config/logback.xml"
+to = "/app/config/logback.xml"
+
+[[image.files]]
+secret = "plog/application-dev"
+to = "/app/config/application-dev.yaml"
+
+[env.dev]
+cluster = "plog-cluster"
+service = "plog-api"
+container = "plog-back"
+tags = ["dev-{{git_sha}}", "dev"]
+environment = {{ SPRING_PROFILES_ACTIVE = "dev" }}
+secrets = {{ DB_PASSWORD = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:plog/db" }}
+
+[env.prod]
+cluster = "plog-prod"
+service = "plog-api-prod"
+container = "plog-back"
+tags = ["prod-{{git_sha}}"]
+environment = {{ SPRING_PROFILES_ACTIVE = "prod" }}
+protect = true
+"#,
+            host = registry.host
+        );
+        std::fs::write(dir.path().join("hoist.toml"), toml).unwrap();
+        for args in [
+            vec!["init", "-q"],
+            vec!["add", "-A"],
+            vec![
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "user.name=t",
+                "commit",
+                "-qm",
+                "app",
+            ],
+        ] {
+            let status = Command::new("git")
+                .args(&args)
+                .current_dir(dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        Self {
+            dir,
+            registry,
+            emulator,
+        }
+    }
+
+    fn hoist(&self, args: &[&str]) -> Hoist {
+        let mut command = hoist()
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+        for (key, value) in self.emulator.env() {
+            command = command.env(key, value);
+        }
+        command
+    }
+
+    fn service_task_definition(&self, cluster: &str, service: &str) -> String {
+        self.emulator
+            .boto3("ecs", &format!("print(client.describe_services(cluster='{cluster}', services=['{service}'])['services'][0]['taskDefinition'])"))
+            .trim()
+            .to_string()
+    }
+
+    fn image_of(&self, task_definition: &str) -> Value {
+        let out = self.emulator.boto3(
+            "ecs",
+            &format!("print(json.dumps(client.describe_task_definition(taskDefinition='{task_definition}')['taskDefinition']['containerDefinitions'][0], default=str))"),
+        );
+        serde_json::from_str(&out).unwrap()
+    }
+
+    fn git_sha(&self) -> String {
+        let out = Command::new("git")
+            .args(["rev-parse", "--short=12", "HEAD"])
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+}
+
+/// The entries of layer `digest` in the registry (path → mode), via skopeo copy.
+fn layer_modes(
+    project: &Project,
+    image: &str,
+) -> std::collections::BTreeMap<String, (u32, Vec<u8>)> {
+    let layout = project.path("pulled");
+    let out = Command::new("skopeo")
+        .args([
+            "copy",
+            "--quiet",
+            "--src-tls-verify=false",
+            &format!("docker://{image}"),
+            &format!("oci:{}:x", layout.display()),
+        ])
+        .output()
+        .expect("skopeo (apt-get install skopeo)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let image = crate::support::oci::LayoutImage::open(&layout, "x");
+    let mut entries = std::collections::BTreeMap::new();
+    for i in 0..image.layer_digests().len() {
+        let tar = image.layer_tar(i);
+        let mut archive = tar::Archive::new(&tar[..]);
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let path = entry.path().unwrap().to_string_lossy().into_owned();
+            let mode = entry.header().mode().unwrap();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            entries.insert(path, (mode, bytes));
+        }
+    }
+    entries
+}
+
+#[test]
+fn ship_dev_pushes_deploys_waits_and_never_touches_prod() {
+    let project = Project::new();
+    let prod_before = project.service_task_definition("plog-prod", "plog-api-prod");
+    let meta = project.path("ship.json");
+    let (shown, output) = project
+        .hoist(&["ship", "dev", "--poll-interval", "20ms", "--metadata-file"])
+        .args([&meta])
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{shown}: {stderr}");
+    let pinned = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    assert!(
+        pinned.starts_with(&format!("{}/plog-back@sha256:", project.registry.host)),
+        "{pinned}"
+    );
+    assert!(
+        stderr.contains("warning: secret \"plog/application-dev\" is baked into the image"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("shipped dev to plog-api"), "{stderr}");
+
+    let report: Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+    let sha = project.git_sha();
+    assert_eq!(
+        report["build"]["tags"],
+        serde_json::json!([format!("dev-{sha}"), "dev"])
+    );
+    assert_eq!(report["deploy"]["outcome"], "stable");
+    assert!(report["build"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["name"] == "files"));
+
+    let current = project.service_task_definition("plog-cluster", "plog-api");
+    assert!(current.ends_with("plog-api:2"), "{current}");
+    let app = project.image_of(&current);
+    assert_eq!(app["image"], pinned.as_str());
+    let env = app["environment"].as_array().unwrap();
+    assert!(
+        env.iter()
+            .any(|e| e["name"] == "SPRING_PROFILES_ACTIVE" && e["value"] == "dev"),
+        "{app}"
+    );
+    assert!(
+        app["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "DB_PASSWORD"),
+        "{app}"
+    );
+    assert_eq!(
+        project.service_task_definition("plog-prod", "plog-api-prod"),
+        prod_before,
+        "prod untouched"
+    );
+
+    // The secret file is in the image, mode 0600, with the secret's content;
+    // the -plain jar was ignored; the Boot layers are there.
+    let entries = layer_modes(
+        &project,
+        &format!("{}/plog-back:dev-{sha}", project.registry.host),
+    );
+    let (mode, bytes) = &entries["app/config/application-dev.yaml"];
+    assert_eq!(*mode, 0o600);
+    assert!(String::from_utf8_lossy(bytes).contains("hunter2"));
+    assert_eq!(entries["app/config/logback.xml"].0, 0o644);
+    assert!(
+        entries.keys().any(|k| k.starts_with("app/BOOT-INF/lib/")),
+        "{:?}",
+        entries.keys()
+    );
+    assert!(!entries.keys().any(|k| k.contains("plain")));
+}
+
+#[test]
+fn promote_dev_to_prod_deploys_the_identical_digest() {
+    let project = Project::new();
+    let pinned = project
+        .hoist(&["ship", "dev", "--poll-interval", "20ms"])
+        .success();
+    let promoted = project
+        .hoist(&["promote", "dev", "prod", "--yes", "--poll-interval", "20ms"])
+        .success();
+    assert_eq!(promoted.trim(), pinned.trim());
+    let prod = project.service_task_definition("plog-prod", "plog-api-prod");
+    let app = project.image_of(&prod);
+    assert_eq!(app["image"], pinned.trim());
+    let env = app["environment"].as_array().unwrap();
+    assert!(
+        env.iter()
+            .any(|e| e["name"] == "SPRING_PROFILES_ACTIVE" && e["value"] == "prod"),
+        "{app}"
+    );
+}
+
+#[test]
+fn a_protected_environment_needs_yes() {
+    let project = Project::new();
+    let prod_before = project.service_task_definition("plog-prod", "plog-api-prod");
+    let stderr = project.hoist(&["ship", "prod"]).failure(2);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("\"prod\" is protected") && stderr.contains("--yes"),
+        "{stderr}"
+    );
+    assert_eq!(
+        project.registry.requests("PUT", "/manifests/"),
+        0,
+        "nothing pushed"
+    );
+    assert_eq!(
+        project.service_task_definition("plog-prod", "plog-api-prod"),
+        prod_before
+    );
+    let stderr = project.hoist(&["promote", "dev", "prod"]).failure(2);
+    assert!(stderr.contains("protected"), "{stderr}");
+}
+
+#[test]
+fn unknown_environments_and_keys_are_named() {
+    let project = Project::new();
+    let stderr = project.hoist(&["ship", "staging"]).failure(2);
+    assert!(
+        stderr.contains("no environment \"staging\"") && stderr.contains("dev, prod"),
+        "{stderr}"
+    );
+    let toml = std::fs::read_to_string(project.path("hoist.toml"))
+        .unwrap()
+        .replace("ports = [8080]", "ports = [8080]\nportz = [1]");
+    std::fs::write(project.path("hoist.toml"), toml).unwrap();
+    let stderr = project.hoist(&["ship", "dev"]).failure(2);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("portz") && stderr.contains("line 6"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn init_writes_a_config_for_the_gradle_project_and_keeps_an_existing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("settings.gradle"),
+        "rootProject.name = 'plog-back'\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("build.gradle"),
+        "plugins { id 'org.springframework.boot' }\n",
+    )
+    .unwrap();
+    boot3_layered(&dir.path().join("build/libs"));
+    hoist().args(["init"]).current_dir(dir.path()).success();
+    let text = std::fs::read_to_string(dir.path().join("hoist.toml")).unwrap();
+    assert!(
+        text.contains("/plog-back\"") && text.contains("gradle-task = \"bootJar\""),
+        "{text}"
+    );
+    let stderr = hoist().args(["init"]).current_dir(dir.path()).failure(2);
+    assert!(stderr.contains("exists already"), "{stderr}");
+    // What init wrote is valid: ship gets as far as the environment check.
+    let stderr = hoist()
+        .args(["ship", "nope"])
+        .current_dir(dir.path())
+        .failure(2);
+    assert!(stderr.contains("known environments: dev, prod"), "{stderr}");
+}
