@@ -421,3 +421,36 @@ fn missing_region_and_missing_credentials_fail_in_one_line() {
     assert!(stderr.contains("ECS DescribeServices"), "{stderr}");
     assert_eq!(revisions(&emulator), 1, "nothing registered");
 }
+
+#[test]
+fn throttled_polling_backs_off_and_still_ends_stable() {
+    let emulator = EcsEmulator::start();
+    emulator.seed();
+    // `throttle-4`: the first four DescribeServices calls after the update are
+    // throttled — more than the SDK's own three attempts absorb.
+    let stderr = {
+        let (_, output) = deploy(&emulator, &image("throttle-4"), &[]).output();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    assert!(stderr.contains("ECS is throttling"), "{stderr}");
+}
+
+#[test]
+fn task_family_starts_from_that_familys_latest_revision() {
+    let emulator = EcsEmulator::start();
+    emulator.seed();
+    // Revision 2 registered outside hoist, with another image; the service stays on 1.
+    let registered = emulator.register_plog_api(&format!("{REPO}@sha256:{}", "d".repeat(64)));
+    assert!(registered.ends_with(":2"));
+    let arn = deploy(&emulator, &image(""), &["--task-family", "plog-api"]).success();
+    assert!(arn.trim().ends_with(":3"), "{arn}");
+    assert_eq!(
+        service_task_definition(&emulator, "plog-cluster", "plog-api"),
+        arn.trim()
+    );
+}
