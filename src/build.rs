@@ -174,6 +174,18 @@ pub fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Result<Buil
     if options.platforms.is_empty() {
         return Err(usage("give at least one --platform"));
     }
+    if let Location::Registry(target) = &options.to {
+        if target.digest.is_some() {
+            return Err(usage_hint(
+                format!("--to {target}: a destination cannot name a digest"),
+                "give a tag (the digest is what hoist computes)",
+            ));
+        }
+    }
+    for tag in &options.tags {
+        crate::registry::reference::check_tag(tag)
+            .map_err(|why| usage(format!("tag {tag:?} {why}")))?;
+    }
     if options.platforms.len() > 1 && matches!(options.to, Location::DockerArchive { .. }) {
         return Err(usage_hint(
             "a docker archive holds one platform",

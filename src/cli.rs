@@ -179,10 +179,18 @@ impl WaitArgs {
                 )
             })
         };
+        let timeout = parse("--wait-timeout", &self.wait_timeout)?;
+        let interval = parse("--poll-interval", &self.poll_interval)?;
+        if timeout > std::time::Duration::from_secs(24 * 3600) {
+            return Err(usage("--wait-timeout: at most 24h"));
+        }
+        if interval < std::time::Duration::from_millis(10) {
+            return Err(usage("--poll-interval: at least 10ms"));
+        }
         Ok(crate::ecs::deploy::WaitOptions {
             enabled: !self.no_wait,
-            timeout: parse("--wait-timeout", &self.wait_timeout)?,
-            interval: parse("--poll-interval", &self.poll_interval)?,
+            timeout,
+            interval,
         })
     }
 }

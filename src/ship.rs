@@ -240,6 +240,10 @@ pub fn ship(
         .iter()
         .map(|t| expand_tag(t, &options.env, sha))
         .collect::<Result<Vec<String>>>()?;
+    for tag in &tags {
+        crate::registry::reference::check_tag(tag)
+            .map_err(|why| usage(format!("[env.{}] tag {tag:?} {why}", options.env)))?;
+    }
     let repository = ImageReference::parse(&config.image.to).context("[image] to")?;
     if repository.tag.is_some() || repository.digest.is_some() {
         return Err(usage_hint(

@@ -59,7 +59,8 @@ impl Location {
                 )));
             }
             if let Some(tag) = tag {
-                check_tag(tag).map_err(|why| usage(format!("{text}: tag {tag:?} {why}")))?;
+                crate::registry::reference::check_tag(tag)
+                    .map_err(|why| usage(format!("{text}: tag {tag:?} {why}")))?;
             }
             return Ok(Location::OciLayout {
                 dir: PathBuf::from(dir),
@@ -108,21 +109,6 @@ impl fmt::Display for Location {
             Location::Registry(reference) => write!(f, "{reference}"),
         }
     }
-}
-
-/// OCI tag grammar: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
-fn check_tag(tag: &str) -> Result<(), &'static str> {
-    let mut chars = tag.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !first_ok
-        || tag.len() > 128
-        || !chars.all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-    {
-        return Err("is not a valid tag (letters, digits, '_', '.', '-'; at most 128)");
-    }
-    Ok(())
 }
 
 /// A base image, read and ready to build on.

@@ -207,9 +207,10 @@ pub fn write_image(dir: &Path, tag: Option<&str>, publication: &Publication) -> 
     if exists {
         std::fs::remove_dir(dir).with_context(|| format!("replacing empty {}", dir.display()))?;
     }
-    let staged = staging.keep();
-    std::fs::rename(&staged, dir)
+    std::fs::rename(staging.path(), dir)
         .with_context(|| format!("moving layout into {}", dir.display()))?;
+    // Renamed away: nothing left for the guard to delete.
+    let _ = staging.keep();
     Ok(())
 }
 

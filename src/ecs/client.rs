@@ -154,7 +154,9 @@ impl EcsClient {
             .send()
             .await
             .map_err(|e| {
-                if e.as_service_error().is_some() {
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_client_exception())
+                {
                     usage_hint(
                         format!(
                             "ECS task definition {task_definition:?} not found ({})",

@@ -48,6 +48,9 @@ pub fn parse_layers_index(text: &str) -> Result<Vec<IndexedLayer>, String> {
             return Err(bad());
         }
     }
+    if layers.is_empty() {
+        return Err("no layers listed".into());
+    }
     Ok(layers)
 }
 
@@ -92,6 +95,7 @@ mod tests {
     fn rejects_garbage() {
         assert!(parse_layers_index("dependencies:\n").is_err());
         assert!(parse_layers_index("  - \"x\"\n").is_err());
+        assert!(parse_layers_index("\n").is_err());
     }
 
     #[test]

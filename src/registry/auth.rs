@@ -128,12 +128,23 @@ pub fn docker_credentials(registry: &str) -> Result<Option<Credentials>> {
     };
     let config: serde_json::Value =
         serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))?;
-    let keys = [
+    let mut keys = vec![
         registry.to_string(),
         format!("https://{registry}"),
         format!("http://{registry}"),
         format!("https://{registry}/v1/"),
     ];
+    if registry == crate::registry::reference::DOCKER_HUB {
+        // `docker login` files Docker Hub under its v1 index address.
+        keys.extend(
+            [
+                "https://index.docker.io/v1/",
+                "index.docker.io",
+                "docker.io",
+            ]
+            .map(String::from),
+        );
+    }
     if let Some(helper) = keys.iter().find_map(|k| config["credHelpers"][k].as_str()) {
         return credential_helper(helper, registry).map(Some);
     }

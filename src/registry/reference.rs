@@ -4,6 +4,21 @@ use crate::error::usage_hint;
 use crate::image::Digest;
 use std::fmt;
 
+/// Checks a tag against the OCI grammar `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+pub fn check_tag(tag: &str) -> Result<(), &'static str> {
+    let mut chars = tag.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !first_ok
+        || tag.len() > 128
+        || !chars.all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        return Err("is not a valid tag (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')");
+    }
+    Ok(())
+}
+
 /// Docker Hub's registry host, for references without one.
 pub const DOCKER_HUB: &str = "registry-1.docker.io";
 
@@ -59,14 +74,7 @@ impl ImageReference {
             ));
         }
         if let Some(tag) = &tag {
-            let ok = tag.len() <= 128
-                && tag
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-                && !tag.starts_with(['.', '-']);
-            if !ok {
-                return Err(bad("the tag is not valid"));
-            }
+            check_tag(tag).map_err(|why| bad(&format!("tag {tag:?} {why}")))?;
         }
         Ok(Self {
             registry,
@@ -132,5 +140,7 @@ mod tests {
         assert_eq!(pinned.reference(), Digest::of(b"").to_string());
         assert!(ImageReference::parse("127.0.0.1:5000/App:1").is_err());
         assert!(ImageReference::parse("127.0.0.1:5000/app:bad tag").is_err());
+        assert!(ImageReference::parse("127.0.0.1:5000/app:").is_err());
+        assert!(ImageReference::parse("127.0.0.1:5000/app:../other").is_err());
     }
 }

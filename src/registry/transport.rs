@@ -124,6 +124,16 @@ impl Registry {
         })
     }
 
+    /// True when `url` has this registry's scheme, host and port.
+    fn is_same_origin(&self, url: &reqwest::Url) -> bool {
+        let Ok(base) = reqwest::Url::parse(&self.base_url) else {
+            return false;
+        };
+        url.scheme() == base.scheme()
+            && url.host_str() == base.host_str()
+            && url.port_or_known_default() == base.port_or_known_default()
+    }
+
     /// The registry host.
     pub fn host(&self) -> &str {
         &self.host
@@ -157,12 +167,20 @@ impl Registry {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut request = make();
-            let used = self.authorization(scope).await?;
-            if let Some(header) = &used {
-                request = request.header(AUTHORIZATION, header);
+            let (client, request) = make().build_split();
+            let mut request = request.context("building a registry request")?;
+            let mut used = None;
+            // Credentials go only to the registry itself: a Location header
+            // naming another host (blob storage, or a hostile server) gets none.
+            if self.is_same_origin(request.url()) {
+                used = self.authorization(scope).await?;
+                if let Some(header) = &used {
+                    let value = reqwest::header::HeaderValue::from_str(header)
+                        .context("an Authorization value that is not a valid header")?;
+                    request.headers_mut().insert(AUTHORIZATION, value);
+                }
             }
-            let outcome = request.send().await;
+            let outcome = client.execute(request).await;
             let last_try = attempt >= self.retry.max_attempts;
             let response = match outcome {
                 Ok(response) => response,
@@ -299,7 +317,17 @@ impl Registry {
         }
         let mut request = self.http.get(&realm).query(&query);
         if let Some(credentials) = &self.credentials {
-            request = request.header(AUTHORIZATION, credentials.basic_header());
+            // Never send a password in clear text to a token service, unless
+            // the registry itself is reached over plain HTTP (loopback or
+            // named with --insecure-registry).
+            if realm.starts_with("https://") || self.base_url.starts_with("http://") {
+                request = request.header(AUTHORIZATION, credentials.basic_header());
+            } else {
+                return Err(anyhow!(
+                    "registry {}: the token service {realm} is plain HTTP; refusing to send credentials there",
+                    self.host
+                ));
+            }
         }
         let response = request.send().await.map_err(|e| {
             anyhow!(
@@ -325,7 +353,7 @@ impl Registry {
             .ok_or_else(|| anyhow!("registry {}: the token service sent no token", self.host))?
             .to_string();
         // Refresh a little before the stated end; 60 s when none is stated (the spec's default).
-        let lifetime = body["expires_in"].as_u64().unwrap_or(60);
+        let lifetime = body["expires_in"].as_u64().unwrap_or(60).min(86_400);
         let expires = Instant::now() + Duration::from_secs(lifetime.saturating_sub(5).max(1));
         state
             .tokens
@@ -416,6 +444,20 @@ pub async fn response_error(response: Response, host: &str, what: &str) -> anyho
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_go_only_to_the_registry_itself() {
+        let registry = Registry::new("127.0.0.1:5000", &ClientOptions::default(), None).unwrap();
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        assert!(
+            registry.is_same_origin(&url("http://127.0.0.1:5000/v2/a/blobs/uploads/x?_state=1"))
+        );
+        assert!(!registry.is_same_origin(&url("http://127.0.0.1:5001/v2/a/blobs/uploads/x")));
+        assert!(!registry.is_same_origin(&url("https://127.0.0.1:5000/v2/")));
+        assert!(!registry.is_same_origin(&url("http://storage.example/blob")));
+        let tls = Registry::new("registry.example", &ClientOptions::default(), None).unwrap();
+        assert!(tls.is_same_origin(&url("https://registry.example:443/v2/")));
+    }
 
     #[test]
     fn only_loopback_is_plain_by_default() {
