@@ -21,6 +21,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 /// A host file copied into the image (`--file SRC:DEST`).
 #[derive(Clone, Debug)]
@@ -166,6 +168,53 @@ pub struct LayerReport {
     /// For registry destinations: uploaded, mounted or present.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<BlobOutcome>,
+}
+
+/// The config's `created` and the layers' mtime: `--creation-time`
+/// (`epoch`, `now` or RFC 3339) if given, else `SOURCE_DATE_EPOCH`, else the
+/// epoch (created) and one second after it (mtime).
+pub fn reproducible_times(creation_time: Option<&str>) -> Result<(String, u64)> {
+    let epoch = source_date_epoch()?;
+    Ok((
+        self::creation_time(creation_time, epoch)?,
+        epoch.unwrap_or(crate::image::layer::DEFAULT_MTIME),
+    ))
+}
+
+fn source_date_epoch() -> Result<Option<u64>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(text) if !text.is_empty() => text.parse::<u64>().map(Some).map_err(|_| {
+            usage(format!(
+                "SOURCE_DATE_EPOCH={text:?}: expected whole seconds since 1970"
+            ))
+        }),
+        _ => Ok(None),
+    }
+}
+
+fn creation_time(flag: Option<&str>, source_date_epoch: Option<u64>) -> Result<String> {
+    let time = match flag {
+        Some("now") => OffsetDateTime::now_utc(),
+        Some("epoch") => OffsetDateTime::UNIX_EPOCH,
+        Some(text) => OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+            usage_hint(
+                format!("--creation-time {text:?}: not a time"),
+                "use epoch, now or RFC 3339 like 2024-05-01T12:00:00Z",
+            )
+        })?,
+        None => match source_date_epoch {
+            Some(secs) => OffsetDateTime::from_unix_timestamp(secs as i64)
+                .map_err(|_| usage("SOURCE_DATE_EPOCH is out of range"))?,
+            None => OffsetDateTime::UNIX_EPOCH,
+        },
+    };
+    let utc = time
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(time);
+    Ok(utc
+        .format(&Rfc3339)
+        .expect("RFC 3339 formatting of a UTC time succeeds"))
 }
 
 /// Runs a build: validates every input, builds the layers, writes the image.
@@ -504,5 +553,24 @@ fn report(
             seconds: p.seconds,
             config: outcome_of(image.config_digest()).unwrap_or(BlobOutcome::Present),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creation_times() {
+        assert_eq!(creation_time(None, None).unwrap(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            creation_time(None, Some(1_700_000_000)).unwrap(),
+            "2023-11-14T22:13:20Z"
+        );
+        assert_eq!(
+            creation_time(Some("2024-05-01T14:00:00+02:00"), None).unwrap(),
+            "2024-05-01T12:00:00Z"
+        );
+        assert!(creation_time(Some("yesterday"), None).is_err());
     }
 }

@@ -14,8 +14,6 @@ use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 /// hoist: container images for JVM apps, without Docker.
 #[derive(Debug, Parser)]
@@ -450,7 +448,7 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 fn run_build(args: BuildArgs) -> Result<()> {
-    let source_date_epoch = source_date_epoch()?;
+    let (created, mtime) = crate::build::reproducible_times(args.creation_time.as_deref())?;
     let options = BuildOptions {
         jar: args.jar.clone(),
         plan: args.jar_args.plan_options(),
@@ -483,8 +481,8 @@ fn run_build(args: BuildArgs) -> Result<()> {
             .iter()
             .map(|l| split_key_value("--label", l))
             .collect::<Result<_>>()?,
-        created: creation_time(args.creation_time.as_deref(), source_date_epoch)?,
-        mtime: source_date_epoch.unwrap_or(crate::image::layer::DEFAULT_MTIME),
+        created,
+        mtime,
         compression: args.compression,
         format: match args.format.as_deref() {
             None => None,
@@ -702,42 +700,6 @@ fn check_port(text: &str) -> Result<String> {
     Ok(format!("{number}/{protocol}"))
 }
 
-fn source_date_epoch() -> Result<Option<u64>> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(text) if !text.is_empty() => text.parse::<u64>().map(Some).map_err(|_| {
-            usage(format!(
-                "SOURCE_DATE_EPOCH={text:?}: expected whole seconds since 1970"
-            ))
-        }),
-        _ => Ok(None),
-    }
-}
-
-fn creation_time(flag: Option<&str>, source_date_epoch: Option<u64>) -> Result<String> {
-    let time = match flag {
-        Some("now") => OffsetDateTime::now_utc(),
-        Some("epoch") => OffsetDateTime::UNIX_EPOCH,
-        Some(text) => OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
-            usage_hint(
-                format!("--creation-time {text:?}: not a time"),
-                "use epoch, now or RFC 3339 like 2024-05-01T12:00:00Z",
-            )
-        })?,
-        None => match source_date_epoch {
-            Some(secs) => OffsetDateTime::from_unix_timestamp(secs as i64)
-                .map_err(|_| usage("SOURCE_DATE_EPOCH is out of range"))?,
-            None => OffsetDateTime::UNIX_EPOCH,
-        },
-    };
-    let utc = time
-        .to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(0)
-        .unwrap_or(time);
-    Ok(utc
-        .format(&Rfc3339)
-        .expect("RFC 3339 formatting of a UTC time succeeds"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -750,20 +712,6 @@ mod tests {
         );
         assert!(split_key_value("--env", "=x").is_err());
         assert!(split_key_value("--env", "novalue").is_err());
-    }
-
-    #[test]
-    fn creation_times() {
-        assert_eq!(creation_time(None, None).unwrap(), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            creation_time(None, Some(1_700_000_000)).unwrap(),
-            "2023-11-14T22:13:20Z"
-        );
-        assert_eq!(
-            creation_time(Some("2024-05-01T14:00:00+02:00"), None).unwrap(),
-            "2024-05-01T12:00:00Z"
-        );
-        assert!(creation_time(Some("yesterday"), None).is_err());
     }
 
     #[test]

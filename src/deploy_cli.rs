@@ -28,8 +28,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 fn pin_image(args: &DeployArgs) -> Result<String> {
     let reference = ImageReference::parse(&args.image).context("--image")?;
     if let Some(digest) = &reference.digest {
-        let name = format!("{}/{}", reference.registry, reference.repository);
-        return Ok(format!("{name}@{digest}"));
+        return Ok(reference.pinned(digest));
     }
     let blob_dir = std::env::temp_dir().join(format!("hoist-pin-{}", std::process::id()));
     let access = RegistryAccess::new(

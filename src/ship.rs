@@ -267,6 +267,7 @@ pub fn ship(
             .map(|p| Platform::parse(p).map_err(usage))
             .collect::<Result<_>>()?
     };
+    let (created, mtime) = crate::build::reproducible_times(None)?;
     let build_options = BuildOptions {
         jar: Some(jar),
         plan: PlanOptions {
@@ -294,8 +295,8 @@ pub fn ship(
             .collect(),
         user: config.image.user.clone(),
         labels: config.image.labels.clone().into_iter().collect(),
-        created: "1970-01-01T00:00:00Z".into(),
-        mtime: crate::image::layer::DEFAULT_MTIME,
+        created,
+        mtime,
         compression: Compression::Auto,
         format: None,
         cache_dir: options.cache_dir.clone(),
@@ -304,7 +305,7 @@ pub fn ship(
         create_repository: config.registry.create_repository,
     };
     let built = build(&build_options, push_progress)?;
-    let pinned = format!("{}/{}@{}", target.registry, target.repository, built.digest);
+    let pinned = target.pinned(&built.digest);
     eprintln!("==> pushed {pinned}");
     let deploy_options = DeployOptions {
         target: ServiceTarget {

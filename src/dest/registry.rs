@@ -127,13 +127,7 @@ impl RegistryAccess {
                 anyhow::Ok(fetched.digest)
             })?,
         };
-        Ok(
-            if reference.registry == crate::registry::reference::DOCKER_HUB {
-                format!("{}@{digest}", reference.repository)
-            } else {
-                format!("{}/{}@{digest}", reference.registry, reference.repository)
-            },
-        )
+        Ok(reference.pinned(&digest))
     }
 
     /// Downloads the base's layers that are not on disk yet.

@@ -93,6 +93,16 @@ impl ImageReference {
         }
     }
 
+    /// This repository pinned to `digest`, as a task definition should name
+    /// it (Docker Hub images without the registry host).
+    pub fn pinned(&self, digest: &Digest) -> String {
+        if self.registry == DOCKER_HUB {
+            format!("{}@{digest}", self.repository)
+        } else {
+            format!("{}/{}@{digest}", self.registry, self.repository)
+        }
+    }
+
     /// The same repository with another tag.
     pub fn with_tag(&self, tag: &str) -> Self {
         Self {
