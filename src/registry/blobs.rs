@@ -272,6 +272,11 @@ fn location_of(response: &reqwest::Response) -> Option<String> {
     location(response).ok()
 }
 
+/// A download whose connection broke off: worth trying again.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DownloadInterrupted(String);
+
 /// Downloads blob `digest` of `repo` into `dest` (atomically), checking the
 /// bytes against the digest as they stream.
 pub async fn download_blob(
@@ -299,10 +304,10 @@ pub async fn download_blob(
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
-            anyhow!(
+            anyhow::Error::new(DownloadInterrupted(format!(
                 "registry {}: {what}: the download broke off ({e})",
                 registry.host()
-            )
+            )))
         })?;
         writer.write_all(&chunk)?;
     }

@@ -90,8 +90,19 @@ pub async fn ensure_blob(
     blob_dir: &Path,
 ) -> Result<PathBuf> {
     let path = blob_dir.join(digest.hex());
-    if !path.is_file() {
-        download_blob(registry, repo, digest, &path).await?;
+    // A broken-off download starts again (bounded); wrong bytes do not.
+    let mut attempts = 0;
+    while !path.is_file() {
+        attempts += 1;
+        match download_blob(registry, repo, digest, &path).await {
+            Ok(()) => break,
+            Err(error)
+                if attempts < 3 && error.is::<crate::registry::blobs::DownloadInterrupted>() =>
+            {
+                continue
+            }
+            Err(error) => return Err(error),
+        }
     }
     Ok(path)
 }
