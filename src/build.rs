@@ -33,6 +33,10 @@ pub struct ExtraFile {
     pub dest: String,
     /// Permission bits (default: 0644, or 0755 when the host file is executable).
     pub mode: Option<u32>,
+    /// Owner (uid, gid) in the image (default root).
+    pub owner: Option<(u64, u64)>,
+    /// True for secrets: the layer holding it is never cached.
+    pub secret: bool,
 }
 
 /// A host directory copied with its metadata (`--layer-dir DIR[:DEST]`).
@@ -389,14 +393,18 @@ fn files_layer(files: &[ExtraFile]) -> Result<LayerSpec> {
         use std::os::unix::fs::PermissionsExt;
         let executable = meta.permissions().mode() & 0o111 != 0;
         let mode = file.mode.unwrap_or(if executable { 0o755 } else { 0o644 });
-        builder.file_with_mode(
+        let owner = file.owner.unwrap_or((0, 0));
+        builder.file_owned(
             &file.dest,
             meta.len(),
             Content::HostFile(file.source.clone()),
             mode,
+            owner,
         );
     }
-    builder.build("files")
+    let mut spec = builder.build("files")?;
+    spec.cacheable = !files.iter().any(|f| f.secret);
+    Ok(spec)
 }
 
 /// Writes all layers (or finds them in the cache), several at a time;
@@ -421,8 +429,8 @@ fn write_layers_parallel(
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(spec) = specs.get(i) else { break };
                 let result = match cache {
-                    Some(cache) => cache.get_or_write(spec),
-                    None => write_layer(spec, dir).map(|layer| (layer, false)),
+                    Some(cache) if spec.cacheable => cache.get_or_write(spec),
+                    _ => write_layer(spec, dir).map(|layer| (layer, false)),
                 };
                 slots
                     .lock()

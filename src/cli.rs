@@ -672,6 +672,8 @@ fn parse_file(text: &str) -> Result<ExtraFile> {
         source: PathBuf::from(src),
         dest,
         mode: None,
+        owner: None,
+        secret: false,
     })
 }
 

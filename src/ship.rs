@@ -180,6 +180,8 @@ fn extra_files(
                 source: config.base_dir().join(from),
                 dest: entry.to.clone(),
                 mode: None,
+                owner: None,
+                secret: false,
             }),
             (None, Some(secret)) => {
                 let value = runtime.block_on(crate::secrets::secret_value(secret, region))?;
@@ -198,16 +200,26 @@ fn extra_files(
                      Prefer [env.*].secrets, which ECS injects at run time.",
                     entry.to
                 );
+                // Readable by the user the app runs as (numeric `user`), else root.
                 files.push(ExtraFile {
                     source: path,
                     dest: entry.to.clone(),
                     mode: Some(0o600),
+                    owner: numeric_owner(config.image.user.as_deref()),
+                    secret: true,
                 });
             }
             (None, None) => unreachable!("checked when hoist.toml was parsed"),
         }
     }
     Ok(files)
+}
+
+/// `uid[:gid]` → (uid, gid); names cannot be resolved without the image's /etc/passwd.
+fn numeric_owner(user: Option<&str>) -> Option<(u64, u64)> {
+    let user = user?;
+    let (uid, gid) = user.split_once(':').unwrap_or((user, user));
+    Some((uid.parse().ok()?, gid.parse().ok()?))
 }
 
 /// `hoist ship ENV`.

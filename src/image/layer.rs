@@ -117,6 +117,8 @@ pub struct LayerSpec {
     pub mtime: u64,
     /// The compression asked for; `Auto` is resolved from the content.
     pub compression: Compression,
+    /// False for layers holding secrets: never kept in the layer cache.
+    pub cacheable: bool,
 }
 
 impl LayerSpec {
@@ -135,6 +137,7 @@ impl LayerSpec {
             entries,
             mtime: DEFAULT_MTIME,
             compression: Compression::Auto,
+            cacheable: true,
         })
     }
 
@@ -189,14 +192,26 @@ impl NormalizedLayerBuilder {
 
     /// Adds a regular file with explicit permission bits (0600 for secrets).
     pub fn file_with_mode(&mut self, path: &str, size: u64, content: Content, mode: u32) {
+        self.file_owned(path, size, content, mode, (0, 0));
+    }
+
+    /// Adds a regular file with explicit permission bits and owner (uid, gid).
+    pub fn file_owned(
+        &mut self,
+        path: &str,
+        size: u64,
+        content: Content,
+        mode: u32,
+        owner: (u64, u64),
+    ) {
         let path = path.trim_start_matches('/').to_string();
         self.add_parents(&path);
         self.entries.push(LayerEntry {
             path,
             kind: EntryKind::File { size, content },
             mode,
-            uid: 0,
-            gid: 0,
+            uid: owner.0,
+            gid: owner.1,
         });
     }
 

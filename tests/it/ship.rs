@@ -39,6 +39,7 @@ from = "scratch"
 to = "{host}/plog-back"
 jvm-flags = ["-XX:MaxRAMPercentage=75"]
 ports = [8080]
+user = "1000:1000"
 
 [[image.files]]
 from = "config/logback.xml"
@@ -139,7 +140,7 @@ protect = true
 fn layer_modes(
     project: &Project,
     image: &str,
-) -> std::collections::BTreeMap<String, (u32, Vec<u8>)> {
+) -> std::collections::BTreeMap<String, (u32, u64, Vec<u8>)> {
     let layout = project.path("pulled");
     let out = Command::new("skopeo")
         .args([
@@ -165,9 +166,10 @@ fn layer_modes(
             let mut entry = entry.unwrap();
             let path = entry.path().unwrap().to_string_lossy().into_owned();
             let mode = entry.header().mode().unwrap();
+            let uid = entry.header().uid().unwrap();
             let mut bytes = Vec::new();
             entry.read_to_end(&mut bytes).unwrap();
-            entries.insert(path, (mode, bytes));
+            entries.insert(path, (mode, uid, bytes));
         }
     }
     entries
@@ -238,8 +240,12 @@ fn ship_dev_pushes_deploys_waits_and_never_touches_prod() {
         &project,
         &format!("{}/plog-back:dev-{sha}", project.registry.host),
     );
-    let (mode, bytes) = &entries["app/config/application-dev.yaml"];
-    assert_eq!(*mode, 0o600);
+    let (mode, uid, bytes) = &entries["app/config/application-dev.yaml"];
+    assert_eq!(
+        (*mode, *uid),
+        (0o600, 1000),
+        "readable by the app's user only"
+    );
     assert!(String::from_utf8_lossy(bytes).contains("hunter2"));
     assert_eq!(entries["app/config/logback.xml"].0, 0o644);
     assert!(
@@ -248,6 +254,21 @@ fn ship_dev_pushes_deploys_waits_and_never_touches_prod() {
         entries.keys()
     );
     assert!(!entries.keys().any(|k| k.contains("plain")));
+    // The layer holding the secret is never kept in the layer cache.
+    let files = report["build"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "files")
+        .unwrap();
+    let hex = files["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:");
+    assert!(!crate::support::cli::test_cache_dir()
+        .join("blobs/sha256")
+        .join(hex)
+        .exists());
 }
 
 #[test]
