@@ -400,6 +400,7 @@ impl RegistryArgs {
             return Err(usage("--retries must be at least 1"));
         }
         Ok(ClientOptions {
+            aws: crate::aws::AwsOptions::default(),
             insecure_registries: self.insecure_registries.clone(),
             ca_file: self.ca_file.clone(),
             connect_timeout: Duration::from_secs(self.connect_timeout),

@@ -31,12 +31,9 @@ fn pin_image(args: &DeployArgs) -> Result<String> {
         return Ok(reference.pinned(digest));
     }
     let blob_dir = std::env::temp_dir().join(format!("hoist-pin-{}", std::process::id()));
-    let access = RegistryAccess::new(
-        args.registry.client_options()?,
-        blob_dir.clone(),
-        PushOptions::default(),
-        false,
-    )?;
+    let mut client = args.registry.client_options()?;
+    client.aws = args.aws.options();
+    let access = RegistryAccess::new(client, blob_dir.clone(), PushOptions::default(), false)?;
     let pinned = access.pin(&reference);
     let _ = std::fs::remove_dir_all(&blob_dir);
     pinned.with_context(|| format!("resolving --image {} to a digest", args.image))

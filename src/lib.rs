@@ -4,6 +4,7 @@
 //! not OCI); [`image`] turns layer plans into reproducible OCI layers, configs and
 //! manifests (no network); [`dest`] reads base images from and writes images to
 //! places (OCI layouts, docker archives); [`build`] wires them for `hoist build`.
+pub mod aws;
 pub mod build;
 pub mod cli;
 pub mod config;

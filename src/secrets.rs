@@ -3,13 +3,9 @@
 
 use anyhow::{anyhow, Result};
 
-/// The value of secret `id` (string or binary), from aws-config's default chain.
-pub async fn secret_value(id: &str, region: Option<&str>) -> Result<Vec<u8>> {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(region) = region {
-        loader = loader.region(aws_config::Region::new(region.to_string()));
-    }
-    let client = aws_sdk_secretsmanager::Client::new(&loader.load().await);
+/// The value of secret `id` (string or binary), as `aws` says whom to ask.
+pub async fn secret_value(id: &str, aws: &crate::aws::AwsOptions) -> Result<Vec<u8>> {
+    let client = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config(aws).await);
     let answer = client
         .get_secret_value()
         .secret_id(id)

@@ -3,10 +3,11 @@
 //! and moving the exact digest one environment runs to another. The only
 //! module that knows every step; each step is another module's job.
 
+use crate::aws::AwsOptions;
 use crate::build::{build, BuildOptions, BuildReport, ExtraFile};
 use crate::config::{expand_tag, git_sha, EnvSection, HoistConfig};
 use crate::dest::Location;
-use crate::ecs::client::{AwsOptions, EcsClient};
+use crate::ecs::client::EcsClient;
 use crate::ecs::deploy::{
     deploy, DeployOptions, DeployReport, RolloutProgress, ServiceTarget, WaitOptions,
 };
@@ -102,8 +103,9 @@ fn wait_options(env: &EnvSection, base: WaitOptions) -> Result<WaitOptions> {
     Ok(WaitOptions { timeout, ..base })
 }
 
-fn client_options(config: &HoistConfig) -> ClientOptions {
+fn client_options(config: &HoistConfig, env: &EnvSection) -> ClientOptions {
     ClientOptions {
+        aws: aws_options(env),
         insecure_registries: config.registry.insecure.clone(),
         ca_file: config
             .registry
@@ -169,7 +171,7 @@ pub fn find_jar(dir: &Path, pattern: &str) -> Result<PathBuf> {
 /// The extra files, fetching secrets into `scratch` (mode 0600 in the image).
 fn extra_files(
     config: &HoistConfig,
-    region: Option<&str>,
+    aws: &AwsOptions,
     runtime: &tokio::runtime::Runtime,
     scratch: &Path,
 ) -> Result<Vec<ExtraFile>> {
@@ -184,7 +186,7 @@ fn extra_files(
                 secret: false,
             }),
             (None, Some(secret)) => {
-                let value = runtime.block_on(crate::secrets::secret_value(secret, region))?;
+                let value = runtime.block_on(crate::secrets::secret_value(secret, aws))?;
                 let path = scratch.join(format!("secret-{i}"));
                 {
                     use std::os::unix::fs::OpenOptionsExt;
@@ -268,7 +270,7 @@ pub fn ship(
     }
     let target = repository.with_tag(&tags[0]);
     let scratch = tempfile::tempdir().context("creating a scratch directory")?;
-    let files = extra_files(config, env.region.as_deref(), &runtime, scratch.path())?;
+    let files = extra_files(config, &aws_options(env), &runtime, scratch.path())?;
     let platforms = if config.image.platforms.is_empty() {
         vec![Platform::default_linux_amd64()]
     } else {
@@ -313,7 +315,7 @@ pub fn ship(
         format: None,
         cache_dir: options.cache_dir.clone(),
         tags: tags[1..].to_vec(),
-        client: client_options(config),
+        client: client_options(config, env),
         create_repository: config.registry.create_repository,
     };
     let built = build(&build_options, push_progress)?;

@@ -23,6 +23,7 @@ use std::time::Instant;
 /// Registry clients, the runtime they run on, and where blobs are kept.
 pub struct RegistryAccess {
     pool: RegistryPool,
+    aws: crate::aws::AwsOptions,
     runtime: tokio::runtime::Runtime,
     blob_dir: PathBuf,
     push: PushOptions,
@@ -66,6 +67,7 @@ impl RegistryAccess {
             .build()
             .context("starting the network runtime")?;
         Ok(Self {
+            aws: options.aws.clone(),
             pool: RegistryPool::new(options),
             runtime,
             blob_dir,
@@ -208,7 +210,7 @@ impl RegistryAccess {
         let outcomes = self.runtime.block_on(async {
             if self.create_repository
                 && is_ecr_host(&target.registry)
-                && ensure_repository(&target.registry, repo).await?
+                && ensure_repository(&target.registry, repo, &self.aws).await?
             {
                 eprintln!("created ECR repository {repo}");
             }

@@ -18,14 +18,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
-/// Where and as whom to call ECS.
-#[derive(Clone, Debug, Default)]
-pub struct AwsOptions {
-    /// `--region` (else `AWS_REGION` / the profile's).
-    pub region: Option<String>,
-    /// `--profile` (else `AWS_PROFILE` / default).
-    pub profile: Option<String>,
-}
+pub use crate::aws::AwsOptions;
 
 /// An ECS client.
 pub struct EcsClient {
@@ -61,14 +54,7 @@ fn api_error<E: std::error::Error + 'static, R: std::fmt::Debug>(
 impl EcsClient {
     /// A client from aws-config's default chain, with `options` on top.
     pub async fn new(options: &AwsOptions) -> Result<Self> {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(region) = &options.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        if let Some(profile) = &options.profile {
-            loader = loader.profile_name(profile);
-        }
-        let config = loader.load().await;
+        let config = crate::aws::sdk_config(options).await;
         let region = config
             .region()
             .map(|r| r.to_string())

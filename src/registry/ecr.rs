@@ -21,24 +21,18 @@ pub fn is_ecr_host(host: &str) -> bool {
     ecr_host_parts(host).is_some()
 }
 
-/// The SDK configuration for `region`: aws-config's default chain (env,
-/// profile, SSO, web identity, container and instance metadata) with its
-/// endpoint overrides (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_ECR`).
-async fn sdk_config(region: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(region.to_string()))
-        .load()
-        .await
-}
-
 /// Registry credentials for an ECR host from `GetAuthorizationToken`.
 ///
 /// The token is used for the whole run even if it says it has expired (a
 /// token is fetched once per host and run, never in a loop).
-pub async fn ecr_credentials(host: &str) -> anyhow::Result<crate::registry::auth::Credentials> {
+pub async fn ecr_credentials(
+    host: &str,
+    aws: &crate::aws::AwsOptions,
+) -> anyhow::Result<crate::registry::auth::Credentials> {
     let (_, region) =
         ecr_host_parts(host).ok_or_else(|| anyhow::anyhow!("{host} is not an ECR host"))?;
-    let client = aws_sdk_ecr::Client::new(&sdk_config(region).await);
+    let client =
+        aws_sdk_ecr::Client::new(&crate::aws::sdk_config(&aws.with_default_region(region)).await);
     // One token serves every registry the principal may reach.
     let answer = client
         .get_authorization_token()
@@ -62,10 +56,15 @@ pub async fn ecr_credentials(host: &str) -> anyhow::Result<crate::registry::auth
 
 /// Creates repository `repo` in the ECR registry `host` unless it exists.
 /// Returns true when it was created.
-pub async fn ensure_repository(host: &str, repo: &str) -> anyhow::Result<bool> {
+pub async fn ensure_repository(
+    host: &str,
+    repo: &str,
+    aws: &crate::aws::AwsOptions,
+) -> anyhow::Result<bool> {
     let (account, region) =
         ecr_host_parts(host).ok_or_else(|| anyhow::anyhow!("{host} is not an ECR host"))?;
-    let client = aws_sdk_ecr::Client::new(&sdk_config(region).await);
+    let client =
+        aws_sdk_ecr::Client::new(&crate::aws::sdk_config(&aws.with_default_region(region)).await);
     let described = client
         .describe_repositories()
         .registry_id(account)

@@ -33,7 +33,7 @@ impl RegistryPool {
         }
         let mut credentials = docker_credentials(host)?;
         if credentials.is_none() && is_ecr_host(host) {
-            credentials = Some(ecr_credentials(host).await?);
+            credentials = Some(ecr_credentials(host, &self.options.aws).await?);
         }
         let client = Arc::new(Registry::new(host, &self.options, credentials)?);
         client.ping().await?;

@@ -29,6 +29,8 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     /// Fixed addresses for host names (`HOST:PORT` → address), like curl's `--resolve`.
     pub resolve: Vec<(String, SocketAddr)>,
+    /// AWS settings for ECR credentials (profile; the region comes from the host).
+    pub aws: crate::aws::AwsOptions,
 }
 
 impl Default for ClientOptions {
@@ -40,6 +42,7 @@ impl Default for ClientOptions {
             read_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             resolve: Vec::new(),
+            aws: crate::aws::AwsOptions::default(),
         }
     }
 }
