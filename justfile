@@ -12,3 +12,7 @@ lint:
 # Benchmarks: build speed and memory against pigz, sha256sum and umoci (release build).
 bench:
     bash bench/bench.sh
+
+# The whole pipeline on local servers: JDK base from Debian packages, ship to an ECS emulator, run it (root).
+demo:
+    bash demo/run.sh

@@ -149,7 +149,10 @@ pub fn find_jar(dir: &Path, pattern: &str) -> Result<PathBuf> {
         .collect();
     jars.sort();
     match jars.len() {
-        1 => Ok(jars.remove(0)),
+        1 => {
+            let jar = jars.remove(0);
+            Ok(std::fs::canonicalize(&jar).unwrap_or(jar))
+        }
         0 => Err(usage_hint(
             format!("no jar matches {text:?}"),
             "build it first (./gradlew bootJar), or set gradle-task in hoist.toml",

@@ -1,0 +1,410 @@
+#!/usr/bin/env bash
+# `just demo`: hoist's whole pipeline on one machine, against local servers only.
+#
+#   1. build hoist (release)
+#   2. start Debian's docker-registry and the ECS rollout emulator (moto) on free 127.0.0.1 ports
+#   3. a JDK 17 base image from Debian packages (debootstrap), built by hoist, cached in
+#      ${XDG_CACHE_HOME:-~/.cache}/hoist-demo/ and copied into the fresh registry
+#   4. the sample app: a Spring Boot-layout jar (examples/demo-app/bootjar.py stands in for
+#      `./gradlew bootJar`)
+#   5. seed the emulator: clusters, a Fargate task definition with a sidecar, services
+#   6. `hoist ship dev`: build, push, register a task-definition revision, roll it out, wait
+#   7. pull the deployed image back, unpack it and run its entrypoint in a chroot with the
+#      task definition's environment: the app must print `demo: profile dev`
+#   8. a summary
+#
+# Everything listens on 127.0.0.1; every server started here is stopped on exit (the trap).
+# Needs root (debootstrap, chroot, mount). Installs what is missing (apt: docker-registry,
+# debootstrap, skopeo, umoci; pip: moto[server]) and says so. Work files go to demo-work/ at
+# the repository root (DEMO_WORK to move it), wiped at the start of every run; the base image
+# is cached in DEMO_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/hoist-demo; delete it to
+# rebuild the base).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=${DEMO_WORK:-$ROOT/demo-work}
+CACHE=${DEMO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hoist-demo}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+APP_DIR=$ROOT/examples/demo-app
+HELPER=$ROOT/demo/demo.py
+LOGS=$WORK/logs
+STEPS=8
+
+REG_PID=
+EMU_PID=
+PROC_MNT=
+STEP_NO=0
+STEP_START=
+DEMO_START=$(date +%s.%N)
+TIMES=()
+
+# --- output --------------------------------------------------------------------------------
+
+if [[ -t 1 ]]; then B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' D=$'\e[2m' N=$'\e[0m'; else B='' G='' R='' D='' N=''; fi
+
+elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(date +%s.%N)"; }
+step_done() {
+  if [[ -n $STEP_START ]]; then
+    local t
+    t=$(elapsed "$STEP_START")
+    TIMES+=("$(printf '%-34s %6s s' "$STEP_NO. $STEP_LABEL" "$t")")
+    printf '%s    (%s s)%s\n' "$D" "$t" "$N"
+    STEP_START=
+  fi
+}
+step() { # TITLE LABEL (LABEL: a short name for the timings)
+  step_done
+  STEP_NO=$((STEP_NO + 1))
+  STEP_TITLE=$1
+  STEP_LABEL=${2:-$1}
+  STEP_START=$(date +%s.%N)
+  printf '\n%s==> [%d/%d] %s%s\n' "$B" "$STEP_NO" "$STEPS" "$1" "$N"
+}
+say() { printf '    %s\n' "$*"; }
+die() {
+  printf '%sdemo: %s%s\n' "$R" "$*" "$N" >&2
+  exit 1
+}
+quote() { # the arguments as a shell would need them
+  local a out=()
+  for a in "$@"; do
+    if [[ $a =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then out+=("$a"); else out+=("$(printf '%q' "$a")"); fi
+  done
+  echo "${out[*]}"
+}
+run() { # prints the command (to stderr, so stdout stays the command's), then runs it
+  printf '%s    $ %s%s\n' "$D" "$(quote "$@")" "$N" >&2
+  "$@"
+}
+
+# --- cleanup -------------------------------------------------------------------------------
+
+# Unmounts everything mounted at or below $1, deepest first (debootstrap's /proc and /sys if it
+# was interrupted, our /proc in the unpacked image).
+unmount_under() {
+  local dir=$1 m
+  [[ -d $dir ]] || return 0
+  dir=$(cd "$dir" && pwd -P)
+  awk -v d="$dir" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/self/mounts |
+    sort -r | while read -r m; do
+      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    done
+}
+
+stop() { # pid name
+  local pid=$1 name=$2
+  [[ -n $pid ]] || return 0
+  if kill "$pid" 2>/dev/null; then
+    wait "$pid" 2>/dev/null || true
+    say "stopped $name (pid $pid)"
+  fi
+}
+
+stop_servers() {
+  if [[ -n $EMU_PID || -n $REG_PID ]]; then
+    printf '\n%s==> stopping the servers this demo started%s\n' "$B" "$N"
+    stop "$EMU_PID" "the ECS emulator"
+    stop "$REG_PID" "docker-registry"
+    EMU_PID='' REG_PID=''
+  fi
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT INT TERM
+  if [[ -n $PROC_MNT ]]; then
+    umount "$PROC_MNT" 2>/dev/null || umount -l "$PROC_MNT" 2>/dev/null
+  fi
+  unmount_under "$WORK"
+  stop_servers
+  if [[ $rc -ne 0 ]]; then
+    printf '\n%sdemo FAILED (exit %d) in step %d (%s).%s Logs: %s/\n' \
+      "$R" "$rc" "$STEP_NO" "${STEP_TITLE:-start}" "$N" "$LOGS" >&2
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- 0. prerequisites ----------------------------------------------------------------------
+
+[[ $(id -u) -eq 0 ]] || die "run as root: debootstrap, chroot and mounting /proc need it"
+for tool in cargo python3 javac; do
+  command -v "$tool" >/dev/null || die "missing $tool (the demo expects Rust, Python 3 and a JDK 17 with javac)"
+done
+
+# A fresh work dir (after unmounting anything an interrupted run left mounted inside).
+unmount_under "$WORK"
+rm -rf --one-file-system "$WORK"
+mkdir -p "$LOGS" "$CACHE"
+
+ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+read -r MIRROR SUITE < <(python3 "$HELPER" apt-source)
+JAVA_HOME_IN_IMAGE=/usr/lib/jvm/java-17-openjdk-$ARCH
+BASE_LAYOUT=$CACHE/jdk17-$SUITE-$ARCH-v1 # bump v1 when the recipe below changes
+BASE_TAG=17
+have_base() { [[ -f $BASE_LAYOUT/index.json ]]; }
+
+printf '%shoist demo%s: jar -> OCI image -> registry -> ECS, all on 127.0.0.1\n' "$B" "$N"
+say "work dir $WORK, cache $CACHE"
+
+apt_missing=()
+command -v docker-registry >/dev/null || apt_missing+=(docker-registry)
+command -v skopeo >/dev/null || apt_missing+=(skopeo)
+command -v umoci >/dev/null || apt_missing+=(umoci)
+if ! have_base; then
+  command -v debootstrap >/dev/null || apt_missing+=(debootstrap)
+  [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || apt_missing+=(debian-archive-keyring)
+fi
+INSTALL_START=$(date +%s.%N)
+if [[ ${#apt_missing[@]} -gt 0 ]]; then
+  printf '\n%s==> installing with apt-get: %s%s\n' "$B" "${apt_missing[*]}" "$N"
+  say "docker-registry: the local registry; skopeo: copies images in and out of it;"
+  say "umoci: unpacks the pulled image; debootstrap: the JDK base's root filesystem"
+  export DEBIAN_FRONTEND=noninteractive
+  run apt-get update -qq
+  run apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >"$LOGS/apt.log" 2>&1 ||
+    { tail -n 20 "$LOGS/apt.log" >&2; die "apt-get install failed"; }
+fi
+if ! python3 -c 'import moto.server, boto3' 2>/dev/null; then
+  printf '\n%s==> installing with pip: moto[server] (the ECS emulator is moto with rollouts)%s\n' "$B" "$N"
+  run python3 -m pip install --quiet 'moto[server]>=5.1,<6'
+  PIP_INSTALLED=1
+fi
+hash -r
+if [[ ${#apt_missing[@]} -gt 0 ]] || [[ -n ${PIP_INSTALLED:-} ]]; then
+  TIMES+=("$(printf '%-34s %6s s' "0. installs" "$(elapsed "$INSTALL_START")")")
+fi
+
+# --- 1. hoist ------------------------------------------------------------------------------
+
+step "build hoist" "hoist"
+# Whichever profile is already built (a clean release build takes ~8 min on 2 cores, a dev
+# build ~3): the dev binary if it is newer than every source (as after `just test`), else
+# release if it was built before, else dev. DEMO_PROFILE=release|dev decides instead.
+profile=${DEMO_PROFILE:-}
+if [[ -z $profile ]]; then
+  if [[ -x $TARGET/debug/hoist && $TARGET/debug/hoist -nt $TARGET/release/hoist &&
+    -z $(cd "$ROOT" && find src Cargo.toml Cargo.lock -newer "$TARGET/debug/hoist" -print -quit) ]]; then
+    profile=dev
+  elif [[ -x $TARGET/release/hoist ]]; then
+    profile=release
+  else
+    profile=dev
+  fi
+fi
+case $profile in
+  release) (cd "$ROOT" && run cargo build --release --locked); HOIST=$TARGET/release/hoist ;;
+  dev) (cd "$ROOT" && run cargo build --locked); HOIST=$TARGET/debug/hoist ;;
+  *) die "DEMO_PROFILE must be release or dev" ;;
+esac
+say "$("$HOIST" --version), $profile profile: $HOIST"
+# The demo's own layer cache and registry credentials (none), apart from the user's.
+export HOIST_CACHE_DIR=$CACHE/hoist-cache
+export DOCKER_CONFIG=$WORK/docker-config
+mkdir -p "$DOCKER_CONFIG"
+
+# --- 2. servers ----------------------------------------------------------------------------
+
+step "start docker-registry and the ECS rollout emulator on 127.0.0.1" "servers"
+mkdir -p "$WORK/registry/storage"
+for attempt in 1 2 3; do
+  REG_PORT=$(python3 "$HELPER" free-port)
+  printf '%s\n' 'version: 0.1' 'log:' '  level: warn' '  accesslog:' '    disabled: true' \
+    'storage:' '  filesystem:' "    rootdirectory: \"$WORK/registry/storage\"" \
+    'http:' "  addr: 127.0.0.1:$REG_PORT" >"$WORK/registry/config.yml"
+  docker-registry serve "$WORK/registry/config.yml" >>"$LOGS/registry.log" 2>&1 &
+  REG_PID=$!
+  if python3 "$HELPER" wait-http "http://127.0.0.1:$REG_PORT/v2/" 15 "$REG_PID" 2>>"$LOGS/registry.log"; then
+    break
+  fi
+  stop "$REG_PID" "docker-registry"
+  REG_PID=
+  [[ $attempt -lt 3 ]] || { tail -n 20 "$LOGS/registry.log" >&2; die "docker-registry did not start"; }
+done
+REGISTRY=127.0.0.1:$REG_PORT
+say "docker-registry $(docker-registry --version | awk '{print $NF}') on http://$REGISTRY (pid $REG_PID, storage $WORK/registry/storage)"
+
+for attempt in 1 2 3; do
+  EMU_PORT=$(python3 "$HELPER" free-port)
+  PYTHONUNBUFFERED=1 python3 "$ROOT/tests/support/ecs_emulator.py" --port "$EMU_PORT" --host 127.0.0.1 \
+    </dev/null >>"$LOGS/emulator.log" 2>&1 &
+  EMU_PID=$!
+  if python3 "$HELPER" wait-http "http://127.0.0.1:$EMU_PORT/" 60 "$EMU_PID" 2>>"$LOGS/emulator.log"; then
+    break
+  fi
+  stop "$EMU_PID" "the ECS emulator"
+  EMU_PID=
+  [[ $attempt -lt 3 ]] || { tail -n 20 "$LOGS/emulator.log" >&2; die "the ECS emulator did not start"; }
+done
+say "ECS rollout emulator (moto $(python3 -c 'import moto; print(moto.__version__)')) on http://127.0.0.1:$EMU_PORT (pid $EMU_PID)"
+
+# Every AWS client below (hoist, boto3) talks to the emulator with dummy credentials, and to
+# nothing else: no profile, no config files, no instance metadata.
+while read -r var; do unset "$var"; done < <(env | awk -F= '/^AWS_/ {print $1}')
+export AWS_ENDPOINT_URL=http://127.0.0.1:$EMU_PORT
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=ap-northeast-2
+export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+say "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL AWS_REGION=$AWS_REGION (dummy keys)"
+
+# --- 3. base image -------------------------------------------------------------------------
+
+step "JDK 17 base image from Debian packages" "base image"
+if have_base; then
+  say "cached: $BASE_LAYOUT (delete it to rebuild from debootstrap)"
+else
+  ROOTFS=$WORK/jdk-rootfs
+  say "debootstrap $SUITE from $MIRROR: minbase + openjdk-17-jre-headless (log: $LOGS/debootstrap.log)"
+  printf '%s    $ debootstrap --variant=minbase --include=openjdk-17-jre-headless %s %s %s%s\n' \
+    "$D" "$SUITE" "$ROOTFS" "$MIRROR" "$N"
+  # In the foreground (so Ctrl-C stops it too), its phases shown, every line in the log.
+  t=$(date +%s.%N)
+  if ! debootstrap --variant=minbase --include=openjdk-17-jre-headless "$SUITE" "$ROOTFS" "$MIRROR" 2>&1 |
+    tee "$LOGS/debootstrap.log" |
+    sed -un -E '/^I: (Resolving|Checking component|Installing|Unpacking (required|the base)|Configuring (required|the base)|Base system)/s/^/    /p'; then
+    tail -n 30 "$LOGS/debootstrap.log" >&2
+    die "debootstrap failed"
+  fi
+  say "debootstrap: $(elapsed "$t") s"
+  unmount_under "$ROOTFS"
+  say "rootfs: $(du -sh --one-file-system "$ROOTFS" | cut -f1), $(chroot "$ROOTFS" dpkg-query -W -f='.\n' | wc -l) packages"
+  # Trim what a runtime image does not need: package caches and lists, docs, man pages,
+  # locales, logs.
+  rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/cache/apt/*.bin \
+    "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/usr/share/doc/* "$ROOTFS"/usr/share/man/* \
+    "$ROOTFS"/usr/share/info/* "$ROOTFS"/usr/share/locale/* "$ROOTFS"/usr/share/lintian \
+    "$ROOTFS"/var/log/*.log "$ROOTFS"/var/log/apt/* "$ROOTFS"/var/cache/debconf/*-old \
+    "$ROOTFS"/var/lib/dpkg/*-old "$ROOTFS"/tmp/* "$ROOTFS"/var/tmp/*
+  mkdir -p "$ROOTFS"/var/lib/apt/lists/partial
+  say "trimmed (apt caches, docs, man pages, locales, logs): $(du -sh --one-file-system "$ROOTFS" | cut -f1)"
+  [[ -x $ROOTFS$JAVA_HOME_IN_IMAGE/bin/java ]] || die "no java at $JAVA_HOME_IN_IMAGE in the rootfs"
+  rm -rf "$BASE_LAYOUT.partial"
+  t=$(date +%s.%N)
+  run "$HOIST" build --from scratch --layer-dir "$ROOTFS" \
+    --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    --env JAVA_HOME="$JAVA_HOME_IN_IMAGE" \
+    --label org.opencontainers.image.title="openjdk-17-jre-headless on Debian $SUITE" \
+    --platform "linux/$ARCH" --no-cache \
+    --to "oci:$BASE_LAYOUT.partial:$BASE_TAG" >"$WORK/base.digest"
+  mv "$BASE_LAYOUT.partial" "$BASE_LAYOUT"
+  say "hoist build ($profile profile): $(elapsed "$t") s, $(cat "$WORK/base.digest")"
+  unmount_under "$ROOTFS"
+  rm -rf --one-file-system "$ROOTFS"
+  say "cached as $BASE_LAYOUT ($(du -sh "$BASE_LAYOUT" | cut -f1)); the next run starts here"
+fi
+# hoist builds only with something to add (a jar, --file, --layer-dir), so the cached layout
+# goes into the registry with skopeo.
+run skopeo copy --quiet --insecure-policy --preserve-digests --dest-tls-verify=false \
+  "oci:$BASE_LAYOUT:$BASE_TAG" "docker://$REGISTRY/base/jdk:$BASE_TAG"
+BASE_DIGEST=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REGISTRY/base/jdk:$BASE_TAG")
+say "$REGISTRY/base/jdk:$BASE_TAG = $BASE_DIGEST"
+
+# --- 4. the app ----------------------------------------------------------------------------
+
+step "the sample app: a Spring Boot-layout jar (stand-in for ./gradlew bootJar)" "app jar"
+(cd "$APP_DIR" && run python3 bootjar.py | sed 's/^/    /')
+JAR=$APP_DIR/build/libs/demo-0.0.1.jar
+run "$HOIST" inspect "$JAR" | sed -e 's/^/    /' -e 's/ *$//'
+
+# --- 5. ECS ----------------------------------------------------------------------------------
+
+step "seed the ECS emulator (what is running before the deploy)" "seed ECS"
+python3 "$HELPER" seed
+
+# --- 6. ship ---------------------------------------------------------------------------------
+
+step "hoist ship dev: build, push, deploy, wait" "hoist ship dev"
+"$HOIST" ship --help >/dev/null 2>&1 || die "this hoist has no \`ship\` command"
+# The jar glob is relative to hoist.toml, which lives in the work dir for this run.
+JAR_GLOB="$(python3 -c 'import os,sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' \
+  "$APP_DIR/build/libs" "$WORK")/*.jar"
+sed -e "s|@REGISTRY@|$REGISTRY|g" -e "s|@JAR_GLOB@|$JAR_GLOB|g" "$ROOT/demo/hoist.toml.in" >"$WORK/hoist.toml"
+say "$WORK/hoist.toml:"
+grep -v '^#' "$WORK/hoist.toml" | sed -e '/./!d' -e 's/^/      /'
+# From the app's directory, as in a project ({git_sha} is its HEAD). The emulator moves one
+# step per DescribeServices call, so a short poll interval only makes the demo quicker.
+(cd "$APP_DIR" && run "$HOIST" ship dev --config "$WORK/hoist.toml" --poll-interval 2s \
+  --metadata-file "$WORK/ship.json") >"$WORK/ship.out"
+say "stdout: $(cat "$WORK/ship.out")"
+
+say "and prod is protected (protect = true): without --yes, \`hoist ship prod\` must refuse"
+set +e
+printf '%s    $ %s ship prod --config %s%s\n' "$D" "$HOIST" "$WORK/hoist.toml" "$N"
+(cd "$APP_DIR" && "$HOIST" ship prod --config "$WORK/hoist.toml" </dev/null) >/dev/null 2>"$LOGS/ship-prod.err"
+PROD_RC=$?
+set -e
+sed 's/^/    /' "$LOGS/ship-prod.err"
+[[ $PROD_RC -ne 0 ]] || die "hoist ship prod went ahead without --yes"
+say "refused (exit $PROD_RC)"
+
+# --- 7. run it -------------------------------------------------------------------------------
+
+step "run the deployed image: pull, unpack, chroot with the task definition's environment" "pull + run"
+python3 "$HELPER" container plog-cluster plog-api plog-back >"$WORK/plog-back.json"
+IMAGE=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["image"])' "$WORK/plog-back.json")
+say "the service's task definition runs plog-back on $IMAGE"
+[[ $IMAGE == "$REGISTRY/plog-back@sha256:"* ]] || die "plog-back's image is not $REGISTRY/plog-back pinned by digest: $IMAGE"
+[[ $IMAGE == "$(cat "$WORK/ship.out")" ]] || die "the task definition's image is not what hoist ship printed"
+APP_DIGEST=${IMAGE#*@}
+run skopeo copy --quiet --insecure-policy --src-tls-verify=false "docker://$IMAGE" "oci:$WORK/pulled:app"
+run umoci unpack --image "$WORK/pulled:app" "$WORK/bundle" >"$LOGS/umoci.log" 2>&1 ||
+  { cat "$LOGS/umoci.log" >&2; die "umoci unpack failed"; }
+APP_ROOT=$WORK/bundle/rootfs
+mapfile -d '' ARGV < <(python3 "$HELPER" image-config "$WORK/pulled" app argv)
+mapfile -d '' IMAGE_ENV < <(python3 "$HELPER" image-config "$WORK/pulled" app env)
+mapfile -d '' WORKDIR < <(python3 "$HELPER" image-config "$WORK/pulled" app workdir)
+mapfile -d '' TASK_ENV < <(python3 "$HELPER" task-env plog-cluster plog-api plog-back)
+say "image Entrypoint+Cmd: ${ARGV[*]}"
+say "image WorkingDir:     ${WORKDIR[0]}"
+say "image Env:            ${IMAGE_ENV[*]}"
+say "task environment:     ${TASK_ENV[*]} (the secret DB_PASSWORD is ECS's to inject; not here)"
+[[ ${#ARGV[@]} -gt 0 ]] || die "the image has no Entrypoint or Cmd"
+PROC_MNT=$APP_ROOT/proc
+mkdir -p "$PROC_MNT"
+run mount -t proc proc "$PROC_MNT" # java finds libjli.so through /proc/self/exe
+set +e
+# The task's variables after the image's, so they win (as in ECS).
+timeout --foreground 120 chroot "$APP_ROOT" /usr/bin/env -i -C "${WORKDIR[0]}" "${IMAGE_ENV[@]}" "${TASK_ENV[@]}" \
+  "${ARGV[@]}" >"$WORK/app.out" 2>&1
+APP_RC=$?
+set -e
+umount "$PROC_MNT"
+PROC_MNT=
+sed 's/^/    | /' "$WORK/app.out"
+[[ $APP_RC -eq 0 ]] || die "the app exited with $APP_RC"
+grep -qx 'demo: profile dev' "$WORK/app.out" || die "the app did not print 'demo: profile dev'"
+say "${G}ok: the app ran from the image ECS was given, with SPRING_PROFILES_ACTIVE=dev from hoist.toml${N}"
+
+# --- 8. summary ------------------------------------------------------------------------------
+
+step "summary" "summary"
+python3 "$HELPER" service plog-cluster plog-api >"$WORK/service.json"
+python3 "$HELPER" service plog-prod plog-api-prod >"$WORK/service-prod.json"
+grep -q '"taskDefinition": "[^"]*/plog-api:1"' "$WORK/service-prod.json" || die "plog-api-prod moved off plog-api:1"
+LAST=$CACHE/last-app-digest # what the previous run shipped
+python3 "$HELPER" summary "$WORK" "$REGISTRY" "$SUITE" "$(cat "$LAST" 2>/dev/null || true)"
+echo "$APP_DIGEST" >"$LAST"
+step_done
+stop_servers
+if [[ -z ${DEMO_KEEP:-} ]]; then # the big files; DEMO_KEEP=1 keeps them for a look
+  rm -rf --one-file-system "$WORK/bundle" "$WORK/pulled" "$WORK/registry/storage"
+  say "removed the unpacked image, the pulled layout and the registry's storage from $WORK"
+  say "(kept: hoist.toml, ship.json, app.out, logs/; DEMO_KEEP=1 keeps everything)"
+fi
+printf '\n    timings:\n'
+printf '      %s\n' "${TIMES[@]}"
+printf '      %-34s %6s s\n' "total" "$(elapsed "$DEMO_START")"
+cat <<'EOF'
+
+    The same hoist.toml on real AWS (demo/README.md shows the whole file):
+      [image]  from = "eclipse-temurin:17-jre"      # or an ECR copy of this demo's base
+               to   = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/plog-back"
+               jar  = "build/libs/*.jar"            # relative to hoist.toml
+      [env.*]  your clusters, services and container names
+    with credentials from the AWS default chain (a profile, SSO, or GitHub OIDC through
+    aws-actions/configure-aws-credentials): no docker login, no AWS_ENDPOINT_URL.
+      hoist ship dev                 # then, the digest dev runs: hoist promote dev prod --yes
+EOF
+printf '\n%sdemo OK%s\n' "$G" "$N"
