@@ -50,6 +50,15 @@ pub enum Command {
 pub struct ShipArgs {
     /// The environment ([env.NAME] in hoist.toml).
     pub env: String,
+    /// Base image, instead of [image] from.
+    #[arg(long, value_name = "IMAGE", env = "HOIST_FROM")]
+    pub from: Option<String>,
+    /// Target repository, instead of [image] to.
+    #[arg(long, value_name = "REPOSITORY", env = "HOIST_TO")]
+    pub to: Option<String>,
+    /// Jar glob, instead of [image] jar.
+    #[arg(long, value_name = "GLOB", env = "HOIST_JAR")]
+    pub jar: Option<String>,
     /// The config file.
     #[arg(
         long,

@@ -12,7 +12,17 @@ use std::path::Path;
 
 /// `hoist ship ENV`.
 pub fn run_ship(args: ShipArgs) -> Result<()> {
-    let config = HoistConfig::load(&args.config)?;
+    let mut config = HoistConfig::load(&args.config)?;
+    // Flags (and HOIST_* variables) win over the file.
+    if let Some(from) = &args.from {
+        config.image.from = from.clone();
+    }
+    if let Some(to) = &args.to {
+        config.image.to = to.clone();
+    }
+    if let Some(jar) = &args.jar {
+        config.image.jar = jar.clone();
+    }
     let options = ShipOptions {
         env: args.env.clone(),
         yes: args.yes,

@@ -364,3 +364,32 @@ fn init_writes_a_config_for_the_gradle_project_and_keeps_an_existing_one() {
         .failure(2);
     assert!(stderr.contains("known environments: dev, prod"), "{stderr}");
 }
+
+#[test]
+fn flags_and_hoist_variables_win_over_the_file() {
+    let project = Project::new();
+    let elsewhere = format!("{}/other/plog-back", project.registry.host);
+    let pinned = project
+        .hoist(&["ship", "dev", "--poll-interval", "20ms"])
+        .env("HOIST_TO", &elsewhere)
+        .success();
+    assert!(
+        pinned.trim().starts_with(&format!("{elsewhere}@sha256:")),
+        "{pinned}"
+    );
+    assert!(
+        project
+            .registry
+            .requests("PUT", "/v2/other/plog-back/manifests/dev")
+            >= 1
+    );
+    let flagged = format!("{}/flagged/plog-back", project.registry.host);
+    let pinned = project
+        .hoist(&["ship", "dev", "--poll-interval", "20ms", "--to", &flagged])
+        .env("HOIST_TO", &elsewhere)
+        .success();
+    assert!(
+        pinned.trim().starts_with(&format!("{flagged}@sha256:")),
+        "the flag beats the variable: {pinned}"
+    );
+}
