@@ -227,6 +227,27 @@ fn numeric_owner(user: Option<&str>) -> Option<(u64, u64)> {
     Some((uid.parse().ok()?, gid.parse().ok()?))
 }
 
+/// How an environment of hoist.toml deploys `image`.
+fn deploy_options_for(env: &EnvSection, image: &str, wait: WaitOptions) -> Result<DeployOptions> {
+    Ok(DeployOptions {
+        target: ServiceTarget {
+            cluster: env.cluster.clone(),
+            service: env.service.clone(),
+        },
+        patch: TaskDefinitionPatch {
+            container: env.container.clone(),
+            image: image.to_string(),
+            environment: env.environment.clone().into_iter().collect(),
+            secrets: env.secrets.clone().into_iter().collect(),
+        },
+        task_family: None,
+        force_new_deployment: false,
+        dry_run: false,
+        wait: wait_options(env, wait)?,
+        rollback_on_failure: env.rollback_on_failure,
+    })
+}
+
 /// `hoist ship ENV`.
 pub fn ship(
     config: &HoistConfig,
@@ -324,23 +345,7 @@ pub fn ship(
     let built = build(&build_options, push_progress)?;
     let pinned = target.pinned(&built.digest);
     eprintln!("==> pushed {pinned}");
-    let deploy_options = DeployOptions {
-        target: ServiceTarget {
-            cluster: env.cluster.clone(),
-            service: env.service.clone(),
-        },
-        patch: TaskDefinitionPatch {
-            container: env.container.clone(),
-            image: pinned.clone(),
-            environment: env.environment.clone().into_iter().collect(),
-            secrets: env.secrets.clone().into_iter().collect(),
-        },
-        task_family: None,
-        force_new_deployment: false,
-        dry_run: false,
-        wait: wait_options(env, options.wait)?,
-        rollback_on_failure: env.rollback_on_failure,
-    };
+    let deploy_options = deploy_options_for(env, &pinned, options.wait)?;
     let mut deployed = DeployReport::default();
     let result = runtime.block_on(async {
         let client = EcsClient::new(&aws_options(env)).await?;
@@ -403,23 +408,7 @@ pub fn promote(
         ));
     }
     eprintln!("==> promoting {image} from {from} to {to}");
-    let options = DeployOptions {
-        target: ServiceTarget {
-            cluster: target.cluster.clone(),
-            service: target.service.clone(),
-        },
-        patch: TaskDefinitionPatch {
-            container: target.container.clone(),
-            image: image.clone(),
-            environment: target.environment.clone().into_iter().collect(),
-            secrets: target.secrets.clone().into_iter().collect(),
-        },
-        task_family: None,
-        force_new_deployment: false,
-        dry_run: false,
-        wait: wait_options(target, wait)?,
-        rollback_on_failure: target.rollback_on_failure,
-    };
+    let options = deploy_options_for(target, &image, wait)?;
     let mut report = DeployReport::default();
     let result = runtime.block_on(async {
         let client = EcsClient::new(&aws_options(target)).await?;

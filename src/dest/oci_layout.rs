@@ -153,28 +153,25 @@ fn select_tag(index: &Index, tag: Option<&str>, name: &str) -> Result<Descriptor
 
 fn select_platform(index: &Index, platform: &Platform, name: &str) -> Result<Descriptor> {
     index
-        .manifests
-        .iter()
-        .find(|d| d.platform.as_ref().is_some_and(|p| platform.matches(p)))
+        .select_platform(platform)
         .cloned()
-        .ok_or_else(|| {
-            let offered: Vec<String> = index
-                .manifests
-                .iter()
-                .filter_map(|d| d.platform.as_ref().map(|p| p.to_string()))
-                .collect();
-            usage_hint(
-                format!("base {name}: unknown platform {platform}"),
-                format!(
-                    "the base offers {}; pass one with --platform",
-                    offered.join(", ")
-                ),
-            )
-        })
+        .map_err(|offered| unknown_platform(name, platform, &offered))
 }
 
-/// Adds `publication` (an image, or an index of platform images) to the layout at `dir` under `tag`. A new layout is built
-/// beside `dir` and renamed into place; in an existing one, blobs are added
+/// The error for a base that has no image for `platform`.
+fn unknown_platform(name: &str, platform: &Platform, offered: &[String]) -> anyhow::Error {
+    usage_hint(
+        format!("base {name}: unknown platform {platform}"),
+        format!(
+            "the base offers {}; pass one with --platform",
+            offered.join(", ")
+        ),
+    )
+}
+
+/// Adds `publication` (an image, or an index of platform images) to the
+/// layout at `dir` under `tag`. A new layout is built beside `dir` and
+/// renamed into place; in an existing one, blobs are added
 /// first and `index.json` is replaced atomically last.
 pub fn write_image(dir: &Path, tag: Option<&str>, publication: &Publication) -> Result<()> {
     let exists = dir.exists();

@@ -197,7 +197,23 @@ impl Index {
         serde_json::from_slice(bytes)
     }
 
-    /// Pretty bytes (index.json is read by people too).
+    /// The first manifest for `platform`, or the platforms there are.
+    pub fn select_platform(
+        &self,
+        platform: &crate::image::platform::Platform,
+    ) -> Result<&Descriptor, Vec<String>> {
+        self.manifests
+            .iter()
+            .find(|d| d.platform.as_ref().is_some_and(|p| platform.matches(p)))
+            .ok_or_else(|| {
+                self.manifests
+                    .iter()
+                    .filter_map(|d| d.platform.as_ref().map(|p| p.to_string()))
+                    .collect()
+            })
+    }
+
+    /// The canonical bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("an index always serialises")
     }

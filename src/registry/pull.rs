@@ -43,24 +43,15 @@ pub async fn resolve(
     if is_index(&fetched.media_type) {
         let index = Index::from_slice(&fetched.bytes)
             .with_context(|| format!("parsing the index of {reference}"))?;
-        let chosen = index
-            .manifests
-            .iter()
-            .find(|d| d.platform.as_ref().is_some_and(|p| platform.matches(p)))
-            .ok_or_else(|| {
-                let offered: Vec<String> = index
-                    .manifests
-                    .iter()
-                    .filter_map(|d| d.platform.as_ref().map(|p| p.to_string()))
-                    .collect();
-                usage_hint(
-                    format!("base {reference}: unknown platform {platform}"),
-                    format!(
-                        "the base offers {}; pass one with --platform",
-                        offered.join(", ")
-                    ),
-                )
-            })?;
+        let chosen = index.select_platform(platform).map_err(|offered| {
+            usage_hint(
+                format!("base {reference}: unknown platform {platform}"),
+                format!(
+                    "the base offers {}; pass one with --platform",
+                    offered.join(", ")
+                ),
+            )
+        })?;
         fetched = get_manifest(registry, repo, chosen.digest.as_str()).await?;
     }
     let format = ManifestFormat::of_manifest(&fetched.media_type).ok_or_else(|| {
