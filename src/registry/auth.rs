@@ -182,6 +182,16 @@ fn credential_helper(name: &str, registry: &str) -> Result<Credentials> {
         .take()
         .expect("stdin is piped")
         .write_all(registry.as_bytes())?;
+    // A helper waiting on a keychain prompt must not hang hoist: 30 s at most.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait()?.is_none() {
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            anyhow::bail!("{program} get did not answer within 30 s (is it waiting for a prompt?)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let output = child.wait_with_output()?;
     if !output.status.success() {
         anyhow::bail!("{program} has no credentials for {registry}");
