@@ -37,6 +37,38 @@ fn image_and_jar_stay_off_the_network() {
 }
 
 #[test]
+fn the_registry_knows_no_java_and_ecs_knows_no_tar() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for file in rust_files(&src.join("registry")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for banned in ["crate::jar", "crate::build", "crate::ecs", "zip::", "tar::"] {
+            assert!(
+                !text.contains(banned),
+                "{} mentions {banned}",
+                file.display()
+            );
+        }
+    }
+    for file in rust_files(&src.join("ecs")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for banned in [
+            "tar::",
+            "flate2",
+            "crate::image::layer",
+            "crate::jar",
+            "crate::build",
+            "crate::dest",
+        ] {
+            assert!(
+                !text.contains(banned),
+                "{} mentions {banned}",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
 fn every_module_has_a_doc_comment() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     for file in rust_files(&src) {
