@@ -73,19 +73,12 @@ fn build_and_start(jar: &Path, extra: &[&str]) -> (LayoutImage, Started) {
 
 fn layer_names(jar: &Path, extra: &[&str]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let meta = dir.path().join("meta.json");
-    hoist()
+    let report = hoist()
         .args(["build", "--from", "scratch", "--jar"])
         .args([jar])
-        .args([
-            "--to",
-            &format!("oci:{}", dir.path().join("o").display()),
-            "--metadata-file",
-        ])
-        .args([&meta])
+        .args(["--to", &format!("oci:{}", dir.path().join("o").display())])
         .args(extra)
-        .success();
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(meta).unwrap()).unwrap();
+        .report();
     report["layers"]
         .as_array()
         .unwrap()

@@ -8,20 +8,13 @@ use serde_json::Value;
 use std::path::Path;
 
 fn build(jar: &Path, out: &Path, cache: &Path, extra: &[&str]) -> Value {
-    let meta = out.with_extension("json");
     hoist()
         .args(["build", "--from", "scratch", "--jar"])
         .args([jar])
-        .args([
-            "--to",
-            &format!("oci:{}:app", out.display()),
-            "--metadata-file",
-        ])
-        .args([&meta])
+        .args(["--to", &format!("oci:{}:app", out.display())])
         .env("HOIST_CACHE_DIR", cache)
         .args(extra)
-        .success();
-    serde_json::from_slice(&std::fs::read(meta).unwrap()).unwrap()
+        .report()
 }
 
 fn cached(report: &Value) -> Vec<(String, bool)> {

@@ -4,15 +4,16 @@
 //! user, reached for the ECR host name through `--resolve`.
 
 use crate::support::cli::{hoist, run_tool};
+use crate::support::ecs_emulator::EcsEmulator;
 use crate::support::fixtures::uber;
-use crate::support::moto::Moto;
 use crate::support::registry::{Auth, TestRegistry};
 
 const ECR_HOST: &str = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com";
 
 #[test]
 fn pushes_to_an_ecr_host_with_a_token_from_get_authorization_token() {
-    let moto = Moto::start();
+    // The emulator is moto with ECS extended; its ECR is moto's own.
+    let moto = EcsEmulator::start();
     let registry = TestRegistry::start(Auth::Basic {
         user: "AWS".into(),
         password: "123456789012-auth-token".into(),

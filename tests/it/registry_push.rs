@@ -12,16 +12,12 @@ const SKOPEO: &str = "apt-get install skopeo";
 
 /// `hoist build … --metadata-file` → the report.
 fn push(jar: &Path, from: &str, to: &str, extra: &[&str]) -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    let meta = dir.path().join("meta.json");
     hoist()
         .args(["build", "--from", from, "--jar"])
         .args([jar])
-        .args(["--to", to, "--metadata-file"])
-        .args([&meta])
+        .args(["--to", to])
         .args(extra)
-        .success();
-    serde_json::from_slice(&std::fs::read(meta).unwrap()).unwrap()
+        .report()
 }
 
 fn outcomes(report: &Value) -> Vec<(String, String)> {

@@ -82,6 +82,17 @@ impl Hoist {
         String::from_utf8(output.stdout).expect("stdout is UTF-8")
     }
 
+    /// Runs with `--metadata-file`, asserts success, returns the parsed report.
+    #[track_caller]
+    pub fn report(self) -> serde_json::Value {
+        let dir = tempfile::tempdir().expect("a temp dir for the report");
+        let meta = dir.path().join("report.json");
+        self.args([std::ffi::OsStr::new("--metadata-file"), meta.as_os_str()])
+            .success();
+        serde_json::from_slice(&std::fs::read(&meta).expect("hoist wrote the report"))
+            .expect("the report is JSON")
+    }
+
     /// Runs, asserts exit `code`, returns stderr.
     #[track_caller]
     pub fn failure(self, code: i32) -> String {

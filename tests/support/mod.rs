@@ -6,7 +6,6 @@ pub mod cli;
 pub mod ecs_emulator;
 pub mod fault_proxy;
 pub mod fixtures;
-pub mod moto;
 pub mod oci;
 pub mod registry;
 pub mod token_server;
