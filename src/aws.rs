@@ -23,7 +23,7 @@ impl AwsOptions {
 }
 
 /// The SDK configuration for `options`.
-pub async fn sdk_config(options: &AwsOptions) -> aws_config::SdkConfig {
+pub(crate) async fn sdk_config(options: &AwsOptions) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(region) = &options.region {
         loader = loader.region(aws_config::Region::new(region.clone()));

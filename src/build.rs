@@ -2,7 +2,7 @@
 //! written to a destination. The only module that knows both the jar plan and
 //! the image core; it never knows where bytes go beyond [`crate::dest`].
 
-use crate::dest::registry::{PushSummary, RegistryAccess};
+use crate::dest::remote::{PushSummary, RegistryAccess};
 use crate::dest::{self, BaseImage, Location};
 use crate::error::{usage, usage_hint};
 use crate::image::assemble::{assemble, Image, Publication, RuntimeSettings};
@@ -15,7 +15,7 @@ use crate::image::tree::layer_from_directory;
 use crate::image::Digest;
 use crate::jar::plan::{FileSource, JarPlan};
 use crate::jar::{plan_jar, PlanOptions};
-use crate::registry::push::{BlobOutcome, PushOptions, PushProgress};
+use crate::registry::push::{BlobOutcome, PushProgress};
 use crate::registry::transport::ClientOptions;
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -223,7 +223,7 @@ fn creation_time(flag: Option<&str>, source_date_epoch: Option<u64>) -> Result<S
 
 /// Runs a build: validates every input, builds the layers, writes the image.
 /// Nothing is written to the destination unless everything succeeded.
-pub fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Result<BuildReport> {
+pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Result<BuildReport> {
     if options.platforms.is_empty() {
         return Err(usage("give at least one --platform"));
     }
@@ -265,10 +265,7 @@ pub fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Result<Buil
         spec.compression = options.compression;
     }
     let work_parent = work_parent(&options.to)?;
-    let work = tempfile::Builder::new()
-        .prefix(".hoist-build-")
-        .tempdir_in(&work_parent)
-        .with_context(|| format!("creating a work directory in {}", work_parent.display()))?;
+    let work = crate::util::fs::work_dir_in(&work_parent, ".hoist-build-")?;
     let cache = match &options.cache_dir {
         Some(dir) => Some(LayerCache::open(dir)?),
         None => None,
@@ -283,17 +280,17 @@ pub fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Result<Buil
         Some(RegistryAccess::new(
             options.client.clone(),
             blob_dir,
-            PushOptions::default(),
             options.create_repository,
         )?)
     } else {
         None
     };
-    let bases = options
-        .platforms
-        .iter()
-        .map(|platform| dest::open_base(&options.from, platform, work.path(), registries.as_ref()))
-        .collect::<Result<Vec<BaseImage>>>()?;
+    let mut bases = Vec::new();
+    for platform in &options.platforms {
+        bases.push(
+            dest::open_base(&options.from, platform, work.path(), registries.as_ref()).await?,
+        );
+    }
     let built = write_layers_parallel(&specs, cache.as_ref(), work.path())?;
     let cached: Vec<bool> = built.iter().map(|(_, hit)| *hit).collect();
     let built: Vec<BuiltLayer> = built.into_iter().map(|(layer, _)| layer).collect();
@@ -307,12 +304,12 @@ pub fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Result<Buil
     match &options.to {
         Location::OciLayout { dir, tag } => {
             for base in &bases {
-                fetch_base_layers(registries.as_ref(), base)?;
+                fetch_base_layers(registries.as_ref(), base).await?;
             }
             dest::oci_layout::write_image(dir, tag.as_deref(), &publication)?
         }
         Location::DockerArchive { file, reference } => {
-            fetch_base_layers(registries.as_ref(), &bases[0])?;
+            fetch_base_layers(registries.as_ref(), &bases[0]).await?;
             let image = &publication.images()[0];
             dest::docker_archive::write_image(file, reference.as_deref(), image, work.path())?
         }
@@ -320,16 +317,20 @@ pub fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Result<Buil
             let access = registries
                 .as_ref()
                 .expect("made above for registry destinations");
-            push = Some(access.push(target, &options.tags, &publication, &bases, progress)?);
+            push = Some(
+                access
+                    .push(target, &options.tags, &publication, &bases, progress)
+                    .await?,
+            );
         }
         Location::Scratch => return Err(usage("--to scratch: scratch is only a base")),
     }
     Ok(report(&publication, &bases[0], &options.to, &cached, push))
 }
 
-fn fetch_base_layers(registries: Option<&RegistryAccess>, base: &BaseImage) -> Result<()> {
+async fn fetch_base_layers(registries: Option<&RegistryAccess>, base: &BaseImage) -> Result<()> {
     match registries {
-        Some(access) => access.fetch_base_layers(base),
+        Some(access) => access.fetch_base_layers(base).await,
         None => Ok(()),
     }
 }

@@ -207,7 +207,7 @@ impl HoistConfig {
 }
 
 /// Expands `{git_sha}` and `{env}` in a tag.
-pub fn expand_tag(
+pub(crate) fn expand_tag(
     template: &str,
     env: &str,
     git_sha: impl Fn() -> Result<String>,
@@ -226,7 +226,7 @@ pub fn expand_tag(
 }
 
 /// The short commit of the git checkout at `dir`.
-pub fn git_sha(dir: &Path) -> Result<String> {
+pub(crate) fn git_sha(dir: &Path) -> Result<String> {
     let output = std::process::Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
         .current_dir(dir)

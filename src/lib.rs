@@ -1,21 +1,46 @@
-//! hoist: daemonless container images for JVM applications.
+//! hoist: daemonless container images for JVM applications, pushed to a
+//! registry and rolled out to Amazon ECS.
 //!
-//! The crate is split by job: [`jar`] reads jars and decides layers (knows Java,
-//! not OCI); [`image`] turns layer plans into reproducible OCI layers, configs and
-//! manifests (no network); [`dest`] reads base images from and writes images to
-//! places (OCI layouts, docker archives); [`build`] wires them for `hoist build`.
-pub mod aws;
-pub mod build;
-pub mod cli;
-pub mod config;
-pub mod deploy_cli;
-pub mod dest;
+//! The crate is split by job: [`jar`] reads jars and decides layers (knows
+//! Java, not OCI); [`image`] turns layer plans into reproducible OCI layers,
+//! configs and manifests (no network); `dest` reads base images from and
+//! writes images to places (registries, OCI layouts, docker archives);
+//! [`registry`] is the OCI distribution client; [`ecs`] renders task
+//! definitions and follows rollouts; `build` wires jar → image → destination
+//! and `ship` the whole pipeline for one environment of hoist.toml.
+//!
+//! The library knows no command line: it takes plain option structs and
+//! exposes `async fn`s where it does I/O; the binary owns the one runtime.
+//! docs/architecture.md maps the modules and their invariants.
+
+#![warn(unreachable_pub)]
+
+mod aws;
+mod build;
+mod config;
+mod dest;
 pub mod ecs;
 pub mod error;
 pub mod image;
+mod init;
 pub mod jar;
-pub mod progress;
 pub mod registry;
-pub mod secrets;
-pub mod ship;
-pub mod ship_cli;
+mod secrets;
+mod ship;
+mod util;
+
+pub use aws::AwsOptions;
+pub use build::{build, reproducible_times, BuildOptions, BuildReport, ExtraFile, LayerDir};
+pub use config::HoistConfig;
+pub use dest::remote::RegistryAccess;
+pub use dest::Location;
+pub use image::Digest;
+pub use init::init;
+pub use ship::{promote, ship, ShipOptions, ShipReport};
+pub use util::fs::write_atomic;
+
+/// The layer cache's default directory: `$XDG_CACHE_HOME/hoist` or
+/// `~/.cache/hoist`.
+pub fn default_cache_dir() -> Option<std::path::PathBuf> {
+    image::cache::LayerCache::default_root()
+}

@@ -4,7 +4,7 @@
 use anyhow::{anyhow, Result};
 
 /// The value of secret `id` (string or binary), as `aws` says whom to ask.
-pub async fn secret_value(id: &str, aws: &crate::aws::AwsOptions) -> Result<Vec<u8>> {
+pub(crate) async fn secret_value(id: &str, aws: &crate::aws::AwsOptions) -> Result<Vec<u8>> {
     let client = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config(aws).await);
     let answer = client
         .get_secret_value()

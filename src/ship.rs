@@ -24,7 +24,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// What `hoist ship` needs besides hoist.toml.
 #[derive(Clone, Debug)]
@@ -59,7 +59,7 @@ pub struct ShipReport {
 
 /// Refuses a protected environment unless confirmed: `--yes`, or the
 /// environment's name typed at a terminal.
-pub fn confirm(env_name: &str, env: &EnvSection, yes: bool) -> Result<()> {
+pub(crate) fn confirm(env_name: &str, env: &EnvSection, yes: bool) -> Result<()> {
     if !env.protect || yes {
         return Ok(());
     }
@@ -139,7 +139,7 @@ fn run_gradle(dir: &Path, task: &str) -> Result<()> {
 }
 
 /// The one jar the glob matches, ignoring Gradle's `*-plain.jar`.
-pub fn find_jar(dir: &Path, pattern: &str) -> Result<PathBuf> {
+pub(crate) fn find_jar(dir: &Path, pattern: &str) -> Result<PathBuf> {
     let full = dir.join(pattern);
     let text = full.to_string_lossy();
     let mut jars: Vec<PathBuf> = glob::glob(&text)
@@ -172,10 +172,9 @@ pub fn find_jar(dir: &Path, pattern: &str) -> Result<PathBuf> {
 }
 
 /// The extra files, fetching secrets into `scratch` (mode 0600 in the image).
-fn extra_files(
+async fn extra_files(
     config: &HoistConfig,
     aws: &AwsOptions,
-    runtime: &tokio::runtime::Runtime,
     scratch: &Path,
 ) -> Result<Vec<ExtraFile>> {
     let mut files = Vec::new();
@@ -189,7 +188,7 @@ fn extra_files(
                 secret: false,
             }),
             (None, Some(secret)) => {
-                let value = runtime.block_on(crate::secrets::secret_value(secret, aws))?;
+                let value = crate::secrets::secret_value(secret, aws).await?;
                 let path = scratch.join(format!("secret-{i}"));
                 {
                     use std::os::unix::fs::OpenOptionsExt;
@@ -249,7 +248,7 @@ fn deploy_options_for(env: &EnvSection, image: &str, wait: WaitOptions) -> Resul
 }
 
 /// `hoist ship ENV`.
-pub fn ship(
+pub async fn ship(
     config: &HoistConfig,
     options: &ShipOptions,
     push_progress: &dyn PushProgress,
@@ -259,10 +258,6 @@ pub fn ship(
     let env = config.environment(&options.env)?;
     confirm(&options.env, env, options.yes)?;
     let dir = config.base_dir();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the AWS runtime")?;
     if let (Some(task), false) = (&config.image.gradle_task, options.skip_gradle) {
         run_gradle(&dir, task)?;
     }
@@ -294,7 +289,7 @@ pub fn ship(
     }
     let target = repository.with_tag(&tags[0]);
     let scratch = tempfile::tempdir().context("creating a scratch directory")?;
-    let files = extra_files(config, &aws_options(env), &runtime, scratch.path())?;
+    let files = extra_files(config, &aws_options(env), scratch.path()).await?;
     let platforms = if config.image.platforms.is_empty() {
         vec![Platform::default_linux_amd64()]
     } else {
@@ -342,15 +337,16 @@ pub fn ship(
         client: client_options(config, env),
         create_repository: config.registry.create_repository,
     };
-    let built = build(&build_options, push_progress)?;
+    let built = build(&build_options, push_progress).await?;
     let pinned = target.pinned(&built.digest);
     eprintln!("==> pushed {pinned}");
     let deploy_options = deploy_options_for(env, &pinned, options.wait)?;
     let mut deployed = DeployReport::default();
-    let result = runtime.block_on(async {
+    let result = async {
         let client = EcsClient::new(&aws_options(env)).await?;
         deploy(&client, &deploy_options, rollout_progress, &mut deployed).await
-    });
+    }
+    .await;
     let report = ShipReport {
         env: options.env.clone(),
         image: pinned,
@@ -363,7 +359,7 @@ pub fn ship(
 
 /// `hoist promote FROM TO`: deploys the image FROM's service runs now to TO,
 /// with TO's environment and secrets; nothing is rebuilt.
-pub fn promote(
+pub async fn promote(
     config: &HoistConfig,
     from: &str,
     to: &str,
@@ -374,11 +370,7 @@ pub fn promote(
     let source = config.environment(from)?;
     let target = config.environment(to)?;
     confirm(to, target, yes)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the AWS runtime")?;
-    let image = runtime.block_on(async {
+    let image = async {
         let client = EcsClient::new(&aws_options(source)).await?;
         let snapshot = client.snapshot(&source.cluster, &source.service).await?;
         let described = client
@@ -400,7 +392,8 @@ pub fn promote(
                 ))
             })?;
         anyhow::Ok(image)
-    })?;
+    }
+    .await?;
     if !image.contains("@sha256:") {
         return Err(usage_hint(
             format!("environment {from:?} runs {image}, which is not pinned by digest"),
@@ -410,18 +403,10 @@ pub fn promote(
     eprintln!("==> promoting {image} from {from} to {to}");
     let options = deploy_options_for(target, &image, wait)?;
     let mut report = DeployReport::default();
-    let result = runtime.block_on(async {
+    let result = async {
         let client = EcsClient::new(&aws_options(target)).await?;
         deploy(&client, &options, progress, &mut report).await
-    });
-    result.map(|_| (image, report))
-}
-
-/// The default wait for ship and promote.
-pub fn default_wait() -> WaitOptions {
-    WaitOptions {
-        enabled: true,
-        timeout: Duration::from_secs(600),
-        interval: Duration::from_secs(5),
     }
+    .await;
+    result.map(|_| (image, report))
 }

@@ -77,7 +77,7 @@ fn read_member(file: &Path, wanted: &str) -> Result<Option<Vec<u8>>> {
 
 /// Reads a base image from a docker archive; its layers are recompressed
 /// (reproducibly) into `work`.
-pub fn read_base(
+pub(crate) fn read_base(
     file: &Path,
     reference: Option<&str>,
     platform: &Platform,
@@ -184,7 +184,12 @@ pub fn read_base(
 
 /// Writes `image` as a docker archive at `file`, atomically. Layers are
 /// decompressed (and checked against their diff_id) into `work` on the way.
-pub fn write_image(file: &Path, reference: Option<&str>, image: &Image, work: &Path) -> Result<()> {
+pub(crate) fn write_image(
+    file: &Path,
+    reference: Option<&str>,
+    image: &Image,
+    work: &Path,
+) -> Result<()> {
     let parent = file
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

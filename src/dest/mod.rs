@@ -1,13 +1,14 @@
-//! Where images come from and go to: `scratch`, OCI image layouts
-//! (`oci:DIR[:TAG]`) and docker archives (`docker-archive:FILE[:REF]`).
+//! Where images come from and go to: `scratch`, registries ([`remote`]), OCI
+//! image layouts (`oci:DIR[:TAG]`) and docker archives
+//! (`docker-archive:FILE[:REF]`).
 //!
 //! Each place is its own module that reads a base image from it and writes a
 //! finished [`crate::image::assemble::Image`] to it. Writes are atomic: a
 //! layout's `index.json` and an archive file appear only when complete.
 
-pub mod docker_archive;
-pub mod oci_layout;
-pub mod registry;
+pub(crate) mod docker_archive;
+pub(crate) mod oci_layout;
+pub(crate) mod remote;
 
 use crate::error::{usage, usage_hint};
 use crate::image::assemble::ImageLayer;
@@ -131,11 +132,11 @@ pub struct BaseImage {
 
 /// Reads the base image at `location` for `platform`. Layers that need
 /// converting (docker archives hold uncompressed tars) are written to `work`.
-pub fn open_base(
+pub(crate) async fn open_base(
     location: &Location,
     platform: &Platform,
     work: &Path,
-    registries: Option<&registry::RegistryAccess>,
+    registries: Option<&remote::RegistryAccess>,
 ) -> Result<BaseImage> {
     match location {
         Location::Scratch => Ok(BaseImage {
@@ -151,9 +152,12 @@ pub fn open_base(
             name: "scratch".into(),
             remote: None,
         }),
-        Location::Registry(reference) => registries
-            .expect("a registry location comes with registry access")
-            .read_base(reference, platform),
+        Location::Registry(reference) => {
+            registries
+                .expect("a registry location comes with registry access")
+                .read_base(reference, platform)
+                .await
+        }
         Location::OciLayout { dir, tag } => oci_layout::read_base(dir, tag.as_deref(), platform),
         Location::DockerArchive { file, reference } => {
             docker_archive::read_base(file, reference.as_deref(), platform, work)
@@ -178,8 +182,6 @@ pub(crate) fn check_platform(name: &str, config: &ImageConfig, wanted: &Platform
         ))
     }
 }
-
-pub(crate) use crate::image::write_file_atomic as write_atomic;
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,7 @@
 //! image to one. Tags are `org.opencontainers.image.ref.name` annotations in
 //! `index.json`; adding an image keeps the layout's other tags.
 
-use crate::dest::{check_platform, write_atomic, BaseImage};
+use crate::dest::{check_platform, BaseImage};
 use crate::error::{usage, usage_hint};
 use crate::image::assemble::{ImageLayer, Publication};
 use crate::image::config::ImageConfig;
@@ -11,6 +11,7 @@ use crate::image::manifest::{
 };
 use crate::image::platform::Platform;
 use crate::image::Digest;
+use crate::util::fs::write_atomic;
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ const LAYOUT_FILE: &str = "oci-layout";
 const LAYOUT_CONTENT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 
 /// The path of a blob in the layout at `dir`.
-pub fn blob_path(dir: &Path, digest: &Digest) -> PathBuf {
+pub(crate) fn blob_path(dir: &Path, digest: &Digest) -> PathBuf {
     dir.join("blobs")
         .join(digest.algorithm())
         .join(digest.hex())
@@ -53,7 +54,7 @@ fn read_blob(dir: &Path, descriptor: &Descriptor) -> Result<Vec<u8>> {
 }
 
 /// Reads the base image `tag` (or the only image) of the layout at `dir`.
-pub fn read_base(dir: &Path, tag: Option<&str>, platform: &Platform) -> Result<BaseImage> {
+pub(crate) fn read_base(dir: &Path, tag: Option<&str>, platform: &Platform) -> Result<BaseImage> {
     let name = name_of(dir, tag);
     let index_bytes = std::fs::read(dir.join("index.json")).map_err(|_| {
         usage_hint(
@@ -173,7 +174,7 @@ fn unknown_platform(name: &str, platform: &Platform, offered: &[String]) -> anyh
 /// layout at `dir` under `tag`. A new layout is built beside `dir` and
 /// renamed into place; in an existing one, blobs are added
 /// first and `index.json` is replaced atomically last.
-pub fn write_image(dir: &Path, tag: Option<&str>, publication: &Publication) -> Result<()> {
+pub(crate) fn write_image(dir: &Path, tag: Option<&str>, publication: &Publication) -> Result<()> {
     let exists = dir.exists();
     if exists {
         let empty = std::fs::read_dir(dir)
@@ -196,10 +197,7 @@ pub fn write_image(dir: &Path, tag: Option<&str>, publication: &Publication) -> 
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".hoist-layout-")
-        .tempdir_in(parent)
-        .with_context(|| format!("creating a directory in {}", parent.display()))?;
+    let staging = crate::util::fs::work_dir_in(parent, ".hoist-layout-")?;
     write_into(staging.path(), tag, publication)?;
     if exists {
         std::fs::remove_dir(dir).with_context(|| format!("replacing empty {}", dir.display()))?;

@@ -18,7 +18,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
-pub use crate::aws::AwsOptions;
+use crate::aws::AwsOptions;
 
 /// An ECS client.
 pub struct EcsClient {
@@ -346,7 +346,7 @@ impl Intercept for ReplaceBody {
 }
 
 /// Not a network call: kept here so callers need not know the SDK error type.
-pub fn is_throttling(error: &anyhow::Error) -> bool {
+pub(crate) fn is_throttling(error: &anyhow::Error) -> bool {
     let text = format!("{error:#}");
     text.contains("Throttling")
         || text.contains("Rate exceeded")

@@ -58,7 +58,7 @@ pub struct DeployOptions {
 /// (and the way to blue/green and canary strategies); tests replay
 /// recorded responses through it.
 #[allow(async_fn_in_trait)]
-pub trait RolloutSource {
+pub(crate) trait RolloutSource {
     /// The service now.
     async fn snapshot(&self, target: &ServiceTarget) -> Result<ServiceSnapshot>;
     /// Stopped tasks of `task_definition`, with their reasons.
@@ -311,7 +311,7 @@ pub async fn rollback(
 
 /// Follows the rollout of `ours` until it is stable (Ok), fails or times
 /// out (Err with [`DeploymentFailed`]); events already in `seen` are not shown.
-pub async fn follow<S: RolloutSource>(
+pub(crate) async fn follow<S: RolloutSource>(
     source: &S,
     target: &ServiceTarget,
     ours: &str,
@@ -463,7 +463,7 @@ fn masked(input: &serde_json::Value) -> serde_json::Value {
 
 /// A unified diff of two task-definition inputs as pretty JSON (keys sorted),
 /// with secret-looking environment values masked.
-pub fn unified_diff(before: &serde_json::Value, after: &serde_json::Value) -> String {
+pub(crate) fn unified_diff(before: &serde_json::Value, after: &serde_json::Value) -> String {
     let a = serde_json::to_string_pretty(&masked(before)).expect("JSON values serialise");
     let b = serde_json::to_string_pretty(&masked(after)).expect("JSON values serialise");
     similar::TextDiff::from_lines(&a, &b)

@@ -4,7 +4,16 @@
 //! Knows nothing of tar, layers or Java: it deploys an image reference it is
 //! handed.
 
-pub mod client;
-pub mod deploy;
-pub mod render;
-pub mod rollout;
+pub(crate) mod client;
+pub(crate) mod deploy;
+pub(crate) mod render;
+pub(crate) mod rollout;
+pub(crate) mod status;
+
+pub use client::EcsClient;
+pub use deploy::{
+    deploy, rollback, DeployOptions, DeployReport, RolloutProgress, ServiceTarget, WaitOptions,
+};
+pub use render::TaskDefinitionPatch;
+pub use rollout::{short_arn, DeploymentView, ServiceEvent};
+pub use status::{service_status, ServiceStatus};

@@ -14,7 +14,7 @@ use anyhow::Result;
 use serde_json::{Map, Value};
 
 /// Fields of DescribeTaskDefinition's `taskDefinition` that RegisterTaskDefinition accepts.
-pub const REGISTRATION_FIELDS: &[&str] = &[
+pub(crate) const REGISTRATION_FIELDS: &[&str] = &[
     "family",
     "taskRoleArn",
     "executionRoleArn",
@@ -35,7 +35,7 @@ pub const REGISTRATION_FIELDS: &[&str] = &[
 ];
 
 /// Fields that only describe a registered revision; never sent back.
-pub const READ_ONLY_FIELDS: &[&str] = &[
+pub(crate) const READ_ONLY_FIELDS: &[&str] = &[
     "taskDefinitionArn",
     "revision",
     "status",
@@ -61,7 +61,7 @@ pub struct TaskDefinitionPatch {
 
 /// Renders the registration input for `patch` applied to `described`, the
 /// DescribeTaskDefinition response (`{"taskDefinition": …, "tags": […]}`).
-pub fn render(described: &Value, patch: &TaskDefinitionPatch) -> Result<Value> {
+pub(crate) fn render(described: &Value, patch: &TaskDefinitionPatch) -> Result<Value> {
     let mut input = registration_input(described)?;
     let containers = input
         .get_mut("containerDefinitions")
@@ -92,7 +92,7 @@ pub fn render(described: &Value, patch: &TaskDefinitionPatch) -> Result<Value> {
 /// The registration input for a described task definition, unchanged:
 /// registration fields kept, read-only ones dropped, tags added, unknown
 /// fields refused.
-pub fn registration_input(described: &Value) -> Result<Value> {
+pub(crate) fn registration_input(described: &Value) -> Result<Value> {
     let definition = described
         .get("taskDefinition")
         .and_then(Value::as_object)

@@ -62,7 +62,7 @@ impl ServiceSnapshot {
 
 /// Where a rollout stands.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Still rolling.
     InProgress,
     /// Done: one deployment, ours, all tasks running.
@@ -72,7 +72,7 @@ pub enum Verdict {
 }
 
 /// Judges `snapshot` for a rollout of task definition `ours`.
-pub fn judge(snapshot: &ServiceSnapshot, ours: &str) -> Verdict {
+pub(crate) fn judge(snapshot: &ServiceSnapshot, ours: &str) -> Verdict {
     if snapshot.task_definition != ours {
         return Verdict::Failed(format!(
             "the service moved off {} to {} (a circuit-breaker rollback, or another deployment)",
@@ -120,19 +120,19 @@ pub fn short_arn(arn: &str) -> &str {
 
 /// Remembers which service events were already shown.
 #[derive(Default)]
-pub struct EventLog {
+pub(crate) struct EventLog {
     seen: HashSet<String>,
 }
 
 impl EventLog {
     /// Marks the events already there before the rollout as seen.
-    pub fn seed(&mut self, snapshot: &ServiceSnapshot) {
+    pub(crate) fn seed(&mut self, snapshot: &ServiceSnapshot) {
         self.seen
             .extend(snapshot.events.iter().map(|e| e.id.clone()));
     }
 
     /// The events not shown yet, oldest first; marks them seen.
-    pub fn fresh<'a>(&mut self, snapshot: &'a ServiceSnapshot) -> Vec<&'a ServiceEvent> {
+    pub(crate) fn fresh<'a>(&mut self, snapshot: &'a ServiceSnapshot) -> Vec<&'a ServiceEvent> {
         let mut fresh: Vec<&ServiceEvent> = snapshot
             .events
             .iter()
@@ -173,7 +173,8 @@ impl StoppedTask {
 
 /// A snapshot from a DescribeServices response in the API's JSON form
 /// (recorded responses, as the AWS CLI prints them).
-pub fn snapshot_from_json(response: &serde_json::Value) -> Option<ServiceSnapshot> {
+#[cfg(test)]
+pub(crate) fn snapshot_from_json(response: &serde_json::Value) -> Option<ServiceSnapshot> {
     let service = response["services"].as_array()?.first()?;
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
     let count = |v: &serde_json::Value| v.as_i64().unwrap_or(0) as i32;
@@ -211,7 +212,11 @@ pub fn snapshot_from_json(response: &serde_json::Value) -> Option<ServiceSnapsho
 }
 
 /// The stopped tasks of `task_definition` in a DescribeTasks response (JSON form).
-pub fn stopped_from_json(response: &serde_json::Value, task_definition: &str) -> Vec<StoppedTask> {
+#[cfg(test)]
+pub(crate) fn stopped_from_json(
+    response: &serde_json::Value,
+    task_definition: &str,
+) -> Vec<StoppedTask> {
     response["tasks"]
         .as_array()
         .map(|tasks| {

@@ -27,7 +27,7 @@ pub struct ImageLayer {
 
 /// What hoist sets on the image besides its layers.
 #[derive(Clone, Debug, Default)]
-pub struct RuntimeSettings {
+pub(crate) struct RuntimeSettings {
     /// Entrypoint.
     pub entrypoint: Vec<String>,
     /// Default arguments (`None` clears the base's `Cmd`).
@@ -85,7 +85,7 @@ impl Image {
 
 /// Builds the image: `base_config` (with its layers already in
 /// `base_layers`) plus `app_layers`, with `settings` applied.
-pub fn assemble(
+pub(crate) fn assemble(
     mut config: ImageConfig,
     base_layers: Vec<ImageLayer>,
     app_layers: &[BuiltLayer],

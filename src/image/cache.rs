@@ -22,7 +22,7 @@ const KEY_SCHEME: &str = "hoist-layer-key-v1";
 
 /// A directory of cached layer blobs and their digests.
 #[derive(Clone, Debug)]
-pub struct LayerCache {
+pub(crate) struct LayerCache {
     root: PathBuf,
 }
 
@@ -40,7 +40,7 @@ struct CacheRecord {
 
 impl LayerCache {
     /// Opens (creating) the cache at `root`.
-    pub fn open(root: &Path) -> Result<Self> {
+    pub(crate) fn open(root: &Path) -> Result<Self> {
         for sub in ["blobs/sha256", "layers"] {
             std::fs::create_dir_all(root.join(sub)).with_context(|| {
                 format!("creating cache directory {}", root.join(sub).display())
@@ -52,7 +52,7 @@ impl LayerCache {
     }
 
     /// `$XDG_CACHE_HOME/hoist`, else `~/.cache/hoist`.
-    pub fn default_root() -> Option<PathBuf> {
+    pub(crate) fn default_root() -> Option<PathBuf> {
         let base = std::env::var_os("XDG_CACHE_HOME")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
@@ -61,7 +61,7 @@ impl LayerCache {
     }
 
     /// Where blobs are kept.
-    pub fn blob_dir(&self) -> PathBuf {
+    pub(crate) fn blob_dir(&self) -> PathBuf {
         self.root.join("blobs/sha256")
     }
 
@@ -71,7 +71,7 @@ impl LayerCache {
 
     /// The cached layer for `spec`, or a freshly written one (then cached).
     /// Returns the layer and whether it came from the cache.
-    pub fn get_or_write(&self, spec: &LayerSpec) -> Result<(BuiltLayer, bool)> {
+    pub(crate) fn get_or_write(&self, spec: &LayerSpec) -> Result<(BuiltLayer, bool)> {
         let key = layer_key(spec)?;
         if let Some(layer) = self.lookup(&key, spec) {
             return Ok((layer, true));
@@ -86,7 +86,7 @@ impl LayerCache {
             file_count: layer.file_count,
         };
         // A cache that cannot be written only costs speed next time.
-        let _ = crate::image::write_file_atomic(
+        let _ = crate::util::fs::write_atomic(
             &self.record_path(&key),
             &serde_json::to_vec(&record).expect("a cache record serialises"),
         );
@@ -115,7 +115,7 @@ impl LayerCache {
 }
 
 /// The cache key of a layer spec: a hash of everything that decides its bytes.
-pub fn layer_key(spec: &LayerSpec) -> Result<Digest> {
+pub(crate) fn layer_key(spec: &LayerSpec) -> Result<Digest> {
     let mut hasher = HashingWriter::new(std::io::sink());
     writeln!(
         hasher,
@@ -148,6 +148,7 @@ pub fn layer_key(spec: &LayerSpec) -> Result<Digest> {
 
 fn content_identity(content: &Content) -> Result<String> {
     Ok(match content {
+        #[cfg(test)]
         Content::Bytes(bytes) => format!("sha256 {}", Digest::of(bytes)),
         Content::ZipEntry { crc32, .. } => format!("crc32 {crc32:08x}"),
         Content::HostFile(path) => {

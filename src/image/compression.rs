@@ -12,7 +12,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The deflate level used for compressible layers.
-pub const DEFAULT_GZIP_LEVEL: u32 = 6;
+pub(crate) const DEFAULT_GZIP_LEVEL: u32 = 6;
 
 /// The file-name endings treated as already compressed.
 const COMPRESSED_SUFFIXES: &[&str] = &[
@@ -56,7 +56,7 @@ impl Compression {
 }
 
 /// True when a file of this name is most likely compressed already.
-pub fn looks_compressed(name: &str) -> bool {
+pub(crate) fn looks_compressed(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     COMPRESSED_SUFFIXES.iter().any(|s| lower.ends_with(s))
 }

@@ -11,9 +11,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Media type of an OCI image config.
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub(crate) const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 /// Media type of a Docker image config.
-pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+pub(crate) const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 
 /// An image config.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -61,7 +61,7 @@ impl<'de> serde::Deserialize<'de> for Digest {
 }
 
 /// A writer that hashes and counts every byte before passing it on.
-pub struct HashingWriter<W> {
+pub(crate) struct HashingWriter<W> {
     inner: W,
     hasher: Sha256,
     written: u64,
@@ -69,7 +69,7 @@ pub struct HashingWriter<W> {
 
 impl<W: Write> HashingWriter<W> {
     /// Wraps `inner`.
-    pub fn new(inner: W) -> Self {
+    pub(crate) fn new(inner: W) -> Self {
         Self {
             inner,
             hasher: Sha256::new(),
@@ -78,17 +78,12 @@ impl<W: Write> HashingWriter<W> {
     }
 
     /// The inner writer, the digest and the byte count of all that was written.
-    pub fn finish(self) -> (W, Digest, u64) {
+    pub(crate) fn finish(self) -> (W, Digest, u64) {
         (
             self.inner,
             Digest::from_sha256(self.hasher.finalize().into()),
             self.written,
         )
-    }
-
-    /// The wrapped writer.
-    pub fn get_mut(&mut self) -> &mut W {
-        &mut self.inner
     }
 }
 
@@ -103,14 +98,6 @@ impl<W: Write> Write for HashingWriter<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
-}
-
-/// Hashes everything `reader` yields; returns the digest and the byte count.
-pub fn digest_reader(mut reader: impl io::Read) -> io::Result<(Digest, u64)> {
-    let mut writer = HashingWriter::new(io::sink());
-    io::copy(&mut reader, &mut writer)?;
-    let (_, digest, size) = writer.finish();
-    Ok((digest, size))
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ const STORED_BLOCK: usize = 31 * 1024 + 1;
 const STORED_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255];
 
 /// A gzip writer: deflate at a level, or stored blocks.
-pub enum GzipWriter<W: Write> {
+pub(crate) enum GzipWriter<W: Write> {
     /// Real deflate via flate2.
     Deflate(flate2::write::GzEncoder<W>),
     /// Stored blocks, framed directly.
@@ -27,7 +27,7 @@ pub enum GzipWriter<W: Write> {
 
 impl<W: Write> GzipWriter<W> {
     /// A writer compressing at `level` (0 = stored blocks).
-    pub fn new(out: W, level: u32) -> io::Result<Self> {
+    pub(crate) fn new(out: W, level: u32) -> io::Result<Self> {
         if level == 0 {
             return Ok(GzipWriter::Stored(StoredGzipWriter::new(out)?));
         }
@@ -40,7 +40,7 @@ impl<W: Write> GzipWriter<W> {
     }
 
     /// Ends the stream and returns the inner writer.
-    pub fn finish(self) -> io::Result<W> {
+    pub(crate) fn finish(self) -> io::Result<W> {
         match self {
             GzipWriter::Deflate(encoder) => encoder.finish(),
             GzipWriter::Stored(writer) => writer.finish(),
@@ -65,7 +65,7 @@ impl<W: Write> Write for GzipWriter<W> {
 }
 
 /// gzip made of stored deflate blocks.
-pub struct StoredGzipWriter<W: Write> {
+pub(crate) struct StoredGzipWriter<W: Write> {
     out: W,
     /// Input not yet framed: at most one block.
     pending: Vec<u8>,
@@ -74,7 +74,7 @@ pub struct StoredGzipWriter<W: Write> {
 
 impl<W: Write> StoredGzipWriter<W> {
     /// Writes the header and returns the writer.
-    pub fn new(mut out: W) -> io::Result<Self> {
+    pub(crate) fn new(mut out: W) -> io::Result<Self> {
         out.write_all(&STORED_HEADER)?;
         Ok(Self {
             out,
@@ -93,7 +93,7 @@ impl<W: Write> StoredGzipWriter<W> {
     }
 
     /// Writes the final block and the trailer (CRC-32, size mod 2^32).
-    pub fn finish(mut self) -> io::Result<W> {
+    pub(crate) fn finish(mut self) -> io::Result<W> {
         if self.pending.len() == STORED_BLOCK {
             Self::block(&mut self.out, &self.pending, false)?;
             self.pending.clear();

@@ -14,18 +14,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Media type of a gzip-compressed OCI layer.
-pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub(crate) const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 /// Media type of a gzip-compressed Docker layer.
-pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+pub(crate) const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
 /// The modification time written for every entry unless told otherwise:
 /// one second after the epoch (zero is read as "unset" by some tools).
-pub const DEFAULT_MTIME: u64 = 1;
+pub(crate) const DEFAULT_MTIME: u64 = 1;
 
 /// Where the bytes of a file entry come from.
 #[derive(Clone, Debug)]
-pub enum Content {
-    /// Bytes held in memory (small generated files).
+pub(crate) enum Content {
+    /// Bytes held in memory (tests' small generated files).
+    #[cfg(test)]
     Bytes(Arc<[u8]>),
     /// A file on the host.
     HostFile(PathBuf),
@@ -43,7 +44,7 @@ pub enum Content {
 
 /// What kind of tar entry, with its kind-specific data.
 #[derive(Clone, Debug)]
-pub enum EntryKind {
+pub(crate) enum EntryKind {
     /// A directory.
     Directory,
     /// A regular file of `size` bytes.
@@ -83,7 +84,7 @@ pub enum EntryKind {
 
 /// One entry of a layer: a path relative to the image root (no leading `/`).
 #[derive(Clone, Debug)]
-pub struct LayerEntry {
+pub(crate) struct LayerEntry {
     /// Path in the image, relative, `/`-separated, no trailing slash.
     pub path: String,
     /// What the entry is.
@@ -98,7 +99,7 @@ pub struct LayerEntry {
 
 impl LayerEntry {
     /// The file size, 0 for anything but regular files.
-    pub fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         match &self.kind {
             EntryKind::File { size, .. } => *size,
             _ => 0,
@@ -109,7 +110,7 @@ impl LayerEntry {
 /// Everything needed to write one layer: its entries (sorted by path), the
 /// mtime stamped on all of them, and the compression asked for.
 #[derive(Clone, Debug)]
-pub struct LayerSpec {
+pub(crate) struct LayerSpec {
     /// A short name for people (`dependencies`, `application`, …).
     pub name: String,
     entries: Vec<LayerEntry>,
@@ -123,7 +124,7 @@ pub struct LayerSpec {
 
 impl LayerSpec {
     /// A layer of `entries`, sorted by path; two entries with one path are an error.
-    pub fn new(name: impl Into<String>, mut entries: Vec<LayerEntry>) -> Result<Self> {
+    pub(crate) fn new(name: impl Into<String>, mut entries: Vec<LayerEntry>) -> Result<Self> {
         let name = name.into();
         entries.sort_by(|a, b| a.path.cmp(&b.path));
         if let Some(pair) = entries.windows(2).find(|w| w[0].path == w[1].path) {
@@ -142,12 +143,12 @@ impl LayerSpec {
     }
 
     /// The entries, sorted by path.
-    pub fn entries(&self) -> &[LayerEntry] {
+    pub(crate) fn entries(&self) -> &[LayerEntry] {
         &self.entries
     }
 
     /// How many regular files the layer holds.
-    pub fn file_count(&self) -> usize {
+    pub(crate) fn file_count(&self) -> usize {
         self.entries
             .iter()
             .filter(|e| matches!(e.kind, EntryKind::File { .. }))
@@ -155,12 +156,12 @@ impl LayerSpec {
     }
 
     /// The total size of the layer's file contents.
-    pub fn content_size(&self) -> u64 {
+    pub(crate) fn content_size(&self) -> u64 {
         self.entries.iter().map(LayerEntry::size).sum()
     }
 
     /// The compression this layer will get: `Auto` resolved from its content.
-    pub fn effective_compression(&self) -> Compression {
+    pub(crate) fn effective_compression(&self) -> Compression {
         let compressed = self
             .entries
             .iter()
@@ -174,29 +175,29 @@ impl LayerSpec {
 /// Collects files under normalised metadata: root ownership, mode 0644 (0755
 /// when executable), parent directories added with mode 0755.
 #[derive(Default)]
-pub struct NormalizedLayerBuilder {
+pub(crate) struct NormalizedLayerBuilder {
     entries: Vec<LayerEntry>,
     dirs: std::collections::BTreeSet<String>,
 }
 
 impl NormalizedLayerBuilder {
     /// An empty builder.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Adds a regular file at `path` (absolute or relative to the image root).
-    pub fn file(&mut self, path: &str, size: u64, content: Content, executable: bool) {
+    pub(crate) fn file(&mut self, path: &str, size: u64, content: Content, executable: bool) {
         self.file_with_mode(path, size, content, if executable { 0o755 } else { 0o644 });
     }
 
     /// Adds a regular file with explicit permission bits (0600 for secrets).
-    pub fn file_with_mode(&mut self, path: &str, size: u64, content: Content, mode: u32) {
+    pub(crate) fn file_with_mode(&mut self, path: &str, size: u64, content: Content, mode: u32) {
         self.file_owned(path, size, content, mode, (0, 0));
     }
 
     /// Adds a regular file with explicit permission bits and owner (uid, gid).
-    pub fn file_owned(
+    pub(crate) fn file_owned(
         &mut self,
         path: &str,
         size: u64,
@@ -215,15 +216,6 @@ impl NormalizedLayerBuilder {
         });
     }
 
-    /// Adds a directory (and its parents).
-    pub fn directory(&mut self, path: &str) {
-        let path = path.trim_matches('/').to_string();
-        if !path.is_empty() {
-            self.add_parents(&path);
-            self.dirs.insert(path);
-        }
-    }
-
     fn add_parents(&mut self, path: &str) {
         let mut end = 0;
         while let Some(pos) = path[end..].find('/') {
@@ -234,7 +226,7 @@ impl NormalizedLayerBuilder {
     }
 
     /// The finished layer spec.
-    pub fn build(self, name: impl Into<String>) -> Result<LayerSpec> {
+    pub(crate) fn build(self, name: impl Into<String>) -> Result<LayerSpec> {
         let mut entries = self.entries;
         let files: std::collections::HashSet<String> =
             entries.iter().map(|e| e.path.clone()).collect();
@@ -255,7 +247,7 @@ impl NormalizedLayerBuilder {
 
 /// A layer written to disk as a compressed blob.
 #[derive(Clone, Debug)]
-pub struct BuiltLayer {
+pub(crate) struct BuiltLayer {
     /// The layer's name (for people).
     pub name: String,
     /// Digest of the uncompressed tar.
@@ -276,7 +268,7 @@ pub struct BuiltLayer {
 
 /// Writes `spec` as a gzip-compressed tar blob into `dir` (file named by the
 /// digest's hex) and returns its digests and sizes.
-pub fn write_layer(spec: &LayerSpec, dir: &Path) -> Result<BuiltLayer> {
+pub(crate) fn write_layer(spec: &LayerSpec, dir: &Path) -> Result<BuiltLayer> {
     let compression = spec.effective_compression();
     let (path, digests) = write_compressed(dir, compression, |out| {
         let mut tar = tar::Builder::new(out);
@@ -302,7 +294,7 @@ pub fn write_layer(spec: &LayerSpec, dir: &Path) -> Result<BuiltLayer> {
 
 /// Compresses an existing uncompressed tar stream (a base layer from a docker
 /// archive) into a blob in `dir`.
-pub fn compress_tar_stream(
+pub(crate) fn compress_tar_stream(
     name: &str,
     mut tar_stream: impl Read,
     compression: Compression,
@@ -437,6 +429,7 @@ impl ContentOpener {
         write: impl FnOnce(&mut dyn Read) -> io::Result<()>,
     ) -> Result<()> {
         match content {
+            #[cfg(test)]
             Content::Bytes(bytes) => write(&mut &bytes[..])?,
             Content::HostFile(path) => {
                 let mut file =

@@ -9,15 +9,16 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// OCI image manifest media type.
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 /// OCI image index media type.
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub(crate) const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 /// Docker v2 schema 2 manifest media type.
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub(crate) const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 /// Docker manifest list media type.
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub(crate) const DOCKER_MANIFEST_LIST: &str =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
 /// The annotation naming a tag in an OCI layout's index.
-pub const REF_NAME_ANNOTATION: &str = "org.opencontainers.image.ref.name";
+pub(crate) const REF_NAME_ANNOTATION: &str = "org.opencontainers.image.ref.name";
 
 /// Which family of media types an image uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,7 +165,7 @@ impl Manifest {
 /// An image index (OCI) or manifest list (Docker).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Index {
+pub(crate) struct Index {
     /// Always 2.
     pub schema_version: u32,
     /// The index's own media type.
@@ -182,7 +183,7 @@ pub struct Index {
 
 impl Index {
     /// An empty OCI index.
-    pub fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         Self {
             schema_version: 2,
             media_type: Some(OCI_INDEX.to_string()),
@@ -193,12 +194,12 @@ impl Index {
     }
 
     /// Parses an index.
-    pub fn from_slice(bytes: &[u8]) -> serde_json::Result<Self> {
+    pub(crate) fn from_slice(bytes: &[u8]) -> serde_json::Result<Self> {
         serde_json::from_slice(bytes)
     }
 
     /// The first manifest for `platform`, or the platforms there are.
-    pub fn select_platform(
+    pub(crate) fn select_platform(
         &self,
         platform: &crate::image::platform::Platform,
     ) -> Result<&Descriptor, Vec<String>> {
@@ -214,12 +215,12 @@ impl Index {
     }
 
     /// The canonical bytes.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("an index always serialises")
     }
 }
 
 /// True for index / manifest-list media types.
-pub fn is_index(media_type: &str) -> bool {
+pub(crate) fn is_index(media_type: &str) -> bool {
     media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST
 }

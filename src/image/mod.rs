@@ -10,34 +10,19 @@
 //! ownership and modes (except for root-filesystem layers), one tar header
 //! format, one pinned gzip implementation with fixed header bytes.
 
-pub mod assemble;
-pub mod cache;
-pub mod compression;
-pub mod config;
-pub mod digest;
-pub mod gzip;
-pub mod layer;
-pub mod manifest;
-pub mod platform;
-pub mod tree;
+pub(crate) mod assemble;
+pub(crate) mod cache;
+pub(crate) mod compression;
+pub(crate) mod config;
+pub(crate) mod digest;
+pub(crate) mod gzip;
+pub(crate) mod layer;
+pub(crate) mod manifest;
+pub(crate) mod platform;
+pub(crate) mod tree;
 
 pub use digest::Digest;
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename.
-pub fn write_file_atomic(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use anyhow::Context;
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".hoist-")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    temp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
-}
+pub use compression::Compression;
+pub use manifest::ManifestFormat;
+pub use platform::Platform;

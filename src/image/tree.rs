@@ -11,7 +11,7 @@ use std::path::Path;
 /// Builds a layer of everything under `root`, placed at `dest` in the image
 /// (`/` for a root filesystem). Sockets are skipped; the parents of `dest`
 /// are added as root-owned 0755 directories.
-pub fn layer_from_directory(name: &str, root: &Path, dest: &str) -> Result<LayerSpec> {
+pub(crate) fn layer_from_directory(name: &str, root: &Path, dest: &str) -> Result<LayerSpec> {
     let dest = dest.trim_matches('/');
     let root_meta =
         std::fs::metadata(root).with_context(|| format!("reading {}", root.display()))?;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 /// One entry of a jar's central directory.
 #[derive(Clone, Debug)]
-pub struct JarEntry {
+pub(crate) struct JarEntry {
     /// Index in the central directory.
     pub index: usize,
     /// Entry name, `/`-separated, without a trailing slash.
@@ -28,7 +28,7 @@ pub struct JarEntry {
 
 /// A jar opened for planning: its path, entries and manifest.
 #[derive(Debug)]
-pub struct JarArchive {
+pub(crate) struct JarArchive {
     /// The jar's path, made absolute.
     pub path: Arc<PathBuf>,
     /// All entries, in central-directory order.
@@ -43,7 +43,7 @@ impl JarArchive {
     /// Opens `path`, reads its central directory and manifest, and checks
     /// every entry name: absolute paths, `..`, backslashes and duplicates are
     /// refused before anything is written.
-    pub fn open(path: &Path) -> Result<Self> {
+    pub(crate) fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 usage_hint(
@@ -116,7 +116,7 @@ impl JarArchive {
     }
 
     /// Reads the whole content of entry `name`, if there is one.
-    pub fn read_entry(&self, name: &str) -> Result<Option<String>> {
+    pub(crate) fn read_entry(&self, name: &str) -> Result<Option<String>> {
         if !self.entries.iter().any(|e| e.name == name) {
             return Ok(None);
         }
@@ -130,7 +130,7 @@ impl JarArchive {
     }
 
     /// True when the jar has an entry under `prefix`.
-    pub fn has_prefix(&self, prefix: &str) -> bool {
+    pub(crate) fn has_prefix(&self, prefix: &str) -> bool {
         self.entries.iter().any(|e| e.name.starts_with(prefix))
     }
 }

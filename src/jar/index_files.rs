@@ -3,7 +3,7 @@
 /// One layer of `layers.idx`: its name and the entry names or prefixes
 /// (ending in `/`) that belong to it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct IndexedLayer {
+pub(crate) struct IndexedLayer {
     /// Layer name (`dependencies`, `application`, …).
     pub name: String,
     /// Entry names, or prefixes ending in `/`.
@@ -12,7 +12,7 @@ pub struct IndexedLayer {
 
 impl IndexedLayer {
     /// True when `entry` belongs to this layer.
-    pub fn contains(&self, entry: &str) -> bool {
+    pub(crate) fn contains(&self, entry: &str) -> bool {
         self.patterns.iter().any(|p| {
             if p.ends_with('/') {
                 entry.starts_with(p.as_str())
@@ -28,7 +28,7 @@ impl IndexedLayer {
 /// - "dependencies":
 ///   - "BOOT-INF/lib/"
 /// ```
-pub fn parse_layers_index(text: &str) -> Result<Vec<IndexedLayer>, String> {
+pub(crate) fn parse_layers_index(text: &str) -> Result<Vec<IndexedLayer>, String> {
     let mut layers: Vec<IndexedLayer> = Vec::new();
     for (number, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -52,13 +52,6 @@ pub fn parse_layers_index(text: &str) -> Result<Vec<IndexedLayer>, String> {
         return Err("no layers listed".into());
     }
     Ok(layers)
-}
-
-/// Parses `classpath.idx`: one `- "BOOT-INF/lib/x.jar"` per line.
-pub fn parse_classpath_index(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|l| l.trim().strip_prefix("- ").and_then(unquote))
-        .collect()
 }
 
 fn unquote(text: &str) -> Option<String> {
@@ -96,11 +89,5 @@ mod tests {
         assert!(parse_layers_index("dependencies:\n").is_err());
         assert!(parse_layers_index("  - \"x\"\n").is_err());
         assert!(parse_layers_index("\n").is_err());
-    }
-
-    #[test]
-    fn parses_classpath_index() {
-        let cp = parse_classpath_index("- \"BOOT-INF/lib/a.jar\"\n- \"BOOT-INF/lib/b.jar\"\n");
-        assert_eq!(cp, ["BOOT-INF/lib/a.jar", "BOOT-INF/lib/b.jar"]);
     }
 }

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 /// The main attributes of a jar manifest. Attribute names compare
 /// case-insensitively, as the jar specification says.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct JarManifest {
+pub(crate) struct JarManifest {
     attributes: BTreeMap<String, (String, String)>,
 }
 
 impl JarManifest {
     /// Parses the main section (up to the first blank line). Continuation
     /// lines start with one space; line ends may be CRLF, LF or CR.
-    pub fn parse(text: &str) -> Self {
+    pub(crate) fn parse(text: &str) -> Self {
         let mut logical: Vec<String> = Vec::new();
         for line in text.split("\r\n").flat_map(|l| l.split(['\n', '\r'])) {
             if line.is_empty() {
@@ -38,7 +38,7 @@ impl JarManifest {
     }
 
     /// The value of attribute `name`, if present and not empty.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.attributes
             .get(&name.to_ascii_lowercase())
             .map(|(_, v)| v.as_str())

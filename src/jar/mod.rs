@@ -4,9 +4,9 @@
 //! `Class-Path` — and nothing of OCI: the output is a [`plan::JarPlan`] of
 //! files per layer plus an entrypoint, which the image core turns into layers.
 
-pub mod archive;
-pub mod index_files;
-pub mod manifest;
-pub mod plan;
+pub(crate) mod archive;
+pub(crate) mod index_files;
+pub(crate) mod manifest;
+pub(crate) mod plan;
 
 pub use plan::{plan_jar, JarKind, JarPlan, Mode, PlanOptions};

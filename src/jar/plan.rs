@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Spring Boot launcher classes hoist recognises (Boot 2 and Boot 3.2+).
-pub const BOOT_LAUNCHERS: &[&str] = &[
+pub(crate) const BOOT_LAUNCHERS: &[&str] = &[
     "org.springframework.boot.loader.JarLauncher",
     "org.springframework.boot.loader.PropertiesLauncher",
     "org.springframework.boot.loader.launch.JarLauncher",

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 /// A user name and a secret (password or token).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     /// User name.
     pub username: String,
     /// Password or identity token.
@@ -25,7 +25,7 @@ impl fmt::Debug for Credentials {
 
 impl Credentials {
     /// The `Authorization: Basic …` value.
-    pub fn basic_header(&self) -> String {
+    pub(crate) fn basic_header(&self) -> String {
         let raw = format!("{}:{}", self.username, self.secret);
         format!(
             "Basic {}",
@@ -34,7 +34,7 @@ impl Credentials {
     }
 
     /// Decodes a base64 `user:secret` pair (docker config `auth`, ECR tokens).
-    pub fn from_base64_pair(encoded: &str) -> Option<Self> {
+    pub(crate) fn from_base64_pair(encoded: &str) -> Option<Self> {
         let raw = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .ok()?;
@@ -49,7 +49,7 @@ impl Credentials {
 
 /// A parsed `WWW-Authenticate` challenge.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Challenge {
+pub(crate) enum Challenge {
     /// `Basic realm=…`.
     Basic,
     /// `Bearer realm=…,service=…,scope=…`.
@@ -65,7 +65,7 @@ pub enum Challenge {
 
 impl Challenge {
     /// Parses a `WWW-Authenticate` header value.
-    pub fn parse(header: &str) -> Option<Self> {
+    pub(crate) fn parse(header: &str) -> Option<Self> {
         let (scheme, rest) = header.trim().split_once(' ').unwrap_or((header.trim(), ""));
         let params = parse_params(rest);
         match scheme.to_ascii_lowercase().as_str() {
@@ -119,7 +119,7 @@ fn docker_config_path() -> Option<PathBuf> {
 }
 
 /// Credentials for `registry` from the docker config, if any.
-pub fn docker_credentials(registry: &str) -> Result<Option<Credentials>> {
+pub(crate) fn docker_credentials(registry: &str) -> Result<Option<Credentials>> {
     let Some(path) = docker_config_path() else {
         return Ok(None);
     };

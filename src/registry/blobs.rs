@@ -12,23 +12,23 @@ use std::io::Write;
 use std::path::Path;
 
 /// Upload part size: ECR wants parts of at least 5 MiB (but the last).
-pub const DEFAULT_CHUNK_SIZE: usize = 8 << 20;
+pub(crate) const DEFAULT_CHUNK_SIZE: usize = 8 << 20;
 
 /// How many times an upload session is started before giving up.
 const UPLOAD_SESSIONS: u32 = 3;
 
 /// The token scope for pulling from `repo`.
-pub fn pull_scope(repo: &str) -> String {
+pub(crate) fn pull_scope(repo: &str) -> String {
     format!("repository:{repo}:pull")
 }
 
 /// The token scope for pushing to `repo`.
-pub fn push_scope(repo: &str) -> String {
+pub(crate) fn push_scope(repo: &str) -> String {
     format!("repository:{repo}:pull,push")
 }
 
 /// True when `repo` has the blob.
-pub async fn blob_exists(registry: &Registry, repo: &str, digest: &Digest) -> Result<bool> {
+pub(crate) async fn blob_exists(registry: &Registry, repo: &str, digest: &Digest) -> Result<bool> {
     let path = format!("/v2/{repo}/blobs/{digest}");
     let response = registry
         .send(&push_scope(repo), "checking a blob", || {
@@ -48,7 +48,7 @@ pub async fn blob_exists(registry: &Registry, repo: &str, digest: &Digest) -> Re
 }
 
 /// What a mount request led to.
-pub enum MountOutcome {
+pub(crate) enum MountOutcome {
     /// The registry linked the blob: nothing to upload.
     Mounted,
     /// The registry opened an upload session instead (at this location).
@@ -56,7 +56,7 @@ pub enum MountOutcome {
 }
 
 /// Asks the registry to link `digest` from repository `from` into `repo`.
-pub async fn mount_blob(
+pub(crate) async fn mount_blob(
     registry: &Registry,
     repo: &str,
     digest: &Digest,
@@ -100,7 +100,7 @@ fn location(response: &reqwest::Response) -> Result<String> {
 /// Uploads the blob file at `path` to `repo`; restarts the session after a
 /// failure (bounded). `started` is a session the caller already has (from a
 /// mount that fell back). `on_bytes` hears of every part sent.
-pub async fn upload_blob(
+pub(crate) async fn upload_blob(
     registry: &Registry,
     repo: &str,
     digest: &Digest,
@@ -275,11 +275,11 @@ fn location_of(response: &reqwest::Response) -> Option<String> {
 /// A download whose connection broke off: worth trying again.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct DownloadInterrupted(String);
+pub(crate) struct DownloadInterrupted(String);
 
 /// Downloads blob `digest` of `repo` into `dest` (atomically), checking the
 /// bytes against the digest as they stream.
-pub async fn download_blob(
+pub(crate) async fn download_blob(
     registry: &Registry,
     repo: &str,
     digest: &Digest,

@@ -3,7 +3,7 @@
 //! creating a missing repository when asked to.
 
 /// The account and region of an ECR registry host, if it is one.
-pub fn ecr_host_parts(host: &str) -> Option<(&str, &str)> {
+pub(crate) fn ecr_host_parts(host: &str) -> Option<(&str, &str)> {
     let host = host.split(':').next().unwrap_or(host);
     let rest = host
         .strip_suffix(".amazonaws.com")
@@ -17,7 +17,7 @@ pub fn ecr_host_parts(host: &str) -> Option<(&str, &str)> {
 }
 
 /// True for ECR registry hosts.
-pub fn is_ecr_host(host: &str) -> bool {
+pub(crate) fn is_ecr_host(host: &str) -> bool {
     ecr_host_parts(host).is_some()
 }
 
@@ -25,7 +25,7 @@ pub fn is_ecr_host(host: &str) -> bool {
 ///
 /// The token is used for the whole run even if it says it has expired (a
 /// token is fetched once per host and run, never in a loop).
-pub async fn ecr_credentials(
+pub(crate) async fn ecr_credentials(
     host: &str,
     aws: &crate::aws::AwsOptions,
 ) -> anyhow::Result<crate::registry::auth::Credentials> {
@@ -56,7 +56,7 @@ pub async fn ecr_credentials(
 
 /// Creates repository `repo` in the ECR registry `host` unless it exists.
 /// Returns true when it was created.
-pub async fn ensure_repository(
+pub(crate) async fn ensure_repository(
     host: &str,
     repo: &str,
     aws: &crate::aws::AwsOptions,

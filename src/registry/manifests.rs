@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 
 /// A manifest as fetched: its bytes, media type and digest.
 #[derive(Clone, Debug)]
-pub struct FetchedManifest {
+pub(crate) struct FetchedManifest {
     /// The bytes.
     pub bytes: Vec<u8>,
     /// The media type (Content-Type, or the document's own `mediaType`).
@@ -23,7 +23,7 @@ pub struct FetchedManifest {
 const ACCEPTED: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
 
 /// Fetches the manifest `reference` (tag or digest) of `repo`.
-pub async fn get_manifest(
+pub(crate) async fn get_manifest(
     registry: &Registry,
     repo: &str,
     reference: &str,
@@ -83,7 +83,7 @@ pub async fn get_manifest(
 }
 
 /// Pushes a manifest under `reference` and checks the digest the registry reports.
-pub async fn put_manifest(
+pub(crate) async fn put_manifest(
     registry: &Registry,
     repo: &str,
     reference: &str,

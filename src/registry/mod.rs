@@ -4,15 +4,19 @@
 //! It knows nothing of Java or of how images are built: it moves blobs and
 //! manifests it is handed, checking every digest on the way.
 
-pub mod auth;
-pub mod blobs;
-pub mod ecr;
-pub mod manifests;
-pub mod pool;
-pub mod pull;
-pub mod push;
-pub mod reference;
-pub mod retry;
-pub mod transport;
+pub(crate) mod auth;
+pub(crate) mod blobs;
+pub(crate) mod ecr;
+pub(crate) mod manifests;
+pub(crate) mod pool;
+pub(crate) mod pull;
+pub(crate) mod push;
+pub(crate) mod reference;
+pub(crate) mod retry;
+pub(crate) mod transport;
 
 pub use reference::ImageReference;
+
+pub use push::{BlobOutcome, PushProgress};
+pub use retry::RetryPolicy;
+pub use transport::ClientOptions;

@@ -10,14 +10,14 @@ use std::sync::Arc;
 use tokio::sync::Mutex;
 
 /// Registry clients by host.
-pub struct RegistryPool {
+pub(crate) struct RegistryPool {
     options: ClientOptions,
     clients: Mutex<HashMap<String, Arc<Registry>>>,
 }
 
 impl RegistryPool {
     /// A pool whose clients use `options`.
-    pub fn new(options: ClientOptions) -> Self {
+    pub(crate) fn new(options: ClientOptions) -> Self {
         Self {
             options,
             clients: Mutex::new(HashMap::new()),
@@ -26,7 +26,7 @@ impl RegistryPool {
 
     /// The client for `host`, made on first use. The lock is held while
     /// credentials are fetched, so each host's are fetched exactly once.
-    pub async fn get(&self, host: &str) -> Result<Arc<Registry>> {
+    pub(crate) async fn get(&self, host: &str) -> Result<Arc<Registry>> {
         let mut clients = self.clients.lock().await;
         if let Some(client) = clients.get(host) {
             return Ok(client.clone());

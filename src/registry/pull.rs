@@ -19,7 +19,7 @@ const PARALLEL_DOWNLOADS: usize = 4;
 
 /// A base image resolved in a registry.
 #[derive(Clone, Debug)]
-pub struct RemoteImage {
+pub(crate) struct RemoteImage {
     /// The manifest's format.
     pub format: ManifestFormat,
     /// The platform manifest's digest.
@@ -32,7 +32,7 @@ pub struct RemoteImage {
 
 /// Resolves `reference` for `platform`: an index is narrowed to the matching
 /// manifest; the config is fetched (and kept in `blob_dir`).
-pub async fn resolve(
+pub(crate) async fn resolve(
     registry: &Registry,
     reference: &ImageReference,
     platform: &Platform,
@@ -74,7 +74,7 @@ pub async fn resolve(
 }
 
 /// The path of `digest` in `blob_dir`, downloading it first if it is not there.
-pub async fn ensure_blob(
+pub(crate) async fn ensure_blob(
     registry: &Registry,
     repo: &str,
     digest: &Digest,
@@ -99,7 +99,7 @@ pub async fn ensure_blob(
 }
 
 /// Downloads every blob of `digests` missing from `blob_dir`, a few at a time.
-pub async fn ensure_blobs(
+pub(crate) async fn ensure_blobs(
     registry: &Registry,
     repo: &str,
     digests: &[Digest],

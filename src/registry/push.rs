@@ -25,7 +25,7 @@ pub enum BlobOutcome {
 
 /// A blob to put in the target repository.
 #[derive(Clone, Debug)]
-pub struct BlobToPush {
+pub(crate) struct BlobToPush {
     /// Its digest.
     pub digest: Digest,
     /// Its size.
@@ -47,13 +47,9 @@ pub trait PushProgress: Send + Sync {
     fn blob_finished(&self, _digest: &Digest, _size: u64, _outcome: BlobOutcome) {}
 }
 
-/// Progress that nobody watches.
-pub struct Silent;
-impl PushProgress for Silent {}
-
 /// Tuning for pushes.
 #[derive(Clone, Copy, Debug)]
-pub struct PushOptions {
+pub(crate) struct PushOptions {
     /// Blobs in flight at once.
     pub parallel: usize,
     /// Upload part size.
@@ -70,7 +66,7 @@ impl Default for PushOptions {
 }
 
 /// Puts every blob in `repo`; returns an outcome per blob, in order.
-pub async fn push_blobs(
+pub(crate) async fn push_blobs(
     registry: &Registry,
     repo: &str,
     blobs: &[BlobToPush],
@@ -137,7 +133,7 @@ async fn push_blob(
 }
 
 /// Pushes a manifest under each of `tags` (under its digest when there are none).
-pub async fn push_manifest(
+pub(crate) async fn push_manifest(
     registry: &Registry,
     repo: &str,
     tags: &[String],

@@ -5,7 +5,7 @@ use crate::image::Digest;
 use std::fmt;
 
 /// Checks a tag against the OCI grammar `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
-pub fn check_tag(tag: &str) -> Result<(), &'static str> {
+pub(crate) fn check_tag(tag: &str) -> Result<(), &'static str> {
     let mut chars = tag.chars();
     let first_ok = chars
         .next()
@@ -20,7 +20,7 @@ pub fn check_tag(tag: &str) -> Result<(), &'static str> {
 }
 
 /// Docker Hub's registry host, for references without one.
-pub const DOCKER_HUB: &str = "registry-1.docker.io";
+pub(crate) const DOCKER_HUB: &str = "registry-1.docker.io";
 
 /// A parsed image reference.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -46,12 +46,12 @@ impl RetryPolicy {
 }
 
 /// True for HTTP statuses worth retrying: 408, 429 and 5xx.
-pub fn is_temporary_status(status: u16) -> bool {
+pub(crate) fn is_temporary_status(status: u16) -> bool {
     status == 408 || status == 429 || (500..600).contains(&status)
 }
 
 /// Parses `Retry-After` given in seconds (the HTTP-date form is ignored).
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 

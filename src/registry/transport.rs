@@ -48,7 +48,7 @@ impl Default for ClientOptions {
 }
 
 /// True for hosts reached over plain HTTP without being named: loopback only.
-pub fn is_loopback_host(registry: &str) -> bool {
+pub(crate) fn is_loopback_host(registry: &str) -> bool {
     let host = registry.rsplit_once(':').map_or(registry, |(h, port)| {
         if port.chars().all(|c| c.is_ascii_digit()) {
             h
@@ -68,7 +68,7 @@ struct AuthState {
 }
 
 /// A client for one registry host.
-pub struct Registry {
+pub(crate) struct Registry {
     host: String,
     base_url: String,
     http: reqwest::Client,
@@ -79,7 +79,7 @@ pub struct Registry {
 
 impl Registry {
     /// A client for `host` with `credentials` (none: anonymous).
-    pub fn new(
+    pub(crate) fn new(
         host: &str,
         options: &ClientOptions,
         credentials: Option<Credentials>,
@@ -138,12 +138,12 @@ impl Registry {
     }
 
     /// The registry host.
-    pub fn host(&self) -> &str {
+    pub(crate) fn host(&self) -> &str {
         &self.host
     }
 
     /// An absolute URL for `path` (`/v2/...`) or a `Location` header value.
-    pub fn url(&self, path_or_url: &str) -> String {
+    pub(crate) fn url(&self, path_or_url: &str) -> String {
         if path_or_url.starts_with("http://") || path_or_url.starts_with("https://") {
             path_or_url.to_string()
         } else {
@@ -152,7 +152,7 @@ impl Registry {
     }
 
     /// Starts a request.
-    pub fn request(&self, method: Method, path_or_url: &str) -> RequestBuilder {
+    pub(crate) fn request(&self, method: Method, path_or_url: &str) -> RequestBuilder {
         self.http.request(method, self.url(path_or_url))
     }
 
@@ -160,7 +160,7 @@ impl Registry {
     /// again (bounded, with backoff) after temporary failures. `scope` is the
     /// token scope (`repository:NAME:pull,push`). Returns the last response,
     /// whatever its status, unless the connection itself failed.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         scope: &str,
         what: &str,
@@ -236,7 +236,7 @@ impl Registry {
     /// Pings `/v2/` to learn how the registry authenticates, so later
     /// requests carry credentials (or a token) from the start instead of
     /// each collecting a 401 first. Also tells early when it is unreachable.
-    pub async fn ping(&self) -> Result<()> {
+    pub(crate) async fn ping(&self) -> Result<()> {
         let response = self
             .send("", "checking the registry (/v2/)", || {
                 self.request(Method::GET, "/v2/")
@@ -407,7 +407,7 @@ impl JsonBody for Response {
 
 /// Turns a failed response into a one-line error naming the registry, what
 /// was being done and the registry's own error code and message.
-pub async fn response_error(response: Response, host: &str, what: &str) -> anyhow::Error {
+pub(crate) async fn response_error(response: Response, host: &str, what: &str) -> anyhow::Error {
     let status = response.status();
     let body: serde_json::Value = response
         .bytes()

@@ -20,11 +20,10 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// Registry clients, the runtime they run on, and where blobs are kept.
+/// Registry clients and where fetched blobs are kept.
 pub struct RegistryAccess {
     pool: RegistryPool,
     aws: crate::aws::AwsOptions,
-    runtime: tokio::runtime::Runtime,
     blob_dir: PathBuf,
     push: PushOptions,
     create_repository: bool,
@@ -53,35 +52,26 @@ pub struct PushSummary {
 impl RegistryAccess {
     /// Access with `options`, keeping fetched blobs in `blob_dir`.
     /// With `create_repository`, a missing ECR repository is created before a push.
-    pub fn new(
-        options: ClientOptions,
-        blob_dir: PathBuf,
-        push: PushOptions,
-        create_repository: bool,
-    ) -> Result<Self> {
+    pub fn new(options: ClientOptions, blob_dir: PathBuf, create_repository: bool) -> Result<Self> {
         std::fs::create_dir_all(&blob_dir)
             .with_context(|| format!("creating {}", blob_dir.display()))?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .context("starting the network runtime")?;
         Ok(Self {
             aws: options.aws.clone(),
             pool: RegistryPool::new(options),
-            runtime,
             blob_dir,
-            push,
+            push: PushOptions::default(),
             create_repository,
         })
     }
 
     /// Resolves a base image in a registry; fetches its config, not its layers.
-    pub fn read_base(&self, reference: &ImageReference, platform: &Platform) -> Result<BaseImage> {
-        let remote = self.runtime.block_on(async {
-            let registry = self.pool.get(&reference.registry).await?;
-            resolve(&registry, reference, platform, &self.blob_dir).await
-        })?;
+    pub async fn read_base(
+        &self,
+        reference: &ImageReference,
+        platform: &Platform,
+    ) -> Result<BaseImage> {
+        let registry = self.pool.get(&reference.registry).await?;
+        let remote = resolve(&registry, reference, platform, &self.blob_dir).await?;
         let name = reference.to_string();
         check_platform(&name, &remote.config, platform)?;
         if remote.config.rootfs.diff_ids.len() != remote.layers.len() {
@@ -115,25 +105,25 @@ impl RegistryAccess {
 
     /// `reference` pinned by digest (`REGISTRY/REPO@sha256:…`): as given when it
     /// carries one, else the digest of the manifest its tag points to now.
-    pub fn pin(&self, reference: &ImageReference) -> Result<String> {
+    pub async fn pin(&self, reference: &ImageReference) -> Result<String> {
         let digest = match &reference.digest {
             Some(digest) => digest.clone(),
-            None => self.runtime.block_on(async {
+            None => {
                 let registry = self.pool.get(&reference.registry).await?;
-                let fetched = crate::registry::manifests::get_manifest(
+                crate::registry::manifests::get_manifest(
                     &registry,
                     &reference.repository,
                     &reference.reference(),
                 )
-                .await?;
-                anyhow::Ok(fetched.digest)
-            })?,
+                .await?
+                .digest
+            }
         };
         Ok(reference.pinned(&digest))
     }
 
     /// Downloads the base's layers that are not on disk yet.
-    pub fn fetch_base_layers(&self, base: &BaseImage) -> Result<()> {
+    pub async fn fetch_base_layers(&self, base: &BaseImage) -> Result<()> {
         let Some(reference) = &base.remote else {
             return Ok(());
         };
@@ -143,17 +133,15 @@ impl RegistryAccess {
             .filter(|l| !l.path.is_file())
             .map(|l| l.descriptor.digest.clone())
             .collect();
-        self.runtime.block_on(async {
-            let registry = self.pool.get(&reference.registry).await?;
-            ensure_blobs(&registry, &reference.repository, &missing, &self.blob_dir).await
-        })
+        let registry = self.pool.get(&reference.registry).await?;
+        ensure_blobs(&registry, &reference.repository, &missing, &self.blob_dir).await
     }
 
     /// Pushes `publication` to `target` under its tag and `extra_tags`:
     /// every blob first, then the platform manifests (by digest, when there
     /// is an index), then the top manifest under each tag. `bases[i]` is the
     /// base of image `i`.
-    pub fn push(
+    pub async fn push(
         &self,
         target: &ImageReference,
         extra_tags: &[String],
@@ -171,11 +159,11 @@ impl RegistryAccess {
                 .map(|r| r.repository.clone());
             if base.remote.is_some() && same_registry_origin.is_none() {
                 // Another registry: the bytes have to come here first.
-                self.fetch_base_layers(base)?;
+                self.fetch_base_layers(base).await?;
             }
             let config_path = self.blob_dir.join(image.config_digest().hex());
             if !config_path.is_file() {
-                crate::image::write_file_atomic(&config_path, &image.config_bytes)?;
+                crate::util::fs::write_atomic(&config_path, &image.config_bytes)?;
             }
             for layer in &image.layers {
                 if !blobs.iter().any(|b| b.digest == layer.descriptor.digest) {
@@ -207,7 +195,7 @@ impl RegistryAccess {
             }
         }
         let repo = &target.repository;
-        let outcomes = self.runtime.block_on(async {
+        let outcomes = {
             if self.create_repository
                 && is_ecr_host(&target.registry)
                 && ensure_repository(&target.registry, repo, &self.aws).await?
@@ -224,8 +212,8 @@ impl RegistryAccess {
             }
             let (media_type, bytes) = publication.top();
             push_manifest(&registry, repo, &tags, media_type, bytes).await?;
-            anyhow::Ok(outcomes)
-        })?;
+            outcomes
+        };
         let count = |wanted: BlobOutcome| outcomes.iter().filter(|o| **o == wanted).count();
         Ok(PushSummary {
             uploaded: count(BlobOutcome::Uploaded),

@@ -1,9 +1,11 @@
-//! Drawing push progress: bars on a terminal (indicatif), one line per blob
-//! elsewhere (CI logs). Everything goes to stderr; stdout carries results.
+//! Drawing progress for the library's reporters: push bars on a terminal
+//! (indicatif) or one line per blob elsewhere (CI logs), and a rollout's
+//! events and counts. Everything goes to stderr; stdout carries results.
 
-use crate::image::Digest;
-use crate::registry::push::{BlobOutcome, PushProgress};
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use hoist::ecs::{DeploymentView, RolloutProgress, ServiceEvent};
+use hoist::registry::{BlobOutcome, PushProgress};
+use hoist::Digest;
+use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -34,7 +36,7 @@ impl PushProgress for Lines {
         eprintln!(
             "blob {} {:>10}  {what}",
             short(digest),
-            crate::cli::human_size(size)
+            HumanBytes(size).to_string()
         );
     }
 }
@@ -99,7 +101,7 @@ impl PushProgress for Bars {
         let _ = self.multi.println(format!(
             "blob {} {:>10}  {}",
             short(digest),
-            crate::cli::human_size(size),
+            HumanBytes(size).to_string(),
             match outcome {
                 BlobOutcome::Uploaded => "uploaded",
                 BlobOutcome::Mounted => "mounted",
@@ -143,15 +145,15 @@ impl RolloutDrawer {
     }
 }
 
-impl crate::ecs::deploy::RolloutProgress for RolloutDrawer {
-    fn event(&self, event: &crate::ecs::rollout::ServiceEvent) {
+impl RolloutProgress for RolloutDrawer {
+    fn event(&self, event: &ServiceEvent) {
         self.line(format!("event {}  {}", event.created_at, event.message));
     }
 
-    fn counts(&self, primary: &crate::ecs::rollout::DeploymentView) {
+    fn counts(&self, primary: &DeploymentView) {
         let text = format!(
             "{}: {}/{} running, {} pending{}",
-            crate::ecs::rollout::short_arn(&primary.task_definition),
+            hoist::ecs::short_arn(&primary.task_definition),
             primary.running,
             primary.desired,
             primary.pending,

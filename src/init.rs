@@ -1,116 +1,16 @@
-//! The hoist.toml commands of the CLI: `hoist ship`, `hoist promote` and
-//! `hoist init`.
+//! `hoist init`: a commented hoist.toml for the Gradle project in the current
+//! directory — its name from settings.gradle, the jar Gradle built, and two
+//! environments (dev, and a protected prod) to edit.
 
-use crate::cli::{write_github_output_lines, InitArgs, PromoteArgs, ShipArgs};
-use crate::config::HoistConfig;
 use crate::error::usage_hint;
-use crate::progress::RolloutDrawer;
-use crate::ship::{promote, ship, ShipOptions};
-use anyhow::{Context, Result};
-use std::io::Write;
+use anyhow::Result;
 use std::path::Path;
 
-/// `hoist ship ENV`.
-pub fn run_ship(args: ShipArgs) -> Result<()> {
-    let mut config = HoistConfig::load(&args.config)?;
-    // Flags (and HOIST_* variables) win over the file.
-    if let Some(from) = &args.from {
-        config.image.from = from.clone();
-    }
-    if let Some(to) = &args.to {
-        config.image.to = to.clone();
-    }
-    if let Some(jar) = &args.jar {
-        config.image.jar = jar.clone();
-    }
-    let options = ShipOptions {
-        env: args.env.clone(),
-        yes: args.yes,
-        wait: args.wait.options()?,
-        skip_gradle: args.skip_gradle,
-        cache_dir: args
-            .cache_dir
-            .clone()
-            .or_else(crate::image::cache::LayerCache::default_root),
-    };
-    let push_progress = crate::progress::for_stderr();
-    let rollout = RolloutDrawer::for_stderr();
-    let result = ship(&config, &options, push_progress.as_ref(), &rollout);
-    drop(rollout);
-    let report = result?;
-    let json = serde_json::to_string_pretty(&report)?;
-    if let Some(path) = &args.metadata_file {
-        crate::dest::write_atomic(path, json.as_bytes())
-            .with_context(|| format!("writing --metadata-file {}", path.display()))?;
-    }
-    if let Ok(path) = std::env::var("GITHUB_OUTPUT") {
-        write_github_output_lines(
-            Path::new(&path),
-            &[
-                ("image", report.image.clone()),
-                ("digest", report.build.digest.to_string()),
-                ("tags", report.build.tags.join(",")),
-                (
-                    "task-definition-arn",
-                    report.deploy.task_definition_arn.clone(),
-                ),
-                (
-                    "task-definition-revision",
-                    report.deploy.revision.to_string(),
-                ),
-            ],
-        )?;
-    }
-    let push = report.build.push.as_ref();
-    eprintln!(
-        "shipped {} to {}: {} ({} uploaded, {} mounted, {} already there), {} {}, {:.1} s in all",
-        report.env,
-        report.deploy.service,
-        report.image,
-        push.map_or(0, |p| p.uploaded),
-        push.map_or(0, |p| p.mounted),
-        push.map_or(0, |p| p.present),
-        crate::ecs::rollout::short_arn(&report.deploy.task_definition_arn),
-        report.deploy.outcome,
-        report.seconds
-    );
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        writeln!(out, "{json}")?;
-    } else {
-        writeln!(out, "{}", report.image)?;
-    }
-    Ok(())
-}
-
-/// `hoist promote FROM TO`.
-pub fn run_promote(args: PromoteArgs) -> Result<()> {
-    let config = HoistConfig::load(&args.config)?;
-    let rollout = RolloutDrawer::for_stderr();
-    let result = promote(
-        &config,
-        &args.from,
-        &args.to,
-        args.yes,
-        args.wait.options()?,
-        &rollout,
-    );
-    drop(rollout);
-    let (image, report) = result?;
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        let value = serde_json::json!({"image": image, "deploy": report});
-        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
-    } else {
-        writeln!(out, "{image}")?;
-    }
-    Ok(())
-}
-
-/// `hoist init`: a commented hoist.toml for the Gradle project here.
-pub fn run_init(args: InitArgs) -> Result<()> {
+/// Writes `hoist.toml` for the Gradle project in the current directory
+/// (refusing to overwrite one unless `force`), and says what it found.
+pub fn init(force: bool) -> Result<()> {
     let path = Path::new("hoist.toml");
-    if path.exists() && !args.force {
+    if path.exists() && !force {
         return Err(usage_hint(
             "hoist.toml exists already",
             "edit it, or pass --force to overwrite it",
@@ -141,7 +41,7 @@ pub fn run_init(args: InitArgs) -> Result<()> {
         .to_ascii_lowercase();
     let jar = crate::ship::find_jar(Path::new("."), "build/libs/*.jar").ok();
     let text = init_template(&name, gradle, jar.as_deref());
-    crate::dest::write_atomic(path, text.as_bytes())?;
+    crate::util::fs::write_atomic(path, text.as_bytes())?;
     eprintln!(
         "wrote hoist.toml for {name}{}{}",
         gradle
@@ -210,6 +110,7 @@ rollback-on-failure = true
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::HoistConfig;
 
     #[test]
     fn the_init_template_parses() {

@@ -1,0 +1,266 @@
+//! `hoist deploy`, `hoist rollback` and `hoist status`: flags in, ECS calls
+//! through the library, results out (stdout carries the result; progress and
+//! service events go to stderr).
+
+use crate::cli::args::{key_values, AwsArgs, RegistryArgs, ServiceArgs, WaitArgs};
+use crate::cli::output::{emit, ReportOutputs};
+use crate::cli::progress::RolloutDrawer;
+use anyhow::{Context, Result};
+use clap::Args;
+use hoist::ecs::{
+    deploy, rollback, service_status, short_arn, DeployOptions, DeployReport, EcsClient,
+    ServiceStatus, TaskDefinitionPatch,
+};
+use hoist::registry::ImageReference;
+use hoist::RegistryAccess;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// `hoist deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    /// The container whose image is replaced.
+    #[arg(long, value_name = "NAME")]
+    pub container: String,
+    /// The image: REGISTRY/REPO@sha256:… or REGISTRY/REPO:TAG (resolved to its digest).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+    /// Environment variable for the container, KEY=VALUE (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Secret for the container, NAME=ARN (repeatable; ECS injects it at run time).
+    #[arg(long = "secret", value_name = "NAME=ARN")]
+    pub secrets: Vec<String>,
+    /// Start from this family's latest revision instead of the service's task definition.
+    #[arg(long, value_name = "FAMILY")]
+    pub task_family: Option<String>,
+    /// Start new tasks even if the task definition did not change.
+    #[arg(long)]
+    pub force_new_deployment: bool,
+    /// Print the task-definition diff and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// When the rollout fails, put the previous task definition back and wait for it.
+    #[arg(long)]
+    pub rollback_on_failure: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Write the outcome as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub metadata_file: Option<PathBuf>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hoist rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    /// The revision to go back to (default: the one before the current).
+    #[arg(long, value_name = "N")]
+    pub to_revision: Option<i64>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Write the outcome as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub metadata_file: Option<PathBuf>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hoist status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The image reference pinned by digest, resolving a tag through the registry.
+async fn pin_image(args: &DeployArgs) -> Result<String> {
+    let reference = ImageReference::parse(&args.image).context("--image")?;
+    if let Some(digest) = &reference.digest {
+        return Ok(reference.pinned(digest));
+    }
+    let blob_dir = tempfile::tempdir().context("creating a scratch directory")?;
+    let mut client = args.registry.client_options()?;
+    client.aws = args.aws.options();
+    let access = RegistryAccess::new(client, blob_dir.path().to_path_buf(), false)?;
+    access
+        .pin(&reference)
+        .await
+        .with_context(|| format!("resolving --image {} to a digest", args.image))
+}
+
+/// Writes a deploy's report (also on failure, so CI sees why) and prints the
+/// result: the diff of a dry run, else the task definition deployed; on
+/// failure the last service events go to stderr.
+fn finish(
+    report: &DeployReport,
+    metadata_file: Option<&PathBuf>,
+    json: bool,
+    result: Result<()>,
+) -> Result<()> {
+    let human = match (&report.diff, &result) {
+        (Some(diff), _) if diff.is_empty() => "no change to the task definition\n".to_string(),
+        (Some(diff), _) => diff.clone(),
+        (None, Ok(())) => report.task_definition_arn.clone(),
+        (None, Err(_)) => String::new(),
+    };
+    let step_outputs = if report.task_definition_arn.is_empty() {
+        Vec::new()
+    } else {
+        vec![
+            ("task-definition-arn", report.task_definition_arn.clone()),
+            ("task-definition-revision", report.revision.to_string()),
+        ]
+    };
+    emit(
+        report,
+        &ReportOutputs {
+            metadata_file,
+            json,
+        },
+        &step_outputs,
+        &human,
+    )?;
+    if let (Err(_), false) = (&result, json) {
+        for event in report.last_events.iter().rev() {
+            eprintln!("event  {event}");
+        }
+    }
+    result
+}
+
+/// `hoist deploy`.
+pub async fn run_deploy(args: DeployArgs) -> Result<()> {
+    let image = pin_image(&args).await?;
+    let options = DeployOptions {
+        target: args.service.target(),
+        patch: TaskDefinitionPatch {
+            container: args.container.clone(),
+            image,
+            environment: key_values("--env", &args.env)?,
+            secrets: key_values("--secret", &args.secrets)?,
+        },
+        task_family: args.task_family.clone(),
+        force_new_deployment: args.force_new_deployment,
+        dry_run: args.dry_run,
+        wait: args.wait.options()?,
+        rollback_on_failure: args.rollback_on_failure,
+    };
+    let drawer = RolloutDrawer::for_stderr();
+    let mut report = DeployReport::default();
+    let result = async {
+        let client = EcsClient::new(&args.aws.options()).await?;
+        deploy(&client, &options, &drawer, &mut report).await
+    }
+    .await;
+    drop(drawer);
+    finish(&report, args.metadata_file.as_ref(), args.json, result)
+}
+
+/// `hoist rollback`.
+pub async fn run_rollback(args: RollbackArgs) -> Result<()> {
+    let wait = args.wait.options()?;
+    let drawer = RolloutDrawer::for_stderr();
+    let mut report = DeployReport::default();
+    let result = async {
+        let client = EcsClient::new(&args.aws.options()).await?;
+        rollback(
+            &client,
+            &args.service.target(),
+            args.to_revision,
+            wait,
+            &drawer,
+            &mut report,
+        )
+        .await
+    }
+    .await;
+    drop(drawer);
+    finish(&report, args.metadata_file.as_ref(), args.json, result)
+}
+
+/// `hoist status`.
+pub async fn run_status(args: StatusArgs) -> Result<()> {
+    let target = args.service.target();
+    let client = EcsClient::new(&args.aws.options()).await?;
+    let ServiceStatus { snapshot, images } = service_status(&client, &target).await?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let deployments: Vec<serde_json::Value> = snapshot
+            .deployments
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "id": d.id, "status": d.status, "taskDefinitionArn": d.task_definition,
+                    "rolloutState": d.rollout_state, "running": d.running, "pending": d.pending,
+                    "desired": d.desired, "failed": d.failed, "images": images.get(&d.task_definition),
+                })
+            })
+            .collect();
+        let events: Vec<&str> = snapshot
+            .events
+            .iter()
+            .take(10)
+            .map(|e| e.message.as_str())
+            .collect();
+        let value = serde_json::json!({
+            "cluster": target.cluster, "service": target.service,
+            "taskDefinitionArn": snapshot.task_definition, "deployments": deployments, "events": events,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "service {} in {}: {}",
+        target.service,
+        target.cluster,
+        short_arn(&snapshot.task_definition)
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<20} {:<8} {:<12} {:>7} {:>7} {:>7}  {:<20} IMAGES",
+        "DEPLOYMENT", "STATUS", "ROLLOUT", "RUNNING", "PENDING", "DESIRED", "TASK DEFINITION"
+    )?;
+    for d in &snapshot.deployments {
+        writeln!(
+            out,
+            "{:<20} {:<8} {:<12} {:>7} {:>7} {:>7}  {:<20} {}",
+            d.id,
+            d.status,
+            d.rollout_state.as_deref().unwrap_or("-"),
+            d.running,
+            d.pending,
+            d.desired,
+            short_arn(&d.task_definition),
+            images
+                .get(&d.task_definition)
+                .map(|i| i.join(", "))
+                .unwrap_or_default()
+        )?;
+    }
+    writeln!(out)?;
+    for event in snapshot.events.iter().take(5) {
+        writeln!(out, "{}  {}", event.created_at, event.message)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! Where a command's result goes, written in one place: the JSON report to
+//! `--metadata-file` (atomically) and to stdout with `--json`, step outputs
+//! appended to `GITHUB_OUTPUT` when GitHub Actions sets it, and otherwise one
+//! plain result on stdout (a digest, an image, an ARN) so commands compose.
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The output flags every reporting command shares.
+pub struct ReportOutputs<'a> {
+    /// `--metadata-file`.
+    pub metadata_file: Option<&'a PathBuf>,
+    /// `--json`.
+    pub json: bool,
+}
+
+/// A command's finished report: written to the metadata file and
+/// `GITHUB_OUTPUT` (`step_outputs`, when non-empty), then printed: as JSON
+/// with `--json`, else as `human` (nothing when it is empty).
+pub fn emit<T: Serialize>(
+    report: &T,
+    outputs: &ReportOutputs,
+    step_outputs: &[(&str, String)],
+    human: &str,
+) -> Result<()> {
+    let json = serde_json::to_string_pretty(report)?;
+    if let Some(path) = outputs.metadata_file {
+        hoist::write_atomic(path, json.as_bytes())
+            .with_context(|| format!("writing --metadata-file {}", path.display()))?;
+    }
+    if !step_outputs.is_empty() {
+        if let Ok(path) = std::env::var("GITHUB_OUTPUT") {
+            append_step_outputs(Path::new(&path), step_outputs)?;
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if outputs.json {
+        writeln!(out, "{json}")?;
+    } else if !human.is_empty() {
+        write!(out, "{human}")?;
+        if !human.ends_with('\n') {
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Appends `key=value` lines to the GitHub Actions output file.
+fn append_step_outputs(path: &Path, lines: &[(&str, String)]) -> Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context(|| format!("opening GITHUB_OUTPUT {}", path.display()))?;
+    for (key, value) in lines {
+        writeln!(file, "{key}={value}")
+            .with_context(|| format!("writing GITHUB_OUTPUT {}", path.display()))?;
+    }
+    Ok(())
+}

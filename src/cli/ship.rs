@@ -1,0 +1,177 @@
+//! `hoist ship`, `hoist promote` and `hoist init`: the hoist.toml commands.
+//! Flags and `HOIST_*` variables win over the file.
+
+use crate::cli::args::WaitArgs;
+use crate::cli::output::{emit, ReportOutputs};
+use crate::cli::progress::RolloutDrawer;
+use anyhow::Result;
+use clap::Args;
+use hoist::ecs::short_arn;
+use hoist::{promote, ship, HoistConfig, ShipOptions};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// `hoist ship`.
+#[derive(Debug, Args)]
+pub struct ShipArgs {
+    /// The environment ([env.NAME] in hoist.toml).
+    pub env: String,
+    /// Base image, instead of [image] from.
+    #[arg(long, value_name = "IMAGE", env = "HOIST_FROM")]
+    pub from: Option<String>,
+    /// Target repository, instead of [image] to.
+    #[arg(long, value_name = "REPOSITORY", env = "HOIST_TO")]
+    pub to: Option<String>,
+    /// Jar glob, instead of [image] jar.
+    #[arg(long, value_name = "GLOB", env = "HOIST_JAR")]
+    pub jar: Option<String>,
+    /// The config file.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "HOIST_CONFIG",
+        default_value = "hoist.toml"
+    )]
+    pub config: PathBuf,
+    /// Confirm a protected environment.
+    #[arg(long)]
+    pub yes: bool,
+    /// Do not run the configured Gradle task.
+    #[arg(long)]
+    pub skip_gradle: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// Layer cache directory (default: $XDG_CACHE_HOME/hoist or ~/.cache/hoist).
+    #[arg(long, value_name = "DIR", env = "HOIST_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Write the outcome as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub metadata_file: Option<PathBuf>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hoist promote`.
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The environment whose running image is promoted.
+    pub from: String,
+    /// The environment it goes to.
+    pub to: String,
+    /// The config file.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "HOIST_CONFIG",
+        default_value = "hoist.toml"
+    )]
+    pub config: PathBuf,
+    /// Confirm a protected environment.
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hoist init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite an existing hoist.toml.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `hoist ship ENV`.
+pub async fn run_ship(args: ShipArgs) -> Result<()> {
+    let mut config = HoistConfig::load(&args.config)?;
+    // Flags (and HOIST_* variables) win over the file.
+    if let Some(from) = &args.from {
+        config.image.from = from.clone();
+    }
+    if let Some(to) = &args.to {
+        config.image.to = to.clone();
+    }
+    if let Some(jar) = &args.jar {
+        config.image.jar = jar.clone();
+    }
+    let options = ShipOptions {
+        env: args.env.clone(),
+        yes: args.yes,
+        wait: args.wait.options()?,
+        skip_gradle: args.skip_gradle,
+        cache_dir: args.cache_dir.clone().or_else(hoist::default_cache_dir),
+    };
+    let push_progress = crate::cli::progress::for_stderr();
+    let rollout = RolloutDrawer::for_stderr();
+    let result = ship(&config, &options, push_progress.as_ref(), &rollout).await;
+    drop(rollout);
+    let report = result?;
+    let push = report.build.push.as_ref();
+    eprintln!(
+        "shipped {} to {}: {} ({} uploaded, {} mounted, {} already there), {} {}, {:.1} s in all",
+        report.env,
+        report.deploy.service,
+        report.image,
+        push.map_or(0, |p| p.uploaded),
+        push.map_or(0, |p| p.mounted),
+        push.map_or(0, |p| p.present),
+        short_arn(&report.deploy.task_definition_arn),
+        report.deploy.outcome,
+        report.seconds
+    );
+    emit(
+        &report,
+        &ReportOutputs {
+            metadata_file: args.metadata_file.as_ref(),
+            json: args.json,
+        },
+        &[
+            ("image", report.image.clone()),
+            ("digest", report.build.digest.to_string()),
+            ("tags", report.build.tags.join(",")),
+            (
+                "task-definition-arn",
+                report.deploy.task_definition_arn.clone(),
+            ),
+            (
+                "task-definition-revision",
+                report.deploy.revision.to_string(),
+            ),
+        ],
+        &report.image,
+    )
+}
+
+/// `hoist promote FROM TO`.
+pub async fn run_promote(args: PromoteArgs) -> Result<()> {
+    let config = HoistConfig::load(&args.config)?;
+    let rollout = RolloutDrawer::for_stderr();
+    let result = promote(
+        &config,
+        &args.from,
+        &args.to,
+        args.yes,
+        args.wait.options()?,
+        &rollout,
+    )
+    .await;
+    drop(rollout);
+    let (image, report) = result?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let value = serde_json::json!({"image": image, "deploy": report});
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+    } else {
+        writeln!(out, "{image}")?;
+    }
+    Ok(())
+}
+
+/// `hoist init`.
+pub fn run_init(args: InitArgs) -> Result<()> {
+    hoist::init(args.force)
+}
