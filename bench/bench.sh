@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark behind `just bench` (DESIGN.md, "Speed and memory targets").
+# The benchmark behind `just bench` (targets: README, "Speed"; docs/architecture.md).
 #
 # Builds a Spring Boot jar with ~BENCH_MB MB of dependency jars (fixture generator,
 # examples/bench_jar.rs) to `oci:` three ways -- cold (empty layout and layer cache), after a
@@ -503,7 +503,7 @@ fi
   echo
   echo "The change and unchanged rows reuse the layer cache of the run before them; their MB/s"
   echo "is the whole input over their time (an effective rate, not bytes actually read)."
-  echo "Targets (DESIGN.md): cold ≤ 1.0 s on 2 cores; peak RSS flat in layer size."
+  echo "Targets: cold ≤ 1.0 s on 2 cores; peak RSS flat in layer size."
   if [[ $PUSH == 1 ]]; then
     echo
     echo "### push to a local registry"
@@ -526,7 +526,7 @@ fi
     echo "|---|---:|---:|---:|"
     printf '%s\n' "${PUSH_ROWS[@]}"
     echo
-    echo "Targets (DESIGN.md): cold ≤ 1.0 s ($(verdict "$COLD_SECS" 1.0 le)), class change < 0.3 s" \
+    echo "Targets: cold ≤ 1.0 s ($(verdict "$COLD_SECS" 1.0 le)), class change < 0.3 s" \
       "($(verdict "$CHANGE_SECS" 0.3 lt)), no-op < 0.15 s ($(verdict "$NOOP_SECS" 0.15 lt))."
   fi
 } | tee "$WORK/results.md"

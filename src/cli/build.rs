@@ -2,7 +2,7 @@
 //! plan) out. stdout carries the digest (or the plan); progress goes to stderr.
 
 use crate::cli::args::{key_values, RegistryArgs};
-use crate::cli::output::{emit, ReportOutputs};
+use crate::cli::output::{emit, image_outputs, OutputArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use hoist::error::{usage, usage_hint};
@@ -107,12 +107,8 @@ pub struct BuildArgs {
     /// Build every layer afresh and leave the cache alone.
     #[arg(long)]
     pub no_cache: bool,
-    /// Write digests and layers as JSON to this file.
-    #[arg(long, value_name = "FILE")]
-    pub metadata_file: Option<PathBuf>,
-    /// Print the build report as JSON instead of the digest.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `hoist inspect`.
@@ -194,15 +190,8 @@ pub async fn run_build(args: BuildArgs) -> Result<()> {
     }
     emit(
         &report,
-        &ReportOutputs {
-            metadata_file: args.metadata_file.as_ref(),
-            json: args.json,
-        },
-        &[
-            ("image", report.image.clone()),
-            ("digest", report.digest.to_string()),
-            ("tags", report.tags.join(",")),
-        ],
+        &args.output,
+        &image_outputs(&report.image, report.digest.as_str(), &report.tags),
         &report.digest.to_string(),
     )
 }

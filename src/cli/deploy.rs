@@ -3,7 +3,7 @@
 //! service events go to stderr).
 
 use crate::cli::args::{key_values, AwsArgs, RegistryArgs, ServiceArgs, WaitArgs};
-use crate::cli::output::{emit, ReportOutputs};
+use crate::cli::output::{deploy_outputs, emit, OutputArgs};
 use crate::cli::progress::RolloutDrawer;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -14,7 +14,6 @@ use hoist::ecs::{
 use hoist::registry::ImageReference;
 use hoist::RegistryAccess;
 use std::io::Write;
-use std::path::PathBuf;
 
 /// `hoist deploy`.
 #[derive(Debug, Args)]
@@ -51,12 +50,8 @@ pub struct DeployArgs {
     pub aws: AwsArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// Write the outcome as JSON to this file.
-    #[arg(long, value_name = "FILE")]
-    pub metadata_file: Option<PathBuf>,
-    /// Print the outcome as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `hoist rollback`.
@@ -71,12 +66,8 @@ pub struct RollbackArgs {
     pub wait: WaitArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
-    /// Write the outcome as JSON to this file.
-    #[arg(long, value_name = "FILE")]
-    pub metadata_file: Option<PathBuf>,
-    /// Print the outcome as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `hoist status`.
@@ -110,36 +101,15 @@ async fn pin_image(args: &DeployArgs) -> Result<String> {
 /// Writes a deploy's report (also on failure, so CI sees why) and prints the
 /// result: the diff of a dry run, else the task definition deployed; on
 /// failure the last service events go to stderr.
-fn finish(
-    report: &DeployReport,
-    metadata_file: Option<&PathBuf>,
-    json: bool,
-    result: Result<()>,
-) -> Result<()> {
+fn finish(report: &DeployReport, output: &OutputArgs, result: Result<()>) -> Result<()> {
     let human = match (&report.diff, &result) {
         (Some(diff), _) if diff.is_empty() => "no change to the task definition\n".to_string(),
         (Some(diff), _) => diff.clone(),
         (None, Ok(())) => report.task_definition_arn.clone(),
         (None, Err(_)) => String::new(),
     };
-    let step_outputs = if report.task_definition_arn.is_empty() {
-        Vec::new()
-    } else {
-        vec![
-            ("task-definition-arn", report.task_definition_arn.clone()),
-            ("task-definition-revision", report.revision.to_string()),
-        ]
-    };
-    emit(
-        report,
-        &ReportOutputs {
-            metadata_file,
-            json,
-        },
-        &step_outputs,
-        &human,
-    )?;
-    if let (Err(_), false) = (&result, json) {
+    emit(report, output, &deploy_outputs(report), &human)?;
+    if let (Err(_), false) = (&result, output.json) {
         for event in report.last_events.iter().rev() {
             eprintln!("event  {event}");
         }
@@ -172,7 +142,7 @@ pub async fn run_deploy(args: DeployArgs) -> Result<()> {
     }
     .await;
     drop(drawer);
-    finish(&report, args.metadata_file.as_ref(), args.json, result)
+    finish(&report, &args.output, result)
 }
 
 /// `hoist rollback`.
@@ -194,7 +164,7 @@ pub async fn run_rollback(args: RollbackArgs) -> Result<()> {
     }
     .await;
     drop(drawer);
-    finish(&report, args.metadata_file.as_ref(), args.json, result)
+    finish(&report, &args.output, result)
 }
 
 /// `hoist status`.

@@ -9,11 +9,35 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The output flags every reporting command shares.
-pub struct ReportOutputs<'a> {
-    /// `--metadata-file`.
-    pub metadata_file: Option<&'a PathBuf>,
-    /// `--json`.
+#[derive(Debug, clap::Args)]
+pub struct OutputArgs {
+    /// Write the outcome as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub metadata_file: Option<PathBuf>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
     pub json: bool,
+}
+
+/// The step outputs that name an image: `image`, `digest`, `tags`.
+pub fn image_outputs(image: &str, digest: &str, tags: &[String]) -> Vec<(&'static str, String)> {
+    vec![
+        ("image", image.to_string()),
+        ("digest", digest.to_string()),
+        ("tags", tags.join(",")),
+    ]
+}
+
+/// The step outputs that name a deployed task definition (none when nothing
+/// was registered).
+pub fn deploy_outputs(report: &hoist::ecs::DeployReport) -> Vec<(&'static str, String)> {
+    if report.task_definition_arn.is_empty() {
+        return Vec::new();
+    }
+    vec![
+        ("task-definition-arn", report.task_definition_arn.clone()),
+        ("task-definition-revision", report.revision.to_string()),
+    ]
 }
 
 /// A command's finished report: written to the metadata file and
@@ -21,12 +45,12 @@ pub struct ReportOutputs<'a> {
 /// with `--json`, else as `human` (nothing when it is empty).
 pub fn emit<T: Serialize>(
     report: &T,
-    outputs: &ReportOutputs,
+    outputs: &OutputArgs,
     step_outputs: &[(&str, String)],
     human: &str,
 ) -> Result<()> {
     let json = serde_json::to_string_pretty(report)?;
-    if let Some(path) = outputs.metadata_file {
+    if let Some(path) = &outputs.metadata_file {
         hoist::write_atomic(path, json.as_bytes())
             .with_context(|| format!("writing --metadata-file {}", path.display()))?;
     }

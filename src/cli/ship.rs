@@ -2,14 +2,29 @@
 //! Flags and `HOIST_*` variables win over the file.
 
 use crate::cli::args::WaitArgs;
-use crate::cli::output::{emit, ReportOutputs};
+use crate::cli::output::{deploy_outputs, emit, image_outputs, OutputArgs};
 use crate::cli::progress::RolloutDrawer;
 use anyhow::Result;
 use clap::Args;
 use hoist::ecs::short_arn;
 use hoist::{promote, ship, HoistConfig, ShipOptions};
-use std::io::Write;
 use std::path::PathBuf;
+
+/// Which hoist.toml, and whether a protected environment is confirmed.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The config file.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "HOIST_CONFIG",
+        default_value = "hoist.toml"
+    )]
+    pub config: PathBuf,
+    /// Confirm a protected environment.
+    #[arg(long)]
+    pub yes: bool,
+}
 
 /// `hoist ship`.
 #[derive(Debug, Args)]
@@ -25,17 +40,8 @@ pub struct ShipArgs {
     /// Jar glob, instead of [image] jar.
     #[arg(long, value_name = "GLOB", env = "HOIST_JAR")]
     pub jar: Option<String>,
-    /// The config file.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "HOIST_CONFIG",
-        default_value = "hoist.toml"
-    )]
-    pub config: PathBuf,
-    /// Confirm a protected environment.
-    #[arg(long)]
-    pub yes: bool,
+    #[command(flatten)]
+    pub config: ConfigArgs,
     /// Do not run the configured Gradle task.
     #[arg(long)]
     pub skip_gradle: bool,
@@ -44,12 +50,8 @@ pub struct ShipArgs {
     /// Layer cache directory (default: $XDG_CACHE_HOME/hoist or ~/.cache/hoist).
     #[arg(long, value_name = "DIR", env = "HOIST_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// Write the outcome as JSON to this file.
-    #[arg(long, value_name = "FILE")]
-    pub metadata_file: Option<PathBuf>,
-    /// Print the outcome as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `hoist promote`.
@@ -59,22 +61,12 @@ pub struct PromoteArgs {
     pub from: String,
     /// The environment it goes to.
     pub to: String,
-    /// The config file.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "HOIST_CONFIG",
-        default_value = "hoist.toml"
-    )]
-    pub config: PathBuf,
-    /// Confirm a protected environment.
-    #[arg(long)]
-    pub yes: bool,
+    #[command(flatten)]
+    pub config: ConfigArgs,
     #[command(flatten)]
     pub wait: WaitArgs,
-    /// Print the outcome as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `hoist init`.
@@ -87,7 +79,7 @@ pub struct InitArgs {
 
 /// `hoist ship ENV`.
 pub async fn run_ship(args: ShipArgs) -> Result<()> {
-    let mut config = HoistConfig::load(&args.config)?;
+    let mut config = HoistConfig::load(&args.config.config)?;
     // Flags (and HOIST_* variables) win over the file.
     if let Some(from) = &args.from {
         config.image.from = from.clone();
@@ -100,7 +92,7 @@ pub async fn run_ship(args: ShipArgs) -> Result<()> {
     }
     let options = ShipOptions {
         env: args.env.clone(),
-        yes: args.yes,
+        yes: args.config.yes,
         wait: args.wait.options()?,
         skip_gradle: args.skip_gradle,
         cache_dir: args.cache_dir.clone().or_else(hoist::default_cache_dir),
@@ -125,50 +117,41 @@ pub async fn run_ship(args: ShipArgs) -> Result<()> {
     );
     emit(
         &report,
-        &ReportOutputs {
-            metadata_file: args.metadata_file.as_ref(),
-            json: args.json,
-        },
+        &args.output,
         &[
-            ("image", report.image.clone()),
-            ("digest", report.build.digest.to_string()),
-            ("tags", report.build.tags.join(",")),
-            (
-                "task-definition-arn",
-                report.deploy.task_definition_arn.clone(),
+            image_outputs(
+                &report.image,
+                report.build.digest.as_str(),
+                &report.build.tags,
             ),
-            (
-                "task-definition-revision",
-                report.deploy.revision.to_string(),
-            ),
-        ],
+            deploy_outputs(&report.deploy),
+        ]
+        .concat(),
         &report.image,
     )
 }
 
 /// `hoist promote FROM TO`.
 pub async fn run_promote(args: PromoteArgs) -> Result<()> {
-    let config = HoistConfig::load(&args.config)?;
+    let config = HoistConfig::load(&args.config.config)?;
     let rollout = RolloutDrawer::for_stderr();
     let result = promote(
         &config,
         &args.from,
         &args.to,
-        args.yes,
+        args.config.yes,
         args.wait.options()?,
         &rollout,
     )
     .await;
     drop(rollout);
     let (image, report) = result?;
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        let value = serde_json::json!({"image": image, "deploy": report});
-        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
-    } else {
-        writeln!(out, "{image}")?;
-    }
-    Ok(())
+    emit(
+        &serde_json::json!({"image": image, "deploy": report}),
+        &args.output,
+        &deploy_outputs(&report),
+        &image,
+    )
 }
 
 /// `hoist init`.
