@@ -16,7 +16,12 @@ use clap::{Parser, Subcommand};
 
 /// hoist: container images for JVM apps, without Docker.
 #[derive(Debug, Parser)]
-#[command(name = "hoist", version, about, propagate_version = true)]
+#[command(
+    name = "hoist",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("HOIST_GIT_COMMIT"), ")"),
+    about,
+    propagate_version = true
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
