@@ -136,7 +136,7 @@ if tar --version 2>/dev/null | grep -q 'GNU tar'; then
   tar_flags=(--sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch")
 fi
 asset=$out/$name.tar.gz
-(cd "$stage" && tar ${tar_flags[@]+"${tar_flags[@]}"} -cf - "$name") | gzip -9n >"$asset.tmp"
+(cd "$stage" && tar ${tar_flags[@]+"${tar_flags[@]}"} -cf - "$name") | gzip -n >"$asset.tmp"
 mv -f "$asset.tmp" "$asset"
 digest=$(sha256 "$asset")
 

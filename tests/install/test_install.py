@@ -416,6 +416,23 @@ class InstallTests(ReleaseServerCase):
         self.assert_ok(run)
         self.assertEqual(self.hoist_says(self.dir / "hoist"), f"hoist {version} (packaged by package-release.sh)")
 
+    @unittest.skipUnless(sys.version_info >= (3, 11), "tomllib needs Python 3.11")
+    def test_cargo_binstall_metadata_names_the_same_assets(self):
+        import tomllib
+
+        meta = tomllib.loads((ROOT / "Cargo.toml").read_text())["package"]["metadata"]["binstall"]
+        values = {"name": "hoist", "version": OLD, "target": TARGETS[0], "bin": "hoist", "binary-ext": ""}
+
+        def expand(template):
+            return re.sub(r"\{\s*([\w-]+)\s*\}", lambda m: values[m.group(1)], template)
+
+        self.assertEqual(meta["pkg-fmt"], "tgz")
+        self.assertEqual(expand(meta["pkg-url"]),
+                         f"https://github.com/hoist-dev/hoist/releases/download/v{OLD}/hoist-{OLD}-{TARGETS[0]}.tar.gz")
+        # …and the binary's path inside that archive, as the served test release lays it out.
+        with tarfile.open(self.served / f"v{OLD}" / f"hoist-{OLD}-{TARGETS[0]}.tar.gz") as tar:
+            self.assertIn(expand(meta["bin-dir"]), tar.getnames())
+
 
 # --- action.yml ---------------------------------------------------------------------------------
 
