@@ -535,6 +535,22 @@ class ActionTests(ReleaseServerCase):
         self.assertLessEqual({"version", "github-token"}, set(action["inputs"]))
         self.assertEqual(action["inputs"]["version"]["default"], "latest")
 
+    def test_the_examples_install_hoist_with_the_action(self):
+        examples = sorted((ROOT / "examples" / "github-actions").glob("*.yml"))
+        self.assertTrue(examples)
+        for example in examples:
+            with self.subTest(example=example.name):
+                out = subprocess.run(["node", str(HERE / "yaml-to-json.mjs"), str(example)], capture_output=True,
+                                     text=True, timeout=RUN_TIMEOUT, check=True).stdout
+                steps = [s for job in json.loads(out)["jobs"].values() for s in job["steps"]]
+                setup = [s for s in steps if s.get("uses", "").startswith("hoist-dev/hoist@")]
+                self.assertEqual(len(setup), 1, "one setup step")
+                self.assertEqual(setup[0]["uses"], "hoist-dev/hoist@v1")
+                self.assertRegex(setup[0]["with"]["version"], r"^\d+\.\d+\.\d+$", "a pinned version")
+                self.assertFalse([s for s in steps if "cargo install" in s.get("run", "")], "no cargo install")
+                first_hoist = next(i for i, s in enumerate(steps) if re.search(r"\bhoist ", s.get("run", "")))
+                self.assertLess(steps.index(setup[0]), first_hoist, "set up before hoist runs")
+
     @needs_host_asset
     def test_installs_into_the_tool_cache_and_onto_path_then_reuses_it(self):
         job_env = self.env(HOIST_INSTALL_DIR=None)
