@@ -11,10 +11,12 @@ test: deps test-rust test-install
 test-rust: deps
     cargo test --all-targets --locked
 
-# scripts/install.sh and action.yml against a release served on 127.0.0.1; actionlint on every workflow; action.yml against its schema.
+# scripts/install.sh and action.yml against a release served on 127.0.0.1; actionlint on every workflow; action.yml against its schema; shellcheck.
 test-install: deps
     python3 tests/install/test_install.py
     node tests/install/lint-workflows.mjs
+    shellcheck --shell=sh scripts/install.sh
+    shellcheck scripts/package-release.sh scripts/install-test-deps.sh .ci/run
 
 # The release workflow's packaging for this machine's target, verified (dev profile: reuses the test build).
 package-check:
