@@ -147,6 +147,9 @@ else
 	os=$(uname -s)
 	machine=$(uname -m)
 	platform="$os/$machine"
+	case $os in
+		MINGW* | MSYS* | CYGWIN* | Windows*) die "hoist runs on Linux and macOS; on Windows, use WSL" ;;
+	esac
 	case $machine in
 		x86_64 | amd64) arch=x86_64 arch_label=x64 ;;
 		aarch64 | arm64) arch=aarch64 arch_label=arm64 ;;

@@ -296,6 +296,12 @@ class InstallTests(ReleaseServerCase):
         self.assertIn("no prebuilt hoist for FreeBSD/amd64", run.stderr)
         self.assertEqual(self.hoist_says(self.dir / "hoist"), f"hoist {OLD} (built by fake cargo)")
 
+    def test_windows_is_refused_plainly(self):
+        run = self.install(OLD, **self.fake_uname("MINGW64_NT-10.0-20348", "x86_64"))
+        self.assertEqual(run.returncode, 1)
+        self.assertIn("on Windows, use WSL", run.stderr)
+        self.assertIsNone(self.cargo_args())
+
     def test_the_cargo_arguments_can_be_replaced(self):
         run = self.install(OLD, HOIST_INSTALL_TARGET="riscv64gc-unknown-linux-gnu",
                            HOIST_CARGO_INSTALL_ARGS=f"hoist --version {OLD}")
