@@ -93,7 +93,7 @@ fi
 
 if [[ -n $pip_missing ]]; then
   say "installing with pip: $pip_missing (the ECS rollout emulator)"
-  run_logged python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "$pip_missing"
+  run_logged env PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check "$pip_missing"
 fi
 
 if [[ -n $npm_missing ]]; then
