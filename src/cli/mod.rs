@@ -1,6 +1,6 @@
 //! The command layer: clap definitions and one module per command group
-//! (`build`, `deploy`, `ship`), which turn flags into the library's plain
-//! option structs, call it, and hand results to [`output`]. Shared flag
+//! (`build`, `deploy`, `render`, `ship`), which turn flags into the library's
+//! plain option structs, call it, and hand results to [`output`]. Shared flag
 //! groups live in [`args`], progress drawing in [`progress`]. The command
 //! modules never import one another; nothing in the library imports this.
 
@@ -9,6 +9,7 @@ mod build;
 mod deploy;
 mod output;
 mod progress;
+mod render;
 mod ship;
 
 use anyhow::Result;
@@ -41,6 +42,8 @@ pub enum Command {
     Rollback(deploy::RollbackArgs),
     /// Show an ECS service's deployments, counts, images and last events.
     Status(deploy::StatusArgs),
+    /// Write the RegisterTaskDefinition JSON for a task-definition file with a new image (offline).
+    Render(render::RenderArgs),
     /// Build, push and deploy one environment of hoist.toml, and wait until it is stable.
     Ship(ship::ShipArgs),
     /// Deploy the exact image one environment runs to another, with no rebuild.
@@ -57,6 +60,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Deploy(args) => deploy::run_deploy(*args).await,
         Command::Rollback(args) => deploy::run_rollback(args).await,
         Command::Status(args) => deploy::run_status(args).await,
+        Command::Render(args) => render::run_render(args),
         Command::Ship(args) => ship::run_ship(args).await,
         Command::Promote(args) => ship::run_promote(args).await,
         Command::Init(args) => ship::run_init(args),

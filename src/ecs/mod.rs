@@ -1,5 +1,6 @@
-//! Deploying to Amazon ECS: task-definition rendering (pure), rollout
-//! judgement (pure), and the client that registers, updates and waits.
+//! Deploying to Amazon ECS: task-definition rendering (pure) and task
+//! definitions read from files, rollout judgement (pure), and the client that
+//! registers, updates and waits.
 //!
 //! Knows nothing of tar, layers or Java: it deploys an image reference it is
 //! handed.
@@ -9,11 +10,13 @@ pub(crate) mod deploy;
 pub(crate) mod render;
 pub(crate) mod rollout;
 pub(crate) mod status;
+pub(crate) mod task_file;
 
 pub use client::EcsClient;
 pub use deploy::{
     deploy, rollback, DeployOptions, DeployReport, RolloutProgress, ServiceTarget, WaitOptions,
 };
-pub use render::TaskDefinitionPatch;
+pub use render::{Rendered, TaskDefinitionPatch};
 pub use rollout::{short_arn, DeploymentView, ServiceEvent};
 pub use status::{service_status, ServiceStatus};
+pub use task_file::{TaskDefinitionFile, TaskDefinitionForm};

@@ -1,19 +1,42 @@
-//! Task-definition rendering: the current task definition (as the raw JSON
-//! DescribeTaskDefinition returned) in, the RegisterTaskDefinition input out.
-//! A pure function: no network, no clock.
+//! Task-definition rendering: a task definition in DescribeTaskDefinition's
+//! shape (`{"taskDefinition": …, "tags": […]}`, as ECS sent it or as
+//! [`crate::ecs::task_file`] read it from a file) in, the
+//! RegisterTaskDefinition input out. A pure function: no network, no clock.
 //!
 //! Working on the raw JSON rather than on the SDK's typed structs means no
-//! field is dropped because the SDK is older than the API. Top-level fields
-//! are sorted into three kinds: registration inputs (kept exactly),
-//! read-only outputs (dropped), and unknown ones — which stop the render
-//! with an error naming the field, since hoist cannot tell whether
-//! registering would need it or refuse it.
+//! field is dropped because the SDK is older than the API. The rules:
+//!
+//! - The read-only fields DescribeTaskDefinition adds ([`READ_ONLY_FIELDS`])
+//!   are dropped; every other top-level field goes through unchanged. Fields
+//!   that are neither read-only nor RegisterTaskDefinition inputs hoist knows
+//!   ([`REGISTRATION_FIELDS`]) are named in [`Rendered::unknown_fields`] so the
+//!   caller can say, on one line, that it passes them through: a field AWS
+//!   added after this hoist should not block a deploy.
+//! - `null` members are removed, at any depth. In ECS's JSON an unset field is
+//!   an absent one (the SDKs never send `null`); old console copies print every
+//!   unset field as `null`, and RegisterTaskDefinition does not accept that for
+//!   all of them. `null` items of a list are left alone.
+//! - Tags: the wrapper's `tags` and a `tags` list inside the task definition
+//!   itself (the render action's input form keeps them there) both become the
+//!   registration's `tags` (the wrapper's value wins for a key in both). Tags
+//!   whose key or value starts with `aws:` (in any case) are not sent back: AWS
+//!   reserves that prefix and "you cannot edit or delete tag keys or values with
+//!   this prefix" (ECS API reference, Tag:
+//!   <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Tag.html>).
+//!   No tags left, no `tags` key.
+//! - The patch: the named container's image is replaced; `environment` and
+//!   `secrets` entries are set by name in place, new ones appended.
 
 use crate::error::{usage, usage_hint};
 use anyhow::Result;
 use serde_json::{Map, Value};
 
-/// Fields of DescribeTaskDefinition's `taskDefinition` that RegisterTaskDefinition accepts.
+/// RegisterTaskDefinition's request fields: all but `tags` and
+/// `trustedExecutionConfiguration` are in aws-sdk-ecs 1.157's
+/// RegisterTaskDefinitionInput; `tags` is folded in from the described form;
+/// `trustedExecutionConfiguration` is newer than that SDK (AWS's API
+/// reference, TrustedExecutionConfiguration: "You set this configuration when
+/// you register a task definition").
 pub(crate) const REGISTRATION_FIELDS: &[&str] = &[
     "family",
     "taskRoleArn",
@@ -25,6 +48,7 @@ pub(crate) const REGISTRATION_FIELDS: &[&str] = &[
     "requiresCompatibilities",
     "cpu",
     "memory",
+    "tags",
     "pidMode",
     "ipcMode",
     "proxyConfiguration",
@@ -32,9 +56,11 @@ pub(crate) const REGISTRATION_FIELDS: &[&str] = &[
     "ephemeralStorage",
     "runtimePlatform",
     "enableFaultInjection",
+    "trustedExecutionConfiguration",
 ];
 
-/// Fields that only describe a registered revision; never sent back.
+/// Fields of DescribeTaskDefinition's `taskDefinition` that only describe a
+/// registered revision; never sent back.
 pub(crate) const READ_ONLY_FIELDS: &[&str] = &[
     "taskDefinitionArn",
     "revision",
@@ -44,6 +70,7 @@ pub(crate) const READ_ONLY_FIELDS: &[&str] = &[
     "registeredAt",
     "registeredBy",
     "deregisteredAt",
+    "deleteRequestedAt",
 ];
 
 /// What to change in the task definition.
@@ -59,64 +86,178 @@ pub struct TaskDefinitionPatch {
     pub secrets: Vec<(String, String)>,
 }
 
+/// A RegisterTaskDefinition input, with the top-level fields in it that hoist
+/// does not know (passed through unchanged). Derefs to the body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rendered {
+    /// RegisterTaskDefinition's JSON.
+    pub body: Value,
+    /// Top-level fields of `body` that are not RegisterTaskDefinition inputs
+    /// hoist knows, sorted.
+    pub unknown_fields: Vec<String>,
+}
+
+impl Rendered {
+    /// The one line to print when unknown fields are passed through.
+    pub fn unknown_fields_note(&self) -> Option<String> {
+        (!self.unknown_fields.is_empty()).then(|| {
+            format!(
+                "passing through fields hoist does not know: {}",
+                self.unknown_fields.join(", ")
+            )
+        })
+    }
+
+    /// The body, after handing the unknown-fields line (if any) to `note`.
+    pub fn into_body_noting(self, note: impl FnOnce(&str)) -> Value {
+        if let Some(line) = self.unknown_fields_note() {
+            note(&line);
+        }
+        self.body
+    }
+}
+
+impl std::ops::Deref for Rendered {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        &self.body
+    }
+}
+
 /// Renders the registration input for `patch` applied to `described`, the
 /// DescribeTaskDefinition response (`{"taskDefinition": …, "tags": […]}`).
-pub(crate) fn render(described: &Value, patch: &TaskDefinitionPatch) -> Result<Value> {
-    let mut input = registration_input(described)?;
-    let containers = input
+pub(crate) fn render(described: &Value, patch: &TaskDefinitionPatch) -> Result<Rendered> {
+    let mut rendered = prepare(described)?;
+    let family = family_of(&rendered.body);
+    let containers = rendered
+        .body
         .get_mut("containerDefinitions")
         .and_then(Value::as_array_mut)
-        .ok_or_else(|| usage("the task definition has no containerDefinitions"))?;
+        .ok_or_else(|| {
+            usage_hint(
+                format!("task definition {family}: no containerDefinitions"),
+                "a task definition lists its containers in containerDefinitions",
+            )
+        })?;
     let names: Vec<String> = containers
         .iter()
         .filter_map(|c| c["name"].as_str().map(str::to_string))
         .collect();
     let container = containers
         .iter_mut()
-        .find(|c| c["name"] == patch.container.as_str())
+        .filter_map(Value::as_object_mut)
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(patch.container.as_str()))
         .ok_or_else(|| {
             usage_hint(
-                format!("no container {:?} in the task definition", patch.container),
+                format!(
+                    "no container {:?} in the task definition {family}",
+                    patch.container
+                ),
                 format!("its containers are: {}", names.join(", ")),
             )
         })?;
-    let object = container
-        .as_object_mut()
-        .expect("container definitions are objects");
-    object.insert("image".into(), Value::String(patch.image.clone()));
-    merge_named(object, "environment", "name", "value", &patch.environment);
-    merge_named(object, "secrets", "name", "valueFrom", &patch.secrets);
-    Ok(input)
+    container.insert("image".into(), Value::String(patch.image.clone()));
+    merge_named(
+        container,
+        "environment",
+        "name",
+        "value",
+        &patch.environment,
+    )?;
+    merge_named(container, "secrets", "name", "valueFrom", &patch.secrets)?;
+    Ok(rendered)
 }
 
-/// The registration input for a described task definition, unchanged:
-/// registration fields kept, read-only ones dropped, tags added, unknown
-/// fields refused.
+/// The registration input for a described task definition, unpatched: read-only
+/// fields dropped, `null`s removed, tags folded in, everything else kept.
 pub(crate) fn registration_input(described: &Value) -> Result<Value> {
+    Ok(prepare(described)?.body)
+}
+
+/// The family named in a task definition (or `?`), for messages.
+fn family_of(definition: &Value) -> String {
+    definition
+        .get("family")
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_string()
+}
+
+fn prepare(described: &Value) -> Result<Rendered> {
     let definition = described
         .get("taskDefinition")
         .and_then(Value::as_object)
-        .ok_or_else(|| anyhow::anyhow!("DescribeTaskDefinition returned no taskDefinition"))?;
-    let mut input = Map::new();
+        .ok_or_else(|| usage("the task definition has no taskDefinition object"))?;
+    let family = family_of(&described["taskDefinition"]);
+    let mut body = Map::new();
+    let mut unknown_fields = Vec::new();
+    let mut tags = Vec::new();
     for (key, value) in definition {
-        if REGISTRATION_FIELDS.contains(&key.as_str()) {
-            input.insert(key.clone(), value.clone());
-        } else if !READ_ONLY_FIELDS.contains(&key.as_str()) {
-            return Err(usage_hint(
-                format!(
-                    "task definition {}: field {key:?} is unknown to this hoist",
-                    definition.get("family").and_then(Value::as_str).unwrap_or("?")
-                ),
-                "it may be newer than hoist; upgrade hoist so the field is carried over, rather than dropped",
-            ));
+        if value.is_null() || READ_ONLY_FIELDS.contains(&key.as_str()) {
+            continue;
+        }
+        if key == "tags" {
+            tags = tag_list(&family, value)?;
+            continue;
+        }
+        if !REGISTRATION_FIELDS.contains(&key.as_str()) {
+            unknown_fields.push(key.clone());
+        }
+        body.insert(key.clone(), without_nulls(value));
+    }
+    if let Some(outer) = described.get("tags").filter(|t| !t.is_null()) {
+        for tag in tag_list(&family, outer)? {
+            tags.retain(|t: &Value| t.get("key") != tag.get("key"));
+            tags.push(tag);
         }
     }
-    if let Some(tags) = described.get("tags").and_then(Value::as_array) {
-        if !tags.is_empty() {
-            input.insert("tags".into(), Value::Array(tags.clone()));
-        }
+    tags.retain(|tag| !is_reserved_tag(tag));
+    if !tags.is_empty() {
+        body.insert("tags".into(), Value::Array(tags));
     }
-    Ok(Value::Object(input))
+    Ok(Rendered {
+        body: Value::Object(body),
+        unknown_fields,
+    })
+}
+
+/// A `tags` value as a list of tag objects, `null`s removed.
+fn tag_list(family: &str, tags: &Value) -> Result<Vec<Value>> {
+    let list = tags
+        .as_array()
+        .filter(|list| list.iter().all(Value::is_object))
+        .ok_or_else(|| {
+            usage_hint(
+                format!("task definition {family}: \"tags\" is not a list of tags"),
+                "write tags as [{\"key\": \"team\", \"value\": \"payments\"}]",
+            )
+        })?;
+    Ok(list.iter().map(without_nulls).collect())
+}
+
+/// A tag AWS reserves (key or value starting with `aws:`, in any case).
+fn is_reserved_tag(tag: &Value) -> bool {
+    ["key", "value"].iter().any(|field| {
+        tag.get(*field)
+            .and_then(Value::as_str)
+            .and_then(|text| text.get(..4))
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("aws:"))
+    })
+}
+
+/// `value` with every `null` object member removed, at any depth.
+fn without_nulls(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Sets `name → value` pairs in the list `field` of `container` (a list of
@@ -128,19 +269,33 @@ fn merge_named(
     key_name: &str,
     value_name: &str,
     pairs: &[(String, String)],
-) {
+) -> Result<()> {
     if pairs.is_empty() {
-        return;
+        return Ok(());
     }
+    let name = container
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_string();
     let list = container
         .entry(field)
         .or_insert_with(|| Value::Array(Vec::new()));
     let Some(items) = list.as_array_mut() else {
-        return;
+        return Err(usage_hint(
+            format!("container {name:?}: {field:?} is not a list"),
+            format!("write it as [{{\"{key_name}\": …, \"{value_name}\": …}}]"),
+        ));
     };
     for (key, value) in pairs {
-        match items.iter_mut().find(|item| item[key_name] == key.as_str()) {
-            Some(item) => item[value_name] = Value::String(value.clone()),
+        let existing = items
+            .iter_mut()
+            .filter_map(Value::as_object_mut)
+            .find(|item| item.get(key_name).and_then(Value::as_str) == Some(key.as_str()));
+        match existing {
+            Some(item) => {
+                item.insert(value_name.into(), Value::String(value.clone()));
+            }
             None => {
                 let mut entry = Map::new();
                 entry.insert(key_name.into(), Value::String(key.clone()));
@@ -149,6 +304,92 @@ fn merge_named(
             }
         }
     }
+    Ok(())
+}
+
+/// The fields of `body` (a RegisterTaskDefinition input) that AWS's error
+/// `message` names, in the order the message names them: any top-level key,
+/// and any key inside a container definition, written as a whole word
+/// (`trustedExecutionConfiguration`, `restartPolicy`). Lets a refused
+/// registration say which field it was about.
+pub(crate) fn fields_named_in(message: &str, body: &Value) -> Vec<String> {
+    let mut fields: Vec<&str> = Vec::new();
+    if let Some(top) = body.as_object() {
+        fields.extend(top.keys().map(String::as_str));
+    }
+    for container in body["containerDefinitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(object) = container.as_object() {
+            fields.extend(object.keys().map(String::as_str));
+        }
+    }
+    let mut named: Vec<(usize, String)> = Vec::new();
+    for field in fields {
+        if named.iter().any(|(_, f)| f == field) {
+            continue;
+        }
+        if let Some(at) = whole_word_at(message, field) {
+            named.push((at, field.to_string()));
+        }
+    }
+    named.sort();
+    named.into_iter().map(|(_, field)| field).collect()
+}
+
+/// Where `word` first occurs in `text` not inside a longer identifier.
+fn whole_word_at(text: &str, word: &str) -> Option<usize> {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(word).map(|(at, _)| at).find(|&at| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}
+
+/// The error for a registration AWS refused as invalid (ClientException,
+/// InvalidParameterException): AWS's message, and the fields of `body` it
+/// names, saying which of them hoist passed through without knowing them.
+pub(crate) fn registration_refused(
+    family: &str,
+    code: &str,
+    message: &str,
+    body: &Value,
+) -> anyhow::Error {
+    let message = message.replace('\n', " ");
+    let text = format!(
+        "ECS RegisterTaskDefinition {family} refused the task definition: {code}: {message}"
+    );
+    let named = fields_named_in(&message, body);
+    if named.is_empty() {
+        return usage_hint(
+            text,
+            "fix the task definition as AWS's message says (`hoist deploy --dry-run` or `hoist render` shows what is sent)",
+        );
+    }
+    let unknown: Vec<&str> = named
+        .iter()
+        .map(String::as_str)
+        .filter(|f| body.get(*f).is_some() && !REGISTRATION_FIELDS.contains(f))
+        .collect();
+    let passed = if unknown.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; hoist passed {} through without knowing it",
+            unknown.join(", ")
+        )
+    };
+    let (field, that) = match named.len() {
+        1 => ("field", "that field"),
+        _ => ("fields", "those fields"),
+    };
+    usage_hint(
+        format!("{text} ({field}: {})", named.join(", ")),
+        format!("change or remove {that} in the task definition{passed}"),
+    )
 }
 
 #[cfg(test)]
@@ -175,6 +416,14 @@ mod tests {
         })
     }
 
+    fn patch(container: &str) -> TaskDefinitionPatch {
+        TaskDefinitionPatch {
+            container: container.into(),
+            image: "repo@sha256:bb".into(),
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn replaces_the_image_and_merges_environment_in_place() {
         let patch = TaskDefinitionPatch {
@@ -184,6 +433,7 @@ mod tests {
             secrets: vec![("DB".into(), "arn:secret".into())],
         };
         let out = render(&described(), &patch).unwrap();
+        assert!(out.unknown_fields.is_empty());
         let app = &out["containerDefinitions"][0];
         assert_eq!(app["image"], "repo@sha256:bb");
         assert_eq!(
@@ -207,16 +457,32 @@ mod tests {
 
     #[test]
     fn an_unknown_container_lists_the_names() {
-        let patch = TaskDefinitionPatch {
-            container: "web".into(),
-            image: "x".into(),
-            ..Default::default()
-        };
-        let err = render(&described(), &patch).unwrap_err().to_string();
+        let err = render(&described(), &patch("web")).unwrap_err().to_string();
         assert!(
             err.contains("\"web\"") && err.contains("plog-back, sidecar"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn odd_shapes_are_errors_not_panics() {
+        let mut d = described();
+        d["taskDefinition"]["containerDefinitions"] =
+            json!([7, "x", {"name": "plog-back", "image": "i", "environment": "A=1"}]);
+        let env = TaskDefinitionPatch {
+            environment: vec![("A".into(), "2".into())],
+            ..patch("plog-back")
+        };
+        let err = render(&d, &env).unwrap_err().to_string();
+        assert!(err.contains("\"environment\" is not a list"), "{err}");
+        assert!(render(&d, &patch("plog-back")).is_ok());
+        d["taskDefinition"]["containerDefinitions"] = json!({"name": "plog-back"});
+        let err = render(&d, &patch("plog-back")).unwrap_err().to_string();
+        assert!(err.contains("no containerDefinitions"), "{err}");
+        d["taskDefinition"]["tags"] = json!({"team": "x"});
+        let err = registration_input(&d).unwrap_err().to_string();
+        assert!(err.contains("\"tags\" is not a list"), "{err}");
+        assert!(registration_input(&json!([1])).is_err());
     }
 
     fn recorded(name: &str) -> Value {
@@ -303,18 +569,159 @@ mod tests {
     }
 
     #[test]
-    fn a_recorded_task_definition_with_an_unknown_field_is_refused() {
-        let err = registration_input(&recorded("fargate-unknown-field.json"))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("hypotheticalNewField"), "{err}");
+    fn a_recorded_task_definition_with_an_unknown_field_passes_it_through_and_names_it() {
+        let described = recorded("fargate-unknown-field.json");
+        let out = render(&described, &patch("plog-back")).unwrap();
+        assert_eq!(out.unknown_fields, ["hypotheticalNewField"]);
+        assert_eq!(
+            out.unknown_fields_note().unwrap(),
+            "passing through fields hoist does not know: hypotheticalNewField"
+        );
+        let definition = &described["taskDefinition"];
+        assert_eq!(
+            out["hypotheticalNewField"],
+            definition["hypotheticalNewField"]
+        );
+        // Newer registration inputs go through silently; newer read-only fields are dropped.
+        assert_eq!(
+            out["trustedExecutionConfiguration"],
+            definition["trustedExecutionConfiguration"]
+        );
+        assert!(definition.get("deleteRequestedAt").is_some());
+        assert!(out.get("deleteRequestedAt").is_none());
+        assert_only_the_patch_changed(&described, &out, &patch("plog-back"));
     }
 
     #[test]
-    fn an_unknown_field_is_refused_by_name() {
+    fn unknown_fields_pass_through_and_are_named_in_order() {
         let mut d = described();
-        d["taskDefinition"]["quantumShielding"] = json!(true);
-        let err = registration_input(&d).unwrap_err().to_string();
-        assert!(err.contains("quantumShielding"), "{err}");
+        d["taskDefinition"]["quantumShielding"] = json!({"level": 3, "x": null});
+        d["taskDefinition"]["aardvarkMode"] = json!(true);
+        d["taskDefinition"]["nothingHere"] = Value::Null;
+        let mut notes = Vec::new();
+        let out = render(&d, &patch("plog-back"))
+            .unwrap()
+            .into_body_noting(|line| notes.push(line.to_string()));
+        assert_eq!(
+            notes,
+            ["passing through fields hoist does not know: aardvarkMode, quantumShielding"]
+        );
+        assert_eq!(out["quantumShielding"], json!({"level": 3}));
+        assert_eq!(out["aardvarkMode"], json!(true));
+        assert!(out.get("nothingHere").is_none(), "a null field is not sent");
+        let mut quiet = true;
+        render(&described(), &patch("plog-back"))
+            .unwrap()
+            .into_body_noting(|_| quiet = false);
+        assert!(quiet, "nothing unknown, nothing said");
+    }
+
+    #[test]
+    fn nulls_are_removed_at_every_depth_but_list_items_stay() {
+        let d = json!({"taskDefinition": {
+            "family": "f",
+            "pidMode": null,
+            "containerDefinitions": [{
+                "name": "app", "image": "i", "secrets": null, "command": ["a", null],
+                "logConfiguration": {"logDriver": "awslogs", "secretOptions": null}
+            }],
+            "volumes": [{"name": "v", "host": null, "efsVolumeConfiguration": null}]
+        }});
+        let with_secret = TaskDefinitionPatch {
+            secrets: vec![("S".into(), "arn:s".into())],
+            ..patch("app")
+        };
+        let out = render(&d, &with_secret).unwrap();
+        assert_eq!(
+            *out,
+            json!({
+                "family": "f",
+                "containerDefinitions": [{
+                    "name": "app", "image": "repo@sha256:bb", "command": ["a", null],
+                    "logConfiguration": {"logDriver": "awslogs"},
+                    "secrets": [{"name": "S", "valueFrom": "arn:s"}]
+                }],
+                "volumes": [{"name": "v"}]
+            })
+        );
+    }
+
+    #[test]
+    fn tags_inside_the_definition_become_the_registrations_and_aws_tags_stay_behind() {
+        let bare = json!({"taskDefinition": {
+            "family": "f",
+            "containerDefinitions": [{"name": "app", "image": "i"}],
+            "tags": [
+                {"key": "team", "value": "a"},
+                {"key": "aws:cloudformation:stack-name", "value": "s"},
+                {"key": "AWS:Other", "value": "x"},
+                {"key": "origin", "value": "aws:made-this"},
+                {"key": "awsome", "value": "kept"}
+            ]
+        }});
+        let out = registration_input(&bare).unwrap();
+        assert_eq!(
+            out["tags"],
+            json!([{"key": "team", "value": "a"}, {"key": "awsome", "value": "kept"}])
+        );
+        let mut both = bare.clone();
+        both["tags"] = json!([{"key": "team", "value": "b"}, {"key": "env", "value": "dev"}]);
+        assert_eq!(
+            registration_input(&both).unwrap()["tags"],
+            json!([{"key": "awsome", "value": "kept"}, {"key": "team", "value": "b"}, {"key": "env", "value": "dev"}]),
+            "the wrapper's value wins for a key in both"
+        );
+        let mut only_aws = bare;
+        only_aws["taskDefinition"]["tags"] = json!([{"key": "aws:x", "value": "y"}]);
+        only_aws["tags"] = json!([]);
+        assert!(registration_input(&only_aws).unwrap().get("tags").is_none());
+    }
+
+    #[test]
+    fn the_fields_an_aws_message_names_are_found() {
+        let body = json!({
+            "family": "f",
+            "trustedExecutionConfiguration": {"isolationMode": "CONFIDENTIAL_SANDBOX"},
+            "quantumShielding": true,
+            "containerDefinitions": [{"name": "app", "image": "i", "restartPolicy": {"enabled": true}}]
+        });
+        assert_eq!(
+            fields_named_in(
+                "Invalid restartPolicy for container app; trustedExecutionConfiguration is not supported with FARGATE",
+                &body
+            ),
+            ["restartPolicy", "trustedExecutionConfiguration"]
+        );
+        assert_eq!(
+            fields_named_in("Unknown parameter 'quantumShielding.level'", &body),
+            ["quantumShielding"]
+        );
+        assert!(fields_named_in("Family is invalid; xfamily; family_x", &body).is_empty());
+        assert!(fields_named_in("Too many requests", &json!(null)).is_empty());
+
+        let error = registration_refused(
+            "f",
+            "ClientException",
+            "quantumShielding is not a valid\nparameter",
+            &body,
+        );
+        let text = crate::error::one_line(&error);
+        assert!(!text.contains('\n'), "{text}");
+        assert!(
+            text.contains("ClientException: quantumShielding is not a valid parameter"),
+            "{text}"
+        );
+        assert!(text.contains("field: quantumShielding"), "{text}");
+        assert!(
+            text.contains("passed quantumShielding through without knowing it"),
+            "{text}"
+        );
+        assert_eq!(crate::error::exit_code(&error), crate::error::EXIT_USAGE);
+        let plain =
+            registration_refused("f", "InvalidParameterException", "bad", &body).to_string();
+        assert!(
+            plain.contains("InvalidParameterException: bad (hint:"),
+            "{plain}"
+        );
     }
 }

@@ -15,5 +15,6 @@ mod registry_auth;
 mod registry_ecr;
 mod registry_faults;
 mod registry_push;
+mod render;
 mod reproducible;
 mod ship;
