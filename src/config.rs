@@ -122,6 +122,12 @@ pub struct EnvSection {
     /// Put the previous revision back when the rollout fails.
     #[serde(default)]
     pub rollback_on_failure: bool,
+    /// CodeDeploy application, for CODE_DEPLOY services (default
+    /// `AppECS-<cluster>-<service>`).
+    pub codedeploy_application: Option<String>,
+    /// CodeDeploy deployment group, for CODE_DEPLOY services (default
+    /// `DgpECS-<cluster>-<service>`).
+    pub codedeploy_group: Option<String>,
 }
 
 impl HoistConfig {

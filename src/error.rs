@@ -13,8 +13,11 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
 /// Exit code for bad usage, bad input or bad configuration.
 pub const EXIT_USAGE: i32 = 2;
-/// Exit code for a deployment that failed (and was rolled back, if asked).
+/// Exit code for a deployment that failed, was rolled back or timed out.
 pub const EXIT_DEPLOYMENT_FAILED: i32 = 3;
+/// Exit code for a deployment superseded by someone else's newer one
+/// (nothing of ours to roll back).
+pub const EXIT_SUPERSEDED: i32 = 4;
 
 /// A rollout that did not become stable.
 #[derive(Debug)]
@@ -27,6 +30,18 @@ impl fmt::Display for DeploymentFailed {
 }
 
 impl std::error::Error for DeploymentFailed {}
+
+/// A deployment that a newer deployment, not ours, took over.
+#[derive(Debug)]
+pub struct DeploymentSuperseded(pub String);
+
+impl fmt::Display for DeploymentSuperseded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DeploymentSuperseded {}
 
 /// A problem with the user's input, with an optional hint on how to fix it.
 #[derive(Debug)]
@@ -73,10 +88,12 @@ pub fn usage_hint(message: impl Into<String>, hint: impl Into<String>) -> anyhow
     UsageError::new(message).hint(hint).into()
 }
 
-/// The exit code for an error chain: 3 for a failed deployment, 2 when any
-/// link is a [`UsageError`], else 1.
+/// The exit code for an error chain: 4 for a superseded deployment, 3 for
+/// a failed one, 2 when any link is a [`UsageError`], else 1.
 pub fn exit_code(error: &anyhow::Error) -> i32 {
-    if error.chain().any(|e| e.is::<DeploymentFailed>()) {
+    if error.chain().any(|e| e.is::<DeploymentSuperseded>()) {
+        EXIT_SUPERSEDED
+    } else if error.chain().any(|e| e.is::<DeploymentFailed>()) {
         EXIT_DEPLOYMENT_FAILED
     } else if error.chain().any(|e| e.is::<UsageError>()) {
         EXIT_USAGE

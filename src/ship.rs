@@ -8,9 +8,8 @@ use crate::build::{build, BuildOptions, BuildReport, ExtraFile};
 use crate::config::{expand_tag, git_sha, EnvSection, HoistConfig};
 use crate::dest::Location;
 use crate::ecs::client::EcsClient;
-use crate::ecs::deploy::{
-    deploy, DeployOptions, DeployReport, RolloutProgress, ServiceTarget, WaitOptions,
-};
+use crate::ecs::deploy::{deploy, DeployOptions, DeployReport, ServiceTarget};
+use crate::ecs::follow::{RolloutProgress, WaitOptions};
 use crate::ecs::render::TaskDefinitionPatch;
 use crate::error::{usage, usage_hint};
 use crate::image::compression::Compression;
@@ -240,10 +239,15 @@ fn deploy_options_for(env: &EnvSection, image: &str, wait: WaitOptions) -> Resul
             secrets: env.secrets.clone().into_iter().collect(),
         },
         task_family: None,
+        task_definition_file: None,
         force_new_deployment: false,
         dry_run: false,
         wait: wait_options(env, wait)?,
         rollback_on_failure: env.rollback_on_failure,
+        codedeploy: crate::ecs::CodeDeployNames {
+            application: env.codedeploy_application.clone(),
+            deployment_group: env.codedeploy_group.clone(),
+        },
     })
 }
 

@@ -91,6 +91,27 @@ impl WaitArgs {
     }
 }
 
+/// Which CodeDeploy application and group deploy a CODE_DEPLOY service.
+#[derive(Debug, Args)]
+pub struct CodeDeployArgs {
+    /// CodeDeploy application (default: AppECS-CLUSTER-SERVICE, the console's name).
+    #[arg(long, value_name = "NAME")]
+    pub codedeploy_application: Option<String>,
+    /// CodeDeploy deployment group (default: DgpECS-CLUSTER-SERVICE).
+    #[arg(long, value_name = "NAME")]
+    pub codedeploy_group: Option<String>,
+}
+
+impl CodeDeployArgs {
+    /// The names these flags give.
+    pub fn names(&self) -> hoist::ecs::CodeDeployNames {
+        hoist::ecs::CodeDeployNames {
+            application: self.codedeploy_application.clone(),
+            deployment_group: self.codedeploy_group.clone(),
+        }
+    }
+}
+
 /// How registries are reached (shared by every command that talks to one).
 #[derive(Debug, Args)]
 pub struct RegistryArgs {

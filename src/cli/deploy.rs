@@ -2,7 +2,7 @@
 //! through the library, results out (stdout carries the result; progress and
 //! service events go to stderr).
 
-use crate::cli::args::{key_values, AwsArgs, RegistryArgs, ServiceArgs, WaitArgs};
+use crate::cli::args::{key_values, AwsArgs, CodeDeployArgs, RegistryArgs, ServiceArgs, WaitArgs};
 use crate::cli::output::{deploy_outputs, emit, OutputArgs};
 use crate::cli::progress::RolloutDrawer;
 use anyhow::{Context, Result};
@@ -33,8 +33,11 @@ pub struct DeployArgs {
     #[arg(long = "secret", value_name = "NAME=ARN")]
     pub secrets: Vec<String>,
     /// Start from this family's latest revision instead of the service's task definition.
-    #[arg(long, value_name = "FAMILY")]
+    #[arg(long, value_name = "FAMILY", conflicts_with = "task_definition")]
     pub task_family: Option<String>,
+    /// Start from this task definition file (as kept in a repository, or DescribeTaskDefinition's output).
+    #[arg(long, value_name = "FILE")]
+    pub task_definition: Option<std::path::PathBuf>,
     /// Start new tasks even if the task definition did not change.
     #[arg(long)]
     pub force_new_deployment: bool,
@@ -46,6 +49,8 @@ pub struct DeployArgs {
     /// When the rollout fails, put the previous task definition back and wait for it.
     #[arg(long)]
     pub rollback_on_failure: bool,
+    #[command(flatten)]
+    pub codedeploy: CodeDeployArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
@@ -65,6 +70,8 @@ pub struct RollbackArgs {
     #[command(flatten)]
     pub wait: WaitArgs,
     #[command(flatten)]
+    pub codedeploy: CodeDeployArgs,
+    #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -75,6 +82,8 @@ pub struct RollbackArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub service: ServiceArgs,
+    #[command(flatten)]
+    pub codedeploy: CodeDeployArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
     /// Print JSON.
@@ -129,10 +138,16 @@ pub async fn run_deploy(args: DeployArgs) -> Result<()> {
             secrets: key_values("--secret", &args.secrets)?,
         },
         task_family: args.task_family.clone(),
+        task_definition_file: args
+            .task_definition
+            .as_deref()
+            .map(hoist::ecs::TaskDefinitionFile::read)
+            .transpose()?,
         force_new_deployment: args.force_new_deployment,
         dry_run: args.dry_run,
         wait: args.wait.options()?,
         rollback_on_failure: args.rollback_on_failure,
+        codedeploy: args.codedeploy.names(),
     };
     let drawer = RolloutDrawer::for_stderr();
     let mut report = DeployReport::default();
@@ -157,6 +172,7 @@ pub async fn run_rollback(args: RollbackArgs) -> Result<()> {
             &args.service.target(),
             args.to_revision,
             wait,
+            &args.codedeploy.names(),
             &drawer,
             &mut report,
         )
@@ -171,7 +187,11 @@ pub async fn run_rollback(args: RollbackArgs) -> Result<()> {
 pub async fn run_status(args: StatusArgs) -> Result<()> {
     let target = args.service.target();
     let client = EcsClient::new(&args.aws.options()).await?;
-    let ServiceStatus { snapshot, images } = service_status(&client, &target).await?;
+    let ServiceStatus {
+        snapshot,
+        images,
+        codedeploy,
+    } = service_status(&client, &target, &args.codedeploy.names()).await?;
     let mut out = std::io::stdout().lock();
     if args.json {
         let deployments: Vec<serde_json::Value> = snapshot
@@ -193,18 +213,29 @@ pub async fn run_status(args: StatusArgs) -> Result<()> {
             .collect();
         let value = serde_json::json!({
             "cluster": target.cluster, "service": target.service,
-            "taskDefinitionArn": snapshot.task_definition, "deployments": deployments, "events": events,
+            "deploymentController": snapshot.controller,
+            "taskDefinitionArn": snapshot.task_definition,
+            "images": images.get(&snapshot.task_definition),
+            "deployments": deployments, "events": events,
+            "codedeploy": codedeploy.as_ref().map(|(id, status)| serde_json::json!({"deploymentId": id, "status": status})),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(());
     }
     writeln!(
         out,
-        "service {} in {}: {}",
+        "service {} in {}: {} ({} deployments)",
         target.service,
         target.cluster,
-        short_arn(&snapshot.task_definition)
+        short_arn(&snapshot.task_definition),
+        snapshot.controller
     )?;
+    if let Some((id, status)) = &codedeploy {
+        writeln!(out, "CodeDeploy: newest deployment {id}, {status}")?;
+        if let Some(images) = images.get(&snapshot.task_definition) {
+            writeln!(out, "images: {}", images.join(", "))?;
+        }
+    }
     writeln!(out)?;
     writeln!(
         out,

@@ -3,10 +3,14 @@
 //! JSON — both through interceptors, so no field is lost to an SDK older than
 //! the API), updates and stopped tasks.
 
-use crate::ecs::rollout::{DeploymentView, ServiceEvent, ServiceSnapshot, StoppedTask};
+use crate::ecs::rollout::{
+    DeploymentView, LoadBalancerTarget, OurDeployment, ServiceDeploymentView, ServiceEvent,
+    ServiceSnapshot, StoppedTask,
+};
 use crate::error::usage_hint;
 use anyhow::{anyhow, Context, Result};
 use aws_sdk_ecs::error::DisplayErrorContext;
+use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
     AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
@@ -23,8 +27,46 @@ use crate::aws::AwsOptions;
 /// An ECS client.
 pub struct EcsClient {
     client: aws_sdk_ecs::Client,
+    /// The options it was made with (CodeDeploy uses the same).
+    pub(crate) aws: AwsOptions,
     /// The region in use.
     pub region: String,
+}
+
+/// What a ServiceDeployments call gave: an answer, or the API is not
+/// available to these credentials (AccessDenied: an IAM policy without the
+/// new actions) or this endpoint (unknown or unsupported operation).
+#[derive(Debug)]
+pub(crate) enum ServiceDeploymentLookup<T> {
+    /// The API answered.
+    Found(T),
+    /// Not available; the text says why (AWS's error code).
+    Unavailable(String),
+}
+
+/// `Unavailable` for AccessDenied / unsupported / unknown operations, else
+/// the error.
+fn unavailable_or_error<T, E, R>(
+    what: &str,
+    error: aws_sdk_ecs::error::SdkError<E, R>,
+) -> Result<ServiceDeploymentLookup<T>>
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug,
+{
+    let code = error.code().map(str::to_string);
+    match code.as_deref() {
+        Some(
+            code @ ("AccessDeniedException"
+            | "AccessDenied"
+            | "UnsupportedFeatureException"
+            | "UnknownOperationException"
+            | "InvalidAction"),
+        ) => Ok(ServiceDeploymentLookup::Unavailable(format!(
+            "{what}: {code}"
+        ))),
+        _ => Err(api_error(what, error)),
+    }
 }
 
 fn api_error<E: std::error::Error + 'static, R: std::fmt::Debug>(
@@ -61,6 +103,7 @@ impl EcsClient {
             .ok_or_else(|| usage_hint("no AWS region", "pass --region or set AWS_REGION"))?;
         Ok(Self {
             client: aws_sdk_ecs::Client::new(&config),
+            aws: options.clone(),
             region,
         })
     }
@@ -114,6 +157,7 @@ impl EcsClient {
                     pending: d.pending_count(),
                     desired: d.desired_count(),
                     failed: d.failed_tasks(),
+                    created_at: d.created_at().map(|t| t.as_secs_f64()),
                 })
                 .collect(),
             events: found
@@ -123,6 +167,28 @@ impl EcsClient {
                     id: e.id().unwrap_or_default().to_string(),
                     created_at: e.created_at().map(|t| t.to_string()).unwrap_or_default(),
                     message: e.message().unwrap_or_default().to_string(),
+                })
+                .collect(),
+            current_service_deployment: found.current_service_deployment().map(str::to_string),
+            controller: found
+                .deployment_controller()
+                .map(|c| c.r#type().as_str().to_string())
+                .unwrap_or_else(|| "ECS".to_string()),
+            strategy: found
+                .deployment_configuration()
+                .and_then(|c| c.strategy())
+                .map(|s| s.as_str().to_string()),
+            bake_minutes: found
+                .deployment_configuration()
+                .and_then(|c| c.bake_time_in_minutes()),
+            load_balancers: found
+                .load_balancers()
+                .iter()
+                .filter_map(|lb| {
+                    Some(LoadBalancerTarget {
+                        container_name: lb.container_name()?.to_string(),
+                        container_port: lb.container_port()?,
+                    })
                 })
                 .collect(),
         })
@@ -176,7 +242,19 @@ impl EcsClient {
             .interceptor(ReplaceBody(Arc::new(body)))
             .send()
             .await
-            .map_err(|e| api_error(&format!("RegisterTaskDefinition {family}"), e))?;
+            .map_err(|e| match e.as_service_error() {
+                // A task definition AWS refuses: its message, and the fields it names.
+                Some(s) if s.is_client_exception() || s.is_invalid_parameter_exception() => {
+                    crate::ecs::render::registration_refused(
+                        &family,
+                        aws_sdk_ecs::error::ProvideErrorMetadata::code(s)
+                            .unwrap_or("ClientException"),
+                        aws_sdk_ecs::error::ProvideErrorMetadata::message(s).unwrap_or_default(),
+                        input,
+                    )
+                }
+                _ => api_error(&format!("RegisterTaskDefinition {family}"), e),
+            })?;
         let registered = answer
             .task_definition()
             .context("RegisterTaskDefinition returned no task definition")?;
@@ -189,15 +267,19 @@ impl EcsClient {
         ))
     }
 
-    /// Points the service at `task_definition`.
+    /// Points the service at `task_definition` and returns the deployment
+    /// this created, as UpdateService's answer names it: the PRIMARY
+    /// deployment of that task definition (the newest, API_Deployment.html)
+    /// and the service's `currentServiceDeployment` (API_Service.html).
     pub async fn update_service(
         &self,
         cluster: &str,
         service: &str,
         task_definition: &str,
         force: bool,
-    ) -> Result<()> {
-        self.client
+    ) -> Result<OurDeployment> {
+        let answer = self
+            .client
             .update_service()
             .cluster(cluster)
             .service(service)
@@ -206,7 +288,130 @@ impl EcsClient {
             .send()
             .await
             .map_err(|e| api_error(&format!("UpdateService {cluster}/{service}"), e))?;
-        Ok(())
+        let updated = answer.service();
+        let ours = updated
+            .map(|s| s.deployments())
+            .unwrap_or_default()
+            .iter()
+            .filter(|d| d.status() == Some("PRIMARY"))
+            .max_by(|a, b| {
+                let at = |d: &aws_sdk_ecs::types::Deployment| {
+                    d.created_at().map(|t| t.as_secs_f64()).unwrap_or(0.0)
+                };
+                at(a).total_cmp(&at(b))
+            });
+        let Some(ours) = ours else {
+            anyhow::bail!(
+                "ECS UpdateService {cluster}/{service}: the answer names no PRIMARY deployment to follow"
+            );
+        };
+        Ok(OurDeployment {
+            id: ours.id().unwrap_or_default().to_string(),
+            arn: updated
+                .and_then(|s| s.current_service_deployment())
+                .map(str::to_string),
+            task_definition: ours
+                .task_definition()
+                .unwrap_or(task_definition)
+                .to_string(),
+            created_at: ours.created_at().map(|t| t.as_secs_f64()),
+        })
+    }
+
+    /// The newest service deployment of the service created at or after
+    /// `since` (seconds since the epoch): how our deployment's ARN is found
+    /// when UpdateService's answer did not carry `currentServiceDeployment`.
+    pub(crate) async fn newest_service_deployment(
+        &self,
+        cluster: &str,
+        service: &str,
+        since: f64,
+    ) -> Result<ServiceDeploymentLookup<Option<String>>> {
+        let answer = self
+            .client
+            .list_service_deployments()
+            .cluster(cluster)
+            .service(service)
+            .created_at(
+                aws_sdk_ecs::types::CreatedAt::builder()
+                    .after(aws_smithy_types::DateTime::from_secs_f64(since - 1.0))
+                    .build(),
+            )
+            .send()
+            .await;
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(e) => return unavailable_or_error("ListServiceDeployments", e),
+        };
+        Ok(ServiceDeploymentLookup::Found(
+            answer
+                .service_deployments()
+                .iter()
+                .max_by(|a, b| {
+                    let at = |d: &aws_sdk_ecs::types::ServiceDeploymentBrief| {
+                        d.created_at().map(|t| t.as_secs_f64()).unwrap_or(0.0)
+                    };
+                    at(a).total_cmp(&at(b))
+                })
+                .and_then(|d| d.service_deployment_arn())
+                .map(str::to_string),
+        ))
+    }
+
+    /// One service deployment (DescribeServiceDeployments).
+    pub(crate) async fn service_deployment(
+        &self,
+        arn: &str,
+    ) -> Result<ServiceDeploymentLookup<Option<ServiceDeploymentView>>> {
+        let answer = self
+            .client
+            .describe_service_deployments()
+            .service_deployment_arns(arn)
+            .send()
+            .await;
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(e) => return unavailable_or_error("DescribeServiceDeployments", e),
+        };
+        // Not there (yet): `failures` with reason MISSING.
+        Ok(ServiceDeploymentLookup::Found(
+            answer
+                .service_deployments()
+                .first()
+                .map(|d| ServiceDeploymentView {
+                    arn: d.service_deployment_arn().unwrap_or(arn).to_string(),
+                    status: d
+                        .status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    status_reason: d.status_reason().map(str::to_string),
+                    lifecycle_stage: d.lifecycle_stage().map(|s| s.as_str().to_string()),
+                    rollback_reason: d.rollback().and_then(|r| r.reason()).map(str::to_string),
+                }),
+        ))
+    }
+
+    /// Asks ECS to roll a service deployment back (StopServiceDeployment,
+    /// stopType ROLLBACK). `Found(false)`: ECS refused because the deployment
+    /// is over already (ConflictException).
+    pub(crate) async fn roll_back_service_deployment(
+        &self,
+        arn: &str,
+    ) -> Result<ServiceDeploymentLookup<bool>> {
+        let answer = self
+            .client
+            .stop_service_deployment()
+            .service_deployment_arn(arn)
+            .stop_type(aws_sdk_ecs::types::StopServiceDeploymentStopType::Rollback)
+            .send()
+            .await;
+        match answer {
+            Ok(_) => Ok(ServiceDeploymentLookup::Found(true)),
+            Err(e) if e.code() == Some("ConflictException") => {
+                Ok(ServiceDeploymentLookup::Found(false))
+            }
+            Err(e) => unavailable_or_error("StopServiceDeployment", e),
+        }
     }
 
     /// The task definitions of `family`, oldest first (ARNs).

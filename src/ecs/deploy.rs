@@ -1,17 +1,20 @@
-//! `hoist deploy`, `hoist rollback` and the wait between: register a revision
-//! rendered from the service's current task definition, point the service at
-//! it, and follow the rollout until it is stable, fails or times out —
-//! rolling back on failure when asked.
+//! `hoist deploy` and `hoist rollback`: register a revision rendered from the
+//! service's current task definition, point the service at it, follow *that*
+//! deployment ([`crate::ecs::follow`]) to its end, and act on how it ended —
+//! rolling back on failure when asked, but only while our deployment is
+//! still the one in charge and ECS has not rolled it back itself, and never
+//! over someone else's newer deployment.
 
-use crate::ecs::client::{is_throttling, EcsClient};
+use crate::ecs::client::{EcsClient, ServiceDeploymentLookup};
+use crate::ecs::codedeploy::{app_spec, CodeDeployClient, CodeDeployNames};
+use crate::ecs::diff::unified_diff;
+use crate::ecs::follow::{follow, Ending, LastSeen, RolloutProgress, Tracking, WaitOptions};
 use crate::ecs::render::{registration_input, render, TaskDefinitionPatch};
-use crate::ecs::rollout::{
-    judge, short_arn, DeploymentView, EventLog, ServiceEvent, ServiceSnapshot, StoppedTask, Verdict,
-};
-use crate::error::{usage_hint, DeploymentFailed};
+use crate::ecs::rollout::{short_arn, OurDeployment, RolledBackBy, ServiceSnapshot, StoppedTask};
+use crate::error::{usage_hint, DeploymentFailed, DeploymentSuperseded};
 use anyhow::Result;
 use serde::Serialize;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Which service.
 #[derive(Clone, Debug)]
@@ -20,17 +23,6 @@ pub struct ServiceTarget {
     pub cluster: String,
     /// Service name or ARN.
     pub service: String,
-}
-
-/// How to wait for a rollout.
-#[derive(Clone, Copy, Debug)]
-pub struct WaitOptions {
-    /// Wait at all.
-    pub enabled: bool,
-    /// Give up after this long.
-    pub timeout: Duration,
-    /// Poll this often (doubled while ECS throttles, up to a minute).
-    pub interval: Duration,
 }
 
 /// What `hoist deploy` should do.
@@ -42,6 +34,8 @@ pub struct DeployOptions {
     pub patch: TaskDefinitionPatch,
     /// Start from this family's latest revision instead of the service's.
     pub task_family: Option<String>,
+    /// Start from this task definition file instead (`--task-definition`).
+    pub task_definition_file: Option<crate::ecs::TaskDefinitionFile>,
     /// Force a new deployment even if nothing changed.
     pub force_new_deployment: bool,
     /// Print the diff and change nothing.
@@ -50,47 +44,8 @@ pub struct DeployOptions {
     pub wait: WaitOptions,
     /// Put the previous task definition back when the rollout fails.
     pub rollback_on_failure: bool,
-}
-
-/// Where the facts about a rollout come from. Today: DescribeServices and
-/// the stopped tasks (all moto has). ECS's ListServiceDeployments /
-/// DescribeServiceDeployments would be a better source where they exist
-/// (and the way to blue/green and canary strategies); tests replay
-/// recorded responses through it.
-#[allow(async_fn_in_trait)]
-pub(crate) trait RolloutSource {
-    /// The service now.
-    async fn snapshot(&self, target: &ServiceTarget) -> Result<ServiceSnapshot>;
-    /// Stopped tasks of `task_definition`, with their reasons.
-    async fn stopped_tasks(
-        &self,
-        target: &ServiceTarget,
-        task_definition: &str,
-    ) -> Result<Vec<StoppedTask>>;
-}
-
-impl RolloutSource for EcsClient {
-    async fn snapshot(&self, target: &ServiceTarget) -> Result<ServiceSnapshot> {
-        EcsClient::snapshot(self, &target.cluster, &target.service).await
-    }
-
-    async fn stopped_tasks(
-        &self,
-        target: &ServiceTarget,
-        task_definition: &str,
-    ) -> Result<Vec<StoppedTask>> {
-        EcsClient::stopped_tasks(self, &target.cluster, &target.service, task_definition).await
-    }
-}
-
-/// Hears about a rollout as it goes; the CLI draws it.
-pub trait RolloutProgress: Send + Sync {
-    /// A new service event.
-    fn event(&self, _event: &ServiceEvent) {}
-    /// The primary deployment's counts changed.
-    fn counts(&self, _primary: &DeploymentView) {}
-    /// A step (registered, updated, rolling back…).
-    fn step(&self, _message: &str) {}
+    /// CodeDeploy application and group, for CODE_DEPLOY services.
+    pub codedeploy: CodeDeployNames,
 }
 
 /// What a deploy, rollback or wait did.
@@ -101,8 +56,15 @@ pub struct DeployReport {
     pub cluster: String,
     /// Service.
     pub service: String,
-    /// `stable`, `failed`, `rolled-back`, `not-waited` or `dry-run`.
+    /// `stable`, `failed`, `rolled-back`, `superseded`, `timed-out`,
+    /// `not-waited` or `dry-run`.
     pub outcome: String,
+    /// For `rolled-back`: `ecs` or `hoist`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rolled_back_by: Option<RolledBackBy>,
+    /// For `superseded`: the deployment that took over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<String>,
     /// The image written into the task definition.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
@@ -112,6 +74,15 @@ pub struct DeployReport {
     pub task_definition_arn: String,
     /// Its revision.
     pub revision: i64,
+    /// The deployment followed (`ecs-svc/…`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub deployment_id: String,
+    /// Its service deployment ARN, when ECS gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_deployment_arn: Option<String>,
+    /// How it was followed: `service-deployments` or `describe-services`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub followed_with: String,
     /// The dry run's diff.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
@@ -135,9 +106,10 @@ fn revision_of(arn: &str) -> i64 {
         .unwrap_or(0)
 }
 
-/// Registers the rendered task definition, updates the service, waits.
-/// A failed rollout is an error carrying [`DeploymentFailed`] (exit code 3),
-/// with the report (events, stopped tasks) in `report_out`.
+/// Registers the rendered task definition, updates the service, follows our
+/// deployment. An unsuccessful end is an error: [`DeploymentFailed`] (exit
+/// 3) for failed, rolled back or timed out, [`DeploymentSuperseded`] (exit 4)
+/// when someone else's newer deployment took over; `report_out` says more.
 pub async fn deploy(
     client: &EcsClient,
     options: &DeployOptions,
@@ -147,13 +119,27 @@ pub async fn deploy(
     let started = Instant::now();
     let target = &options.target;
     let before = client.snapshot(&target.cluster, &target.service).await?;
-    let source = options
-        .task_family
-        .clone()
-        .unwrap_or_else(|| before.task_definition.clone());
-    let described = client.describe_task_definition_raw(&source).await?;
+    if before.controller == "EXTERNAL" {
+        return Err(usage_hint(
+            format!(
+                "ECS service {}/{} uses the EXTERNAL deployment controller",
+                target.cluster, target.service
+            ),
+            "its deployments are task sets made by another tool; deploy with that tool",
+        ));
+    }
+    let described = match &options.task_definition_file {
+        Some(file) => file.described().clone(),
+        None => {
+            let source = options
+                .task_family
+                .clone()
+                .unwrap_or_else(|| before.task_definition.clone());
+            client.describe_task_definition_raw(&source).await?
+        }
+    };
     let current = registration_input(&described)?;
-    let rendered = render(&described, &options.patch)?;
+    let rendered = render(&described, &options.patch)?.into_body_noting(|l| progress.step(l));
     *report_out = DeployReport {
         cluster: target.cluster.clone(),
         service: target.service.clone(),
@@ -171,7 +157,23 @@ pub async fn deploy(
     progress.step(&format!("registered {}", short_arn(&arn)));
     report_out.task_definition_arn = arn.clone();
     report_out.revision = i64::from(revision);
-    client
+    if before.controller == "CODE_DEPLOY" {
+        let result = deploy_through_codedeploy(
+            client,
+            target,
+            &before,
+            &arn,
+            &options.codedeploy,
+            options.wait,
+            options.rollback_on_failure,
+            progress,
+            report_out,
+        )
+        .await;
+        report_out.seconds = started.elapsed().as_secs_f64();
+        return result;
+    }
+    let mut ours = client
         .update_service(
             &target.cluster,
             &target.service,
@@ -179,64 +181,359 @@ pub async fn deploy(
             options.force_new_deployment,
         )
         .await?;
+    let mut tracking = Tracking::default();
+    find_service_deployment(client, target, &mut ours, &mut tracking).await?;
     progress.step(&format!(
-        "updated service {} to {}",
+        "updated service {} to {}: deployment {}",
         target.service,
-        short_arn(&arn)
+        short_arn(&arn),
+        ours.id
     ));
-    let result = follow(
+    report_out.deployment_id = ours.id.clone();
+    report_out.service_deployment_arn = ours.arn.clone();
+    if !options.wait.enabled {
+        report_out.outcome = "not-waited".into();
+        report_out.seconds = started.elapsed().as_secs_f64();
+        return Ok(());
+    }
+    let mut last = LastSeen::default();
+    let ending = follow(
         client,
         target,
-        &arn,
+        &ours,
         options.wait,
+        &mut tracking,
         progress,
-        report_out,
         &before.events,
+        &mut last,
+    )
+    .await?;
+    report_out.followed_with = tracking.source_name().into();
+    let result = conclude(
+        client,
+        target,
+        &ours,
+        ending,
+        &last,
+        report_out,
+        RolledBackBy::Ecs,
     )
     .await;
     report_out.seconds = started.elapsed().as_secs_f64();
     let Err(failure) = result else { return Ok(()) };
-    if !options.rollback_on_failure || failure.downcast_ref::<DeploymentFailed>().is_none() {
+    let ours_failed = matches!(report_out.outcome.as_str(), "failed" | "timed-out");
+    if !options.rollback_on_failure || !ours_failed {
         return Err(failure);
     }
-    progress.step(&format!(
-        "rolling back to {}",
-        short_arn(&before.task_definition)
-    ));
-    client
-        .update_service(
-            &target.cluster,
-            &target.service,
-            &before.task_definition,
-            false,
-        )
-        .await?;
-    let mut rollback = DeployReport::default();
-    follow(
+    let rolled = roll_back(
         client,
         target,
-        &before.task_definition,
+        &ours,
+        &before,
         options.wait,
+        &mut tracking,
         progress,
-        &mut rollback,
-        &[],
+    )
+    .await;
+    report_out.seconds = started.elapsed().as_secs_f64();
+    match rolled? {
+        Some(note) => {
+            report_out.outcome = "rolled-back".into();
+            report_out.rolled_back_by = Some(RolledBackBy::Hoist);
+            Err(failure.context(note))
+        }
+        None => Err(failure),
+    }
+}
+
+/// A CODE_DEPLOY service: a CodeDeploy deployment with an AppSpec naming
+/// `task_definition` and the load balancer's container and port, followed
+/// through its lifecycle events. On a timeout with `rollback_on_failure`,
+/// StopDeployment with automatic rollback.
+#[allow(clippy::too_many_arguments)]
+async fn deploy_through_codedeploy(
+    client: &EcsClient,
+    target: &ServiceTarget,
+    before: &ServiceSnapshot,
+    task_definition: &str,
+    names: &CodeDeployNames,
+    wait: WaitOptions,
+    rollback_on_failure: bool,
+    progress: &dyn RolloutProgress,
+    report: &mut DeployReport,
+) -> Result<()> {
+    let Some(traffic) = before.load_balancers.first() else {
+        return Err(usage_hint(
+            format!(
+                "ECS service {}/{} uses CODE_DEPLOY but has no load balancer",
+                target.cluster, target.service
+            ),
+            "CodeDeploy's ECS blue/green shifts traffic between target groups: give the service a load balancer",
+        ));
+    };
+    let (app, group) = names.resolve(target);
+    let codedeploy = CodeDeployClient::new(&client.aws).await;
+    let id = codedeploy
+        .create(&app, &group, &app_spec(task_definition, traffic))
+        .await?;
+    progress.step(&format!(
+        "created CodeDeploy deployment {id} in {app}/{group} ({} on port {})",
+        traffic.container_name, traffic.container_port
+    ));
+    report.deployment_id = id.clone();
+    report.followed_with = "codedeploy".into();
+    if !wait.enabled {
+        report.outcome = "not-waited".into();
+        return Ok(());
+    }
+    let ours = OurDeployment {
+        id: id.clone(),
+        arn: None,
+        task_definition: task_definition.to_string(),
+        created_at: None,
+    };
+    let mut ending = codedeploy.follow(&id, wait, progress).await?;
+    let mut by_hoist = false;
+    if matches!(ending, Ending::TimedOut(_)) && rollback_on_failure {
+        progress.step(&format!(
+            "stopping CodeDeploy deployment {id} with automatic rollback"
+        ));
+        codedeploy.stop_with_rollback(&id).await?;
+        let stopped = codedeploy.follow(&id, wait, progress).await?;
+        ending = Ending::RolledBack(format!(
+            "not finished after {}; StopDeployment with automatic rollback: {}",
+            humantime::format_duration(wait.timeout),
+            describe(&stopped)
+        ));
+        by_hoist = true;
+    }
+    let last = LastSeen {
+        snapshot: Some(client.snapshot(&target.cluster, &target.service).await?),
+    };
+    let who = if by_hoist {
+        RolledBackBy::Hoist
+    } else {
+        RolledBackBy::Codedeploy
+    };
+    conclude(client, target, &ours, ending, &last, report, who).await
+}
+
+/// When UpdateService's answer named no service deployment, the newest one
+/// ListServiceDeployments shows from the time of our deployment on.
+async fn find_service_deployment(
+    client: &EcsClient,
+    target: &ServiceTarget,
+    ours: &mut OurDeployment,
+    tracking: &mut Tracking,
+) -> Result<()> {
+    if ours.arn.is_some() {
+        return Ok(());
+    }
+    let Some(since) = ours.created_at else {
+        return Ok(());
+    };
+    match client
+        .newest_service_deployment(&target.cluster, &target.service, since)
+        .await?
+    {
+        ServiceDeploymentLookup::Found(arn) => ours.arn = arn,
+        ServiceDeploymentLookup::Unavailable(_) => tracking.service_deployments = false,
+    }
+    Ok(())
+}
+
+/// Turns how our deployment ended into the report and the command's result.
+async fn conclude(
+    client: &EcsClient,
+    target: &ServiceTarget,
+    ours: &OurDeployment,
+    ending: Ending,
+    last: &LastSeen,
+    report: &mut DeployReport,
+    rolled_back_by: RolledBackBy,
+) -> Result<()> {
+    let what = format!(
+        "deployment {} of {} to {}/{}",
+        ours.id,
+        short_arn(&ours.task_definition),
+        target.cluster,
+        target.service
+    );
+    let (outcome, reason) = match ending {
+        Ending::Stable => {
+            report.outcome = "stable".into();
+            return Ok(());
+        }
+        Ending::Superseded {
+            by,
+            task_definition,
+        } => {
+            report.outcome = "superseded".into();
+            report.superseded_by = Some(by.clone());
+            report.last_events = last.events(5);
+            let theirs = task_definition
+                .as_deref()
+                .map(|td| format!(" ({})", short_arn(td)))
+                .unwrap_or_default();
+            return Err(DeploymentSuperseded(format!(
+                "{what} was superseded by a newer deployment, {by}{theirs}: left alone, nothing rolled back"
+            ))
+            .into());
+        }
+        Ending::RolledBack(reason) => {
+            report.rolled_back_by = Some(rolled_back_by);
+            let who = match rolled_back_by {
+                RolledBackBy::Ecs => "ECS rolled it back",
+                RolledBackBy::Codedeploy => "CodeDeploy rolled it back",
+                RolledBackBy::Hoist => "hoist rolled it back",
+            };
+            ("rolled-back", format!("{who}: {reason}"))
+        }
+        Ending::Failed(reason) => ("failed", reason),
+        Ending::TimedOut(after) => (
+            "timed-out",
+            format!("not finished after {}", humantime::format_duration(after)),
+        ),
+    };
+    report.outcome = outcome.into();
+    report.failure = Some(reason.clone());
+    report.last_events = last.events(5);
+    report.stopped_tasks = client
+        .stopped_tasks(&target.cluster, &target.service, &ours.task_definition)
+        .await
+        .unwrap_or_default();
+    let reasons: Vec<String> = report
+        .stopped_tasks
+        .iter()
+        .take(3)
+        .map(|t| format!("{} ({})", t.stopped_reason, t.containers.join("; ")))
+        .collect();
+    let mut message = format!("{what} {}: {reason}", outcome.replace('-', " "));
+    if !reasons.is_empty() {
+        message.push_str(&format!("; stopped tasks: {}", reasons.join(" | ")));
+    }
+    Err(DeploymentFailed(message).into())
+}
+
+/// hoist's rollback after our deployment failed or timed out: only while it
+/// is still the service's deployment. Asks ECS to roll the service
+/// deployment back (StopServiceDeployment ROLLBACK) where it can, else
+/// points the service at the previous revision; follows that to its end.
+/// `None`: not done, because our deployment is no longer in charge.
+async fn roll_back(
+    client: &EcsClient,
+    target: &ServiceTarget,
+    ours: &OurDeployment,
+    before: &ServiceSnapshot,
+    wait: WaitOptions,
+    tracking: &mut Tracking,
+    progress: &dyn RolloutProgress,
+) -> Result<Option<String>> {
+    let now = client.snapshot(&target.cluster, &target.service).await?;
+    let in_charge = now.primary().is_some_and(|p| p.id == ours.id)
+        && now
+            .current_service_deployment
+            .as_deref()
+            .zip(ours.arn.as_deref())
+            .is_none_or(|(current, mine)| current == mine);
+    if !in_charge {
+        progress.step(&format!(
+            "not rolling back: deployment {} is no longer the service's deployment",
+            ours.id
+        ));
+        return Ok(None);
+    }
+    let previous = &before.task_definition;
+    let mut last = LastSeen::default();
+    if let (Some(arn), true) = (&ours.arn, tracking.service_deployments) {
+        match client.roll_back_service_deployment(arn).await? {
+            ServiceDeploymentLookup::Found(true) => {
+                progress.step(&format!(
+                    "asked ECS to roll deployment {} back (StopServiceDeployment ROLLBACK)",
+                    ours.id
+                ));
+                let ending = follow(
+                    client,
+                    target,
+                    ours,
+                    wait,
+                    tracking,
+                    progress,
+                    &now.events,
+                    &mut last,
+                )
+                .await?;
+                return match ending {
+                    Ending::RolledBack(_) => Ok(Some(format!(
+                        "rolled back to {} by hoist (StopServiceDeployment ROLLBACK)",
+                        short_arn(previous)
+                    ))),
+                    other => Err(anyhow::anyhow!(
+                        "rolling back deployment {}: {}",
+                        ours.id,
+                        describe(&other)
+                    )),
+                };
+            }
+            ServiceDeploymentLookup::Found(false) => progress.step(&format!(
+                "ECS will not roll deployment {} back (it has ended); pointing the service at {} instead",
+                ours.id,
+                short_arn(previous)
+            )),
+            ServiceDeploymentLookup::Unavailable(_) => tracking.service_deployments = false,
+        }
+    }
+    progress.step(&format!("rolling back to {}", short_arn(previous)));
+    let mut back = client
+        .update_service(&target.cluster, &target.service, previous, false)
+        .await?;
+    find_service_deployment(client, target, &mut back, tracking).await?;
+    let ending = follow(
+        client,
+        target,
+        &back,
+        wait,
+        tracking,
+        progress,
+        &now.events,
+        &mut last,
     )
     .await?;
-    report_out.outcome = "rolled-back".into();
-    report_out.seconds = started.elapsed().as_secs_f64();
-    Err(failure.context(format!(
-        "rolled back to {}",
-        short_arn(&before.task_definition)
-    )))
+    match ending {
+        Ending::Stable => Ok(Some(format!(
+            "rolled back to {} by hoist (UpdateService)",
+            short_arn(previous)
+        ))),
+        other => Err(anyhow::anyhow!(
+            "rolling back to {}: {}",
+            short_arn(previous),
+            describe(&other)
+        )),
+    }
+}
+
+/// One phrase for an ending that is not the one hoped for.
+fn describe(ending: &Ending) -> String {
+    match ending {
+        Ending::Stable => "stable".into(),
+        Ending::Failed(reason) => format!("failed: {reason}"),
+        Ending::RolledBack(reason) => format!("rolled back by ECS: {reason}"),
+        Ending::Superseded { by, .. } => format!("superseded by {by}"),
+        Ending::TimedOut(after) => {
+            format!("not finished after {}", humantime::format_duration(*after))
+        }
+    }
 }
 
 /// Points the service back at an earlier revision (the one before the
-/// current, or `to_revision` of the same family) and waits.
+/// current, or `to_revision` of the same family) and follows that deployment
+/// (a CodeDeploy deployment for CODE_DEPLOY services).
 pub async fn rollback(
     client: &EcsClient,
     target: &ServiceTarget,
     to_revision: Option<i64>,
     wait: WaitOptions,
+    codedeploy: &CodeDeployNames,
     progress: &dyn RolloutProgress,
     report_out: &mut DeployReport,
 ) -> Result<()> {
@@ -287,379 +584,61 @@ pub async fn rollback(
         revision: revision_of(&chosen),
         ..DeployReport::default()
     };
-    client
+    if before.controller == "CODE_DEPLOY" {
+        let result = deploy_through_codedeploy(
+            client, target, &before, &chosen, codedeploy, wait, false, progress, report_out,
+        )
+        .await;
+        report_out.seconds = started.elapsed().as_secs_f64();
+        return result;
+    }
+    let mut ours = client
         .update_service(&target.cluster, &target.service, &chosen, false)
         .await?;
+    let mut tracking = Tracking::default();
+    find_service_deployment(client, target, &mut ours, &mut tracking).await?;
     progress.step(&format!(
-        "rolled service {} back to {}",
+        "rolled service {} back to {}: deployment {}",
         target.service,
-        short_arn(&chosen)
+        short_arn(&chosen),
+        ours.id
     ));
-    let result = follow(
+    report_out.deployment_id = ours.id.clone();
+    report_out.service_deployment_arn = ours.arn.clone();
+    if !wait.enabled {
+        report_out.outcome = "not-waited".into();
+        return Ok(());
+    }
+    let mut last = LastSeen::default();
+    let ending = follow(
         client,
         target,
-        &chosen,
+        &ours,
         wait,
+        &mut tracking,
         progress,
-        report_out,
         &before.events,
+        &mut last,
+    )
+    .await?;
+    report_out.followed_with = tracking.source_name().into();
+    let result = conclude(
+        client,
+        target,
+        &ours,
+        ending,
+        &last,
+        report_out,
+        RolledBackBy::Ecs,
     )
     .await;
     report_out.seconds = started.elapsed().as_secs_f64();
     result
 }
 
-/// Follows the rollout of `ours` until it is stable (Ok), fails or times
-/// out (Err with [`DeploymentFailed`]); events already in `seen` are not shown.
-pub(crate) async fn follow<S: RolloutSource>(
-    source: &S,
-    target: &ServiceTarget,
-    ours: &str,
-    wait: WaitOptions,
-    progress: &dyn RolloutProgress,
-    report: &mut DeployReport,
-    seen: &[ServiceEvent],
-) -> Result<()> {
-    if !wait.enabled {
-        report.outcome = "not-waited".into();
-        return Ok(());
-    }
-    let deadline = Instant::now() + wait.timeout;
-    let mut interval = wait.interval;
-    let mut events = EventLog::default();
-    events.seed(&crate::ecs::rollout::ServiceSnapshot {
-        events: seen.to_vec(),
-        ..Default::default()
-    });
-    let mut last_counts: Option<DeploymentView> = None;
-    let mut last_snapshot = None;
-    let verdict = loop {
-        if Instant::now() >= deadline {
-            break Verdict::Failed(format!(
-                "not stable after {}",
-                humantime::format_duration(wait.timeout)
-            ));
-        }
-        let snapshot = match source.snapshot(target).await {
-            Ok(snapshot) => snapshot,
-            Err(error) if is_throttling(&error) => {
-                interval = (interval * 2).min(Duration::from_secs(60));
-                progress.step(&format!(
-                    "ECS is throttling; polling every {}",
-                    humantime::format_duration(interval)
-                ));
-                tokio::time::sleep(
-                    interval.min(deadline.saturating_duration_since(Instant::now())),
-                )
-                .await;
-                continue;
-            }
-            Err(error) => return Err(error),
-        };
-        for event in events.fresh(&snapshot) {
-            progress.event(event);
-        }
-        if let Some(primary) = snapshot.primary() {
-            let changed = last_counts.as_ref().is_none_or(|last| {
-                (
-                    last.running,
-                    last.pending,
-                    last.desired,
-                    &last.task_definition,
-                ) != (
-                    primary.running,
-                    primary.pending,
-                    primary.desired,
-                    &primary.task_definition,
-                )
-            });
-            if changed {
-                progress.counts(primary);
-                last_counts = Some(primary.clone());
-            }
-        }
-        let verdict = judge(&snapshot, ours);
-        last_snapshot = Some(snapshot);
-        if verdict != Verdict::InProgress {
-            break verdict;
-        }
-        tokio::time::sleep(interval.min(deadline.saturating_duration_since(Instant::now()))).await;
-    };
-    match verdict {
-        Verdict::Stable => {
-            report.outcome = "stable".into();
-            Ok(())
-        }
-        Verdict::Failed(reason) => {
-            report.outcome = "failed".into();
-            report.failure = Some(reason.clone());
-            if let Some(snapshot) = &last_snapshot {
-                report.last_events = snapshot
-                    .events
-                    .iter()
-                    .take(5)
-                    .map(|e| e.message.clone())
-                    .collect();
-            }
-            report.stopped_tasks = source.stopped_tasks(target, ours).await.unwrap_or_default();
-            let reasons: Vec<String> = report
-                .stopped_tasks
-                .iter()
-                .take(3)
-                .map(|t| format!("{} ({})", t.stopped_reason, t.containers.join("; ")))
-                .collect();
-            let mut message = format!(
-                "deployment of {} to {}/{} failed: {reason}",
-                short_arn(ours),
-                target.cluster,
-                target.service
-            );
-            if !reasons.is_empty() {
-                message.push_str(&format!("; stopped tasks: {}", reasons.join(" | ")));
-            }
-            Err(DeploymentFailed(message).into())
-        }
-        Verdict::InProgress => unreachable!("the loop ends only on a verdict"),
-    }
-}
-
-/// Names of environment variables whose values are masked in diffs.
-const SECRET_LIKE: &[&str] = &[
-    "PASSWORD",
-    "PASSWD",
-    "SECRET",
-    "TOKEN",
-    "CREDENTIAL",
-    "PRIVATE",
-    "API_KEY",
-    "ACCESS_KEY",
-];
-
-/// A copy of a task-definition input whose secret-looking environment
-/// values are replaced by a short hash: a diff still shows *that* one
-/// changed, never what it is (the diff lands in CI logs).
-fn masked(input: &serde_json::Value) -> serde_json::Value {
-    let mut copy = input.clone();
-    if let Some(containers) = copy["containerDefinitions"].as_array_mut() {
-        for container in containers {
-            if let Some(environment) = container["environment"].as_array_mut() {
-                for entry in environment {
-                    let name = entry["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_ascii_uppercase();
-                    if SECRET_LIKE.iter().any(|s| name.contains(s)) {
-                        let value = entry["value"].as_str().unwrap_or_default();
-                        let hash = crate::image::Digest::of(value.as_bytes());
-                        entry["value"] =
-                            serde_json::Value::String(format!("*** (sha256 {})", &hash.hex()[..8]));
-                    }
-                }
-            }
-        }
-    }
-    copy
-}
-
-/// A unified diff of two task-definition inputs as pretty JSON (keys sorted),
-/// with secret-looking environment values masked.
-pub(crate) fn unified_diff(before: &serde_json::Value, after: &serde_json::Value) -> String {
-    let a = serde_json::to_string_pretty(&masked(before)).expect("JSON values serialise");
-    let b = serde_json::to_string_pretty(&masked(after)).expect("JSON values serialise");
-    similar::TextDiff::from_lines(&a, &b)
-        .unified_diff()
-        .context_radius(3)
-        .header("current", "new")
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn the_diff_shows_only_what_changes() {
-        let before = json!({"family": "f", "containerDefinitions": [{"name": "a", "image": "old"}], "cpu": "256"});
-        let after = json!({"family": "f", "containerDefinitions": [{"name": "a", "image": "new"}], "cpu": "256"});
-        let diff = unified_diff(&before, &after);
-        assert!(diff.contains("-      \"image\": \"old\""), "{diff}");
-        assert!(diff.contains("+      \"image\": \"new\""), "{diff}");
-        assert!(unified_diff(&before, &before).is_empty());
-    }
-
-    /// Replays recorded DescribeServices answers (and throttling errors).
-    struct Replay {
-        answers:
-            std::sync::Mutex<std::collections::VecDeque<Result<ServiceSnapshot, &'static str>>>,
-        last: std::sync::Mutex<Option<ServiceSnapshot>>,
-        stopped: Vec<StoppedTask>,
-    }
-
-    impl Replay {
-        fn of(files: &[&str]) -> Self {
-            let answers = files
-                .iter()
-                .map(|f| match *f {
-                    "throttle" => Err("ThrottlingException: Rate exceeded"),
-                    name => Ok(recorded(name)),
-                })
-                .collect();
-            let tasks = load("tasks-stopped.json");
-            Self {
-                answers: std::sync::Mutex::new(answers),
-                last: std::sync::Mutex::new(None),
-                stopped: crate::ecs::rollout::stopped_from_json(&tasks, NEW),
-            }
-        }
-    }
-
-    impl RolloutSource for Replay {
-        async fn snapshot(&self, _: &ServiceTarget) -> Result<ServiceSnapshot> {
-            let next = self.answers.lock().unwrap().pop_front();
-            match next {
-                Some(Ok(snapshot)) => {
-                    *self.last.lock().unwrap() = Some(snapshot.clone());
-                    Ok(snapshot)
-                }
-                Some(Err(message)) => Err(anyhow::anyhow!(message)),
-                // Out of recordings: the service stays as it last was.
-                None => Ok(self
-                    .last
-                    .lock()
-                    .unwrap()
-                    .clone()
-                    .expect("at least one recording")),
-            }
-        }
-
-        async fn stopped_tasks(&self, _: &ServiceTarget, _: &str) -> Result<Vec<StoppedTask>> {
-            Ok(self.stopped.clone())
-        }
-    }
-
-    const NEW: &str = "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/plog-api:8";
-
-    fn load(name: &str) -> serde_json::Value {
-        let path = format!("{}/testdata/ecs/{name}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-    }
-
-    fn recorded(name: &str) -> ServiceSnapshot {
-        crate::ecs::rollout::snapshot_from_json(&load(name)).unwrap()
-    }
-
-    struct Quiet;
-    impl RolloutProgress for Quiet {}
-
-    fn target() -> ServiceTarget {
-        ServiceTarget {
-            cluster: "plog-cluster".into(),
-            service: "plog-api".into(),
-        }
-    }
-
-    fn wait(timeout_ms: u64) -> WaitOptions {
-        WaitOptions {
-            enabled: true,
-            timeout: Duration::from_millis(timeout_ms),
-            interval: Duration::from_millis(1),
-        }
-    }
-
-    async fn run(files: &[&str], timeout_ms: u64) -> (Result<()>, DeployReport) {
-        let mut report = DeployReport::default();
-        let result = follow(
-            &Replay::of(files),
-            &target(),
-            NEW,
-            wait(timeout_ms),
-            &Quiet,
-            &mut report,
-            &[],
-        )
-        .await;
-        (result, report)
-    }
-
-    #[tokio::test]
-    async fn a_rollout_that_completes_is_stable() {
-        let (result, report) = run(
-            &[
-                "services-rolling.json",
-                "services-rolling.json",
-                "services-stable.json",
-            ],
-            5_000,
-        )
-        .await;
-        assert!(result.is_ok(), "{result:?}");
-        assert_eq!(report.outcome, "stable");
-    }
-
-    #[tokio::test]
-    async fn throttling_slows_polling_but_does_not_fail() {
-        let (result, _) = run(
-            &[
-                "services-rolling.json",
-                "throttle",
-                "throttle",
-                "services-stable.json",
-            ],
-            5_000,
-        )
-        .await;
-        assert!(result.is_ok(), "{result:?}");
-    }
-
-    #[tokio::test]
-    async fn a_failed_rollout_reports_events_and_stopped_tasks() {
-        let (result, report) = run(&["services-rolling.json", "services-failed.json"], 5_000).await;
-        let error = result.unwrap_err();
-        assert!(error.downcast_ref::<DeploymentFailed>().is_some());
-        let text = error.to_string();
-        assert!(
-            text.contains("circuit breaker") && text.contains("OutOfMemoryError"),
-            "{text}"
-        );
-        assert_eq!(report.outcome, "failed");
-        assert!(report.last_events[0].contains("deployment failed"));
-        assert_eq!(report.stopped_tasks.len(), 1);
-    }
-
-    #[tokio::test]
-    async fn a_circuit_breaker_rollback_is_a_failure() {
-        let (result, _) = run(
-            &["services-rolling.json", "services-rolled-back.json"],
-            5_000,
-        )
-        .await;
-        assert!(result
-            .unwrap_err()
-            .to_string()
-            .contains("moved off plog-api:8 to plog-api:7"));
-    }
-
-    #[tokio::test]
-    async fn never_stable_times_out() {
-        let (result, report) = run(&["services-rolling.json"], 50).await;
-        let text = result.unwrap_err().to_string();
-        assert!(text.contains("not stable after 50ms"), "{text}");
-        assert_eq!(report.outcome, "failed");
-    }
-
-    #[test]
-    fn secret_looking_values_are_masked_in_diffs() {
-        let before = json!({"containerDefinitions": [{"name": "a", "environment": [{"name": "DB_PASSWORD", "value": "hunter2"}, {"name": "B", "value": "1"}]}]});
-        let after = json!({"containerDefinitions": [{"name": "a", "environment": [{"name": "DB_PASSWORD", "value": "hunter3"}, {"name": "B", "value": "2"}]}]});
-        let diff = unified_diff(&before, &after);
-        assert!(!diff.contains("hunter"), "{diff}");
-        assert!(
-            diff.contains("-          \"value\": \"*** (sha256 "),
-            "{diff}"
-        );
-        assert!(diff.contains("+          \"value\": \"2\""), "{diff}");
-    }
 
     #[test]
     fn revisions_from_arns() {

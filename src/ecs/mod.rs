@@ -6,16 +6,19 @@
 //! handed.
 
 pub(crate) mod client;
+pub(crate) mod codedeploy;
 pub(crate) mod deploy;
+pub(crate) mod diff;
+pub(crate) mod follow;
 pub(crate) mod render;
 pub(crate) mod rollout;
 pub(crate) mod status;
 pub(crate) mod task_file;
 
 pub use client::EcsClient;
-pub use deploy::{
-    deploy, rollback, DeployOptions, DeployReport, RolloutProgress, ServiceTarget, WaitOptions,
-};
+pub use codedeploy::CodeDeployNames;
+pub use deploy::{deploy, rollback, DeployOptions, DeployReport, ServiceTarget};
+pub use follow::{RolloutProgress, WaitOptions};
 pub use render::{Rendered, TaskDefinitionPatch};
 pub use rollout::{short_arn, DeploymentView, ServiceEvent};
 pub use status::{service_status, ServiceStatus};

@@ -2,6 +2,7 @@
 //! images of each deployment's task definition, and its last events.
 
 use crate::ecs::client::EcsClient;
+use crate::ecs::codedeploy::{CodeDeployClient, CodeDeployNames};
 use crate::ecs::deploy::ServiceTarget;
 use crate::ecs::rollout::ServiceSnapshot;
 use anyhow::Result;
@@ -13,19 +14,33 @@ pub struct ServiceStatus {
     pub snapshot: ServiceSnapshot,
     /// Per task-definition ARN: `container=image` for each container.
     pub images: BTreeMap<String, Vec<String>>,
+    /// For CODE_DEPLOY services: the group's newest deployment (id, status).
+    pub codedeploy: Option<(String, String)>,
 }
 
 /// Reads the service and the task definition of each of its deployments.
-pub async fn service_status(client: &EcsClient, target: &ServiceTarget) -> Result<ServiceStatus> {
+/// For CODE_DEPLOY services (which list no ECS deployments) the service's
+/// task definition and the CodeDeploy group's newest deployment.
+pub async fn service_status(
+    client: &EcsClient,
+    target: &ServiceTarget,
+    codedeploy: &CodeDeployNames,
+) -> Result<ServiceStatus> {
     let snapshot = client.snapshot(&target.cluster, &target.service).await?;
     let mut images = BTreeMap::new();
-    for deployment in &snapshot.deployments {
-        if images.contains_key(&deployment.task_definition) {
+    let mut task_definitions: Vec<&str> = snapshot
+        .deployments
+        .iter()
+        .map(|d| d.task_definition.as_str())
+        .collect();
+    if task_definitions.is_empty() && !snapshot.task_definition.is_empty() {
+        task_definitions.push(&snapshot.task_definition);
+    }
+    for task_definition in task_definitions {
+        if images.contains_key(task_definition) {
             continue;
         }
-        let described = client
-            .describe_task_definition_raw(&deployment.task_definition)
-            .await?;
+        let described = client.describe_task_definition_raw(task_definition).await?;
         let containers: Vec<String> = described["taskDefinition"]["containerDefinitions"]
             .as_array()
             .map(|cs| {
@@ -40,7 +55,20 @@ pub async fn service_status(client: &EcsClient, target: &ServiceTarget) -> Resul
                     .collect()
             })
             .unwrap_or_default();
-        images.insert(deployment.task_definition.clone(), containers);
+        images.insert(task_definition.to_string(), containers);
     }
-    Ok(ServiceStatus { snapshot, images })
+    let codedeploy = if snapshot.controller == "CODE_DEPLOY" {
+        let (app, group) = codedeploy.resolve(target);
+        CodeDeployClient::new(&client.aws)
+            .await
+            .latest(&app, &group)
+            .await?
+    } else {
+        None
+    };
+    Ok(ServiceStatus {
+        snapshot,
+        images,
+        codedeploy,
+    })
 }

@@ -205,9 +205,12 @@ fn rollback_on_failure_puts_the_previous_revision_back() {
     )
     .args([&meta])
     .failure(3);
-    assert!(stderr.contains("rolled back to plog-api:2"), "{stderr}");
+    // The seeded service's circuit breaker rolls back by itself: hoist
+    // reports it and adds nothing (ecs_rollouts.rs has hoist's own rollback).
+    assert!(stderr.contains("ECS rolled it back"), "{stderr}");
     let report: Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
     assert_eq!(report["outcome"], "rolled-back");
+    assert_eq!(report["rolledBackBy"], "ecs");
     assert_eq!(
         service_task_definition(&emulator, "plog-cluster", "plog-api"),
         good
@@ -452,5 +455,65 @@ fn task_family_starts_from_that_familys_latest_revision() {
     assert_eq!(
         service_task_definition(&emulator, "plog-cluster", "plog-api"),
         arn.trim()
+    );
+}
+
+#[test]
+fn a_task_definition_file_is_deployed_with_unknown_fields_passed_through() {
+    let emulator = EcsEmulator::start();
+    let seeded = emulator.seed();
+    // The task definition as a repository keeps it, with a field newer than
+    // hoist's SDK and one no SDK knows yet, plus read-only fields of a
+    // DescribeTaskDefinition copy.
+    let mut file = describe(&emulator, &seeded.task_definition_arn)["taskDefinition"].clone();
+    file["memory"] = "2048".into();
+    file["trustedExecutionConfiguration"] = serde_json::json!({"isolationMode": "SHARED"});
+    file["someFutureField"] = serde_json::json!({"enabled": true});
+    file["deleteRequestedAt"] = 1_700_000_000.0.into();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("task-definition.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&file).unwrap()).unwrap();
+
+    let (_, output) = deploy(&emulator, &image(""), &["--task-definition"])
+        .args([&path])
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let arn = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    assert!(arn.ends_with("plog-api:2"), "{arn}");
+    assert!(
+        stderr.contains("someFutureField"),
+        "the unknown field is named: {stderr}"
+    );
+    // What went to RegisterTaskDefinition: the new fields, no read-only ones.
+    let sent = emulator.registered_fields(&arn);
+    for field in [
+        "someFutureField",
+        "trustedExecutionConfiguration",
+        "memory",
+        "containerDefinitions",
+    ] {
+        assert!(
+            sent.contains(&field.to_string()),
+            "{field} not sent: {sent:?}"
+        );
+    }
+    for field in [
+        "deleteRequestedAt",
+        "taskDefinitionArn",
+        "revision",
+        "status",
+        "registeredAt",
+        "registeredBy",
+        "compatibilities",
+        "requiresAttributes",
+    ] {
+        assert!(!sent.contains(&field.to_string()), "{field} sent: {sent:?}");
+    }
+    let new = describe(&emulator, &arn);
+    assert_eq!(new["taskDefinition"]["memory"], "2048");
+    assert_eq!(
+        new["taskDefinition"]["containerDefinitions"][0]["image"],
+        image("")
     );
 }

@@ -7,6 +7,7 @@ mod support;
 mod architecture;
 mod bad_input;
 mod ecs_deploy;
+mod ecs_rollouts;
 mod fixtures;
 mod image_starts;
 mod layouts;

@@ -93,6 +93,20 @@ impl Hoist {
             .expect("the report is JSON")
     }
 
+    /// Runs with `--metadata-file`, asserts exit `code`, returns stderr and
+    /// the parsed report.
+    #[track_caller]
+    pub fn failure_report(self, code: i32) -> (String, serde_json::Value) {
+        let dir = tempfile::tempdir().expect("a temp dir for the report");
+        let meta = dir.path().join("report.json");
+        let stderr = self
+            .args([std::ffi::OsStr::new("--metadata-file"), meta.as_os_str()])
+            .failure(code);
+        let report = serde_json::from_slice(&std::fs::read(&meta).expect("hoist wrote the report"))
+            .expect("the report is JSON");
+        (stderr, report)
+    }
+
     /// Runs, asserts exit `code`, returns stderr.
     #[track_caller]
     pub fn failure(self, code: i32) -> String {

@@ -61,10 +61,67 @@ What each DescribeServices call does to an IN_PROGRESS PRIMARY deployment
       {"__type":"ThrottlingException","message":"Rate exceeded"} and do not
       advance anything. (SDK retries are calls too.)
 
+  image contains "stale-N": right after the UpdateService that opened the
+      deployment, the next N DescribeServices calls answer with the service
+      as it was before the update (old taskDefinition, old deployments, old
+      events) and advance nothing; DescribeServiceDeployments answers the
+      new deployment's ARN with a failure {reason MISSING} meanwhile. Models
+      "The Amazon ECS API follows an eventual consistency model" (API
+      Reference, e.g. API_RunTask.html / API_CreateService.html).
+  image contains "superseded-N": after N steps of this deployment, someone
+      else deploys: a new revision of the family is registered (the marker
+      replaced by "someone-else") and the service is updated to it, as
+      another pipeline or a console click would. Our deployment becomes
+      ACTIVE and drains; its service deployment goes STOPPED (DevGuide
+      "Service deployment states": a new service deployment moves the
+      current one to STOP_REQUESTED, then STOPPED).
+
+Deployment strategies (deploymentConfiguration.strategy, API_DeploymentConfiguration.html):
+  ROLLING (default): as above.
+  BLUE_GREEN (also LINEAR, CANARY, followed the same way here): the green
+      deployment scales up one task per call while blue keeps running
+      (lifecycleStage SCALE_UP); then one call each of TEST_TRAFFIC_SHIFT and
+      PRODUCTION_TRAFFIC_SHIFT; then BAKE_TIME for bakeTimeInMinutes calls
+      (one DescribeServices call stands for one minute), then CLEAN_UP
+      (blue's tasks stop) and SUCCESSFUL. rolloutState is not reported for
+      these deployments ("The rolloutState of a service is only returned for
+      services that use the rolling update (ECS) deployment type",
+      API_Deployment.html), and from PRODUCTION_TRAFFIC_SHIFT on blue is no
+      longer listed as a deployment: DescribeServices shows one PRIMARY with
+      running == desired — it *looks* done (the trap of the services-stable
+      waiter) while the service deployment is still IN_PROGRESS in BAKE_TIME.
+
+Service deployments (API_ListServiceDeployments.html,
+API_DescribeServiceDeployments.html, API_StopServiceDeployment.html):
+  * every deployment opened by UpdateService (not a rollback: "Amazon ECS
+    doesn't create a new service revision for a rollback operation",
+    DevGuide service-revision.html) has a service deployment
+    arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID and a
+    target service revision ...:service-revision/CLUSTER/SERVICE/DIGITS; the
+    service's currentServiceDeployment names the newest (API_Service.html).
+  * status PENDING → IN_PROGRESS → SUCCESSFUL as the deployment completes;
+    circuit breaker with rollback: ROLLBACK_IN_PROGRESS (rollback.reason,
+    rollback.serviceRevisionArn) → ROLLBACK_SUCCESSFUL when the rollback
+    deployment completes; circuit breaker without rollback: STOPPED with
+    statusReason; superseded: STOPPED.
+  * StopServiceDeployment stopType ROLLBACK on a non-terminal one:
+    ROLLBACK_REQUESTED at once, then (next DescribeServices call) a rollback
+    deployment to the last completed task definition opens
+    (ROLLBACK_IN_PROGRESS) and ROLLBACK_SUCCESSFUL follows when it
+    completes; on a terminal one: ConflictException.
+  * ECS_EMULATOR_DENY_SERVICE_DEPLOYMENTS=1 in the server's environment:
+    the three calls answer HTTP 400 AccessDeniedException, as for an IAM
+    policy without ecs:ListServiceDeployments (the message follows the one
+    IAM gives).
+
 Events are listed newest first (at most 100), each with id, createdAt and
 message: "(service NAME) has started 1 tasks: (task ID).", "(service NAME)
 has stopped 1 running tasks: (task ID).", "(service NAME) has reached a
 steady state.", "(service NAME) (deployment ID) deployment completed.", ...
+
+CODE_DEPLOY services (deploymentController CODE_DEPLOY): UpdateService with
+another task definition is refused with InvalidParameterException, as ECS
+does; they deploy through CodeDeploy, emulated in codedeploy_emulator.py.
 
 Tasks: ListTasks honours serviceName (tasks whose group is "service:NAME")
 and, as ECS does, lists only desiredStatus RUNNING tasks unless
@@ -81,6 +138,7 @@ import argparse
 import copy
 import datetime
 import hashlib
+import json
 import math
 import os
 import re
@@ -104,9 +162,40 @@ FAIL_MARKER = "fail-rollout"
 NEVER_MARKER = "never-stable"
 THROTTLE_RE = re.compile(r"throttle-(\d+)")
 THROTTLE_ENV = "ECS_EMULATOR_THROTTLE_DESCRIBE"
+STALE_RE = re.compile(r"stale-(\d+)")
+SUPERSEDE_RE = re.compile(r"superseded-(\d+)")
+DENY_ENV = "ECS_EMULATOR_DENY_SERVICE_DEPLOYMENTS"
+# Service-deployment statuses after which nothing changes (DevGuide
+# service-deployment.html, "Completed" stage).
+SD_TERMINAL = {"SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"}
 
 OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 OOM_EXIT_CODE = 137
+
+
+class AccessDeniedException(JsonRESTError):
+    """HTTP 400 AccessDeniedException, as IAM answers an action the policy
+    lacks (API_ListServiceDeployments.html, Errors)."""
+
+    code = 400
+
+    def __init__(self, action: str, resource: str) -> None:
+        super().__init__(
+            "AccessDeniedException",
+            f"User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecs:{action} "
+            f"on resource: {resource} because no identity-based policy allows the ecs:{action} action",
+        )
+        self.content_type = "application/x-amz-json-1.1"
+
+
+class ConflictException(JsonRESTError):
+    """HTTP 400 ConflictException (API_StopServiceDeployment.html, Errors)."""
+
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ConflictException", message)
+        self.content_type = "application/x-amz-json-1.1"
 
 
 class ThrottlingException(JsonRESTError):
@@ -170,7 +259,11 @@ def _emu(svc) -> dict:
         state = {
             "throttle": 0,  # DescribeServices calls still to refuse
             "stable": None,  # (deployment id, task definition ARN) last completed
-            "meta": {},  # deployment id -> {"mode", "rollback", "tasks": [task ARNs]}
+            "meta": {},  # deployment id -> {"mode", "rollback", "tasks": [task ARNs], ...}
+            "stale": 0,  # DescribeServices calls still answered from `stale_view`
+            "stale_view": None,  # the service as it was before the last update
+            "sds": {},  # service-deployment ARN -> record (API_ServiceDeployment.html)
+            "revisions": {},  # task definition ARN -> service-revision ARN
         }
         svc._emu = state
     return state
@@ -178,6 +271,19 @@ def _emu(svc) -> dict:
 
 def _images(td) -> list[str]:
     return [str(c.get("image") or "") for c in td.container_definitions]
+
+
+def _marker_number(td, pattern) -> int:
+    for image in _images(td):
+        m = pattern.search(image)
+        if m:
+            return int(m.group(1))
+    return 0
+
+
+def _strategy(svc) -> str:
+    config = getattr(svc, "deployment_configuration", None) or {}
+    return config.get("strategy") or "ROLLING"
 
 
 def _mode(td) -> str:
@@ -230,7 +336,16 @@ def _new_deployment(backend, svc, td_arn: str, rollback: bool = False) -> dict:
         "rolloutState": "IN_PROGRESS",
         "rolloutStateReason": f"ECS deployment {dep_id} in progress.",
     }
-    _emu(svc)["meta"][dep_id] = {"mode": _mode(td), "rollback": rollback, "tasks": []}
+    _emu(svc)["meta"][dep_id] = {
+        "mode": _mode(td),
+        "rollback": rollback,
+        "tasks": [],
+        "supersede": 0 if rollback else _marker_number(td, SUPERSEDE_RE),
+    }
+    if _strategy(svc) != "ROLLING" and not rollback:
+        # API_Deployment.html: rolloutState only for rolling deployments.
+        del deployment["rolloutState"]
+        del deployment["rolloutStateReason"]
     return deployment
 
 
@@ -241,6 +356,89 @@ def _recount(svc) -> None:
 
 def _touch(deployment: dict) -> None:
     deployment["updatedAt"] = _now()
+
+
+# --- service deployments ------------------------------------------------------
+
+
+def _arn_prefix(backend, kind: str, svc) -> str:
+    return f"arn:aws:ecs:{backend.region_name}:{backend.account_id}:{kind}/{svc.cluster_name}/{svc.name}"
+
+
+def _revision_arn(backend, svc, td_arn: str) -> str:
+    """The service revision of `td_arn` (one per task definition here; a
+    service revision is immutable, DevGuide service-revision.html)."""
+    revisions = _emu(svc)["revisions"]
+    if td_arn not in revisions:
+        revisions[td_arn] = f"{_arn_prefix(backend, 'service-revision', svc)}/{4 * 10**18 + _next('revision')}"
+    return revisions[td_arn]
+
+
+def _new_service_deployment(backend, svc, deployment: dict, source_td: str | None) -> str:
+    """The service deployment of a deployment UpdateService opened."""
+    state = _emu(svc)
+    token = hashlib.sha256(f"sd:{_next('sd')}".encode()).hexdigest()
+    sd_id = "".join(c for c in token if c.isalnum())[:21]
+    arn = f"{_arn_prefix(backend, 'service-deployment', svc)}/{sd_id}"
+    now = _now()
+    config = copy.deepcopy(getattr(svc, "deployment_configuration", None) or {})
+    breaker = config.get("deploymentCircuitBreaker") or {}
+    record = {
+        "serviceDeploymentArn": arn,
+        "serviceArn": svc.arn,
+        "clusterArn": svc.cluster_arn,
+        "createdAt": now,
+        "startedAt": now,
+        "updatedAt": now,
+        "sourceServiceRevisions": (
+            [{"arn": _revision_arn(backend, svc, source_td), "requestedTaskCount": svc.desired_count,
+              "runningTaskCount": svc.desired_count, "pendingTaskCount": 0}]
+            if source_td else []
+        ),
+        "targetServiceRevision": {
+            "arn": _revision_arn(backend, svc, deployment["taskDefinition"]),
+            "requestedTaskCount": deployment["desiredCount"],
+            "runningTaskCount": 0,
+            "pendingTaskCount": deployment["desiredCount"],
+        },
+        "status": "IN_PROGRESS",
+        "deploymentConfiguration": config,
+        "deploymentCircuitBreaker": {
+            "status": "MONITORING" if breaker.get("enable") else "DISABLED",
+            "failureCount": 0,
+            "threshold": _failure_threshold(deployment["desiredCount"]),
+        },
+    }
+    if _strategy(svc) != "ROLLING":
+        record["lifecycleStage"] = "SCALE_UP"
+    state["sds"][arn] = record
+    state["meta"][deployment["id"]]["sd"] = arn
+    svc.current_service_deployment = arn
+    return arn
+
+
+def _sd_of(svc, deployment_id: str) -> dict | None:
+    state = _emu(svc)
+    arn = state["meta"].get(deployment_id, {}).get("sd")
+    return state["sds"].get(arn) if arn else None
+
+
+def _sd_update(record: dict | None, **fields) -> None:
+    if record is None:
+        return
+    now = _now()
+    record.update(fields)
+    record["updatedAt"] = now
+    if fields.get("status") in SD_TERMINAL:
+        record["finishedAt"] = now
+        if fields["status"] == "STOPPED":
+            record["stoppedAt"] = now
+
+
+def _sd_counts(record: dict | None, deployment: dict) -> None:
+    if record is not None:
+        record["targetServiceRevision"]["runningTaskCount"] = deployment["runningCount"]
+        record["targetServiceRevision"]["pendingTaskCount"] = deployment["pendingCount"]
 
 
 # --- tasks ------------------------------------------------------------------
@@ -441,11 +639,24 @@ def _step(backend, svc) -> None:
     if svc.status != "ACTIVE" or not svc.deployments:
         return
     primary = svc.deployments[0]
-    if primary.get("status") != "PRIMARY" or primary.get("rolloutState") != "IN_PROGRESS":
+    if primary.get("status") != "PRIMARY":
         return
     state = _emu(svc)
     meta = state["meta"].setdefault(primary["id"], {"mode": "normal", "rollback": False, "tasks": []})
+    if meta.get("rollback_requested"):
+        _open_rollback(backend, svc, primary, meta, "Rollback requested by StopServiceDeployment.")
+        return
+    if meta.get("phase") in ("traffic", "bake", "cleanup"):
+        _step_blue_green_tail(backend, svc, primary, meta)
+        return
+    if primary.get("rolloutState", "IN_PROGRESS") != "IN_PROGRESS" or meta.get("done"):
+        return
     desired = primary["desiredCount"]
+    record = _sd_of(svc, primary["id"])
+    meta["steps"] = meta.get("steps", 0) + 1
+    if meta.get("supersede") and meta["steps"] > meta["supersede"]:
+        _supersede(backend, svc, primary)
+        return
 
     if meta["mode"] == "fail":
         task = _start_task(backend, svc, primary)
@@ -458,6 +669,8 @@ def _step(backend, svc) -> None:
         primary["failedTasks"] += 1
         primary["pendingCount"] = desired
         _touch(primary)
+        if record is not None:
+            record["deploymentCircuitBreaker"]["failureCount"] = primary["failedTasks"]
         _event(svc, f"(service {svc.name}) has started 1 tasks: {_tasks_phrase([task.id])}.")
         breaker = (getattr(svc, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker") or {}
         if breaker.get("enable") and primary["failedTasks"] >= _failure_threshold(desired):
@@ -465,6 +678,7 @@ def _step(backend, svc) -> None:
         _recount(svc)
         return
 
+    blue_green = _strategy(svc) != "ROLLING" and not meta["rollback"]
     target = max(desired - 1, 0) if meta["mode"] == "never" else desired
     if primary["runningCount"] < target:
         task = _start_task(backend, svc, primary)
@@ -472,25 +686,134 @@ def _step(backend, svc) -> None:
         primary["runningCount"] += 1
         primary["pendingCount"] = desired - primary["runningCount"]
         _touch(primary)
+        _sd_counts(record, primary)
         _event(svc, f"(service {svc.name}) has started 1 tasks: {_tasks_phrase([task.id])}.")
-        _drain_one(backend, svc, primary, 1)
+        if not blue_green:  # blue/green keeps blue at full size until traffic moved
+            _drain_one(backend, svc, primary, 1)
         _recount(svc)
         return
     if meta["mode"] == "never":
         return
+    if blue_green:
+        meta["phase"] = "traffic"
+        meta["stage_list"] = ["TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"]
+        _step_blue_green_tail(backend, svc, primary, meta)
+        return
 
     # running == desired since the previous call: finish.
+    _finish(backend, svc, primary, meta)
+
+
+def _finish(backend, svc, primary: dict, meta: dict) -> None:
+    """Stops what is left of the old deployments and completes `primary`."""
+    state = _emu(svc)
     _drain_one(backend, svc, primary, None)
     for old in svc.deployments[1:]:
         state["meta"].pop(old["id"], None)
     del svc.deployments[1:]
     primary["pendingCount"] = 0
-    primary["rolloutState"] = "COMPLETED"
-    primary["rolloutStateReason"] = f"ECS deployment {primary['id']} completed."
+    if _strategy(svc) == "ROLLING" or meta["rollback"]:
+        primary["rolloutState"] = "COMPLETED"
+        primary["rolloutStateReason"] = f"ECS deployment {primary['id']} completed."
+    meta["done"] = True
     _touch(primary)
     state["stable"] = (primary["id"], primary["taskDefinition"])
     _event(svc, f"(service {svc.name}) (deployment {primary['id']}) deployment completed.")
     _event(svc, f"(service {svc.name}) has reached a steady state.")
+    _recount(svc)
+    if meta["rollback"]:
+        # A rollback completes the service deployment that failed or was
+        # stopped (rollback status, API_ServiceDeployment.html).
+        _sd_update(state["sds"].get(meta.get("rolls_back")), status="ROLLBACK_SUCCESSFUL",
+                   statusReason="Rollback completed.")
+    else:
+        record = _sd_of(svc, primary["id"])
+        _sd_counts(record, primary)
+        _sd_update(record, status="SUCCESSFUL", statusReason=None)
+        if record is not None:
+            record["deploymentCircuitBreaker"]["status"] = (
+                "MONITORING_COMPLETE" if record["deploymentCircuitBreaker"]["status"] == "MONITORING" else "DISABLED"
+            )
+
+
+def _step_blue_green_tail(backend, svc, primary: dict, meta: dict) -> None:
+    """Traffic shifts, bake time and clean-up of a BLUE_GREEN deployment."""
+    record = _sd_of(svc, primary["id"])
+    if meta["phase"] == "traffic":
+        stage = meta["stage_list"].pop(0)
+        _sd_update(record, lifecycleStage=stage)
+        if stage == "PRODUCTION_TRAFFIC_SHIFT":
+            # Blue no longer takes traffic: DescribeServices lists green
+            # alone at full count (rolloutState absent for blue/green).
+            meta["blue"] = svc.deployments[1:]
+            del svc.deployments[1:]
+            _recount(svc)
+        if not meta["stage_list"]:
+            meta["phase"] = "bake"
+            minutes = int((getattr(svc, "deployment_configuration", None) or {}).get("bakeTimeInMinutes") or 0)
+            meta["bake_left"] = minutes
+        return
+    if meta["phase"] == "bake":
+        _sd_update(record, lifecycleStage="BAKE_TIME")
+        if meta["bake_left"] > 0:
+            meta["bake_left"] -= 1
+            return
+        meta["phase"] = "cleanup"
+        return
+    # Clean-up: blue's tasks stop, the deployment is done.
+    _sd_update(record, lifecycleStage="CLEAN_UP")
+    svc.deployments.extend(meta.pop("blue", []))
+    meta["phase"] = None
+    _finish(backend, svc, primary, meta)
+
+
+def _supersede(backend, svc, ours: dict) -> None:
+    """Someone else deploys a new revision of the family over `ours`."""
+    td = backend.describe_task_definition(ours["taskDefinition"])
+    containers = copy.deepcopy(td.container_definitions)
+    for c in containers:
+        c["image"] = SUPERSEDE_RE.sub("someone-else", str(c.get("image") or ""))
+    newer = backend.register_task_definition(
+        family=td.family,
+        container_definitions=containers,
+        volumes=td.volumes,
+        network_mode=td.network_mode,
+        placement_constraints=td.placement_constraints,
+        requires_compatibilities=td.requires_compatibilities,
+        cpu=td.cpu,
+        memory=td.memory,
+        task_role_arn=getattr(td, "task_role_arn", None),
+        execution_role_arn=getattr(td, "execution_role_arn", None),
+    )
+    _open_deployment(backend, svc, newer.arn)
+    # DevGuide "Service deployment states": a new service deployment moves
+    # the running one to STOP_REQUESTED, then STOPPED.
+    _sd_update(_sd_of(svc, ours["id"]), status="STOPPED",
+               statusReason="The service deployment was stopped because a new service deployment started.")
+    _recount(svc)
+
+
+def _open_rollback(backend, svc, primary: dict, meta: dict, reason: str) -> None:
+    """A rollback deployment to the last completed task definition, for the
+    service deployment of `primary` (StopServiceDeployment ROLLBACK)."""
+    meta.pop("rollback_requested", None)
+    stable = _emu(svc)["stable"]
+    record = _sd_of(svc, primary["id"])
+    if stable is None:
+        _sd_update(record, status="ROLLBACK_FAILED", statusReason="No service revision to roll back to.")
+        return
+    stable_id, stable_td = stable
+    primary["status"] = "ACTIVE"
+    primary["pendingCount"] = 0
+    _touch(primary)
+    back = _new_deployment(backend, svc, stable_td, rollback=True)
+    back["rolloutStateReason"] = f"ECS deployment rolling back to deploymentId {stable_id}."
+    _emu(svc)["meta"][back["id"]]["rolls_back"] = record["serviceDeploymentArn"] if record else None
+    svc.deployments.insert(0, back)
+    svc.task_definition = stable_td
+    _sd_update(record, status="ROLLBACK_IN_PROGRESS", statusReason=reason,
+               rollback={"reason": reason, "startedAt": _now(),
+                         "serviceRevisionArn": _revision_arn(backend, svc, stable_td)})
     _recount(svc)
 
 
@@ -503,15 +826,30 @@ def _trip(backend, svc, primary: dict, meta: dict, rollback: bool) -> None:
         svc,
         f"(service {svc.name}) (deployment {primary['id']}) deployment failed: tasks failed to start.",
     )
+    record = _sd_of(svc, primary["id"])
+    if record is not None:
+        record["deploymentCircuitBreaker"]["status"] = "TRIGGERED"
     stable = _emu(svc)["stable"]
     if not rollback or meta["rollback"] or stable is None:
+        # DevGuide "Service deployment states": the failure detection is on
+        # without its rollback option and the service fails → STOPPED.
+        _sd_update(record, status="STOPPED",
+                   statusReason="ECS deployment circuit breaker: tasks failed to start.")
         return
     stable_id, stable_td = stable
-    primary["status"] = "INACTIVE"
+    # The failed deployment stays listed (ACTIVE, rolloutState FAILED) while
+    # the rollback deployment replaces it (API_Deployment.html: ACTIVE
+    # deployments still have running tasks being replaced).
+    primary["status"] = "ACTIVE"
     back = _new_deployment(backend, svc, stable_td, rollback=True)
+    back["rolloutStateReason"] = f"ECS deployment circuit breaker: rolling back to deploymentId {stable_id}."
+    _emu(svc)["meta"][back["id"]]["rolls_back"] = record["serviceDeploymentArn"] if record else None
     svc.deployments.insert(0, back)
     svc.task_definition = stable_td
-    _event(svc, f"(service {svc.name}) rolling back to deployment {stable_id}.")
+    _sd_update(record, status="ROLLBACK_IN_PROGRESS",
+               statusReason="ECS deployment circuit breaker: tasks failed to start.",
+               rollback={"reason": "ECS deployment circuit breaker: rolling back.", "startedAt": _now(),
+                         "serviceRevisionArn": _revision_arn(backend, svc, stable_td)})
 
 
 # --- patched backend methods ---------------------------------------------------
@@ -557,6 +895,36 @@ def _set_up_service(backend, svc):
     return svc
 
 
+def _open_deployment(backend, svc, new_td: str) -> dict:
+    """UpdateService with a new task definition (or forceNewDeployment): the
+    PRIMARY becomes ACTIVE, a new PRIMARY with its service deployment opens."""
+    source_td = svc.task_definition
+    for d in svc.deployments:
+        if d["status"] == "PRIMARY":
+            d["status"] = "ACTIVE"
+            d["pendingCount"] = 0
+            _touch(d)
+    # The running service deployment, if any, is superseded (DevGuide
+    # "Service deployment states": STOP_REQUESTED, then STOPPED).
+    for record in _emu(svc)["sds"].values():
+        if record["status"] in ("PENDING", "IN_PROGRESS"):
+            _sd_update(record, status="STOPPED",
+                       statusReason="The service deployment was stopped because a new service deployment started.")
+    svc.task_definition = new_td
+    deployment = _new_deployment(backend, svc, new_td)
+    svc.deployments.insert(0, deployment)
+    _new_service_deployment(backend, svc, deployment, source_td)
+    return deployment
+
+
+def _stale_view(svc):
+    """A copy of what DescribeServices shows now, to answer with later."""
+    view = copy.copy(svc)
+    view.deployments = copy.deepcopy(svc.deployments)
+    view.events = copy.deepcopy(svc.events)
+    return view
+
+
 def update_service(self, service_properties):
     with LOCK:
         props = dict(service_properties)
@@ -565,26 +933,38 @@ def update_service(self, service_properties):
         force = bool(props.pop("force_new_deployment", False))
         td_str = props.get("task_definition")
         new_td = self.describe_task_definition(td_str).arn if td_str else svc.task_definition
+        if svc.deployment_controller.get("type") == "CODE_DEPLOY" and td_str and new_td != svc.task_definition:
+            # Reported verbatim by users of the real API (boto3 #1936); the
+            # UpdateService page: "If the network configuration, platform
+            # version, task definition, or load balancer need to be updated,
+            # create a new CodeDeploy deployment."
+            raise InvalidParameterException(
+                "Unable to update task definition on services with a CODE_DEPLOY deployment controller. "
+                "Use AWS CodeDeploy to trigger a new deployment."
+            )
         old_td = svc.task_definition
+        # One line per call on stderr, for tests that count updates.
+        print(f"emulator: UpdateService {svc.cluster_name}/{svc.name} {new_td}", file=sys.stderr, flush=True)
+        before = _stale_view(svc)
         svc = _orig_update_service(self, props)
-        svc.task_definition = new_td
+        svc.task_definition = old_td
         if svc.deployment_controller.get("type") != "ECS" or not svc.deployments:
+            svc.task_definition = new_td
             _recount(svc)
             return svc
         if new_td != old_td or force:
-            for d in svc.deployments:
-                if d["status"] == "PRIMARY":
-                    d["status"] = "ACTIVE"
-                    d["pendingCount"] = 0
-                    _touch(d)
-            deployment = _new_deployment(self, svc, new_td)
-            svc.deployments.insert(0, deployment)
-            _emu(svc)["throttle"] = _throttle_budget(self.describe_task_definition(new_td))
+            deployment = _open_deployment(self, svc, new_td)
+            td = self.describe_task_definition(new_td)
+            _emu(svc)["throttle"] = _throttle_budget(td)
+            stale = _marker_number(td, STALE_RE)
+            _emu(svc)["stale"] = stale
+            _emu(svc)["stale_view"] = before if stale else None
+            del deployment  # the response below shows it
         else:
             primary = svc.deployments[0]
             if primary["desiredCount"] != svc.desired_count:
                 primary["desiredCount"] = svc.desired_count
-                if primary["rolloutState"] == "COMPLETED":
+                if primary.get("rolloutState") == "COMPLETED":
                     _scale_primary(self, svc, primary)
                 else:
                     primary["pendingCount"] = max(svc.desired_count - primary["runningCount"], 0)
@@ -601,9 +981,105 @@ def describe_services(self, cluster_str, service_names_or_arns):
             for s in throttled:
                 _emu(s)["throttle"] -= 1
             raise ThrottlingException()
+        answer = []
         for svc in services:
+            state = _emu(svc)
+            if state["stale"] > 0 and state["stale_view"] is not None:
+                state["stale"] -= 1
+                answer.append(state["stale_view"])
+                continue
+            state["stale_view"] = None
             _step(self, svc)
-        return services, failures
+            answer.append(svc)
+        return answer, failures
+
+
+# --- the ServiceDeployments API (absent from moto) -----------------------------
+
+
+def _deny_service_deployments() -> bool:
+    return os.environ.get(DENY_ENV, "") not in ("", "0")
+
+
+def _service_for_sd(backend, arn: str):
+    for svc in backend.services.values():
+        if arn in _emu(svc)["sds"]:
+            return svc
+    return None
+
+
+def response_list_service_deployments(self):
+    """API_ListServiceDeployments.html: briefs (no lifecycleStage, no
+    rollback), filtered by status and createdAt when given."""
+    with LOCK:
+        cluster = self._get_param("cluster") or "default"
+        service = self._get_param("service")
+        svc = self.ecs_backend._get_service(cluster, service.split("/")[-1])
+        if _deny_service_deployments():
+            raise AccessDeniedException("ListServiceDeployments", svc.arn)
+        statuses = self._get_param("status") or []
+        created = self._get_param("createdAt") or {}
+        briefs = []
+        for record in _emu(svc)["sds"].values():
+            if statuses and record["status"] not in statuses:
+                continue
+            after, before = created.get("after"), created.get("before")
+            if after is not None and record["createdAt"] < after.replace(tzinfo=None):
+                continue
+            if before is not None and record["createdAt"] > before.replace(tzinfo=None):
+                continue
+            brief = {k: record[k] for k in ("serviceDeploymentArn", "serviceArn", "clusterArn", "startedAt",
+                                            "createdAt", "status") if k in record}
+            brief["targetServiceRevisionArn"] = record["targetServiceRevision"]["arn"]
+            for key in ("finishedAt", "statusReason"):
+                if record.get(key) is not None:
+                    brief[key] = record[key]
+            briefs.append(brief)
+        briefs.sort(key=lambda b: b["createdAt"], reverse=True)
+        return ecs_responses.ActionResult({"serviceDeployments": briefs})
+
+
+def response_describe_service_deployments(self):
+    """API_DescribeServiceDeployments.html: full records; an unknown ARN (or
+    one not visible yet, "stale-N") is a failure with reason MISSING."""
+    with LOCK:
+        arns = self._get_param("serviceDeploymentArns") or []
+        found, failures = [], []
+        for arn in arns:
+            svc = _service_for_sd(self.ecs_backend, arn)
+            if _deny_service_deployments():
+                raise AccessDeniedException("DescribeServiceDeployments", arn)
+            if svc is None or _emu(svc)["stale"] > 0:
+                failures.append({"arn": arn, "reason": "MISSING"})
+                continue
+            record = {k: v for k, v in _emu(svc)["sds"][arn].items() if v is not None}
+            found.append(copy.deepcopy(record))
+        return ecs_responses.ActionResult({"serviceDeployments": found, "failures": failures})
+
+
+def response_stop_service_deployment(self):
+    """API_StopServiceDeployment.html: stopType ROLLBACK rolls the service
+    deployment back to the previous service revision; a terminal one is a
+    ConflictException."""
+    with LOCK:
+        arn = self._get_param("serviceDeploymentArn")
+        stop_type = self._get_param("stopType") or "ROLLBACK"
+        svc = _service_for_sd(self.ecs_backend, arn)
+        if _deny_service_deployments():
+            raise AccessDeniedException("StopServiceDeployment", arn)
+        if svc is None:
+            raise JsonRESTError("ServiceDeploymentNotFoundException", f"Service deployment {arn} not found.")
+        record = _emu(svc)["sds"][arn]
+        if record["status"] in SD_TERMINAL or record["status"].startswith("ROLLBACK"):
+            raise ConflictException(f"The service deployment {arn} is in status {record['status']}.")
+        if stop_type != "ROLLBACK":
+            raise InvalidParameterException("Only stopType ROLLBACK is supported.")
+        _sd_update(record, status="ROLLBACK_REQUESTED", statusReason="Rollback requested.")
+        for deployment in svc.deployments:
+            meta = _emu(svc)["meta"].get(deployment["id"], {})
+            if meta.get("sd") == arn and deployment["status"] == "PRIMARY":
+                meta["rollback_requested"] = True
+        return ecs_responses.ActionResult({"serviceDeploymentArn": arn})
 
 
 def list_tasks(
@@ -636,6 +1112,62 @@ def _describe_tasks_locked(self, cluster_str, tasks):
         return _orig_describe_tasks(self, cluster_str, tasks)
 
 
+# --- task definitions as registered ------------------------------------------
+#
+# ECS keeps a task definition as it was registered and answers
+# DescribeTaskDefinition with it plus the read-only fields
+# (API_DescribeTaskDefinition.html: taskDefinitionArn, revision, status,
+# requiresAttributes, compatibilities, registeredAt, registeredBy). moto
+# keeps only the fields its model knows, so the raw registration body is
+# kept here and answered back: a field newer than moto (or than hoist's
+# SDK) survives the round trip, as it does in ECS.
+
+_REGISTERED: dict[str, dict] = {}
+_orig_response_register = ecs_responses.EC2ContainerServiceResponse.register_task_definition
+
+
+def response_register_task_definition(self):
+    with LOCK:
+        raw = json.loads(self.body or "{}")
+        result = _orig_response_register(self)
+        td = result.result["taskDefinition"]
+        raw.pop("tags", None)
+        _REGISTERED[td.arn] = raw
+        # One line per registration on stderr, for tests that check what
+        # was sent (field names only, never values).
+        print(f"emulator: RegisterTaskDefinition {td.arn} fields={sorted(raw)}", file=sys.stderr, flush=True)
+        return result
+
+
+def response_describe_task_definition(self):
+    with LOCK:
+        name = self._get_param("taskDefinition")
+        td = self.ecs_backend.describe_task_definition(name)
+        raw = _REGISTERED.get(td.arn)
+        if raw is None:
+            return _orig_response_describe_td(self)
+        body = copy.deepcopy(raw)
+        body.update(
+            {
+                "taskDefinitionArn": td.arn,
+                "revision": td.revision,
+                "status": getattr(td, "status", "ACTIVE"),
+                "requiresAttributes": [{"name": "com.amazonaws.ecs.capability.task-iam-role"}],
+                "compatibilities": td.compatibilities,
+                "registeredAt": _REGISTERED_AT.setdefault(td.arn, _now().replace(tzinfo=datetime.timezone.utc).timestamp()),
+                "registeredBy": "arn:aws:iam::123456789012:user/ci",
+            }
+        )
+        answer = {"taskDefinition": body}
+        if "TAGS" in (self._get_param("include") or []):
+            answer["tags"] = self.ecs_backend.list_tags_for_resource(td.arn)
+        return json.dumps(answer)
+
+
+_REGISTERED_AT: dict[str, float] = {}
+_orig_response_describe_td = ecs_responses.EC2ContainerServiceResponse.describe_task_definition
+
+
 def response_create_service(self):
     with LOCK:
         result = _orig_response_create_service(self)
@@ -653,12 +1185,24 @@ def response_create_service(self):
 
 
 def install() -> None:
+    # CODE_DEPLOY services deploy through CodeDeploy (its own emulator, on
+    # the same server and lock).
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import codedeploy_emulator
+
+    codedeploy_emulator.install(lock=LOCK)
+    responses = ecs_responses.EC2ContainerServiceResponse
+    responses.list_service_deployments = response_list_service_deployments
+    responses.describe_service_deployments = response_describe_service_deployments
+    responses.stop_service_deployment = response_stop_service_deployment
     EcsBackend.create_service = create_service
     EcsBackend.update_service = update_service
     EcsBackend.describe_services = describe_services
     EcsBackend.list_tasks = list_tasks
     EcsBackend.describe_tasks = _describe_tasks_locked
     ecs_responses.EC2ContainerServiceResponse.create_service = response_create_service
+    responses.register_task_definition = response_register_task_definition
+    responses.describe_task_definition = response_describe_task_definition
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -197,6 +197,118 @@ impl EcsEmulator {
     }
 }
 
+impl EcsEmulator {
+    /// Creates another service on `plog-api:1` in `plog-cluster`, like the
+    /// seeded one but with `deployment_configuration` (a Python literal,
+    /// e.g. `{'strategy': 'BLUE_GREEN', 'bakeTimeInMinutes': 3}`).
+    pub fn create_service(&self, seeded: &Seeded, name: &str, deployment_configuration: &str) {
+        self.boto3(
+            "ecs",
+            &format!(
+                "client.create_service(cluster='plog-cluster', serviceName='{name}', taskDefinition='{td}', \
+                 desiredCount=2, launchType='FARGATE', platformVersion='LATEST', \
+                 deploymentConfiguration={deployment_configuration}, \
+                 networkConfiguration={{'awsvpcConfiguration': {{'subnets': ['{subnet}'], 'securityGroups': ['{sg}'], 'assignPublicIp': 'DISABLED'}}}})",
+                td = seeded.task_definition_arn,
+                subnet = seeded.subnet_id,
+                sg = seeded.security_group_id,
+            ),
+        );
+    }
+
+    /// Creates a CODE_DEPLOY service `name` on `plog-api:1` in
+    /// `plog-cluster` behind a load balancer (`plog-back` on port 8080, two
+    /// target groups), and its CodeDeploy application and deployment group
+    /// under the console's names (`AppECS-plog-cluster-NAME`,
+    /// `DgpECS-plog-cluster-NAME`), rolling back on DEPLOYMENT_FAILURE.
+    pub fn create_codedeploy_service(&self, seeded: &Seeded, name: &str) {
+        let code = format!(
+            r#"
+ec2 = client_for('ec2')
+elb = client_for('elbv2')
+cd = client_for('codedeploy')
+vpc = ec2.describe_subnets(SubnetIds=['{subnet}'])['Subnets'][0]['VpcId']
+other = ec2.create_subnet(VpcId=vpc, CidrBlock='10.20.2.0/24', AvailabilityZone='ap-northeast-2b')['Subnet']['SubnetId']
+lb = elb.create_load_balancer(Name='{name}-lb', Subnets=['{subnet}', other])['LoadBalancers'][0]
+tgs = [elb.create_target_group(Name='{name}-tg' + str(i), Protocol='HTTP', Port=8080, VpcId=vpc, TargetType='ip')['TargetGroups'][0] for i in (1, 2)]
+listener = elb.create_listener(LoadBalancerArn=lb['LoadBalancerArn'], Protocol='HTTP', Port=80,
+    DefaultActions=[{{'Type': 'forward', 'TargetGroupArn': tgs[0]['TargetGroupArn']}}])['Listeners'][0]
+client.create_service(cluster='plog-cluster', serviceName='{name}', taskDefinition='{td}', desiredCount=2,
+    launchType='FARGATE', deploymentController={{'type': 'CODE_DEPLOY'}},
+    loadBalancers=[{{'targetGroupArn': tgs[0]['TargetGroupArn'], 'containerName': 'plog-back', 'containerPort': 8080}}],
+    networkConfiguration={{'awsvpcConfiguration': {{'subnets': ['{subnet}'], 'securityGroups': ['{sg}'], 'assignPublicIp': 'DISABLED'}}}})
+cd.create_application(applicationName='AppECS-plog-cluster-{name}', computePlatform='ECS')
+cd.create_deployment_group(applicationName='AppECS-plog-cluster-{name}', deploymentGroupName='DgpECS-plog-cluster-{name}',
+    serviceRoleArn='arn:aws:iam::123456789012:role/ecsCodeDeployRole',
+    ecsServices=[{{'serviceName': '{name}', 'clusterName': 'plog-cluster'}}],
+    deploymentStyle={{'deploymentType': 'BLUE_GREEN', 'deploymentOption': 'WITH_TRAFFIC_CONTROL'}},
+    blueGreenDeploymentConfiguration={{
+        'terminateBlueInstancesOnDeploymentSuccess': {{'action': 'TERMINATE', 'terminationWaitTimeInMinutes': 5}},
+        'deploymentReadyOption': {{'actionOnTimeout': 'CONTINUE_DEPLOYMENT'}}}},
+    loadBalancerInfo={{'targetGroupPairInfoList': [{{
+        'targetGroups': [{{'name': '{name}-tg1'}}, {{'name': '{name}-tg2'}}],
+        'prodTrafficRoute': {{'listenerArns': [listener['ListenerArn']]}}}}]}},
+    autoRollbackConfiguration={{'enabled': True, 'events': ['DEPLOYMENT_FAILURE']}})
+"#,
+            td = seeded.task_definition_arn,
+            subnet = seeded.subnet_id,
+            sg = seeded.security_group_id,
+        );
+        self.boto3("ecs", &code);
+    }
+
+    /// The AppSpec of CodeDeploy deployment `id`, as CodeDeploy stored it
+    /// (GetDeployment names its sha256; GetApplicationRevision gives the
+    /// content).
+    pub fn codedeploy_app_spec(&self, id: &str) -> serde_json::Value {
+        let out = self.boto3(
+            "codedeploy",
+            &format!(
+                "d = client.get_deployment(deploymentId='{id}')['deploymentInfo']\n\
+                 rev = client.get_application_revision(applicationName=d['applicationName'], revision={{'revisionType': 'AppSpecContent', 'appSpecContent': {{'sha256': d['revision']['appSpecContent']['sha256']}}}})\n\
+                 print(rev['revision']['appSpecContent']['content'])"
+            ),
+        );
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("AppSpec {out:?}: {e}"))
+    }
+
+    /// How many UpdateService calls named `cluster/service` so far (the
+    /// emulator logs each one).
+    pub fn update_service_calls(&self, cluster: &str, service: &str) -> usize {
+        let needle = format!("emulator: UpdateService {cluster}/{service} ");
+        self.log()
+            .lines()
+            .filter(|l| l.starts_with(&needle))
+            .count()
+    }
+
+    /// The top-level field names of the registration body of `arn`, as sent.
+    pub fn registered_fields(&self, arn: &str) -> Vec<String> {
+        let needle = format!("emulator: RegisterTaskDefinition {arn} fields=");
+        let line = self
+            .log()
+            .lines()
+            .find(|l| l.starts_with(&needle))
+            .unwrap_or_else(|| panic!("no registration of {arn} in the emulator's log"))
+            .to_string();
+        line[needle.len()..]
+            .trim_matches(['[', ']'])
+            .split(", ")
+            .map(|f| f.trim_matches('\'').to_string())
+            .collect()
+    }
+
+    /// The status of a service deployment (DescribeServiceDeployments).
+    pub fn service_deployment_status(&self, arn: &str) -> String {
+        self.boto3(
+            "ecs",
+            &format!("print(client.describe_service_deployments(serviceDeploymentArns=['{arn}'])['serviceDeployments'][0]['status'])"),
+        )
+        .trim()
+        .to_string()
+    }
+}
+
 impl Drop for EcsEmulator {
     fn drop(&mut self) {
         let _ = self.child.kill();

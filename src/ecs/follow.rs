@@ -1,0 +1,479 @@
+//! Following one deployment until it ends: poll DescribeServices (events,
+//! counts) and, where the API answers, DescribeServiceDeployments (status,
+//! lifecycle stage), judge each view with [`crate::ecs::rollout::judge`], and
+//! stop on a verdict or the deadline. Throttling slows the polling down; a
+//! deployment not visible yet is waited for, within a grace period.
+//!
+//! It decides nothing about rolling back: it says how the deployment ended,
+//! and the caller (deploy, rollback) acts on that.
+
+use crate::ecs::client::{is_throttling, EcsClient, ServiceDeploymentLookup};
+use crate::ecs::deploy::ServiceTarget;
+use crate::ecs::rollout::{
+    judge, short_arn, DeploymentView, EventLog, OurDeployment, ServiceDeploymentView, ServiceEvent,
+    ServiceSnapshot, Verdict,
+};
+use anyhow::Result;
+use std::time::{Duration, Instant};
+
+/// How long a deployment may stay invisible after UpdateService before that
+/// counts as a failure: DescribeServices is eventually consistent, and
+/// usually catches up within seconds.
+const NOT_VISIBLE_GRACE: Duration = Duration::from_secs(60);
+
+/// How to wait for a rollout.
+#[derive(Clone, Copy, Debug)]
+pub struct WaitOptions {
+    /// Wait at all.
+    pub enabled: bool,
+    /// Give up after this long.
+    pub timeout: Duration,
+    /// Poll this often (doubled while ECS throttles, up to a minute).
+    pub interval: Duration,
+}
+
+/// Where the facts about a rollout come from: ECS (through [`EcsClient`]),
+/// or recorded answers in tests.
+#[allow(async_fn_in_trait)]
+pub(crate) trait RolloutSource {
+    /// The service now.
+    async fn snapshot(&self, target: &ServiceTarget) -> Result<ServiceSnapshot>;
+    /// One service deployment (`None`: not there, or not yet).
+    async fn service_deployment(
+        &self,
+        arn: &str,
+    ) -> Result<ServiceDeploymentLookup<Option<ServiceDeploymentView>>>;
+}
+
+impl RolloutSource for EcsClient {
+    async fn snapshot(&self, target: &ServiceTarget) -> Result<ServiceSnapshot> {
+        EcsClient::snapshot(self, &target.cluster, &target.service).await
+    }
+
+    async fn service_deployment(
+        &self,
+        arn: &str,
+    ) -> Result<ServiceDeploymentLookup<Option<ServiceDeploymentView>>> {
+        EcsClient::service_deployment(self, arn).await
+    }
+}
+
+/// Hears about a rollout as it goes; the CLI draws it.
+pub trait RolloutProgress: Send + Sync {
+    /// A new service event.
+    fn event(&self, _event: &ServiceEvent) {}
+    /// Our deployment's counts changed.
+    fn counts(&self, _deployment: &DeploymentView) {}
+    /// A step (registered, updated, a lifecycle stage, rolling back…).
+    fn step(&self, _message: &str) {}
+}
+
+/// Whether the ServiceDeployments API is used; shared by every follow of
+/// one command, so the fallback is decided (and said) once.
+#[derive(Debug)]
+pub(crate) struct Tracking {
+    /// Ask DescribeServiceDeployments.
+    pub(crate) service_deployments: bool,
+}
+
+impl Default for Tracking {
+    fn default() -> Self {
+        Self {
+            service_deployments: true,
+        }
+    }
+}
+
+impl Tracking {
+    /// `service-deployments` or `describe-services`, for the report.
+    pub(crate) fn source_name(&self) -> &'static str {
+        if self.service_deployments {
+            "service-deployments"
+        } else {
+            "describe-services"
+        }
+    }
+}
+
+/// How a followed deployment ended.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Ending {
+    /// SUCCESSFUL / COMPLETED.
+    Stable,
+    /// It failed and is still the service's deployment.
+    Failed(String),
+    /// ECS rolled it back (for a rollback hoist asked for: once finished).
+    RolledBack(String),
+    /// Someone's newer deployment took over.
+    Superseded {
+        /// The newer deployment.
+        by: String,
+        /// Its task definition, when known.
+        task_definition: Option<String>,
+    },
+    /// Not finished within the wait.
+    TimedOut(Duration),
+}
+
+/// What [`follow`] saw last, for the report.
+#[derive(Default)]
+pub(crate) struct LastSeen {
+    /// The last DescribeServices view.
+    pub(crate) snapshot: Option<ServiceSnapshot>,
+}
+
+impl LastSeen {
+    /// The last few service events, newest first.
+    pub(crate) fn events(&self, n: usize) -> Vec<String> {
+        self.snapshot
+            .iter()
+            .flat_map(|s| s.events.iter().take(n))
+            .map(|e| e.message.clone())
+            .collect()
+    }
+}
+
+/// Prints lifecycle stages as they change (BAKE_TIME with the minutes left).
+#[derive(Default)]
+struct StageLog {
+    last: Option<String>,
+    bake_started: Option<Instant>,
+    bake_left_said: Option<u64>,
+}
+
+impl StageLog {
+    fn see(
+        &mut self,
+        sd: &ServiceDeploymentView,
+        bake_minutes: Option<i32>,
+        progress: &dyn RolloutProgress,
+    ) {
+        let stage = sd.lifecycle_stage.clone();
+        if stage != self.last {
+            if let Some(stage) = &stage {
+                progress.step(&format!("stage {stage} ({})", sd.status));
+            }
+            self.bake_started = (stage.as_deref() == Some("BAKE_TIME")).then(Instant::now);
+            self.bake_left_said = None;
+            self.last = stage;
+        }
+        if let (Some(started), Some(minutes)) = (self.bake_started, bake_minutes) {
+            let total = u64::try_from(minutes).unwrap_or(0);
+            let left = total.saturating_sub(started.elapsed().as_secs() / 60);
+            if self.bake_left_said != Some(left) {
+                progress.step(&format!("BAKE_TIME, {left}m left"));
+                self.bake_left_said = Some(left);
+            }
+        }
+    }
+}
+
+/// Follows `ours` until it ends or `wait.timeout` passes; events already in
+/// `seen` are not shown again. A rollback ECS is doing is waited for until
+/// it finishes, so "rolled back" means the service is back.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn follow<S: RolloutSource>(
+    source: &S,
+    target: &ServiceTarget,
+    ours: &OurDeployment,
+    wait: WaitOptions,
+    tracking: &mut Tracking,
+    progress: &dyn RolloutProgress,
+    seen: &[ServiceEvent],
+    last: &mut LastSeen,
+) -> Result<Ending> {
+    let started = Instant::now();
+    let deadline = started + wait.timeout;
+    let mut interval = wait.interval;
+    let mut events = EventLog::default();
+    events.seed(&ServiceSnapshot {
+        events: seen.to_vec(),
+        ..Default::default()
+    });
+    let mut last_counts: Option<DeploymentView> = None;
+    let mut stages = StageLog::default();
+    let mut rolling_back: Option<String> = None;
+    loop {
+        if Instant::now() >= deadline {
+            return Ok(match rolling_back {
+                Some(reason) => Ending::RolledBack(format!(
+                    "{reason} (ECS was still rolling back after {})",
+                    humantime::format_duration(wait.timeout)
+                )),
+                None => Ending::TimedOut(wait.timeout),
+            });
+        }
+        let snapshot = match source.snapshot(target).await {
+            Ok(snapshot) => snapshot,
+            Err(error) if is_throttling(&error) => {
+                interval = (interval * 2).min(Duration::from_secs(60));
+                progress.step(&format!(
+                    "ECS is throttling; polling every {}",
+                    humantime::format_duration(interval)
+                ));
+                sleep_until_next(interval, deadline).await;
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        for event in events.fresh(&snapshot) {
+            progress.event(event);
+        }
+        let sd = service_deployment(source, ours, &snapshot, tracking, progress).await?;
+        if let Some(deployment) = snapshot.deployment(&ours.id) {
+            let changed = last_counts.as_ref().is_none_or(|last| {
+                (
+                    last.running,
+                    last.pending,
+                    last.desired,
+                    &last.rollout_state,
+                ) != (
+                    deployment.running,
+                    deployment.pending,
+                    deployment.desired,
+                    &deployment.rollout_state,
+                )
+            });
+            if changed {
+                progress.counts(deployment);
+                last_counts = Some(deployment.clone());
+            }
+        }
+        if let Some(sd) = &sd {
+            stages.see(sd, snapshot.bake_minutes, progress);
+        }
+        let verdict = judge(&snapshot, ours, sd.as_ref());
+        last.snapshot = Some(snapshot);
+        match verdict {
+            Verdict::Stable => return Ok(Ending::Stable),
+            Verdict::Failed(reason) => return Ok(Ending::Failed(reason)),
+            Verdict::Superseded {
+                by,
+                task_definition,
+            } => {
+                return Ok(Ending::Superseded {
+                    by,
+                    task_definition,
+                })
+            }
+            Verdict::RolledBack { reason, done: true } => return Ok(Ending::RolledBack(reason)),
+            Verdict::RolledBack {
+                reason,
+                done: false,
+            } => {
+                if rolling_back.is_none() {
+                    progress.step(&format!("ECS is rolling back: {reason}"));
+                }
+                rolling_back = Some(reason);
+            }
+            Verdict::Waiting { visible: false } if started.elapsed() >= NOT_VISIBLE_GRACE => {
+                return Ok(Ending::Failed(format!(
+                    "deployment {} of {} never appeared in DescribeServices within {}",
+                    ours.id,
+                    short_arn(&ours.task_definition),
+                    humantime::format_duration(NOT_VISIBLE_GRACE)
+                )));
+            }
+            Verdict::Waiting { .. } => {}
+        }
+        sleep_until_next(interval, deadline).await;
+    }
+}
+
+async fn sleep_until_next(interval: Duration, deadline: Instant) {
+    tokio::time::sleep(interval.min(deadline.saturating_duration_since(Instant::now()))).await;
+}
+
+/// Our service deployment, while the API answers; the first refusal
+/// switches `tracking` to DescribeServices for good, said once.
+async fn service_deployment<S: RolloutSource>(
+    source: &S,
+    ours: &OurDeployment,
+    snapshot: &ServiceSnapshot,
+    tracking: &mut Tracking,
+    progress: &dyn RolloutProgress,
+) -> Result<Option<ServiceDeploymentView>> {
+    let Some(arn) = ours.arn.as_deref().filter(|_| tracking.service_deployments) else {
+        return Ok(None);
+    };
+    match source.service_deployment(arn).await? {
+        ServiceDeploymentLookup::Found(found) => Ok(found),
+        ServiceDeploymentLookup::Unavailable(why) => {
+            tracking.service_deployments = false;
+            let mut text = format!(
+                "the ServiceDeployments API is not available ({why}); following deployment {} through DescribeServices",
+                ours.id
+            );
+            if snapshot.strategy.as_deref().is_some_and(|s| s != "ROLLING") {
+                text.push_str(
+                    " — bake time and lifecycle hooks are not visible there: stable will mean all new tasks run",
+                );
+            }
+            progress.step(&text);
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NEW: &str = "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/plog-api:8";
+
+    /// Replays recorded DescribeServices answers (and throttling errors).
+    struct Replay {
+        answers:
+            std::sync::Mutex<std::collections::VecDeque<Result<ServiceSnapshot, &'static str>>>,
+        last: std::sync::Mutex<Option<ServiceSnapshot>>,
+    }
+
+    impl Replay {
+        fn of(files: &[&str]) -> Self {
+            let answers = files
+                .iter()
+                .map(|f| match *f {
+                    "throttle" => Err("ThrottlingException: Rate exceeded"),
+                    name => Ok(recorded(name)),
+                })
+                .collect();
+            Self {
+                answers: std::sync::Mutex::new(answers),
+                last: std::sync::Mutex::new(None),
+            }
+        }
+    }
+
+    impl RolloutSource for Replay {
+        async fn snapshot(&self, _: &ServiceTarget) -> Result<ServiceSnapshot> {
+            let next = self.answers.lock().unwrap().pop_front();
+            match next {
+                Some(Ok(snapshot)) => {
+                    *self.last.lock().unwrap() = Some(snapshot.clone());
+                    Ok(snapshot)
+                }
+                Some(Err(message)) => Err(anyhow::anyhow!(message)),
+                // Out of recordings: the service stays as it last was.
+                None => Ok(self
+                    .last
+                    .lock()
+                    .unwrap()
+                    .clone()
+                    .expect("at least one recording")),
+            }
+        }
+
+        async fn service_deployment(
+            &self,
+            _: &str,
+        ) -> Result<ServiceDeploymentLookup<Option<ServiceDeploymentView>>> {
+            Ok(ServiceDeploymentLookup::Unavailable(
+                "AccessDeniedException".into(),
+            ))
+        }
+    }
+
+    fn load(name: &str) -> serde_json::Value {
+        let path = format!("{}/testdata/ecs/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn recorded(name: &str) -> ServiceSnapshot {
+        crate::ecs::rollout::snapshot_from_json(&load(name)).unwrap()
+    }
+
+    #[derive(Default)]
+    struct Steps(std::sync::Mutex<Vec<String>>);
+    impl RolloutProgress for Steps {
+        fn step(&self, message: &str) {
+            self.0.lock().unwrap().push(message.to_string());
+        }
+    }
+
+    async fn run(files: &[&str], timeout_ms: u64) -> (Ending, Vec<String>) {
+        let steps = Steps::default();
+        let ours = OurDeployment {
+            id: "ecs-svc/2".into(),
+            arn: Some("arn:aws:ecs:ap-northeast-2:123456789012:service-deployment/c/s/x".into()),
+            task_definition: NEW.into(),
+            created_at: None,
+        };
+        let ending = follow(
+            &Replay::of(files),
+            &ServiceTarget {
+                cluster: "plog-cluster".into(),
+                service: "plog-api".into(),
+            },
+            &ours,
+            WaitOptions {
+                enabled: true,
+                timeout: Duration::from_millis(timeout_ms),
+                interval: Duration::from_millis(1),
+            },
+            &mut Tracking::default(),
+            &steps,
+            &[],
+            &mut LastSeen::default(),
+        )
+        .await
+        .unwrap();
+        let steps = steps.0.into_inner().unwrap();
+        (ending, steps)
+    }
+
+    #[tokio::test]
+    async fn a_rollout_that_completes_is_stable_and_the_fallback_is_said_once() {
+        let (ending, steps) = run(
+            &[
+                "services-rolling.json",
+                "services-rolling.json",
+                "services-stable.json",
+            ],
+            5_000,
+        )
+        .await;
+        assert_eq!(ending, Ending::Stable);
+        let said = steps
+            .iter()
+            .filter(|s| s.contains("ServiceDeployments API is not available"))
+            .count();
+        assert_eq!(said, 1, "{steps:?}");
+    }
+
+    #[tokio::test]
+    async fn throttling_slows_polling_but_does_not_fail() {
+        let (ending, steps) = run(
+            &[
+                "services-rolling.json",
+                "throttle",
+                "throttle",
+                "services-stable.json",
+            ],
+            5_000,
+        )
+        .await;
+        assert_eq!(ending, Ending::Stable);
+        assert!(steps.iter().any(|s| s.contains("throttling")), "{steps:?}");
+    }
+
+    #[tokio::test]
+    async fn circuit_breaker_failure_and_rollback() {
+        let (ending, _) = run(&["services-rolling.json", "services-failed.json"], 5_000).await;
+        assert!(matches!(ending, Ending::Failed(r) if r.contains("circuit breaker")));
+        // ECS's rollback is still running when the wait ends: rolled back
+        // all the same, and said so.
+        let (ending, steps) =
+            run(&["services-rolling.json", "services-rolled-back.json"], 100).await;
+        assert!(
+            matches!(&ending, Ending::RolledBack(r) if r.contains("rolling back") && r.contains("still rolling back")),
+            "{ending:?}"
+        );
+        assert!(steps.iter().any(|s| s.starts_with("ECS is rolling back")));
+    }
+
+    #[tokio::test]
+    async fn never_stable_times_out() {
+        let (ending, _) = run(&["services-rolling.json"], 50).await;
+        assert_eq!(ending, Ending::TimedOut(Duration::from_millis(50)));
+    }
+}
