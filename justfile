@@ -5,7 +5,7 @@ deps:
     bash scripts/install-test-deps.sh
 
 # Run every test: installs the test tools (deps), then cargo's tests, the installer tests and the workflow lint.
-test: deps test-rust test-install
+test: deps test-rust test-install test-emulators
 
 # Unit + integration tests against real tools (skopeo, java, docker-registry, moto).
 test-rust: deps
@@ -17,6 +17,10 @@ test-install: deps
     node tests/install/lint-workflows.mjs
     shellcheck --shell=sh scripts/install.sh
     shellcheck scripts/package-release.sh scripts/install-test-deps.sh .ci/run
+
+# The test emulators checked against the AWS behaviour they model (CodeDeploy through boto3).
+test-emulators: deps
+    python3 tests/support/test_codedeploy_emulator.py
 
 # The release workflow's packaging for this machine's target, verified (dev profile: reuses the test build).
 package-check:

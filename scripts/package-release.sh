@@ -127,6 +127,18 @@ for doc in README.md LICENSE LICENSE-APACHE LICENSE-MIT LICENSE.md LICENSE.txt N
   fi
 done
 [ -n "$have_license" ] || say "warning: no LICENSE file at the repository root; the archive holds the binary and README.md"
+# The man page and shell completions come from the binary itself; only a
+# binary this machine can run can write them (a cross-built one is packaged
+# without them, and says so).
+if "$stage/$name/hoist" --version >/dev/null 2>&1; then
+  mkdir -p "$stage/$name/man" "$stage/$name/completions"
+  "$stage/$name/hoist" man >"$stage/$name/man/hoist.1"
+  "$stage/$name/hoist" completions bash >"$stage/$name/completions/hoist.bash"
+  "$stage/$name/hoist" completions zsh >"$stage/$name/completions/_hoist"
+  "$stage/$name/hoist" completions fish >"$stage/$name/completions/hoist.fish"
+else
+  say "note: $target's binary does not run here; the archive has no man page or completions"
+fi
 
 # GNU tar: sorted entries, owner root, mtime from SOURCE_DATE_EPOCH (else the commit's time),
 # so the same binary gives the same archive. BSD tar (macOS) keeps its defaults.

@@ -117,7 +117,7 @@ fn client_options(config: &HoistConfig, env: &EnvSection) -> ClientOptions {
 }
 
 /// Runs `./gradlew TASK` in `dir`.
-fn run_gradle(dir: &Path, task: &str) -> Result<()> {
+fn run_gradle(dir: &Path, task: &str, progress: &dyn RolloutProgress) -> Result<()> {
     let wrapper = dir.join("gradlew");
     if !wrapper.is_file() {
         return Err(usage_hint(
@@ -125,7 +125,7 @@ fn run_gradle(dir: &Path, task: &str) -> Result<()> {
             "add the Gradle wrapper, or remove gradle-task and build the jar first",
         ));
     }
-    eprintln!("==> ./gradlew {task}");
+    progress.step(&format!("./gradlew {task}"));
     let status = std::process::Command::new(&wrapper)
         .arg(task)
         .current_dir(dir)
@@ -263,10 +263,10 @@ pub async fn ship(
     confirm(&options.env, env, options.yes)?;
     let dir = config.base_dir();
     if let (Some(task), false) = (&config.image.gradle_task, options.skip_gradle) {
-        run_gradle(&dir, task)?;
+        run_gradle(&dir, task, rollout_progress)?;
     }
     let jar = find_jar(&dir, &config.image.jar)?;
-    eprintln!("==> jar {}", jar.display());
+    rollout_progress.step(&format!("jar {}", jar.display()));
     let sha = || git_sha(&dir);
     let templates = if env.tags.is_empty() {
         vec!["{env}".to_string()]
@@ -343,7 +343,7 @@ pub async fn ship(
     };
     let built = build(&build_options, push_progress).await?;
     let pinned = target.pinned(&built.digest);
-    eprintln!("==> pushed {pinned}");
+    rollout_progress.step(&format!("pushed {pinned}"));
     let deploy_options = deploy_options_for(env, &pinned, options.wait)?;
     let mut deployed = DeployReport::default();
     let result = async {
@@ -404,7 +404,7 @@ pub async fn promote(
             "deploy it with hoist first, so that what is promoted is exactly what was built",
         ));
     }
-    eprintln!("==> promoting {image} from {from} to {to}");
+    progress.step(&format!("promoting {image} from {from} to {to}"));
     let options = deploy_options_for(target, &image, wait)?;
     let mut report = DeployReport::default();
     let result = async {

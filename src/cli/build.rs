@@ -176,8 +176,9 @@ pub async fn run_build(args: BuildArgs) -> Result<()> {
     let progress = crate::cli::progress::for_stderr();
     let report = hoist::build(&options, progress.as_ref()).await?;
     drop(progress);
+    crate::cli::output::layer_details(&report);
     if let Some(push) = &report.push {
-        eprintln!(
+        crate::cli::progress::say(format_args!(
             "pushed {} ({}): {} uploaded, {} mounted, {} already there; {} sent in {:.2} s",
             report.image,
             report.digest,
@@ -186,7 +187,7 @@ pub async fn run_build(args: BuildArgs) -> Result<()> {
             push.present,
             HumanBytes(push.bytes_uploaded),
             push.seconds
-        );
+        ));
     }
     emit(
         &report,

@@ -117,6 +117,7 @@ fn finish(report: &DeployReport, output: &OutputArgs, result: Result<()>) -> Res
         (None, Ok(())) => report.task_definition_arn.clone(),
         (None, Err(_)) => String::new(),
     };
+    crate::cli::output::deploy_details(report);
     emit(report, output, &deploy_outputs(report), &human)?;
     if let (Err(_), false) = (&result, output.json) {
         for event in report.last_events.iter().rev() {

@@ -7,6 +7,7 @@
 mod args;
 mod build;
 mod deploy;
+mod manual;
 mod output;
 mod progress;
 mod render;
@@ -24,6 +25,12 @@ use clap::{Parser, Subcommand};
     propagate_version = true
 )]
 pub struct Cli {
+    /// Print nothing but errors and warnings on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more: the layers built, the deployments followed.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -50,10 +57,19 @@ pub enum Command {
     Promote(ship::PromoteArgs),
     /// Write a commented hoist.toml for the Gradle project in this directory.
     Init(ship::InitArgs),
+    /// Print a shell completion script: hoist completions bash|zsh|fish.
+    Completions(manual::CompletionsArgs),
+    /// Print hoist's man page (roff) to stdout.
+    Man,
 }
 
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> Result<()> {
+    progress::set_verbosity(match (cli.quiet, cli.verbose) {
+        (true, _) => progress::Verbosity::Quiet,
+        (_, true) => progress::Verbosity::Verbose,
+        _ => progress::Verbosity::Normal,
+    });
     match cli.command {
         Command::Build(args) => build::run_build(*args).await,
         Command::Inspect(args) => build::run_inspect(args),
@@ -64,5 +80,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Ship(args) => ship::run_ship(args).await,
         Command::Promote(args) => ship::run_promote(args).await,
         Command::Init(args) => ship::run_init(args),
+        Command::Completions(args) => manual::run_completions(args),
+        Command::Man => manual::run_man(),
     }
 }

@@ -71,6 +71,40 @@ pub fn emit<T: Serialize>(
     Ok(())
 }
 
+/// With `-v`: one stderr line per layer (name, digest, size, cached or not,
+/// what the push did).
+pub fn layer_details(report: &hoist::BuildReport) {
+    for layer in &report.layers {
+        crate::cli::progress::detail(format_args!(
+            "layer {:<24} {} {:>10} {}{}",
+            layer.name,
+            &layer.digest.hex()[..12],
+            indicatif::HumanBytes(layer.size).to_string(),
+            if layer.cached { "cached" } else { "written" },
+            layer
+                .outcome
+                .map(|o| format!(", {o:?}").to_lowercase())
+                .unwrap_or_default()
+        ));
+    }
+}
+
+/// With `-v`: which deployment was followed, and how.
+pub fn deploy_details(report: &hoist::ecs::DeployReport) {
+    if !report.deployment_id.is_empty() {
+        crate::cli::progress::detail(format_args!(
+            "deployment {}{} followed with {}",
+            report.deployment_id,
+            report
+                .service_deployment_arn
+                .as_deref()
+                .map(|a| format!(" ({a})"))
+                .unwrap_or_default(),
+            report.followed_with
+        ));
+    }
+}
+
 /// Appends `key=value` lines to the GitHub Actions output file.
 fn append_step_outputs(path: &Path, lines: &[(&str, String)]) -> Result<()> {
     let mut file = std::fs::OpenOptions::new()

@@ -1,6 +1,8 @@
 //! Drawing progress for the library's reporters: push bars on a terminal
 //! (indicatif) or one line per blob elsewhere (CI logs), and a rollout's
 //! events and counts. Everything goes to stderr; stdout carries results.
+//! `-q` silences all of it (errors and warnings still show); `-v` adds
+//! detail (see [`Verbosity`]).
 
 use hoist::ecs::{DeploymentView, RolloutProgress, ServiceEvent};
 use hoist::registry::{BlobOutcome, PushProgress};
@@ -8,11 +10,56 @@ use hoist::Digest;
 use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
-/// The progress drawer for this process: bars on a terminal, lines otherwise.
+/// How much goes to stderr besides errors and warnings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// `-q`: nothing but errors and warnings.
+    Quiet,
+    /// Progress, events and one summary line.
+    Normal,
+    /// `-v`: also the layers built and the deployments followed.
+    Verbose,
+}
+
+static VERBOSITY: OnceLock<Verbosity> = OnceLock::new();
+
+/// Sets this process's verbosity (once, from the global flags).
+pub fn set_verbosity(verbosity: Verbosity) {
+    let _ = VERBOSITY.set(verbosity);
+}
+
+/// This process's verbosity.
+pub fn verbosity() -> Verbosity {
+    VERBOSITY.get().copied().unwrap_or(Verbosity::Normal)
+}
+
+/// Prints a progress line on stderr unless `-q`.
+pub fn say(text: impl std::fmt::Display) {
+    if verbosity() > Verbosity::Quiet {
+        eprintln!("{text}");
+    }
+}
+
+/// Prints a detail line on stderr with `-v`.
+pub fn detail(text: impl std::fmt::Display) {
+    if verbosity() == Verbosity::Verbose {
+        eprintln!("{text}");
+    }
+}
+
+/// Progress nobody draws (`-q`).
+struct Silent;
+impl PushProgress for Silent {}
+impl RolloutProgress for Silent {}
+
+/// The progress drawer for this process: bars on a terminal, lines
+/// otherwise, nothing with `-q`.
 pub fn for_stderr() -> Box<dyn PushProgress> {
-    if std::io::stderr().is_terminal() {
+    if verbosity() == Verbosity::Quiet {
+        Box::new(Silent)
+    } else if std::io::stderr().is_terminal() {
         Box::new(Bars::new())
     } else {
         Box::new(Lines)
@@ -118,15 +165,18 @@ impl Drop for Bars {
 }
 
 /// Draws a rollout: service events and step lines as they come, the primary
-/// deployment's counts on a spinner (terminal) or as lines (CI).
+/// deployment's counts on a spinner (terminal) or as lines (CI); nothing
+/// with `-q`.
 pub struct RolloutDrawer {
     spinner: Option<ProgressBar>,
+    quiet: bool,
 }
 
 impl RolloutDrawer {
     /// A drawer for stderr.
     pub fn for_stderr() -> Self {
-        let spinner = std::io::stderr().is_terminal().then(|| {
+        let quiet = verbosity() == Verbosity::Quiet;
+        let spinner = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"),
@@ -134,12 +184,13 @@ impl RolloutDrawer {
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
             bar
         });
-        Self { spinner }
+        Self { spinner, quiet }
     }
 
     fn line(&self, text: String) {
         match &self.spinner {
             Some(bar) => bar.println(text),
+            None if self.quiet => {}
             None => eprintln!("{text}"),
         }
     }
@@ -165,7 +216,7 @@ impl RolloutProgress for RolloutDrawer {
         );
         match &self.spinner {
             Some(bar) => bar.set_message(text),
-            None => eprintln!("{text}"),
+            None => self.line(text),
         }
     }
 

@@ -102,8 +102,10 @@ pub async fn run_ship(args: ShipArgs) -> Result<()> {
     let result = ship(&config, &options, push_progress.as_ref(), &rollout).await;
     drop(rollout);
     let report = result?;
+    crate::cli::output::layer_details(&report.build);
+    crate::cli::output::deploy_details(&report.deploy);
     let push = report.build.push.as_ref();
-    eprintln!(
+    crate::cli::progress::say(format_args!(
         "shipped {} to {}: {} ({} uploaded, {} mounted, {} already there), {} {}, {:.1} s in all",
         report.env,
         report.deploy.service,
@@ -114,7 +116,7 @@ pub async fn run_ship(args: ShipArgs) -> Result<()> {
         short_arn(&report.deploy.task_definition_arn),
         report.deploy.outcome,
         report.seconds
-    );
+    ));
     emit(
         &report,
         &args.output,

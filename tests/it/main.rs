@@ -6,6 +6,7 @@ mod support;
 
 mod architecture;
 mod bad_input;
+mod cli_conveniences;
 mod ecs_deploy;
 mod ecs_rollouts;
 mod fixtures;
