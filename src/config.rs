@@ -89,6 +89,9 @@ pub struct RegistrySection {
     /// Create a missing ECR repository.
     #[serde(default)]
     pub create_repository: bool,
+    /// A moving tag in a repository with immutable tags: `skip` (default) or `fail`.
+    #[serde(default)]
+    pub immutable_tags: crate::registry::ImmutableTags,
 }
 
 /// `[env.NAME]`: exactly one cluster and service.

@@ -113,6 +113,7 @@ fn client_options(config: &HoistConfig, env: &EnvSection) -> ClientOptions {
             .as_ref()
             .map(|f| config.base_dir().join(f)),
         retry: RetryPolicy::default(),
+        immutable_tags: config.registry.immutable_tags,
         ..ClientOptions::default()
     }
 }

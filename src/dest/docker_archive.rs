@@ -133,7 +133,7 @@ pub(crate) fn read_base(
             let mut buffered = BufReader::with_capacity(1 << 16, reader);
             let gzip = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
             let layer = if gzip {
-                let decoder = flate2::read::GzDecoder::new(buffered);
+                let decoder = flate2::read::MultiGzDecoder::new(buffered);
                 compress_tar_stream("base", decoder, Compression::Auto, work)?
             } else {
                 compress_tar_stream("base", buffered, Compression::Auto, work)?
@@ -293,11 +293,35 @@ fn decompress_into(blob: &Path, out: &mut File) -> Result<(u64, Digest)> {
     let gzip = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     let mut writer = HashingWriter::new(BufWriter::with_capacity(1 << 20, out));
     if gzip {
-        std::io::copy(&mut flate2::read::GzDecoder::new(reader), &mut writer)?;
+        std::io::copy(&mut flate2::read::MultiGzDecoder::new(reader), &mut writer)?;
     } else {
         std::io::copy(&mut reader, &mut writer)?;
     }
     let (mut inner, digest, size) = writer.finish();
     inner.flush()?;
     Ok((size, digest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_multi_member_gzip_layer_is_read_to_its_end() {
+        // eStargz and `cat a.gz b.gz` layers are several gzip members in a row.
+        let dir = tempfile::tempdir().unwrap();
+        let blob = dir.path().join("layer.gz");
+        let mut bytes = Vec::new();
+        for part in [&b"first member, "[..], &b"second member"[..]] {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder.write_all(part).unwrap();
+            bytes.extend(encoder.finish().unwrap());
+        }
+        std::fs::write(&blob, &bytes).unwrap();
+        let mut out = tempfile::tempfile().unwrap();
+        let (size, digest) = decompress_into(&blob, &mut out).unwrap();
+        assert_eq!(size, 27);
+        assert_eq!(digest, Digest::of(b"first member, second member"));
+    }
 }

@@ -11,8 +11,9 @@ use crate::registry::ecr::{ensure_repository, is_ecr_host};
 use crate::registry::pool::RegistryPool;
 use crate::registry::pull::{ensure_blobs, resolve};
 use crate::registry::push::{
-    push_blobs, push_manifest, BlobOutcome, BlobToPush, PushOptions, PushProgress,
+    push_blobs, push_manifest_by_digest, BlobOutcome, BlobToPush, PushOptions, PushProgress,
 };
+use crate::registry::tags::{put_tagged, ImmutableTags, TagMutability};
 use crate::registry::transport::ClientOptions;
 use crate::registry::ImageReference;
 use anyhow::{Context, Result};
@@ -27,6 +28,7 @@ pub struct RegistryAccess {
     blob_dir: PathBuf,
     push: PushOptions,
     create_repository: bool,
+    immutable_tags: ImmutableTags,
 }
 
 /// What a push did.
@@ -45,8 +47,11 @@ pub struct PushSummary {
     pub bytes_uploaded: u64,
     /// Seconds the push took.
     pub seconds: f64,
-    /// The tags written.
+    /// The tags that name the image now.
     pub tags: Vec<String>,
+    /// Immutable tags left naming another image (`[registry] immutable-tags = "skip"`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_tags: Vec<String>,
 }
 
 impl RegistryAccess {
@@ -57,6 +62,7 @@ impl RegistryAccess {
             .with_context(|| format!("creating {}", blob_dir.display()))?;
         Ok(Self {
             aws: options.aws.clone(),
+            immutable_tags: options.immutable_tags,
             pool: RegistryPool::new(options),
             blob_dir,
             push: PushOptions::default(),
@@ -195,7 +201,7 @@ impl RegistryAccess {
             }
         }
         let repo = &target.repository;
-        let outcomes = {
+        let (outcomes, tagged) = {
             if self.create_repository
                 && is_ecr_host(&target.registry)
                 && ensure_repository(&target.registry, repo, &self.aws).await?
@@ -207,12 +213,23 @@ impl RegistryAccess {
             if let Publication::Multi { images, .. } = publication {
                 for image in images {
                     let media_type = image.format.manifest_media_type();
-                    push_manifest(&registry, repo, &[], media_type, &image.manifest_bytes).await?;
+                    push_manifest_by_digest(&registry, repo, media_type, &image.manifest_bytes)
+                        .await?;
                 }
             }
             let (media_type, bytes) = publication.top();
-            push_manifest(&registry, repo, &tags, media_type, bytes).await?;
-            outcomes
+            let mutability = self.tag_mutability(target).await;
+            let tagged = put_tagged(
+                &registry,
+                repo,
+                &tags,
+                media_type,
+                bytes,
+                &mutability,
+                self.immutable_tags,
+            )
+            .await?;
+            (outcomes, tagged)
         };
         let count = |wanted: BlobOutcome| outcomes.iter().filter(|o| **o == wanted).count();
         Ok(PushSummary {
@@ -231,7 +248,19 @@ impl RegistryAccess {
                 .zip(outcomes)
                 .collect(),
             seconds: started.elapsed().as_secs_f64(),
-            tags,
+            tags: tagged.written,
+            skipped_tags: tagged.skipped,
         })
+    }
+
+    /// The tag mutability of `target`'s repository: read from ECR
+    /// (DescribeRepositories, once per push) for ECR hosts, else unknown.
+    pub(crate) async fn tag_mutability(&self, target: &ImageReference) -> TagMutability {
+        if is_ecr_host(&target.registry) {
+            crate::registry::ecr::tag_mutability(&target.registry, &target.repository, &self.aws)
+                .await
+        } else {
+            TagMutability::Unknown
+        }
     }
 }

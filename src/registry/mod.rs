@@ -13,10 +13,12 @@ pub(crate) mod pull;
 pub(crate) mod push;
 pub(crate) mod reference;
 pub(crate) mod retry;
+pub(crate) mod tags;
 pub(crate) mod transport;
 
 pub use reference::ImageReference;
 
 pub use push::{BlobOutcome, PushProgress};
 pub use retry::RetryPolicy;
+pub use tags::ImmutableTags;
 pub use transport::ClientOptions;
