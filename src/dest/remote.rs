@@ -5,11 +5,12 @@
 
 use crate::dest::{check_platform, BaseImage};
 use crate::image::assemble::{ImageLayer, Publication};
+use crate::image::config::ImageConfig;
 use crate::image::platform::Platform;
 use crate::image::Digest;
 use crate::registry::ecr::{ensure_repository, is_ecr_host};
 use crate::registry::pool::RegistryPool;
-use crate::registry::pull::{ensure_blobs, resolve};
+use crate::registry::pull::{ensure_blob, ensure_blobs, resolve};
 use crate::registry::push::{
     push_blobs, push_manifest_by_digest, BlobOutcome, BlobToPush, PushOptions, PushProgress,
 };
@@ -107,6 +108,129 @@ impl RegistryAccess {
             name,
             remote: Some(reference.clone()),
         })
+    }
+
+    /// Reads the image `reference` names exactly as stored: an index with
+    /// every image it lists, or (with `platform`) the one image for it. Only
+    /// manifests and configs are fetched; layers stay in the registry until
+    /// a destination needs their bytes ([`Self::fetch_base_layers`] on the
+    /// returned bases) or can mount them.
+    pub(crate) async fn read_image(
+        &self,
+        reference: &ImageReference,
+        platform: Option<&Platform>,
+    ) -> Result<(Publication, Vec<BaseImage>)> {
+        use crate::image::manifest::{is_index, Index};
+        use crate::registry::manifests::get_manifest;
+        let registry = self.pool.get(&reference.registry).await?;
+        let repo = &reference.repository;
+        let top = get_manifest(&registry, repo, &reference.reference()).await?;
+        let mut listed: Vec<(crate::image::manifest::Descriptor, _)> = Vec::new();
+        let index = if is_index(&top.media_type) {
+            let index = Index::from_slice(&top.bytes)
+                .with_context(|| format!("parsing the index of {reference}"))?;
+            let wanted: Vec<_> = match platform {
+                Some(platform) => {
+                    vec![index
+                        .select_platform(platform)
+                        .cloned()
+                        .map_err(|offered| {
+                            crate::error::usage_hint(
+                                format!("{reference}: no image for platform {platform}"),
+                                format!("it offers {}", offered.join(", ")),
+                            )
+                        })?]
+                }
+                None => index.manifests.clone(),
+            };
+            for descriptor in wanted {
+                if is_index(&descriptor.media_type) {
+                    anyhow::bail!(
+                        "{reference}: lists another index ({}); hoist copies one level of index",
+                        descriptor.digest
+                    );
+                }
+                let fetched = get_manifest(&registry, repo, descriptor.digest.as_str()).await?;
+                listed.push((descriptor, fetched));
+            }
+            platform.is_none().then_some(top)
+        } else {
+            let descriptor =
+                crate::image::manifest::Descriptor::of_bytes(&top.media_type, &top.bytes);
+            listed.push((descriptor, top));
+            None
+        };
+        let mut images = Vec::new();
+        let mut bases = Vec::new();
+        for (descriptor, fetched) in listed {
+            let manifest = crate::image::manifest::Manifest::from_slice(&fetched.bytes)
+                .with_context(|| format!("parsing manifest {} of {reference}", fetched.digest))?;
+            let config_path =
+                ensure_blob(&registry, repo, &manifest.config.digest, &self.blob_dir).await?;
+            let config_bytes = std::fs::read(&config_path)
+                .with_context(|| format!("reading {}", config_path.display()))?;
+            let image = crate::dest::stored_image(
+                &reference.to_string(),
+                &fetched.media_type,
+                fetched.bytes,
+                config_bytes,
+                descriptor.platform.as_ref(),
+                |digest| self.blob_dir.join(digest.hex()),
+            )?;
+            if let (Some(wanted), None) = (platform, &index) {
+                check_platform(
+                    &reference.to_string(),
+                    &ImageConfig::from_slice(&image.config_bytes).unwrap_or_default(),
+                    wanted,
+                )?;
+            }
+            bases.push(BaseImage {
+                format: image.format,
+                config: ImageConfig::from_slice(&image.config_bytes).unwrap_or_default(),
+                layers: image.layers.clone(),
+                digest: Some(image.digest.clone()),
+                name: reference.to_string(),
+                remote: Some(reference.clone()),
+            });
+            images.push(image);
+        }
+        let publication = match index {
+            Some(top) => Publication::Multi {
+                images,
+                index_bytes: top.bytes,
+                media_type: top.media_type,
+            },
+            None => Publication::Single(Box::new(images.remove(0))),
+        };
+        Ok((publication, bases))
+    }
+
+    /// Puts `tags` on the manifest `source` (pinned by digest) names, in the
+    /// same repository: one manifest `GET` by digest and a `PUT` per tag, no
+    /// blob traffic (the blobs are there: the manifest is).
+    pub(crate) async fn retag(
+        &self,
+        source: &ImageReference,
+        tags: &[String],
+    ) -> Result<crate::registry::tags::TagResult> {
+        let registry = self.pool.get(&source.registry).await?;
+        let fetched = crate::registry::manifests::get_manifest(
+            &registry,
+            &source.repository,
+            &source.reference(),
+        )
+        .await?;
+        let mutability = self.tag_mutability(source).await;
+        put_tagged(
+            &registry,
+            &source.repository,
+            tags,
+            &fetched.media_type,
+            &fetched.bytes,
+            &mutability,
+            self.immutable_tags,
+        )
+        .await
     }
 
     /// `reference` pinned by digest (`REGISTRY/REPO@sha256:…`): as given when it
