@@ -104,6 +104,9 @@ pub struct EnvSection {
     pub service: String,
     /// Container whose image is replaced.
     pub container: String,
+    /// Repository for this environment, instead of `[image] to` (another
+    /// registry or account: `promote` copies the image there).
+    pub to: Option<String>,
     /// Tags to push, with `{git_sha}` and `{env}` placeholders.
     #[serde(default)]
     pub tags: Vec<String>,

@@ -130,6 +130,7 @@ impl RegistryArgs {
         }
         Ok(hoist::registry::ClientOptions {
             aws: hoist::AwsOptions::default(),
+            host_aws: Vec::new(),
             immutable_tags: self.immutable_tags,
             insecure_registries: self.insecure_registries.clone(),
             ca_file: self.ca_file.clone(),

@@ -36,7 +36,7 @@ impl RegistryPool {
             return Ok(client.clone());
         }
         let credentials = if is_ecr_host(host) {
-            match ecr_credentials(host, &self.options.aws).await {
+            match ecr_credentials(host, self.options.aws_for(host)).await {
                 Ok(credentials) => Some(credentials),
                 // No AWS credentials here, but a `docker login`: use that.
                 Err(error) => match docker_credentials(host)? {

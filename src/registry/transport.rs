@@ -31,8 +31,21 @@ pub struct ClientOptions {
     pub resolve: Vec<(String, SocketAddr)>,
     /// AWS settings for ECR credentials (profile; the region comes from the host).
     pub aws: crate::aws::AwsOptions,
+    /// AWS settings for particular registry hosts instead of `aws` (promote
+    /// reads the FROM environment's registry as that environment).
+    pub host_aws: Vec<(String, crate::aws::AwsOptions)>,
     /// What a push does with a moving tag in a repository whose tags are immutable.
     pub immutable_tags: crate::registry::tags::ImmutableTags,
+}
+
+impl ClientOptions {
+    /// The AWS settings for registry `host`.
+    pub(crate) fn aws_for(&self, host: &str) -> &crate::aws::AwsOptions {
+        self.host_aws
+            .iter()
+            .find(|(h, _)| h == host)
+            .map_or(&self.aws, |(_, aws)| aws)
+    }
 }
 
 impl Default for ClientOptions {
@@ -45,6 +58,7 @@ impl Default for ClientOptions {
             retry: RetryPolicy::default(),
             resolve: Vec::new(),
             aws: crate::aws::AwsOptions::default(),
+            host_aws: Vec::new(),
             immutable_tags: crate::registry::tags::ImmutableTags::default(),
         }
     }
