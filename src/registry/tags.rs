@@ -167,7 +167,7 @@ pub(crate) async fn put_tagged(
     }
     if !result.skipped.is_empty() {
         eprintln!(
-            "warning: {}/{repo}: immutable tag{} {} already name{} another image and stay{} there; {digest} is pushed{} (set [registry] immutable-tags = \"fail\" to make this an error)",
+            "warning: {}/{repo}: immutable tag{} {} already name{} another image and stay{} there; {digest} is pushed{} (--immutable-tags fail, or [registry] immutable-tags = \"fail\", makes this an error)",
             registry.host(),
             if result.skipped.len() == 1 { "" } else { "s" },
             result.skipped.join(", "),
@@ -200,7 +200,7 @@ fn moving_tag(
         .map(|a| format!(" ({} {})", a.status, a.code))
         .unwrap_or_default();
     Err(anyhow!(
-        "registry {}: tag {repo}:{tag} is immutable and already names {named}{said} (hint: use unique tags such as \"{{env}}-{{git_sha}}\" in [env.NAME] tags, or set [registry] immutable-tags = \"skip\" to leave such tags where they are)",
+        "registry {}: tag {repo}:{tag} is immutable and already names {named}{said} (hint: use unique tags such as \"{{env}}-{{git_sha}}\" in [env.NAME] tags, or --immutable-tags skip ([registry] immutable-tags = \"skip\") to leave such tags where they are)",
         registry.host()
     ))
 }

@@ -16,5 +16,6 @@ mod registry_auth;
 mod registry_ecr;
 mod registry_faults;
 mod registry_push;
+mod registry_tags;
 mod reproducible;
 mod ship;
