@@ -105,7 +105,11 @@ fn a_moving_immutable_tag_is_skipped_or_fails_and_an_identical_push_succeeds() {
     .failure(1);
     let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error")).collect();
     assert_eq!(errors.len(), 1, "{stderr}");
-    assert_eq!(stderr.trim_end().lines().last(), Some(errors[0]), "{stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().last(),
+        Some(errors[0]),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("imm/app:dev is immutable")
             && stderr.contains("TAG_INVALID")
@@ -129,8 +133,5 @@ fn a_moving_immutable_tag_is_skipped_or_fails_and_an_identical_push_succeeds() {
     assert!(!stderr.contains("warning:"), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["digest"], first_digest.as_str());
-    assert_eq!(
-        report["tags"],
-        serde_json::json!(["build-1", "dev"])
-    );
+    assert_eq!(report["tags"], serde_json::json!(["build-1", "dev"]));
 }
