@@ -89,6 +89,9 @@ pub struct RegistrySection {
     /// Create a missing ECR repository.
     #[serde(default)]
     pub create_repository: bool,
+    /// Fixed addresses for registry hosts, `HOST=IP:PORT` (like `--resolve`).
+    #[serde(default)]
+    pub resolve: Vec<String>,
     /// A moving tag in a repository with immutable tags: `skip` (default) or `fail`.
     #[serde(default)]
     pub immutable_tags: crate::registry::ImmutableTags,

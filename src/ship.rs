@@ -53,6 +53,9 @@ pub struct ShipReport {
     pub build: BuildReport,
     /// The deploy.
     pub deploy: DeployReport,
+    /// Warnings about what runs now (an ECR lifecycle policy that may expire it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Seconds for everything.
     pub seconds: f64,
 }
@@ -103,8 +106,24 @@ fn wait_options(env: &EnvSection, base: WaitOptions) -> Result<WaitOptions> {
     Ok(WaitOptions { timeout, ..base })
 }
 
-fn client_options(config: &HoistConfig, env: &EnvSection) -> ClientOptions {
-    ClientOptions {
+fn client_options(config: &HoistConfig, env: &EnvSection) -> Result<ClientOptions> {
+    let resolve = config
+        .registry
+        .resolve
+        .iter()
+        .map(|r| {
+            r.split_once('=')
+                .and_then(|(host, addr)| Some((host.to_string(), addr.parse().ok()?)))
+                .ok_or_else(|| {
+                    usage_hint(
+                        format!("[registry] resolve {r:?}: expected HOST=IP:PORT"),
+                        "e.g. registry.example=127.0.0.1:5000",
+                    )
+                })
+        })
+        .collect::<Result<_>>()?;
+    Ok(ClientOptions {
+        resolve,
         aws: aws_options(env),
         insecure_registries: config.registry.insecure.clone(),
         ca_file: config
@@ -115,7 +134,39 @@ fn client_options(config: &HoistConfig, env: &EnvSection) -> ClientOptions {
         retry: RetryPolicy::default(),
         immutable_tags: config.registry.immutable_tags,
         ..ClientOptions::default()
+    })
+}
+
+/// After a deploy: the lifecycle warning for the image now running, if its
+/// ECR repository's policy may expire it (printed, and returned for the
+/// report). A check that cannot be made is a warning too, never a failure.
+async fn lifecycle_warnings(client: ClientOptions, image: &str) -> Vec<String> {
+    let Ok(reference) = ImageReference::parse(image) else {
+        return Vec::new();
+    };
+    if !crate::registry::ecr::is_ecr_host(&reference.registry) {
+        return Vec::new();
     }
+    let checked = async {
+        let dir = tempfile::tempdir().context("creating a scratch directory")?;
+        let access =
+            crate::dest::remote::RegistryAccess::new(client, dir.path().to_path_buf(), false)?;
+        access.lifecycle_warning(&reference).await
+    }
+    .await;
+    let warning = match checked {
+        Ok(warning) => warning,
+        Err(error) => Some(format!(
+            "warning: {image}: the lifecycle policy could not be checked ({})",
+            crate::error::one_line(&error)
+        )),
+    };
+    warning
+        .map(|w| {
+            eprintln!("{w}");
+            vec![w]
+        })
+        .unwrap_or_default()
 }
 
 /// Runs `./gradlew TASK` in `dir`.
@@ -350,7 +401,7 @@ pub async fn ship(
         format: None,
         cache_dir: options.cache_dir.clone(),
         tags: tags[1..].to_vec(),
-        client: client_options(config, env),
+        client: client_options(config, env)?,
         create_repository: config.registry.create_repository,
     };
     let built = build(&build_options, push_progress).await?;
@@ -363,11 +414,16 @@ pub async fn ship(
         deploy(&client, &deploy_options, rollout_progress, &mut deployed).await
     }
     .await;
+    let warnings = match &result {
+        Ok(_) => lifecycle_warnings(client_options(config, env)?, &pinned).await,
+        Err(_) => Vec::new(),
+    };
     let report = ShipReport {
         env: options.env.clone(),
         image: pinned,
         build: built,
         deploy: deployed,
+        warnings,
         seconds: started.elapsed().as_secs_f64(),
     };
     result.map(|_| report)
@@ -397,6 +453,9 @@ pub struct PromoteReport {
     pub copy: Option<crate::dest::remote::PushSummary>,
     /// The deploy.
     pub deploy: DeployReport,
+    /// Warnings about what runs now (an ECR lifecycle policy that may expire it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Seconds for everything.
     pub seconds: f64,
 }
@@ -473,7 +532,8 @@ pub async fn promote(
     let source = running_image(from, source_env).await?;
     let digest = source.digest.clone().expect("running_image pins by digest");
     eprintln!("==> promoting {source} from {from} to {to}");
-    let mut client = client_options(config, target_env);
+    let mut client = client_options(config, target_env)?;
+    let check_client = client.clone();
     if source.registry != target_repo.registry {
         client
             .host_aws
@@ -520,6 +580,10 @@ pub async fn promote(
         deploy(&client, &options, progress, &mut deployed).await
     }
     .await;
+    let warnings = match &result {
+        Ok(_) => lifecycle_warnings(check_client, &image).await,
+        Err(_) => Vec::new(),
+    };
     let report = PromoteReport {
         from: from.to_string(),
         to: to.to_string(),
@@ -530,6 +594,7 @@ pub async fn promote(
         skipped_tags: tagged.skipped,
         copy: copied,
         deploy: deployed,
+        warnings,
         seconds: started.elapsed().as_secs_f64(),
     };
     result.map(|_| report)

@@ -22,6 +22,14 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// The digest `image` is pinned by.
+fn pinned_digest(image: &ImageReference) -> Result<Digest> {
+    image
+        .digest
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("{image} is not pinned by digest"))
+}
+
 /// Registry clients and where fetched blobs are kept.
 pub struct RegistryAccess {
     pool: RegistryPool,
@@ -231,6 +239,74 @@ impl RegistryAccess {
             self.immutable_tags,
         )
         .await
+    }
+
+    /// The tags that name `image`'s digest in its repository: ECR's
+    /// DescribeImages for ECR hosts (`None`: ECR does not have the image,
+    /// e.g. a lifecycle policy expired it), else the registry's tag list,
+    /// each tag looked up.
+    pub async fn tags_of(&self, image: &ImageReference) -> Result<Option<Vec<String>>> {
+        let digest = pinned_digest(image)?;
+        if is_ecr_host(&image.registry) {
+            let aws = self.pool.aws_for(&image.registry);
+            return crate::registry::ecr::image_tags(
+                &image.registry,
+                &image.repository,
+                digest.as_str(),
+                aws,
+            )
+            .await;
+        }
+        self.registry_tags_of(image).await.map(Some)
+    }
+
+    /// The tags naming `image`'s digest, from the registry's own tag list.
+    async fn registry_tags_of(&self, image: &ImageReference) -> Result<Vec<String>> {
+        let digest = pinned_digest(image)?;
+        let registry = self.pool.get(&image.registry).await?;
+        crate::registry::manifests::tags_naming(&registry, &image.repository, &digest).await
+    }
+
+    /// For an image in ECR: one warning line when the repository's lifecycle
+    /// policy would expire it (with the tags it has now), so that ECS could
+    /// no longer pull it at the next scale-out. `None` when it is safe, not
+    /// in ECR, or the repository has no policy.
+    pub async fn lifecycle_warning(&self, image: &ImageReference) -> Result<Option<String>> {
+        if !is_ecr_host(&image.registry) {
+            return Ok(None);
+        }
+        let aws = self.pool.aws_for(&image.registry).clone();
+        let Some(text) =
+            crate::registry::ecr::lifecycle_policy(&image.registry, &image.repository, &aws)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let policy = crate::registry::lifecycle::LifecyclePolicy::parse(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}/{}: lifecycle policy: {e}",
+                image.registry,
+                image.repository
+            )
+        })?;
+        // Just pushed, ECR may not list it yet: then its registry API does.
+        let tags = match self.tags_of(image).await? {
+            Some(tags) => tags,
+            None => self.registry_tags_of(image).await?,
+        };
+        Ok(policy.risk(&tags).map(|risk| {
+            let held = if tags.is_empty() {
+                "no tag".to_string()
+            } else {
+                format!("tags {}", tags.join(", "))
+            };
+            format!(
+                "warning: {image} runs, held by {held}; the lifecycle policy of {} may expire it ({}) and ECS could then not pull it (hint: add a rule of higher priority that keeps this environment's tags, e.g. tagPatternList [\"prod-*\"] with countNumber {}+)",
+                image.repository,
+                risk.rule,
+                crate::registry::lifecycle::KEEP_THRESHOLD
+            )
+        }))
     }
 
     /// `reference` pinned by digest (`REGISTRY/REPO@sha256:…`): as given when it

@@ -131,6 +131,76 @@ pub(crate) async fn tag_mutability(
     }
 }
 
+/// The lifecycle policy text of repository `repo`, or `None` when it has none.
+pub(crate) async fn lifecycle_policy(
+    host: &str,
+    repo: &str,
+    aws: &crate::aws::AwsOptions,
+) -> anyhow::Result<Option<String>> {
+    let (client, account) = ecr_client(host, aws).await?;
+    match client
+        .get_lifecycle_policy()
+        .registry_id(account)
+        .repository_name(repo)
+        .send()
+        .await
+    {
+        Ok(answer) => Ok(answer.lifecycle_policy_text().map(str::to_string)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_lifecycle_policy_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(anyhow::anyhow!(
+            "ECR {host}: GetLifecyclePolicy {repo} failed ({})",
+            aws_sdk_ecr::error::DisplayErrorContext(&e)
+                .to_string()
+                .replace('\n', " ")
+        )),
+    }
+}
+
+/// The tags of image `digest` in repository `repo` (DescribeImages), or
+/// `None` when ECR does not know the image (or the repository).
+pub(crate) async fn image_tags(
+    host: &str,
+    repo: &str,
+    digest: &str,
+    aws: &crate::aws::AwsOptions,
+) -> anyhow::Result<Option<Vec<String>>> {
+    let (client, account) = ecr_client(host, aws).await?;
+    let id = aws_sdk_ecr::types::ImageIdentifier::builder()
+        .image_digest(digest)
+        .build();
+    match client
+        .describe_images()
+        .registry_id(account)
+        .repository_name(repo)
+        .image_ids(id)
+        .send()
+        .await
+    {
+        Ok(answer) => Ok(answer
+            .image_details()
+            .first()
+            .map(|d| d.image_tags().to_vec())),
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                s.is_image_not_found_exception() || s.is_repository_not_found_exception()
+            }) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(anyhow::anyhow!(
+            "ECR {host}: DescribeImages {repo}@{digest} failed ({})",
+            aws_sdk_ecr::error::DisplayErrorContext(&e)
+                .to_string()
+                .replace('\n', " ")
+        )),
+    }
+}
+
 /// Creates repository `repo` in the ECR registry `host` unless it exists.
 /// Returns true when it was created.
 pub(crate) async fn ensure_repository(

@@ -97,7 +97,7 @@ pub(crate) async fn manifest_digest(
     let path = format!("/v2/{repo}/manifests/{reference}");
     let what = format!("checking manifest {repo}:{reference}");
     let response = registry
-        .send(&push_scope(repo), &what, || {
+        .send(&pull_scope(repo), &what, || {
             registry
                 .request(Method::HEAD, &path)
                 .header(ACCEPT, ACCEPTED)
@@ -117,6 +117,48 @@ pub(crate) async fn manifest_digest(
         Some(digest) => Ok(Some(digest)),
         None => Ok(Some(get_manifest(registry, repo, reference).await?.digest)),
     }
+}
+
+/// How many tags [`tags_naming`] looks at, at most.
+const MAX_TAGS_LOOKED_AT: usize = 100;
+
+/// The tags of `repo` that name `digest`: the registry's tag list (one
+/// page of at most 1000), each tag looked up, newest-sorted names first
+/// (at most [`MAX_TAGS_LOOKED_AT`] lookups).
+pub(crate) async fn tags_naming(
+    registry: &Registry,
+    repo: &str,
+    digest: &Digest,
+) -> Result<Vec<String>> {
+    let path = format!("/v2/{repo}/tags/list?n=1000");
+    let what = format!("listing the tags of {repo}");
+    let response = registry
+        .send(&pull_scope(repo), &what, || {
+            registry.request(Method::GET, &path)
+        })
+        .await?;
+    if response.status() != StatusCode::OK {
+        return Err(response_error(response, registry.host(), &what).await);
+    }
+    let body = read_limited(response, MAX_MANIFEST_BYTES, registry.host(), &what).await?;
+    let listed: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| anyhow!("registry {}: {what}: not JSON ({e})", registry.host()))?;
+    let mut tags: Vec<String> = listed["tags"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    tags.sort();
+    let mut naming = Vec::new();
+    for tag in tags.iter().take(MAX_TAGS_LOOKED_AT) {
+        if manifest_digest(registry, repo, tag).await?.as_ref() == Some(digest) {
+            naming.push(tag.clone());
+        }
+    }
+    Ok(naming)
 }
 
 /// How a manifest `PUT` ended, short of a failure.

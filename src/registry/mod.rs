@@ -7,6 +7,7 @@
 pub(crate) mod auth;
 pub(crate) mod blobs;
 pub(crate) mod ecr;
+pub(crate) mod lifecycle;
 pub(crate) mod manifests;
 pub(crate) mod pool;
 pub(crate) mod pull;

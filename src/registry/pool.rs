@@ -28,6 +28,11 @@ impl RegistryPool {
         }
     }
 
+    /// The AWS settings for registry `host`.
+    pub(crate) fn aws_for(&self, host: &str) -> &crate::aws::AwsOptions {
+        self.options.aws_for(host)
+    }
+
     /// The client for `host`, made on first use. The lock is held while
     /// credentials are fetched, so each host's are fetched exactly once.
     pub(crate) async fn get(&self, host: &str) -> Result<Arc<Registry>> {

@@ -73,8 +73,9 @@ impl TagMutability {
     }
 }
 
-/// ECR's exclusion filters: `*` matches any run of characters.
-fn wildcard(pattern: &str, text: &str) -> bool {
+/// ECR's wildcards (exclusion filters, lifecycle `tagPatternList`): `*`
+/// matches any run of characters.
+pub(crate) fn wildcard(pattern: &str, text: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     if parts.len() == 1 {
         return pattern == text;

@@ -322,11 +322,37 @@ fn promote_dev_to_prod_deploys_the_identical_digest_and_tags_it_for_prod() {
         assert!(written.lines().any(|l| l == line), "{line} in {written}");
     }
 
+    // `status` shows which tags hold what prod runs.
+    let status = |project: &Project| {
+        project
+            .hoist(&[
+                "status",
+                "--cluster",
+                "plog-prod",
+                "--service",
+                "plog-api-prod",
+            ])
+            .success()
+    };
+    let shown = status(&project);
+    assert!(
+        shown.contains(&format!(
+            "TAGS {}: dev, dev-{sha}, {prod_tag}",
+            pinned.trim()
+        )),
+        "{shown}"
+    );
+
     // Dev moves on and its tags expire: prod's digest stays, held by prod's tag.
     project.registry.delete_tag("plog-back", "dev");
     project
         .registry
         .delete_tag("plog-back", &format!("dev-{sha}"));
+    let shown = status(&project);
+    assert!(
+        shown.contains(&format!("TAGS {}: {prod_tag}", pinned.trim())),
+        "{shown}"
+    );
     let inspect = crate::support::cli::run_tool(
         "skopeo",
         &[
@@ -508,4 +534,61 @@ fn flags_and_hoist_variables_win_over_the_file() {
         pinned.trim().starts_with(&format!("{flagged}@sha256:")),
         "the flag beats the variable: {pinned}"
     );
+}
+
+#[test]
+fn a_lifecycle_policy_that_would_expire_what_runs_is_warned_about() {
+    // The registry plays an ECR host (through [registry] resolve); moto is its
+    // API: the repository and its lifecycle policy.
+    const ECR_HOST: &str = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com";
+    let project = Project::new();
+    let toml = std::fs::read_to_string(project.path("hoist.toml")).unwrap();
+    let toml = toml.replace(
+        &format!("to = \"{}/plog-back\"", project.registry.host),
+        &format!("to = \"{ECR_HOST}/plog-back\""),
+    ) + &format!(
+        "\n[registry]\ninsecure = [\"{ECR_HOST}\"]\nresolve = [\"{ECR_HOST}={}\"]\n",
+        project.registry.host
+    );
+    std::fs::write(project.path("hoist.toml"), toml).unwrap();
+    let policy = r#"{"rules":[{"rulePriority":1,"description":"keep prod","selection":{"tagStatus":"tagged","tagPatternList":["prod-*"],"countType":"imageCountMoreThan","countNumber":9999},"action":{"type":"expire"}},{"rulePriority":2,"description":"last 20 dev builds","selection":{"tagStatus":"tagged","tagPrefixList":["dev"],"countType":"imageCountMoreThan","countNumber":20},"action":{"type":"expire"}}]}"#;
+    project.emulator.boto3(
+        "ecr",
+        &format!("client.create_repository(repositoryName='plog-back')\nclient.put_lifecycle_policy(repositoryName='plog-back', lifecyclePolicyText='{policy}')"),
+    );
+
+    // dev runs an image that only dev tags hold: rule 2 may expire it.
+    let meta = project.path("ship.json");
+    let (shown, output) = project
+        .hoist(&["ship", "dev", "--poll-interval", "20ms", "--metadata-file"])
+        .args([&meta])
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{shown}: {stderr}");
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("lifecycle policy"))
+        .unwrap_or_else(|| panic!("no lifecycle warning: {stderr}"));
+    let sha = project.git_sha();
+    assert!(
+        warning.starts_with("warning:")
+            && warning.contains(&format!("dev-{sha}"))
+            && warning.contains("rule 2")
+            && warning.contains("hint:"),
+        "{warning}"
+    );
+    let report: Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+    assert_eq!(
+        report["warnings"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+
+    // promoted, it carries prod-<sha> too, which rule 1 keeps: no warning.
+    let (shown, output) = project
+        .hoist(&["promote", "dev", "prod", "--yes", "--poll-interval", "20ms"])
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{shown}: {stderr}");
+    assert!(!stderr.contains("lifecycle policy"), "{stderr}");
 }
