@@ -344,13 +344,14 @@ impl Registry {
         // Never send a password or token in clear text to a token service,
         // unless the registry itself is reached over plain HTTP (loopback or
         // named with --insecure-registry).
-        if !realm.starts_with("https://") && !self.base_url.starts_with("http://") {
-            if self.credentials.is_some() {
-                return Err(anyhow!(
-                    "registry {}: the token service {realm} is plain HTTP; refusing to send credentials there",
-                    self.host
-                ));
-            }
+        if !realm.starts_with("https://")
+            && !self.base_url.starts_with("http://")
+            && self.credentials.is_some()
+        {
+            return Err(anyhow!(
+                "registry {}: the token service {realm} is plain HTTP; refusing to send credentials there",
+                self.host
+            ));
         }
         let mut query: Vec<(&str, &str)> = Vec::new();
         if let Some(service) = &service {
