@@ -5,15 +5,14 @@
 //! `registry-1.docker.io`, the host that serves Docker Hub's v2 API.
 //!
 //! The parser is hand-written rather than `oci_spec::distribution::Reference`
-//! (oci-spec 0.10), for three measured reasons: oci-spec would add regex,
-//! derive_builder, getset, strum and const_format with their proc-macro
-//! stacks to the build for a parser of some sixty lines; its
+//! (oci-spec 0.10, looked at for this): oci-spec would bring regex,
+//! derive_builder, getset, strum and const_format, with their proc-macro
+//! stacks, into the build for a parser of some sixty lines; its
 //! `resolve_registry()` sends Docker Hub to `index.docker.io` (the v1 index
-//! name) where this one names `registry-1.docker.io` and files credentials
-//! under both; and it accepts upper-case tags like `lowercase:Uppercase` for
-//! Docker Hub only while rejecting upper-case repositories with an error that
-//! carries no hint. The grammar here is the same as Docker's for every
-//! reference the tests below name.
+//! name), where hoist needs `registry-1.docker.io` and looks credentials up
+//! under every Docker Hub name; and its errors are an enum, where hoist's
+//! say which reference is wrong and how to write it, in one line. The
+//! grammar here is Docker's for every reference the tests below name.
 
 use crate::error::usage_hint;
 use crate::image::Digest;
