@@ -161,7 +161,7 @@ fi
 INSTALL_START=$(date +%s.%N)
 if [[ ${#apt_missing[@]} -gt 0 ]]; then
   printf '\n%s==> installing with apt-get: %s%s\n' "$B" "${apt_missing[*]}" "$N"
-  say "docker-registry: the local registry; skopeo: copies images in and out of it;"
+  say "docker-registry: the local registry; skopeo: checks and pulls what is in it;"
   say "umoci: unpacks the pulled image; debootstrap: the JDK base's root filesystem"
   export DEBIAN_FRONTEND=noninteractive
   run apt-get update -qq
@@ -294,11 +294,11 @@ else
   rm -rf --one-file-system "$ROOTFS"
   say "cached as $BASE_LAYOUT ($(du -sh "$BASE_LAYOUT" | cut -f1)); the next run starts here"
 fi
-# hoist builds only with something to add (a jar, --file, --layer-dir), so the cached layout
-# goes into the registry with skopeo.
-run skopeo copy --quiet --insecure-policy --preserve-digests --dest-tls-verify=false \
-  "oci:$BASE_LAYOUT:$BASE_TAG" "docker://$REGISTRY/base/jdk:$BASE_TAG"
+# The cached layout goes into the registry with hoist copy (digest kept, as skopeo checks).
+BASE_PINNED=$(run "$HOIST" copy "oci:$BASE_LAYOUT:$BASE_TAG" "$REGISTRY/base/jdk:$BASE_TAG") ||
+  die "hoist copy of the base failed"
 BASE_DIGEST=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REGISTRY/base/jdk:$BASE_TAG")
+[[ $BASE_PINNED == "$REGISTRY/base/jdk@$BASE_DIGEST" ]] || die "hoist copy printed $BASE_PINNED, the registry holds $BASE_DIGEST"
 say "$REGISTRY/base/jdk:$BASE_TAG = $BASE_DIGEST"
 
 # --- 4. the app ----------------------------------------------------------------------------

@@ -116,6 +116,9 @@ pub struct BuildReport {
     pub layers: Vec<LayerReport>,
     /// The tags pushed (registry destinations).
     pub tags: Vec<String>,
+    /// Immutable tags left naming another image (registry destinations).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_tags: Vec<String>,
     /// What the push did (registry destinations).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push: Option<PushReport>,
@@ -554,6 +557,10 @@ fn report(
             })
             .collect(),
         tags: push.as_ref().map(|p| p.tags.clone()).unwrap_or_default(),
+        skipped_tags: push
+            .as_ref()
+            .map(|p| p.skipped_tags.clone())
+            .unwrap_or_default(),
         push: push.as_ref().map(|p| PushReport {
             uploaded: p.uploaded,
             mounted: p.mounted,

@@ -89,6 +89,12 @@ pub struct RegistrySection {
     /// Create a missing ECR repository.
     #[serde(default)]
     pub create_repository: bool,
+    /// Fixed addresses for registry hosts, `HOST=IP:PORT` (like `--resolve`).
+    #[serde(default)]
+    pub resolve: Vec<String>,
+    /// A moving tag in a repository with immutable tags: `skip` (default) or `fail`.
+    #[serde(default)]
+    pub immutable_tags: crate::registry::ImmutableTags,
 }
 
 /// `[env.NAME]`: exactly one cluster and service.
@@ -101,6 +107,9 @@ pub struct EnvSection {
     pub service: String,
     /// Container whose image is replaced.
     pub container: String,
+    /// Repository for this environment, instead of `[image] to` (another
+    /// registry or account: `promote` copies the image there).
+    pub to: Option<String>,
     /// Tags to push, with `{git_sha}` and `{env}` placeholders.
     #[serde(default)]
     pub tags: Vec<String>,

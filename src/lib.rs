@@ -32,11 +32,12 @@ mod util;
 pub use aws::AwsOptions;
 pub use build::{build, reproducible_times, BuildOptions, BuildReport, ExtraFile, LayerDir};
 pub use config::HoistConfig;
-pub use dest::remote::RegistryAccess;
+pub use dest::copy::{copy, CopyOptions, CopyReport};
+pub use dest::remote::{PushSummary, RegistryAccess};
 pub use dest::Location;
 pub use image::Digest;
 pub use init::init;
-pub use ship::{promote, ship, ShipOptions, ShipReport};
+pub use ship::{promote, ship, PromoteReport, ShipOptions, ShipReport};
 pub use util::fs::write_atomic;
 
 /// The layer cache's default directory: `$XDG_CACHE_HOME/hoist` or

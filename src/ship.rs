@@ -52,6 +52,9 @@ pub struct ShipReport {
     pub build: BuildReport,
     /// The deploy.
     pub deploy: DeployReport,
+    /// Warnings about what runs now (an ECR lifecycle policy that may expire it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Seconds for everything.
     pub seconds: f64,
 }
@@ -102,8 +105,24 @@ fn wait_options(env: &EnvSection, base: WaitOptions) -> Result<WaitOptions> {
     Ok(WaitOptions { timeout, ..base })
 }
 
-fn client_options(config: &HoistConfig, env: &EnvSection) -> ClientOptions {
-    ClientOptions {
+fn client_options(config: &HoistConfig, env: &EnvSection) -> Result<ClientOptions> {
+    let resolve = config
+        .registry
+        .resolve
+        .iter()
+        .map(|r| {
+            r.split_once('=')
+                .and_then(|(host, addr)| Some((host.to_string(), addr.parse().ok()?)))
+                .ok_or_else(|| {
+                    usage_hint(
+                        format!("[registry] resolve {r:?}: expected HOST=IP:PORT"),
+                        "e.g. registry.example=127.0.0.1:5000",
+                    )
+                })
+        })
+        .collect::<Result<_>>()?;
+    Ok(ClientOptions {
+        resolve,
         aws: aws_options(env),
         insecure_registries: config.registry.insecure.clone(),
         ca_file: config
@@ -112,8 +131,41 @@ fn client_options(config: &HoistConfig, env: &EnvSection) -> ClientOptions {
             .as_ref()
             .map(|f| config.base_dir().join(f)),
         retry: RetryPolicy::default(),
+        immutable_tags: config.registry.immutable_tags,
         ..ClientOptions::default()
+    })
+}
+
+/// After a deploy: the lifecycle warning for the image now running, if its
+/// ECR repository's policy may expire it (printed, and returned for the
+/// report). A check that cannot be made is a warning too, never a failure.
+async fn lifecycle_warnings(client: ClientOptions, image: &str) -> Vec<String> {
+    let Ok(reference) = ImageReference::parse(image) else {
+        return Vec::new();
+    };
+    if !crate::registry::ecr::is_ecr_host(&reference.registry) {
+        return Vec::new();
     }
+    let checked = async {
+        let dir = tempfile::tempdir().context("creating a scratch directory")?;
+        let access =
+            crate::dest::remote::RegistryAccess::new(client, dir.path().to_path_buf(), false)?;
+        access.lifecycle_warning(&reference).await
+    }
+    .await;
+    let warning = match checked {
+        Ok(warning) => warning,
+        Err(error) => Some(format!(
+            "warning: {image}: the lifecycle policy could not be checked ({})",
+            crate::error::one_line(&error)
+        )),
+    };
+    warning
+        .map(|w| {
+            eprintln!("{w}");
+            vec![w]
+        })
+        .unwrap_or_default()
 }
 
 /// Runs `./gradlew TASK` in `dir`.
@@ -251,6 +303,43 @@ fn deploy_options_for(env: &EnvSection, image: &str, wait: WaitOptions) -> Resul
     })
 }
 
+/// The repository an environment's images go to: its own `to`, else
+/// `[image] to` (no tag: tags come from the environment).
+fn env_repository(config: &HoistConfig, name: &str, env: &EnvSection) -> Result<ImageReference> {
+    let (key, text) = match &env.to {
+        Some(to) => (format!("[env.{name}] to"), to),
+        None => ("[image] to".to_string(), &config.image.to),
+    };
+    let repository = ImageReference::parse(text).with_context(|| key.clone())?;
+    if repository.tag.is_some() || repository.digest.is_some() {
+        return Err(usage_hint(
+            format!("{key} {text:?}: give the repository without a tag"),
+            "tags come from [env.NAME] tags",
+        ));
+    }
+    Ok(repository)
+}
+
+/// An environment's tags, `{env}` and `{git_sha}` expanded (`{env}` alone
+/// when it names none).
+fn env_tags(dir: &Path, name: &str, env: &EnvSection) -> Result<Vec<String>> {
+    let sha = || git_sha(dir);
+    let templates = if env.tags.is_empty() {
+        vec!["{env}".to_string()]
+    } else {
+        env.tags.clone()
+    };
+    let tags = templates
+        .iter()
+        .map(|t| expand_tag(t, name, sha))
+        .collect::<Result<Vec<String>>>()?;
+    for tag in &tags {
+        crate::registry::reference::check_tag(tag)
+            .map_err(|why| usage(format!("[env.{name}] tag {tag:?} {why}")))?;
+    }
+    Ok(tags)
+}
+
 /// `hoist ship ENV`.
 pub async fn ship(
     config: &HoistConfig,
@@ -267,30 +356,8 @@ pub async fn ship(
     }
     let jar = find_jar(&dir, &config.image.jar)?;
     rollout_progress.step(&format!("jar {}", jar.display()));
-    let sha = || git_sha(&dir);
-    let templates = if env.tags.is_empty() {
-        vec!["{env}".to_string()]
-    } else {
-        env.tags.clone()
-    };
-    let tags = templates
-        .iter()
-        .map(|t| expand_tag(t, &options.env, sha))
-        .collect::<Result<Vec<String>>>()?;
-    for tag in &tags {
-        crate::registry::reference::check_tag(tag)
-            .map_err(|why| usage(format!("[env.{}] tag {tag:?} {why}", options.env)))?;
-    }
-    let repository = ImageReference::parse(&config.image.to).context("[image] to")?;
-    if repository.tag.is_some() || repository.digest.is_some() {
-        return Err(usage_hint(
-            format!(
-                "[image] to {:?}: give the repository without a tag",
-                config.image.to
-            ),
-            "tags come from [env.NAME] tags",
-        ));
-    }
+    let tags = env_tags(&dir, &options.env, env)?;
+    let repository = env_repository(config, &options.env, env)?;
     let target = repository.with_tag(&tags[0]);
     let scratch = tempfile::tempdir().context("creating a scratch directory")?;
     let files = extra_files(config, &aws_options(env), scratch.path()).await?;
@@ -338,7 +405,7 @@ pub async fn ship(
         format: None,
         cache_dir: options.cache_dir.clone(),
         tags: tags[1..].to_vec(),
-        client: client_options(config, env),
+        client: client_options(config, env)?,
         create_repository: config.registry.create_repository,
     };
     let built = build(&build_options, push_progress).await?;
@@ -351,66 +418,188 @@ pub async fn ship(
         deploy(&client, &deploy_options, rollout_progress, &mut deployed).await
     }
     .await;
+    let warnings = match &result {
+        Ok(_) => lifecycle_warnings(client_options(config, env)?, &pinned).await,
+        Err(_) => Vec::new(),
+    };
     let report = ShipReport {
         env: options.env.clone(),
         image: pinned,
         build: built,
         deploy: deployed,
+        warnings,
         seconds: started.elapsed().as_secs_f64(),
     };
     result.map(|_| report)
 }
 
-/// `hoist promote FROM TO`: deploys the image FROM's service runs now to TO,
-/// with TO's environment and secrets; nothing is rebuilt.
+/// What a promote did.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromoteReport {
+    /// The environment promoted from.
+    pub from: String,
+    /// The environment promoted to.
+    pub to: String,
+    /// The image FROM runs (pinned by digest).
+    pub source: String,
+    /// The image deployed to TO: TO's repository, pinned by the same digest.
+    pub image: String,
+    /// The digest.
+    pub digest: crate::image::Digest,
+    /// TO's tags that name the digest now.
+    pub tags: Vec<String>,
+    /// TO's immutable tags left naming another image.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_tags: Vec<String>,
+    /// The copy into TO's repository, when it is another one than FROM's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copy: Option<crate::dest::remote::PushSummary>,
+    /// The deploy.
+    pub deploy: DeployReport,
+    /// Warnings about what runs now (an ECR lifecycle policy that may expire it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Seconds for everything.
+    pub seconds: f64,
+}
+
+/// The image FROM's service runs now, pinned by digest; refused while the
+/// service is mid-rollout (more than one deployment, or its PRIMARY still
+/// IN_PROGRESS), since what runs then is not settled.
+async fn running_image(name: &str, env: &EnvSection) -> Result<ImageReference> {
+    let client = EcsClient::new(&aws_options(env)).await?;
+    let snapshot = client.snapshot(&env.cluster, &env.service).await?;
+    let primary_state = snapshot
+        .primary()
+        .and_then(|p| p.rollout_state.clone())
+        .unwrap_or_default();
+    if snapshot.deployments.len() > 1 || primary_state == "IN_PROGRESS" {
+        anyhow::bail!(
+            "environment {name:?} ({}/{}) is mid-rollout ({} deployments, PRIMARY {}); refusing to promote what may not stay (hint: wait until it is stable — hoist status shows it — then promote)",
+            env.cluster,
+            env.service,
+            snapshot.deployments.len(),
+            if primary_state.is_empty() { "?" } else { &primary_state }
+        );
+    }
+    let described = client
+        .describe_task_definition_raw(&snapshot.task_definition)
+        .await?;
+    let containers = described["taskDefinition"]["containerDefinitions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let image = containers
+        .iter()
+        .find(|c| c["name"] == env.container.as_str())
+        .and_then(|c| c["image"].as_str())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            usage(format!(
+                "environment {name:?}: no container {:?} in {}",
+                env.container, snapshot.task_definition
+            ))
+        })?;
+    let pinned = ImageReference::parse(&image)
+        .ok()
+        .filter(|r| r.digest.is_some());
+    pinned.ok_or_else(|| {
+        usage_hint(
+            format!("environment {name:?} runs {image}, which is not pinned by digest"),
+            "deploy it with hoist first, so that what is promoted is exactly what was built",
+        )
+    })
+}
+
+/// `hoist promote FROM TO`: the exact digest FROM's service runs goes to
+/// TO — tagged with TO's tags (so a lifecycle policy that expires FROM's
+/// tags cannot take it away), copied first when TO's repository is in
+/// another registry, account or repository (blobs mounted where the
+/// registry allows) — and is deployed with TO's environment and secrets.
+/// Nothing is rebuilt.
 pub async fn promote(
     config: &HoistConfig,
     from: &str,
     to: &str,
     yes: bool,
     wait: WaitOptions,
+    push_progress: &dyn PushProgress,
     progress: &dyn RolloutProgress,
-) -> Result<(String, DeployReport)> {
-    let source = config.environment(from)?;
-    let target = config.environment(to)?;
-    confirm(to, target, yes)?;
-    let image = async {
-        let client = EcsClient::new(&aws_options(source)).await?;
-        let snapshot = client.snapshot(&source.cluster, &source.service).await?;
-        let described = client
-            .describe_task_definition_raw(&snapshot.task_definition)
-            .await?;
-        let containers = described["taskDefinition"]["containerDefinitions"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let image = containers
-            .iter()
-            .find(|c| c["name"] == source.container.as_str())
-            .and_then(|c| c["image"].as_str())
-            .map(str::to_string)
-            .ok_or_else(|| {
-                usage(format!(
-                    "environment {from:?}: no container {:?} in {}",
-                    source.container, snapshot.task_definition
-                ))
-            })?;
-        anyhow::Ok(image)
+) -> Result<PromoteReport> {
+    let started = Instant::now();
+    let source_env = config.environment(from)?;
+    let target_env = config.environment(to)?;
+    confirm(to, target_env, yes)?;
+    let target_repo = env_repository(config, to, target_env)?;
+    let tags = env_tags(&config.base_dir(), to, target_env)?;
+    let source = running_image(from, source_env).await?;
+    let digest = source.digest.clone().expect("running_image pins by digest");
+    progress.step(&format!("promoting {source} from {from} to {to}"));
+    let mut client = client_options(config, target_env)?;
+    let check_client = client.clone();
+    if source.registry != target_repo.registry {
+        client
+            .host_aws
+            .push((source.registry.clone(), aws_options(source_env)));
     }
-    .await?;
-    if !image.contains("@sha256:") {
-        return Err(usage_hint(
-            format!("environment {from:?} runs {image}, which is not pinned by digest"),
-            "deploy it with hoist first, so that what is promoted is exactly what was built",
-        ));
-    }
-    progress.step(&format!("promoting {image} from {from} to {to}"));
-    let options = deploy_options_for(target, &image, wait)?;
-    let mut report = DeployReport::default();
+    let blob_dir = tempfile::tempdir().context("creating a scratch directory")?;
+    let access = crate::dest::remote::RegistryAccess::new(
+        client,
+        blob_dir.path().to_path_buf(),
+        config.registry.create_repository,
+    )?;
+    let same_repository =
+        source.registry == target_repo.registry && source.repository == target_repo.repository;
+    let (tagged, copied) = if same_repository {
+        let tagged = access.retag(&source, &tags).await?;
+        (tagged, None)
+    } else {
+        progress.step(&format!("copying {digest} to {target_repo}"));
+        let report = crate::dest::copy::copy(
+            &access,
+            &Location::Registry(source.clone()),
+            &Location::Registry(target_repo.with_tag(&tags[0])),
+            &crate::dest::copy::CopyOptions {
+                tags: tags[1..].to_vec(),
+                ..Default::default()
+            },
+            push_progress,
+        )
+        .await?;
+        let push = report
+            .push
+            .expect("a registry destination reports its push");
+        let tagged = crate::registry::tags::TagResult {
+            written: push.tags.clone(),
+            skipped: push.skipped_tags.clone(),
+        };
+        (tagged, Some(push))
+    };
+    let image = target_repo.pinned(&digest);
+    let options = deploy_options_for(target_env, &image, wait)?;
+    let mut deployed = DeployReport::default();
     let result = async {
-        let client = EcsClient::new(&aws_options(target)).await?;
-        deploy(&client, &options, progress, &mut report).await
+        let client = EcsClient::new(&aws_options(target_env)).await?;
+        deploy(&client, &options, progress, &mut deployed).await
     }
     .await;
-    result.map(|_| (image, report))
+    let warnings = match &result {
+        Ok(_) => lifecycle_warnings(check_client, &image).await,
+        Err(_) => Vec::new(),
+    };
+    let report = PromoteReport {
+        from: from.to_string(),
+        to: to.to_string(),
+        source: source.to_string(),
+        image,
+        digest,
+        tags: tagged.written,
+        skipped_tags: tagged.skipped,
+        copy: copied,
+        deploy: deployed,
+        warnings,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    result.map(|_| report)
 }

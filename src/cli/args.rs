@@ -133,6 +133,14 @@ pub struct RegistryArgs {
     /// Connect to HOST at ADDRESS instead of what DNS says, like curl's --resolve (repeatable).
     #[arg(long = "resolve", value_name = "HOST=IP:PORT")]
     pub resolve: Vec<String>,
+    /// A moving tag in a repository with immutable tags: skip it with a warning, or fail.
+    #[arg(
+        long,
+        value_name = "skip|fail",
+        default_value = "skip",
+        env = "HOIST_IMMUTABLE_TAGS"
+    )]
+    pub immutable_tags: hoist::registry::ImmutableTags,
 }
 
 impl RegistryArgs {
@@ -143,6 +151,8 @@ impl RegistryArgs {
         }
         Ok(hoist::registry::ClientOptions {
             aws: hoist::AwsOptions::default(),
+            host_aws: Vec::new(),
+            immutable_tags: self.immutable_tags,
             insecure_registries: self.insecure_registries.clone(),
             ca_file: self.ca_file.clone(),
             connect_timeout: Duration::from_secs(self.connect_timeout),

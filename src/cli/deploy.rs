@@ -86,6 +86,8 @@ pub struct StatusArgs {
     pub codedeploy: CodeDeployArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -184,6 +186,42 @@ pub async fn run_rollback(args: RollbackArgs) -> Result<()> {
     finish(&report, &args.output, result)
 }
 
+/// The tags naming each pinned image of `containers` (`name=image`), or why
+/// they could not be read: one entry per image, in order.
+async fn running_tags(args: &StatusArgs, containers: &[String]) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let access = async {
+        let mut client = args.registry.client_options()?;
+        client.aws = args.aws.options();
+        let dir = tempfile::tempdir().context("creating a scratch directory")?;
+        let access = RegistryAccess::new(client, dir.path().to_path_buf(), false)?;
+        anyhow::Ok((dir, access))
+    }
+    .await;
+    let Ok((_dir, access)) = access else {
+        return found;
+    };
+    for container in containers {
+        let image = container
+            .split_once('=')
+            .map_or(container.as_str(), |(_, i)| i);
+        let Some(reference) = ImageReference::parse(image)
+            .ok()
+            .filter(|r| r.digest.is_some())
+        else {
+            continue;
+        };
+        let tags = match access.tags_of(&reference).await {
+            Ok(None) => "(not in the repository: deleted or expired?)".to_string(),
+            Ok(Some(tags)) if tags.is_empty() => "(untagged)".to_string(),
+            Ok(Some(tags)) => tags.join(", "),
+            Err(e) => format!("? ({})", hoist::error::one_line(&e)),
+        };
+        found.push((image.to_string(), tags));
+    }
+    found
+}
+
 /// `hoist status`.
 pub async fn run_status(args: StatusArgs) -> Result<()> {
     let target = args.service.target();
@@ -193,6 +231,11 @@ pub async fn run_status(args: StatusArgs) -> Result<()> {
         images,
         codedeploy,
     } = service_status(&client, &target, &args.codedeploy.names()).await?;
+    let running = images
+        .get(&snapshot.task_definition)
+        .cloned()
+        .unwrap_or_default();
+    let tags = running_tags(&args, &running).await;
     let mut out = std::io::stdout().lock();
     if args.json {
         let deployments: Vec<serde_json::Value> = snapshot
@@ -219,6 +262,7 @@ pub async fn run_status(args: StatusArgs) -> Result<()> {
             "images": images.get(&snapshot.task_definition),
             "deployments": deployments, "events": events,
             "codedeploy": codedeploy.as_ref().map(|(id, status)| serde_json::json!({"deploymentId": id, "status": status})),
+            "tags": tags.iter().map(|(image, tags)| (image.clone(), serde_json::json!(tags))).collect::<serde_json::Map<_, _>>(),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(());
@@ -259,6 +303,12 @@ pub async fn run_status(args: StatusArgs) -> Result<()> {
                 .map(|i| i.join(", "))
                 .unwrap_or_default()
         )?;
+    }
+    if !tags.is_empty() {
+        writeln!(out)?;
+        for (image, tags) in &tags {
+            writeln!(out, "TAGS {image}: {tags}")?;
+        }
     }
     writeln!(out)?;
     for event in snapshot.events.iter().take(5) {

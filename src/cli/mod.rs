@@ -1,11 +1,13 @@
 //! The command layer: clap definitions and one module per command group
-//! (`build`, `deploy`, `render`, `ship`), which turn flags into the library's
-//! plain option structs, call it, and hand results to [`output`]. Shared flag
+//! (`build`, `copy`, `deploy`, `render`, `ship`, `manual` for completions and
+//! the man page), which turn flags into the library's plain option structs,
+//! call it, and hand results to [`output`]. Shared flag
 //! groups live in [`args`], progress drawing in [`progress`]. The command
 //! modules never import one another; nothing in the library imports this.
 
 mod args;
 mod build;
+mod copy;
 mod deploy;
 mod manual;
 mod output;
@@ -61,6 +63,8 @@ pub enum Command {
     Completions(manual::CompletionsArgs),
     /// Print hoist's man page (roff) to stdout.
     Man,
+    /// Copy an image between registries, OCI layouts and docker archives, digest kept.
+    Copy(Box<copy::CopyArgs>),
 }
 
 /// Runs the parsed command.
@@ -82,5 +86,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Init(args) => ship::run_init(args),
         Command::Completions(args) => manual::run_completions(args),
         Command::Man => manual::run_man(),
+        Command::Copy(args) => copy::run_copy(*args).await,
     }
 }

@@ -136,6 +136,7 @@ pub async fn run_ship(args: ShipArgs) -> Result<()> {
 /// `hoist promote FROM TO`.
 pub async fn run_promote(args: PromoteArgs) -> Result<()> {
     let config = HoistConfig::load(&args.config.config)?;
+    let push_progress = crate::cli::progress::for_stderr();
     let rollout = RolloutDrawer::for_stderr();
     let result = promote(
         &config,
@@ -143,16 +144,37 @@ pub async fn run_promote(args: PromoteArgs) -> Result<()> {
         &args.to,
         args.config.yes,
         args.wait.options()?,
+        push_progress.as_ref(),
         &rollout,
     )
     .await;
     drop(rollout);
-    let (image, report) = result?;
+    drop(push_progress);
+    let report = result?;
+    eprintln!(
+        "promoted {} from {} to {}: {} as {}{}, {} {}, {:.1} s in all",
+        report.digest,
+        report.from,
+        report.to,
+        report.image,
+        report.tags.join(", "),
+        report.copy.as_ref().map_or(String::new(), |c| format!(
+            " (copied: {} uploaded, {} mounted, {} already there)",
+            c.uploaded, c.mounted, c.present
+        )),
+        short_arn(&report.deploy.task_definition_arn),
+        report.deploy.outcome,
+        report.seconds
+    );
     emit(
-        &serde_json::json!({"image": image, "deploy": report}),
+        &report,
         &args.output,
-        &deploy_outputs(&report),
-        &image,
+        &[
+            image_outputs(&report.image, report.digest.as_str(), &report.tags),
+            deploy_outputs(&report.deploy),
+        ]
+        .concat(),
+        &report.image,
     )
 }
 

@@ -83,6 +83,72 @@ pub(crate) fn read_base(
     platform: &Platform,
     work: &Path,
 ) -> Result<BaseImage> {
+    read_archive(file, reference, platform, Compression::Auto, work).map(|(base, _)| base)
+}
+
+/// Reads an image from a docker archive for copying: its config bytes
+/// exactly as stored (so the image ID, the config digest, is kept), its
+/// layers recompressed reproducibly (`compression`; `Auto` means gzip, as
+/// a tar stream tells nothing of its files) into `work`, and a manifest of
+/// `format` made for them. An image hoist built with the same format and
+/// compression comes back with the digest it had.
+pub(crate) fn read_image(
+    file: &Path,
+    reference: Option<&str>,
+    platform: Option<&Platform>,
+    format: ManifestFormat,
+    compression: Compression,
+    work: &Path,
+) -> Result<Image> {
+    // An archive holds one image per entry; without a platform, take what it has.
+    let any = Platform {
+        architecture: String::new(),
+        os: String::new(),
+        variant: None,
+        os_version: None,
+    };
+    let (base, config_bytes) =
+        read_archive(file, reference, platform.unwrap_or(&any), compression, work)?;
+    let layers: Vec<_> = base
+        .layers
+        .into_iter()
+        .map(|mut layer| {
+            layer.descriptor.media_type = format.layer_media_type().to_string();
+            layer
+        })
+        .collect();
+    let manifest = crate::image::manifest::Manifest {
+        schema_version: 2,
+        media_type: Some(format.manifest_media_type().to_string()),
+        config: Descriptor::of_bytes(format.config_media_type(), &config_bytes),
+        layers: layers.iter().map(|l| l.descriptor.clone()).collect(),
+        annotations: None,
+    };
+    let manifest_bytes = manifest.to_bytes();
+    Ok(Image {
+        format,
+        digest: Digest::of(&manifest_bytes),
+        platform: Platform {
+            architecture: base.config.architecture.clone(),
+            os: base.config.os.clone(),
+            variant: base.config.variant.clone(),
+            os_version: None,
+        },
+        config_bytes,
+        manifest_bytes,
+        manifest,
+        layers,
+    })
+}
+
+/// [`read_base`], with the config's bytes as stored.
+fn read_archive(
+    file: &Path,
+    reference: Option<&str>,
+    platform: &Platform,
+    compression: Compression,
+    work: &Path,
+) -> Result<(BaseImage, Vec<u8>)> {
     let name = format!("docker-archive:{}", file.display());
     if !file.is_file() {
         return Err(usage_hint(
@@ -125,7 +191,9 @@ pub(crate) fn read_base(
         .ok_or_else(|| usage(format!("base {name}: config {} is missing", chosen.config)))?;
     let config = ImageConfig::from_slice(&config_bytes)
         .with_context(|| format!("parsing config of {name}"))?;
-    check_platform(&name, &config, platform)?;
+    if !platform.os.is_empty() {
+        check_platform(&name, &config, platform)?;
+    }
     let wanted: BTreeSet<&str> = chosen.layers.iter().map(String::as_str).collect();
     let mut built = HashMap::new();
     scan(file, |member, reader| {
@@ -133,10 +201,10 @@ pub(crate) fn read_base(
             let mut buffered = BufReader::with_capacity(1 << 16, reader);
             let gzip = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
             let layer = if gzip {
-                let decoder = flate2::read::GzDecoder::new(buffered);
-                compress_tar_stream("base", decoder, Compression::Auto, work)?
+                let decoder = flate2::read::MultiGzDecoder::new(buffered);
+                compress_tar_stream("base", decoder, compression, work)?
             } else {
-                compress_tar_stream("base", buffered, Compression::Auto, work)?
+                compress_tar_stream("base", buffered, compression, work)?
             };
             built.insert(member.to_string(), layer);
         }
@@ -172,14 +240,15 @@ pub(crate) fn read_base(
             from_base: true,
         });
     }
-    Ok(BaseImage {
+    let base = BaseImage {
         format: ManifestFormat::Docker,
         config,
         layers,
         digest: None,
         name,
         remote: None,
-    })
+    };
+    Ok((base, config_bytes))
 }
 
 /// Writes `image` as a docker archive at `file`, atomically. Layers are
@@ -293,11 +362,35 @@ fn decompress_into(blob: &Path, out: &mut File) -> Result<(u64, Digest)> {
     let gzip = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     let mut writer = HashingWriter::new(BufWriter::with_capacity(1 << 20, out));
     if gzip {
-        std::io::copy(&mut flate2::read::GzDecoder::new(reader), &mut writer)?;
+        std::io::copy(&mut flate2::read::MultiGzDecoder::new(reader), &mut writer)?;
     } else {
         std::io::copy(&mut reader, &mut writer)?;
     }
     let (mut inner, digest, size) = writer.finish();
     inner.flush()?;
     Ok((size, digest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_multi_member_gzip_layer_is_read_to_its_end() {
+        // eStargz and `cat a.gz b.gz` layers are several gzip members in a row.
+        let dir = tempfile::tempdir().unwrap();
+        let blob = dir.path().join("layer.gz");
+        let mut bytes = Vec::new();
+        for part in [&b"first member, "[..], &b"second member"[..]] {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder.write_all(part).unwrap();
+            bytes.extend(encoder.finish().unwrap());
+        }
+        std::fs::write(&blob, &bytes).unwrap();
+        let mut out = tempfile::tempfile().unwrap();
+        let (size, digest) = decompress_into(&blob, &mut out).unwrap();
+        assert_eq!(size, 27);
+        assert_eq!(digest, Digest::of(b"first member, second member"));
+    }
 }

@@ -6,6 +6,7 @@
 //! finished [`crate::image::assemble::Image`] to it. Writes are atomic: a
 //! layout's `index.json` and an archive file appear only when complete.
 
+pub(crate) mod copy;
 pub(crate) mod docker_archive;
 pub(crate) mod oci_layout;
 pub(crate) mod remote;
@@ -163,6 +164,63 @@ pub(crate) async fn open_base(
             docker_archive::read_base(file, reference.as_deref(), platform, work)
         }
     }
+}
+
+/// An image as stored somewhere, its bytes kept exactly (so that copying it
+/// keeps its digest): the manifest and config bytes as read, each layer at
+/// `layer_path(digest)`. The platform comes from the index's descriptor when
+/// there is one, else from the config; diff_ids from the config (a layer of
+/// an artifact whose config has none stands for itself).
+pub(crate) fn stored_image(
+    name: &str,
+    media_type: &str,
+    manifest_bytes: Vec<u8>,
+    config_bytes: Vec<u8>,
+    listed_platform: Option<&Platform>,
+    layer_path: impl Fn(&Digest) -> PathBuf,
+) -> Result<crate::image::assemble::Image> {
+    use crate::image::manifest::Manifest;
+    let manifest = Manifest::from_slice(&manifest_bytes)
+        .map_err(|e| anyhow::anyhow!("{name}: the manifest is not valid ({e})"))?;
+    let format = ManifestFormat::of_manifest(media_type)
+        .ok_or_else(|| usage(format!("{name}: {media_type} is not an image manifest")))?;
+    let config = ImageConfig::from_slice(&config_bytes).ok();
+    let platform = match (listed_platform, &config) {
+        (Some(p), _) => p.clone(),
+        (None, Some(c)) => Platform {
+            architecture: c.architecture.clone(),
+            os: c.os.clone(),
+            variant: c.variant.clone(),
+            os_version: None,
+        },
+        (None, None) => Platform::default_linux_amd64(),
+    };
+    let diff_ids = config
+        .map(|c| c.rootfs.diff_ids)
+        .filter(|d| d.len() == manifest.layers.len());
+    let layers = manifest
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, descriptor)| ImageLayer {
+            descriptor: descriptor.clone(),
+            diff_id: diff_ids
+                .as_ref()
+                .map_or_else(|| descriptor.digest.clone(), |d| d[i].clone()),
+            path: layer_path(&descriptor.digest),
+            name: "copied".into(),
+            from_base: true,
+        })
+        .collect();
+    Ok(crate::image::assemble::Image {
+        format,
+        digest: Digest::of(&manifest_bytes),
+        config_bytes,
+        manifest_bytes,
+        manifest,
+        layers,
+        platform,
+    })
 }
 
 /// Checks that a single-platform base is the platform asked for.

@@ -4,7 +4,7 @@
 
 use crate::dest::{check_platform, BaseImage};
 use crate::error::{usage, usage_hint};
-use crate::image::assemble::{ImageLayer, Publication};
+use crate::image::assemble::{Image, ImageLayer, Publication};
 use crate::image::config::ImageConfig;
 use crate::image::manifest::{
     is_index, Descriptor, Index, Manifest, ManifestFormat, REF_NAME_ANNOTATION,
@@ -113,6 +113,80 @@ pub(crate) fn read_base(dir: &Path, tag: Option<&str>, platform: &Platform) -> R
         digest: Some(Digest::of(&manifest_bytes)),
         name,
         remote: None,
+    })
+}
+
+/// Reads the image `tag` (or the only image) of the layout at `dir`
+/// exactly as stored, for copying: an index with every image it lists, or
+/// (with `platform`) the one image for it.
+pub(crate) fn read_image(
+    dir: &Path,
+    tag: Option<&str>,
+    platform: Option<&Platform>,
+) -> Result<Publication> {
+    let name = name_of(dir, tag);
+    let index_bytes = std::fs::read(dir.join("index.json")).map_err(|_| {
+        usage_hint(
+            format!("{name}: no OCI image layout at {}", dir.display()),
+            "check the path; an OCI layout has index.json and blobs/",
+        )
+    })?;
+    let index = Index::from_slice(&index_bytes)
+        .map_err(|e| usage(format!("{name}: index.json is not valid ({e})")))?;
+    let top = select_tag(&index, tag, &name)?;
+    let read_image_at = |descriptor: &Descriptor| -> Result<Image> {
+        let manifest_bytes = read_blob(dir, descriptor)?;
+        let manifest = Manifest::from_slice(&manifest_bytes)
+            .with_context(|| format!("parsing manifest {} of {name}", descriptor.digest))?;
+        let media_type = manifest
+            .media_type
+            .clone()
+            .unwrap_or(descriptor.media_type.clone());
+        let config_bytes = read_blob(dir, &manifest.config)?;
+        for layer in &manifest.layers {
+            if !blob_path(dir, &layer.digest).is_file() {
+                anyhow::bail!("{name}: layer blob {} is missing", layer.digest);
+            }
+        }
+        crate::dest::stored_image(
+            &name,
+            &media_type,
+            manifest_bytes,
+            config_bytes,
+            descriptor.platform.as_ref(),
+            |digest| blob_path(dir, digest),
+        )
+    };
+    if !is_index(&top.media_type) {
+        let image = read_image_at(&top)?;
+        if let Some(wanted) = platform {
+            let config = ImageConfig::from_slice(&image.config_bytes)
+                .with_context(|| format!("parsing the config of {name}"))?;
+            check_platform(&name, &config, wanted)?;
+        }
+        return Ok(Publication::Single(Box::new(image)));
+    }
+    let nested_bytes = read_blob(dir, &top)?;
+    let nested = Index::from_slice(&nested_bytes)
+        .with_context(|| format!("parsing index {} of {name}", top.digest))?;
+    if let Some(wanted) = platform {
+        let descriptor = select_platform(&nested, wanted, &name)?;
+        return Ok(Publication::Single(Box::new(read_image_at(&descriptor)?)));
+    }
+    let mut images = Vec::new();
+    for descriptor in &nested.manifests {
+        if is_index(&descriptor.media_type) {
+            anyhow::bail!(
+                "{name}: lists another index ({}); hoist copies one level of index",
+                descriptor.digest
+            );
+        }
+        images.push(read_image_at(descriptor)?);
+    }
+    Ok(Publication::Multi {
+        images,
+        index_bytes: nested_bytes,
+        media_type: nested.media_type.clone().unwrap_or(top.media_type.clone()),
     })
 }
 

@@ -5,20 +5,30 @@
 
 use crate::dest::{check_platform, BaseImage};
 use crate::image::assemble::{ImageLayer, Publication};
+use crate::image::config::ImageConfig;
 use crate::image::platform::Platform;
 use crate::image::Digest;
 use crate::registry::ecr::{ensure_repository, is_ecr_host};
 use crate::registry::pool::RegistryPool;
-use crate::registry::pull::{ensure_blobs, resolve};
+use crate::registry::pull::{ensure_blob, ensure_blobs, resolve};
 use crate::registry::push::{
-    push_blobs, push_manifest, BlobOutcome, BlobToPush, PushOptions, PushProgress,
+    push_blobs, push_manifest_by_digest, BlobOutcome, BlobToPush, PushOptions, PushProgress,
 };
+use crate::registry::tags::{put_tagged, ImmutableTags, TagMutability};
 use crate::registry::transport::ClientOptions;
 use crate::registry::ImageReference;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
+
+/// The digest `image` is pinned by.
+fn pinned_digest(image: &ImageReference) -> Result<Digest> {
+    image
+        .digest
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("{image} is not pinned by digest"))
+}
 
 /// Registry clients and where fetched blobs are kept.
 pub struct RegistryAccess {
@@ -27,6 +37,7 @@ pub struct RegistryAccess {
     blob_dir: PathBuf,
     push: PushOptions,
     create_repository: bool,
+    immutable_tags: ImmutableTags,
 }
 
 /// What a push did.
@@ -45,8 +56,11 @@ pub struct PushSummary {
     pub bytes_uploaded: u64,
     /// Seconds the push took.
     pub seconds: f64,
-    /// The tags written.
+    /// The tags that name the image now.
     pub tags: Vec<String>,
+    /// Immutable tags left naming another image (`[registry] immutable-tags = "skip"`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_tags: Vec<String>,
 }
 
 impl RegistryAccess {
@@ -57,6 +71,7 @@ impl RegistryAccess {
             .with_context(|| format!("creating {}", blob_dir.display()))?;
         Ok(Self {
             aws: options.aws.clone(),
+            immutable_tags: options.immutable_tags,
             pool: RegistryPool::new(options),
             blob_dir,
             push: PushOptions::default(),
@@ -101,6 +116,197 @@ impl RegistryAccess {
             name,
             remote: Some(reference.clone()),
         })
+    }
+
+    /// Reads the image `reference` names exactly as stored: an index with
+    /// every image it lists, or (with `platform`) the one image for it. Only
+    /// manifests and configs are fetched; layers stay in the registry until
+    /// a destination needs their bytes ([`Self::fetch_base_layers`] on the
+    /// returned bases) or can mount them.
+    pub(crate) async fn read_image(
+        &self,
+        reference: &ImageReference,
+        platform: Option<&Platform>,
+    ) -> Result<(Publication, Vec<BaseImage>)> {
+        use crate::image::manifest::{is_index, Index};
+        use crate::registry::manifests::get_manifest;
+        let registry = self.pool.get(&reference.registry).await?;
+        let repo = &reference.repository;
+        let top = get_manifest(&registry, repo, &reference.reference()).await?;
+        let mut listed: Vec<(crate::image::manifest::Descriptor, _)> = Vec::new();
+        let index = if is_index(&top.media_type) {
+            let index = Index::from_slice(&top.bytes)
+                .with_context(|| format!("parsing the index of {reference}"))?;
+            let wanted: Vec<_> = match platform {
+                Some(platform) => {
+                    vec![index
+                        .select_platform(platform)
+                        .cloned()
+                        .map_err(|offered| {
+                            crate::error::usage_hint(
+                                format!("{reference}: no image for platform {platform}"),
+                                format!("it offers {}", offered.join(", ")),
+                            )
+                        })?]
+                }
+                None => index.manifests.clone(),
+            };
+            for descriptor in wanted {
+                if is_index(&descriptor.media_type) {
+                    anyhow::bail!(
+                        "{reference}: lists another index ({}); hoist copies one level of index",
+                        descriptor.digest
+                    );
+                }
+                let fetched = get_manifest(&registry, repo, descriptor.digest.as_str()).await?;
+                listed.push((descriptor, fetched));
+            }
+            platform.is_none().then_some(top)
+        } else {
+            let descriptor =
+                crate::image::manifest::Descriptor::of_bytes(&top.media_type, &top.bytes);
+            listed.push((descriptor, top));
+            None
+        };
+        let mut images = Vec::new();
+        let mut bases = Vec::new();
+        for (descriptor, fetched) in listed {
+            let manifest = crate::image::manifest::Manifest::from_slice(&fetched.bytes)
+                .with_context(|| format!("parsing manifest {} of {reference}", fetched.digest))?;
+            let config_path =
+                ensure_blob(&registry, repo, &manifest.config.digest, &self.blob_dir).await?;
+            let config_bytes = std::fs::read(&config_path)
+                .with_context(|| format!("reading {}", config_path.display()))?;
+            let image = crate::dest::stored_image(
+                &reference.to_string(),
+                &fetched.media_type,
+                fetched.bytes,
+                config_bytes,
+                descriptor.platform.as_ref(),
+                |digest| self.blob_dir.join(digest.hex()),
+            )?;
+            if let (Some(wanted), None) = (platform, &index) {
+                check_platform(
+                    &reference.to_string(),
+                    &ImageConfig::from_slice(&image.config_bytes).unwrap_or_default(),
+                    wanted,
+                )?;
+            }
+            bases.push(BaseImage {
+                format: image.format,
+                config: ImageConfig::from_slice(&image.config_bytes).unwrap_or_default(),
+                layers: image.layers.clone(),
+                digest: Some(image.digest.clone()),
+                name: reference.to_string(),
+                remote: Some(reference.clone()),
+            });
+            images.push(image);
+        }
+        let publication = match index {
+            Some(top) => Publication::Multi {
+                images,
+                index_bytes: top.bytes,
+                media_type: top.media_type,
+            },
+            None => Publication::Single(Box::new(images.remove(0))),
+        };
+        Ok((publication, bases))
+    }
+
+    /// Puts `tags` on the manifest `source` (pinned by digest) names, in the
+    /// same repository: one manifest `GET` by digest and a `PUT` per tag, no
+    /// blob traffic (the blobs are there: the manifest is).
+    pub(crate) async fn retag(
+        &self,
+        source: &ImageReference,
+        tags: &[String],
+    ) -> Result<crate::registry::tags::TagResult> {
+        let registry = self.pool.get(&source.registry).await?;
+        let fetched = crate::registry::manifests::get_manifest(
+            &registry,
+            &source.repository,
+            &source.reference(),
+        )
+        .await?;
+        let mutability = self.tag_mutability(source).await;
+        put_tagged(
+            &registry,
+            &source.repository,
+            tags,
+            &fetched.media_type,
+            &fetched.bytes,
+            &mutability,
+            self.immutable_tags,
+        )
+        .await
+    }
+
+    /// The tags that name `image`'s digest in its repository: ECR's
+    /// DescribeImages for ECR hosts (`None`: ECR does not have the image,
+    /// e.g. a lifecycle policy expired it), else the registry's tag list,
+    /// each tag looked up.
+    pub async fn tags_of(&self, image: &ImageReference) -> Result<Option<Vec<String>>> {
+        let digest = pinned_digest(image)?;
+        if is_ecr_host(&image.registry) {
+            let aws = self.pool.aws_for(&image.registry);
+            return crate::registry::ecr::image_tags(
+                &image.registry,
+                &image.repository,
+                digest.as_str(),
+                aws,
+            )
+            .await;
+        }
+        self.registry_tags_of(image).await.map(Some)
+    }
+
+    /// The tags naming `image`'s digest, from the registry's own tag list.
+    async fn registry_tags_of(&self, image: &ImageReference) -> Result<Vec<String>> {
+        let digest = pinned_digest(image)?;
+        let registry = self.pool.get(&image.registry).await?;
+        crate::registry::manifests::tags_naming(&registry, &image.repository, &digest).await
+    }
+
+    /// For an image in ECR: one warning line when the repository's lifecycle
+    /// policy would expire it (with the tags it has now), so that ECS could
+    /// no longer pull it at the next scale-out. `None` when it is safe, not
+    /// in ECR, or the repository has no policy.
+    pub async fn lifecycle_warning(&self, image: &ImageReference) -> Result<Option<String>> {
+        if !is_ecr_host(&image.registry) {
+            return Ok(None);
+        }
+        let aws = self.pool.aws_for(&image.registry).clone();
+        let Some(text) =
+            crate::registry::ecr::lifecycle_policy(&image.registry, &image.repository, &aws)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let policy = crate::registry::lifecycle::LifecyclePolicy::parse(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}/{}: lifecycle policy: {e}",
+                image.registry,
+                image.repository
+            )
+        })?;
+        // Just pushed, ECR may not list it yet: then its registry API does.
+        let tags = match self.tags_of(image).await? {
+            Some(tags) => tags,
+            None => self.registry_tags_of(image).await?,
+        };
+        Ok(policy.risk(&tags).map(|risk| {
+            let held = if tags.is_empty() {
+                "no tag".to_string()
+            } else {
+                format!("tags {}", tags.join(", "))
+            };
+            format!(
+                "warning: {image} runs, held by {held}; the lifecycle policy of {} may expire it ({}) and ECS could then not pull it (hint: add a rule of higher priority that keeps this environment's tags, e.g. tagPatternList [\"prod-*\"] with countNumber {}+)",
+                image.repository,
+                risk.rule,
+                crate::registry::lifecycle::KEEP_THRESHOLD
+            )
+        }))
     }
 
     /// `reference` pinned by digest (`REGISTRY/REPO@sha256:…`): as given when it
@@ -195,7 +401,7 @@ impl RegistryAccess {
             }
         }
         let repo = &target.repository;
-        let outcomes = {
+        let (outcomes, tagged) = {
             if self.create_repository
                 && is_ecr_host(&target.registry)
                 && ensure_repository(&target.registry, repo, &self.aws).await?
@@ -207,12 +413,23 @@ impl RegistryAccess {
             if let Publication::Multi { images, .. } = publication {
                 for image in images {
                     let media_type = image.format.manifest_media_type();
-                    push_manifest(&registry, repo, &[], media_type, &image.manifest_bytes).await?;
+                    push_manifest_by_digest(&registry, repo, media_type, &image.manifest_bytes)
+                        .await?;
                 }
             }
             let (media_type, bytes) = publication.top();
-            push_manifest(&registry, repo, &tags, media_type, bytes).await?;
-            outcomes
+            let mutability = self.tag_mutability(target).await;
+            let tagged = put_tagged(
+                &registry,
+                repo,
+                &tags,
+                media_type,
+                bytes,
+                &mutability,
+                self.immutable_tags,
+            )
+            .await?;
+            (outcomes, tagged)
         };
         let count = |wanted: BlobOutcome| outcomes.iter().filter(|o| **o == wanted).count();
         Ok(PushSummary {
@@ -231,7 +448,19 @@ impl RegistryAccess {
                 .zip(outcomes)
                 .collect(),
             seconds: started.elapsed().as_secs_f64(),
-            tags,
+            tags: tagged.written,
+            skipped_tags: tagged.skipped,
         })
+    }
+
+    /// The tag mutability of `target`'s repository: read from ECR
+    /// (DescribeRepositories, once per push) for ECR hosts, else unknown.
+    pub(crate) async fn tag_mutability(&self, target: &ImageReference) -> TagMutability {
+        if is_ecr_host(&target.registry) {
+            crate::registry::ecr::tag_mutability(&target.registry, &target.repository, &self.aws)
+                .await
+        } else {
+            TagMutability::Unknown
+        }
     }
 }

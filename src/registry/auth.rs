@@ -1,6 +1,8 @@
 //! Registry authentication: `WWW-Authenticate` challenges and where
-//! credentials come from (`~/.docker/config.json`: `auths`, `credHelpers`,
-//! `credsStore`). Credentials never appear in `Debug` output or errors.
+//! credentials come from (`~/.docker/config.json`: `auths` with `auth`,
+//! `username`/`password` or an `identitytoken`, `credHelpers`, `credsStore`).
+//! Docker Hub's names (`docker.io`, `index.docker.io`, its v1 URL) all find
+//! its entry. Credentials never appear in `Debug` output or errors.
 
 use anyhow::{Context, Result};
 use base64::Engine;
@@ -15,6 +17,10 @@ pub(crate) struct Credentials {
     pub username: String,
     /// Password or identity token.
     pub secret: String,
+    /// The secret is an OAuth2 refresh token (the docker config's
+    /// `identitytoken`, or a helper's answer with user `<token>`): it is
+    /// traded at the token service for access tokens, never sent as Basic.
+    pub identity_token: bool,
 }
 
 impl fmt::Debug for Credentials {
@@ -40,10 +46,25 @@ impl Credentials {
             .ok()?;
         let text = String::from_utf8(raw).ok()?;
         let (username, secret) = text.split_once(':')?;
-        Some(Self {
+        Some(Self::password(username, secret))
+    }
+
+    /// A user name and password.
+    pub(crate) fn password(username: &str, secret: &str) -> Self {
+        Self {
             username: username.to_string(),
             secret: secret.to_string(),
-        })
+            identity_token: false,
+        }
+    }
+
+    /// An identity (refresh) token.
+    pub(crate) fn identity_token(token: &str) -> Self {
+        Self {
+            username: "<token>".to_string(),
+            secret: token.to_string(),
+            identity_token: true,
+        }
     }
 }
 
@@ -120,10 +141,15 @@ fn docker_config_path() -> Option<PathBuf> {
 
 /// Credentials for `registry` from the docker config, if any.
 pub(crate) fn docker_credentials(registry: &str) -> Result<Option<Credentials>> {
-    let Some(path) = docker_config_path() else {
-        return Ok(None);
-    };
-    let Ok(bytes) = std::fs::read(&path) else {
+    match docker_config_path() {
+        Some(path) => docker_credentials_in(&path, registry),
+        None => Ok(None),
+    }
+}
+
+/// Credentials for `registry` from the docker config at `path`, if any.
+fn docker_credentials_in(path: &std::path::Path, registry: &str) -> Result<Option<Credentials>> {
+    let Ok(bytes) = std::fs::read(path) else {
         return Ok(None);
     };
     let config: serde_json::Value =
@@ -141,6 +167,8 @@ pub(crate) fn docker_credentials(registry: &str) -> Result<Option<Credentials>> 
                 "https://index.docker.io/v1/",
                 "index.docker.io",
                 "docker.io",
+                "https://docker.io",
+                "https://registry-1.docker.io/v2/",
             ]
             .map(String::from),
         );
@@ -149,14 +177,14 @@ pub(crate) fn docker_credentials(registry: &str) -> Result<Option<Credentials>> 
         return credential_helper(helper, registry).map(Some);
     }
     if let Some(entry) = keys.iter().find_map(|k| config["auths"].get(k)) {
-        if let Some(auth) = entry["auth"].as_str() {
+        if let Some(token) = entry["identitytoken"].as_str().filter(|t| !t.is_empty()) {
+            return Ok(Some(Credentials::identity_token(token)));
+        }
+        if let Some(auth) = entry["auth"].as_str().filter(|a| !a.is_empty()) {
             return Ok(Credentials::from_base64_pair(auth));
         }
         if let (Some(u), Some(p)) = (entry["username"].as_str(), entry["password"].as_str()) {
-            return Ok(Some(Credentials {
-                username: u.to_string(),
-                secret: p.to_string(),
-            }));
+            return Ok(Some(Credentials::password(u, p)));
         }
     }
     if let Some(store) = config["credsStore"].as_str() {
@@ -198,9 +226,13 @@ fn credential_helper(name: &str, registry: &str) -> Result<Credentials> {
     }
     let answer: serde_json::Value = serde_json::from_slice(&output.stdout)
         .with_context(|| format!("reading {program}'s answer"))?;
-    Ok(Credentials {
-        username: answer["Username"].as_str().unwrap_or_default().to_string(),
-        secret: answer["Secret"].as_str().unwrap_or_default().to_string(),
+    let username = answer["Username"].as_str().unwrap_or_default();
+    let secret = answer["Secret"].as_str().unwrap_or_default();
+    // Helpers hand out identity tokens with the user name `<token>`.
+    Ok(if username == "<token>" {
+        Credentials::identity_token(secret)
+    } else {
+        Credentials::password(username, secret)
     })
 }
 
@@ -226,6 +258,26 @@ mod tests {
             Some(Challenge::Basic)
         );
         assert_eq!(Challenge::parse("Negotiate"), None);
+    }
+
+    #[test]
+    fn docker_hub_and_identity_tokens_are_found_in_the_docker_config() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.json"),
+            r#"{"auths":{"https://index.docker.io/v1/":{"auth":"dXNlcjpwYXNz"},"ghcr.io":{"auth":"","identitytoken":"refresh-me"}}}"#,
+        )
+        .unwrap();
+        let hub = docker_credentials_in(&dir.path().join("config.json"), "registry-1.docker.io")
+            .unwrap()
+            .unwrap();
+        assert_eq!((hub.username.as_str(), hub.identity_token), ("user", false));
+        let ghcr = docker_credentials_in(&dir.path().join("config.json"), "ghcr.io")
+            .unwrap()
+            .unwrap();
+        assert!(ghcr.identity_token);
+        assert_eq!(ghcr.secret, "refresh-me");
+        assert!(!format!("{ghcr:?}").contains("refresh-me"));
     }
 
     #[test]

@@ -1,24 +1,47 @@
-//! Amazon ECR: recognising its hosts (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`),
-//! registry credentials from `GetAuthorizationToken` (no `docker login`), and
+//! Amazon ECR: recognising its hosts (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`,
+//! FIPS, China and dual-stack `*.on.aws` forms; `public.ecr.aws`), registry
+//! credentials from `GetAuthorizationToken` (no `docker login`), and
 //! creating a missing repository when asked to.
 
-/// The account and region of an ECR registry host, if it is one.
+/// Amazon ECR Public's registry host (pulls work anonymously, through the
+/// ordinary Bearer challenge; pushes need `docker login public.ecr.aws`).
+pub(crate) const ECR_PUBLIC: &str = "public.ecr.aws";
+
+/// The account and region of a private ECR registry host, if it is one:
+/// `ACCOUNT.dkr.ecr.REGION.amazonaws.com` (and `.amazonaws.com.cn`), the FIPS
+/// form `ACCOUNT.dkr.ecr-fips.REGION.amazonaws.com`, and the dual-stack
+/// (IPv4 + IPv6) forms `ACCOUNT.dkr-ecr.REGION.on.aws` and
+/// `ACCOUNT.dkr-ecr-fips.REGION.on.aws`.
 pub(crate) fn ecr_host_parts(host: &str) -> Option<(&str, &str)> {
     let host = host.split(':').next().unwrap_or(host);
-    let rest = host
-        .strip_suffix(".amazonaws.com")
-        .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
-    let (account, rest) = rest.split_once(".dkr.ecr")?;
-    let region = rest
-        .strip_prefix('.')
-        .or_else(|| rest.strip_prefix("-fips."))?;
+    let (account, region) = if let Some(rest) = host.strip_suffix(".on.aws") {
+        let (account, rest) = rest.split_once(".dkr-ecr")?;
+        let region = rest
+            .strip_prefix('.')
+            .or_else(|| rest.strip_prefix("-fips."))?;
+        (account, region)
+    } else {
+        let rest = host
+            .strip_suffix(".amazonaws.com")
+            .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
+        let (account, rest) = rest.split_once(".dkr.ecr")?;
+        let region = rest
+            .strip_prefix('.')
+            .or_else(|| rest.strip_prefix("-fips."))?;
+        (account, region)
+    };
     let valid_account = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
     (valid_account && !region.is_empty() && !region.contains('.')).then_some((account, region))
 }
 
-/// True for ECR registry hosts.
+/// True for private ECR registry hosts (every form [`ecr_host_parts`] knows).
 pub(crate) fn is_ecr_host(host: &str) -> bool {
     ecr_host_parts(host).is_some()
+}
+
+/// True for Amazon ECR Public (`public.ecr.aws`).
+pub(crate) fn is_ecr_public_host(host: &str) -> bool {
+    host.split(':').next() == Some(ECR_PUBLIC)
 }
 
 /// Registry credentials for an ECR host from `GetAuthorizationToken`.
@@ -52,6 +75,130 @@ pub(crate) async fn ecr_credentials(
     crate::registry::auth::Credentials::from_base64_pair(token).ok_or_else(|| {
         anyhow::anyhow!("ECR {host}: the authorization token is not base64 USER:PASSWORD")
     })
+}
+
+/// An ECR API client for the registry `host`, in its region (unless the
+/// AWS options name one).
+async fn ecr_client(
+    host: &str,
+    aws: &crate::aws::AwsOptions,
+) -> anyhow::Result<(aws_sdk_ecr::Client, String)> {
+    let (account, region) =
+        ecr_host_parts(host).ok_or_else(|| anyhow::anyhow!("{host} is not an ECR host"))?;
+    let client =
+        aws_sdk_ecr::Client::new(&crate::aws::sdk_config(&aws.with_default_region(region)).await);
+    Ok((client, account.to_string()))
+}
+
+/// The tag mutability of repository `repo` of ECR host `host`, read with
+/// one DescribeRepositories call. Unknown when that is not allowed or fails:
+/// the push then learns it from the registry's answer instead.
+pub(crate) async fn tag_mutability(
+    host: &str,
+    repo: &str,
+    aws: &crate::aws::AwsOptions,
+) -> crate::registry::tags::TagMutability {
+    use crate::registry::tags::TagMutability;
+    use aws_sdk_ecr::types::ImageTagMutability;
+    let Ok((client, account)) = ecr_client(host, aws).await else {
+        return TagMutability::Unknown;
+    };
+    let Ok(answer) = client
+        .describe_repositories()
+        .registry_id(account)
+        .repository_names(repo)
+        .send()
+        .await
+    else {
+        return TagMutability::Unknown;
+    };
+    let Some(repository) = answer.repositories().first() else {
+        return TagMutability::Unknown;
+    };
+    let filters: Vec<String> = repository
+        .image_tag_mutability_exclusion_filters()
+        .iter()
+        .map(|f| f.filter().to_string())
+        .collect();
+    match repository.image_tag_mutability() {
+        Some(ImageTagMutability::Mutable) => TagMutability::Mutable,
+        Some(ImageTagMutability::Immutable) => TagMutability::Immutable { except: Vec::new() },
+        Some(ImageTagMutability::ImmutableWithExclusion) => {
+            TagMutability::Immutable { except: filters }
+        }
+        Some(ImageTagMutability::MutableWithExclusion) => TagMutability::MutableExcept { filters },
+        _ => TagMutability::Unknown,
+    }
+}
+
+/// The lifecycle policy text of repository `repo`, or `None` when it has none.
+pub(crate) async fn lifecycle_policy(
+    host: &str,
+    repo: &str,
+    aws: &crate::aws::AwsOptions,
+) -> anyhow::Result<Option<String>> {
+    let (client, account) = ecr_client(host, aws).await?;
+    match client
+        .get_lifecycle_policy()
+        .registry_id(account)
+        .repository_name(repo)
+        .send()
+        .await
+    {
+        Ok(answer) => Ok(answer.lifecycle_policy_text().map(str::to_string)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_lifecycle_policy_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(anyhow::anyhow!(
+            "ECR {host}: GetLifecyclePolicy {repo} failed ({})",
+            aws_sdk_ecr::error::DisplayErrorContext(&e)
+                .to_string()
+                .replace('\n', " ")
+        )),
+    }
+}
+
+/// The tags of image `digest` in repository `repo` (DescribeImages), or
+/// `None` when ECR does not know the image (or the repository).
+pub(crate) async fn image_tags(
+    host: &str,
+    repo: &str,
+    digest: &str,
+    aws: &crate::aws::AwsOptions,
+) -> anyhow::Result<Option<Vec<String>>> {
+    let (client, account) = ecr_client(host, aws).await?;
+    let id = aws_sdk_ecr::types::ImageIdentifier::builder()
+        .image_digest(digest)
+        .build();
+    match client
+        .describe_images()
+        .registry_id(account)
+        .repository_name(repo)
+        .image_ids(id)
+        .send()
+        .await
+    {
+        Ok(answer) => Ok(answer
+            .image_details()
+            .first()
+            .map(|d| d.image_tags().to_vec())),
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                s.is_image_not_found_exception() || s.is_repository_not_found_exception()
+            }) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(anyhow::anyhow!(
+            "ECR {host}: DescribeImages {repo}@{digest} failed ({})",
+            aws_sdk_ecr::error::DisplayErrorContext(&e)
+                .to_string()
+                .replace('\n', " ")
+        )),
+    }
 }
 
 /// Creates repository `repo` in the ECR registry `host` unless it exists.
@@ -116,7 +263,27 @@ mod tests {
             ecr_host_parts("123456789012.dkr.ecr-fips.us-east-1.amazonaws.com"),
             Some(("123456789012", "us-east-1"))
         );
+        assert_eq!(
+            ecr_host_parts("123456789012.dkr-ecr.eu-west-1.on.aws"),
+            Some(("123456789012", "eu-west-1"))
+        );
+        assert_eq!(
+            ecr_host_parts("123456789012.dkr-ecr-fips.us-gov-west-1.on.aws"),
+            Some(("123456789012", "us-gov-west-1"))
+        );
+        assert_eq!(
+            ecr_host_parts("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"),
+            Some(("123456789012", "cn-north-1"))
+        );
+        assert!(is_ecr_public_host("public.ecr.aws"));
+        assert!(
+            !is_ecr_host("public.ecr.aws"),
+            "no GetAuthorizationToken for ECR Public"
+        );
         assert!(!is_ecr_host("ghcr.io"));
+        assert!(!is_ecr_host(
+            "123456789012.dkr-ecr.eu-west-1.on.aws.example"
+        ));
         assert!(!is_ecr_host("12345.dkr.ecr.us-east-1.amazonaws.com"));
     }
 }

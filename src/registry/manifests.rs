@@ -1,10 +1,14 @@
-//! Manifests in a repository: fetch by tag or digest (all four media types),
-//! push with a check of the registry's `Docker-Content-Digest`.
+//! Manifests in a repository: fetch by tag or digest (all four media types,
+//! bodies bounded), ask which digest a tag names, push with a check of the
+//! registry's `Docker-Content-Digest`, and tell a refused immutable tag from
+//! other failures.
 
 use crate::image::manifest::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 use crate::image::Digest;
 use crate::registry::blobs::{pull_scope, push_scope};
-use crate::registry::transport::{response_error, Registry};
+use crate::registry::transport::{
+    answer_error, read_limited, response_error, ErrorAnswer, Registry, MAX_MANIFEST_BYTES,
+};
 use anyhow::{anyhow, bail, Result};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
@@ -45,7 +49,7 @@ pub(crate) async fn get_manifest(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or(v).trim().to_string());
-    let bytes = response.bytes().await?.to_vec();
+    let bytes = read_limited(response, MAX_MANIFEST_BYTES, registry.host(), &what).await?;
     let digest = Digest::of(&bytes);
     if let Ok(expected) = Digest::parse(reference) {
         if expected != digest {
@@ -82,14 +86,121 @@ pub(crate) async fn get_manifest(
     })
 }
 
-/// Pushes a manifest under `reference` and checks the digest the registry reports.
+/// The digest of the manifest `reference` (a tag) names in `repo`, or
+/// `None` when there is no such tag. Asks with `HEAD` and reads
+/// `Docker-Content-Digest`; a registry that sends none is asked with `GET`.
+pub(crate) async fn manifest_digest(
+    registry: &Registry,
+    repo: &str,
+    reference: &str,
+) -> Result<Option<Digest>> {
+    let path = format!("/v2/{repo}/manifests/{reference}");
+    let what = format!("checking manifest {repo}:{reference}");
+    let response = registry
+        .send(&pull_scope(repo), &what, || {
+            registry
+                .request(Method::HEAD, &path)
+                .header(ACCEPT, ACCEPTED)
+        })
+        .await?;
+    match response.status() {
+        StatusCode::NOT_FOUND => return Ok(None),
+        StatusCode::OK => {}
+        _ => return Err(response_error(response, registry.host(), &what).await),
+    }
+    let reported = response
+        .headers()
+        .get("Docker-Content-Digest")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Digest::parse(v).ok());
+    match reported {
+        Some(digest) => Ok(Some(digest)),
+        None => Ok(Some(get_manifest(registry, repo, reference).await?.digest)),
+    }
+}
+
+/// How many tags [`tags_naming`] looks at, at most.
+const MAX_TAGS_LOOKED_AT: usize = 100;
+
+/// The tags of `repo` that name `digest`: the registry's tag list (one
+/// page of at most 1000), each tag looked up, newest-sorted names first
+/// (at most [`MAX_TAGS_LOOKED_AT`] lookups).
+pub(crate) async fn tags_naming(
+    registry: &Registry,
+    repo: &str,
+    digest: &Digest,
+) -> Result<Vec<String>> {
+    let path = format!("/v2/{repo}/tags/list?n=1000");
+    let what = format!("listing the tags of {repo}");
+    let response = registry
+        .send(&pull_scope(repo), &what, || {
+            registry.request(Method::GET, &path)
+        })
+        .await?;
+    if response.status() != StatusCode::OK {
+        return Err(response_error(response, registry.host(), &what).await);
+    }
+    let body = read_limited(response, MAX_MANIFEST_BYTES, registry.host(), &what).await?;
+    let listed: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| anyhow!("registry {}: {what}: not JSON ({e})", registry.host()))?;
+    let mut tags: Vec<String> = listed["tags"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    tags.sort();
+    let mut naming = Vec::new();
+    for tag in tags.iter().take(MAX_TAGS_LOOKED_AT) {
+        if manifest_digest(registry, repo, tag).await?.as_ref() == Some(digest) {
+            naming.push(tag.clone());
+        }
+    }
+    Ok(naming)
+}
+
+/// How a manifest `PUT` ended, short of a failure.
+#[derive(Debug)]
+pub(crate) enum PutOutcome {
+    /// The registry stored it.
+    Stored,
+    /// The registry refused to move the tag: an immutable tag that already
+    /// names something (ECR: 400 `TAG_INVALID`). The answer is kept for the
+    /// error message.
+    TagImmutable(ErrorAnswer),
+}
+
+/// True for the answer a registry gives when a tag exists and may not move.
+///
+/// ECR answers a manifest `PUT` to an existing tag of an IMMUTABLE repository
+/// with HTTP 400 and the distribution error code `TAG_INVALID`, message "The
+/// image tag '…' already exists in the '…' repository and cannot be
+/// overwritten because the repository is immutable." — the ECR user guide
+/// ("Preventing image tags from being overwritten": an
+/// ImageTagAlreadyExistsException is returned) and docker's rendering of it
+/// ("tag invalid: The image tag 'latest' already exists in the … repository
+/// and cannot be overwritten because the repository is immutable.",
+/// aws/containers-roadmap#862). Other registries (Harbor, MSR) say
+/// "immutable" in their message.
+pub(crate) fn is_immutable_tag_answer(answer: &ErrorAnswer) -> bool {
+    let message = answer.message.to_ascii_lowercase();
+    (400..500).contains(&answer.status)
+        && (answer.code == "TAG_INVALID" || message.contains("immutable"))
+        && answer.code != "MANIFEST_BLOB_UNKNOWN"
+}
+
+/// Pushes a manifest under `reference` and checks the digest the registry
+/// reports. A refused immutable tag is an outcome, not an error, so that
+/// the caller can apply its tag policy.
 pub(crate) async fn put_manifest(
     registry: &Registry,
     repo: &str,
     reference: &str,
     media_type: &str,
     bytes: &[u8],
-) -> Result<()> {
+) -> Result<PutOutcome> {
     let path = format!("/v2/{repo}/manifests/{reference}");
     let what = format!("pushing manifest {repo}:{reference}");
     let body = bytes::Bytes::copy_from_slice(bytes);
@@ -102,7 +213,11 @@ pub(crate) async fn put_manifest(
         })
         .await?;
     if response.status() != StatusCode::CREATED {
-        return Err(response_error(response, registry.host(), &what).await);
+        let answer = ErrorAnswer::read(response).await;
+        if Digest::parse(reference).is_err() && is_immutable_tag_answer(&answer) {
+            return Ok(PutOutcome::TagImmutable(answer));
+        }
+        return Err(answer_error(&answer, registry.host(), &what));
     }
     let ours = Digest::of(bytes);
     if let Some(reported) = response
@@ -117,5 +232,32 @@ pub(crate) async fn put_manifest(
             );
         }
     }
-    Ok(())
+    Ok(PutOutcome::Stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_ecrs_immutable_tag_answer() {
+        let ecr = ErrorAnswer {
+            status: 400,
+            code: "TAG_INVALID".into(),
+            message: "The image tag 'dev' already exists in the 'plog-back' repository and cannot be overwritten because the repository is immutable.".into(),
+        };
+        assert!(is_immutable_tag_answer(&ecr));
+        let other = ErrorAnswer {
+            status: 400,
+            code: "MANIFEST_INVALID".into(),
+            message: "manifest invalid".into(),
+        };
+        assert!(!is_immutable_tag_answer(&other));
+        let server = ErrorAnswer {
+            status: 500,
+            code: "TAG_INVALID".into(),
+            message: String::new(),
+        };
+        assert!(!is_immutable_tag_answer(&server));
+    }
 }

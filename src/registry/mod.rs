@@ -7,16 +7,19 @@
 pub(crate) mod auth;
 pub(crate) mod blobs;
 pub(crate) mod ecr;
+pub(crate) mod lifecycle;
 pub(crate) mod manifests;
 pub(crate) mod pool;
 pub(crate) mod pull;
 pub(crate) mod push;
 pub(crate) mod reference;
 pub(crate) mod retry;
+pub(crate) mod tags;
 pub(crate) mod transport;
 
 pub use reference::ImageReference;
 
 pub use push::{BlobOutcome, PushProgress};
 pub use retry::RetryPolicy;
+pub use tags::ImmutableTags;
 pub use transport::ClientOptions;

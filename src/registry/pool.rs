@@ -1,5 +1,9 @@
 //! One client per registry host, with its credentials looked up once per
-//! run: the docker config first, then (for ECR hosts) `GetAuthorizationToken`.
+//! run. For private ECR hosts `GetAuthorizationToken` comes first: a token
+//! `docker login` left in the docker config lasts 12 hours, so it is the one
+//! likely to be stale, while the AWS credentials are what the run is using;
+//! the docker config is the fallback when the AWS call fails. Every other
+//! host takes its credentials from the docker config.
 
 use crate::registry::auth::docker_credentials;
 use crate::registry::ecr::{ecr_credentials, is_ecr_host};
@@ -24,6 +28,11 @@ impl RegistryPool {
         }
     }
 
+    /// The AWS settings for registry `host`.
+    pub(crate) fn aws_for(&self, host: &str) -> &crate::aws::AwsOptions {
+        self.options.aws_for(host)
+    }
+
     /// The client for `host`, made on first use. The lock is held while
     /// credentials are fetched, so each host's are fetched exactly once.
     pub(crate) async fn get(&self, host: &str) -> Result<Arc<Registry>> {
@@ -31,10 +40,18 @@ impl RegistryPool {
         if let Some(client) = clients.get(host) {
             return Ok(client.clone());
         }
-        let mut credentials = docker_credentials(host)?;
-        if credentials.is_none() && is_ecr_host(host) {
-            credentials = Some(ecr_credentials(host, &self.options.aws).await?);
-        }
+        let credentials = if is_ecr_host(host) {
+            match ecr_credentials(host, self.options.aws_for(host)).await {
+                Ok(credentials) => Some(credentials),
+                // No AWS credentials here, but a `docker login`: use that.
+                Err(error) => match docker_credentials(host)? {
+                    Some(credentials) => Some(credentials),
+                    None => return Err(error),
+                },
+            }
+        } else {
+            docker_credentials(host)?
+        };
         let client = Arc::new(Registry::new(host, &self.options, credentials)?);
         client.ping().await?;
         clients.insert(host.to_string(), client.clone());

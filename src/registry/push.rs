@@ -1,9 +1,10 @@
 //! Pushing: blobs in parallel (bounded), each HEAD → mount → upload; then
-//! the manifest under each tag. A manifest goes up only after all its blobs.
+//! the manifest by digest ([`crate::registry::tags`] puts it under tags). A
+//! manifest goes up only after all its blobs.
 
 use crate::image::Digest;
 use crate::registry::blobs::{blob_exists, mount_blob, upload_blob, MountOutcome};
-use crate::registry::manifests::put_manifest;
+use crate::registry::manifests::{put_manifest, PutOutcome};
 use crate::registry::pull::ensure_blob;
 use crate::registry::transport::Registry;
 use anyhow::Result;
@@ -132,20 +133,20 @@ async fn push_blob(
     Ok(outcome)
 }
 
-/// Pushes a manifest under each of `tags` (under its digest when there are none).
-pub(crate) async fn push_manifest(
+/// Pushes a manifest under its digest (the platform manifests of an index).
+pub(crate) async fn push_manifest_by_digest(
     registry: &Registry,
     repo: &str,
-    tags: &[String],
     media_type: &str,
     bytes: &[u8],
 ) -> Result<()> {
-    if tags.is_empty() {
-        let digest = Digest::of(bytes);
-        return put_manifest(registry, repo, digest.as_str(), media_type, bytes).await;
+    let digest = Digest::of(bytes);
+    match put_manifest(registry, repo, digest.as_str(), media_type, bytes).await? {
+        PutOutcome::Stored => Ok(()),
+        PutOutcome::TagImmutable(answer) => Err(crate::registry::transport::answer_error(
+            &answer,
+            registry.host(),
+            &format!("pushing manifest {repo}@{digest}"),
+        )),
     }
-    for tag in tags {
-        put_manifest(registry, repo, tag, media_type, bytes).await?;
-    }
-    Ok(())
 }

@@ -1,4 +1,18 @@
-//! Image references: `[REGISTRY/]REPOSITORY[:TAG][@DIGEST]`, Docker's grammar.
+//! Image references: `[REGISTRY/]REPOSITORY[:TAG][@DIGEST]`, Docker's grammar,
+//! with Docker Hub's names normalised: `x`, `docker.io/x`,
+//! `docker.io/library/x`, `index.docker.io/library/x` and
+//! `registry-1.docker.io/library/x` are all repository `library/x` on
+//! `registry-1.docker.io`, the host that serves Docker Hub's v2 API.
+//!
+//! The parser is hand-written rather than `oci_spec::distribution::Reference`
+//! (oci-spec 0.10, looked at for this): oci-spec would bring regex,
+//! derive_builder, getset, strum and const_format, with their proc-macro
+//! stacks, into the build for a parser of some sixty lines; its
+//! `resolve_registry()` sends Docker Hub to `index.docker.io` (the v1 index
+//! name), where hoist needs `registry-1.docker.io` and looks credentials up
+//! under every Docker Hub name; and its errors are an enum, where hoist's
+//! say which reference is wrong and how to write it, in one line. The
+//! grammar here is Docker's for every reference the tests below name.
 
 use crate::error::usage_hint;
 use crate::image::Digest;
@@ -21,6 +35,18 @@ pub(crate) fn check_tag(tag: &str) -> Result<(), &'static str> {
 
 /// Docker Hub's registry host, for references without one.
 pub(crate) const DOCKER_HUB: &str = "registry-1.docker.io";
+
+/// The names Docker Hub goes by in references and docker configs.
+pub(crate) const DOCKER_HUB_ALIASES: [&str; 3] = ["docker.io", "index.docker.io", DOCKER_HUB];
+
+/// `registry` as hoist reaches it: Docker Hub's aliases become [`DOCKER_HUB`].
+pub(crate) fn normalize_registry(registry: &str) -> &str {
+    if DOCKER_HUB_ALIASES.contains(&registry) {
+        DOCKER_HUB
+    } else {
+        registry
+    }
+}
 
 /// A parsed image reference.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,10 +83,15 @@ impl ImageReference {
             Some((first, rest))
                 if first.contains('.') || first.contains(':') || first == "localhost" =>
             {
-                (first.to_string(), rest.to_string())
+                (normalize_registry(first).to_string(), rest.to_string())
             }
-            _ if name.contains('/') => (DOCKER_HUB.to_string(), name.to_string()),
-            _ => (DOCKER_HUB.to_string(), format!("library/{name}")),
+            _ => (DOCKER_HUB.to_string(), name.to_string()),
+        };
+        // Docker Hub's official images live under `library/`.
+        let repository = if registry == DOCKER_HUB && !repository.contains('/') {
+            format!("library/{repository}")
+        } else {
+            repository
         };
         let component_ok = |c: &str| {
             !c.is_empty()
@@ -149,8 +180,36 @@ mod tests {
         let pinned = ImageReference::parse(&format!("localhost/app@{}", Digest::of(b""))).unwrap();
         assert_eq!(pinned.reference(), Digest::of(b"").to_string());
         assert!(ImageReference::parse("127.0.0.1:5000/App:1").is_err());
+        assert!(ImageReference::parse("docker.io/").is_err());
         assert!(ImageReference::parse("127.0.0.1:5000/app:bad tag").is_err());
         assert!(ImageReference::parse("127.0.0.1:5000/app:").is_err());
         assert!(ImageReference::parse("127.0.0.1:5000/app:../other").is_err());
+    }
+
+    #[test]
+    fn docker_hub_names_all_reach_registry_1_under_library() {
+        for text in [
+            "temurin:17",
+            "docker.io/temurin:17",
+            "docker.io/library/temurin:17",
+            "index.docker.io/library/temurin:17",
+            "registry-1.docker.io/library/temurin:17",
+            "docker://temurin:17",
+        ] {
+            let text = text.strip_prefix("docker://").unwrap_or(text);
+            let r = ImageReference::parse(text).unwrap();
+            assert_eq!(
+                (r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()),
+                (DOCKER_HUB, "library/temurin", Some("17")),
+                "{text}"
+            );
+        }
+        let user = ImageReference::parse("docker.io/bitnami/redis").unwrap();
+        assert_eq!(
+            (user.registry.as_str(), user.repository.as_str()),
+            (DOCKER_HUB, "bitnami/redis")
+        );
+        let other = ImageReference::parse("ghcr.io/x").unwrap();
+        assert_eq!(other.repository, "x", "only Docker Hub adds library/");
     }
 }

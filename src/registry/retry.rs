@@ -2,7 +2,8 @@
 //!
 //! Connection errors, 429 and 5xx answers are temporary; everything else is
 //! final. Waits grow exponentially with full jitter and honour `Retry-After`
-//! (seconds) up to a cap; the number of attempts is always bounded.
+//! (seconds, or an HTTP-date) up to a cap; the number of attempts is always
+//! bounded.
 
 use std::time::Duration;
 
@@ -50,9 +51,20 @@ pub(crate) fn is_temporary_status(status: u16) -> bool {
     status == 408 || status == 429 || (500..600).contains(&status)
 }
 
-/// Parses `Retry-After` given in seconds (the HTTP-date form is ignored).
+/// Parses `Retry-After`: delay seconds, or an HTTP-date (RFC 9110 §10.2.3),
+/// which is measured from now; a date already past means no wait.
 pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    retry_after_at(value, std::time::SystemTime::now())
+}
+
+/// [`parse_retry_after`] as seen at `now`.
+fn retry_after_at(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -81,6 +93,21 @@ mod tests {
         assert!(is_temporary_status(429) && is_temporary_status(503) && is_temporary_status(408));
         assert!(!is_temporary_status(404) && !is_temporary_status(401));
         assert_eq!(parse_retry_after(" 3 "), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO),
+            "a date in the past: no wait"
+        );
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
+        assert_eq!(
+            retry_after_at("Wed, 21 Oct 2015 07:28:07 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after_at("Wednesday, 21-Oct-15 07:28:03 GMT", now),
+            Some(Duration::from_secs(3)),
+            "the obsolete RFC 850 form too"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
     }
 }

@@ -31,6 +31,21 @@ pub struct ClientOptions {
     pub resolve: Vec<(String, SocketAddr)>,
     /// AWS settings for ECR credentials (profile; the region comes from the host).
     pub aws: crate::aws::AwsOptions,
+    /// AWS settings for particular registry hosts instead of `aws` (promote
+    /// reads the FROM environment's registry as that environment).
+    pub host_aws: Vec<(String, crate::aws::AwsOptions)>,
+    /// What a push does with a moving tag in a repository whose tags are immutable.
+    pub immutable_tags: crate::registry::tags::ImmutableTags,
+}
+
+impl ClientOptions {
+    /// The AWS settings for registry `host`.
+    pub(crate) fn aws_for(&self, host: &str) -> &crate::aws::AwsOptions {
+        self.host_aws
+            .iter()
+            .find(|(h, _)| h == host)
+            .map_or(&self.aws, |(_, aws)| aws)
+    }
 }
 
 impl Default for ClientOptions {
@@ -43,6 +58,8 @@ impl Default for ClientOptions {
             retry: RetryPolicy::default(),
             resolve: Vec::new(),
             aws: crate::aws::AwsOptions::default(),
+            host_aws: Vec::new(),
+            immutable_tags: crate::registry::tags::ImmutableTags::default(),
         }
     }
 }
@@ -258,7 +275,11 @@ impl Registry {
         let challenge = self.auth.lock().await.challenge.clone();
         match challenge {
             None => Ok(None),
-            Some(Challenge::Basic) => Ok(self.credentials.as_ref().map(Credentials::basic_header)),
+            Some(Challenge::Basic) => Ok(self
+                .credentials
+                .as_ref()
+                .filter(|c| !c.identity_token)
+                .map(Credentials::basic_header)),
             Some(challenge @ Challenge::Bearer { .. }) => {
                 if scope.is_empty() {
                     return Ok(None);
@@ -294,6 +315,15 @@ impl Registry {
         let mut state = self.auth.lock().await;
         state.challenge = Some(challenge.clone());
         let Challenge::Bearer { realm, service, .. } = challenge else {
+            if self.credentials.as_ref().is_some_and(|c| c.identity_token) {
+                return Err(usage_hint(
+                    format!(
+                        "registry {}: asks for Basic authentication, and the docker config holds an identity token for it",
+                        self.host
+                    ),
+                    "identity tokens work with token (Bearer) authentication only; log in with a password instead",
+                ));
+            }
             if self.credentials.is_none() {
                 return Err(usage_hint(
                     format!(
@@ -311,6 +341,18 @@ impl Registry {
                 return Ok(());
             }
         }
+        // Never send a password or token in clear text to a token service,
+        // unless the registry itself is reached over plain HTTP (loopback or
+        // named with --insecure-registry).
+        if !realm.starts_with("https://")
+            && !self.base_url.starts_with("http://")
+            && self.credentials.is_some()
+        {
+            return Err(anyhow!(
+                "registry {}: the token service {realm} is plain HTTP; refusing to send credentials there",
+                self.host
+            ));
+        }
         let mut query: Vec<(&str, &str)> = Vec::new();
         if let Some(service) = &service {
             query.push(("service", service));
@@ -319,18 +361,31 @@ impl Registry {
             query.push(("scope", part));
         }
         let mut request = self.http.get(&realm).query(&query);
-        if let Some(credentials) = &self.credentials {
-            // Never send a password in clear text to a token service, unless
-            // the registry itself is reached over plain HTTP (loopback or
-            // named with --insecure-registry).
-            if realm.starts_with("https://") || self.base_url.starts_with("http://") {
-                request = request.header(AUTHORIZATION, credentials.basic_header());
-            } else {
-                return Err(anyhow!(
-                    "registry {}: the token service {realm} is plain HTTP; refusing to send credentials there",
-                    self.host
-                ));
+        if let Some(credentials) = self.credentials.as_ref().filter(|c| c.identity_token) {
+            // OAuth2 (the distribution token spec's POST form): the identity
+            // token is a refresh token, traded for an access token.
+            let mut form = reqwest::Url::parse("http://form.invalid/").expect("a valid URL");
+            {
+                let mut pairs = form.query_pairs_mut();
+                pairs
+                    .append_pair("grant_type", "refresh_token")
+                    .append_pair("refresh_token", &credentials.secret)
+                    .append_pair("client_id", "hoist")
+                    .append_pair("scope", scope);
+                if let Some(service) = &service {
+                    pairs.append_pair("service", service);
+                }
             }
+            request = self
+                .http
+                .post(&realm)
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(form.query().unwrap_or_default().to_string());
+        } else if let Some(credentials) = &self.credentials {
+            request = request.header(AUTHORIZATION, credentials.basic_header());
         }
         let response = request.send().await.map_err(|e| {
             anyhow!(
@@ -347,9 +402,10 @@ impl Registry {
                 self.host
             ));
         }
-        let body: serde_json::Value = response.json_value().await.with_context(|| {
-            format!("registry {}: reading the token service's answer", self.host)
-        })?;
+        let what = "reading the token service's answer";
+        let bytes = read_limited(response, MAX_SMALL_BODY_BYTES, &self.host, what).await?;
+        let body: serde_json::Value = serde_json::from_slice(&bytes)
+            .with_context(|| format!("registry {}: {what}", self.host))?;
         let token = body["token"]
             .as_str()
             .or(body["access_token"].as_str())
@@ -393,36 +449,106 @@ fn is_tls_error(error: &reqwest::Error) -> bool {
     text.contains("certificate") || text.contains("tls") || text.contains("handshake")
 }
 
-/// Reading a JSON body without reqwest's `json` feature.
-trait JsonBody {
-    async fn json_value(self) -> Result<serde_json::Value>;
+/// The largest manifest hoist reads: the distribution spec has registries
+/// accept manifests of at least 4 MiB, and hoist asks no more of them.
+pub(crate) const MAX_MANIFEST_BYTES: usize = 4 << 20;
+
+/// The largest token-service answer or error body hoist reads.
+pub(crate) const MAX_SMALL_BODY_BYTES: usize = 1 << 20;
+
+/// A response body that grew past its bound.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "registry {host}: {what}: the answer is larger than {limit} bytes (hint: is this a registry?)"
+)]
+pub(crate) struct BodyTooLarge {
+    host: String,
+    what: String,
+    limit: usize,
 }
 
-impl JsonBody for Response {
-    async fn json_value(self) -> Result<serde_json::Value> {
-        let bytes = self.bytes().await?;
-        Ok(serde_json::from_slice(&bytes)?)
+/// Reads a whole response body of at most `limit` bytes; a longer one (by
+/// its `Content-Length` or as it streams) is an error, never buffered whole.
+pub(crate) async fn read_limited(
+    response: Response,
+    limit: usize,
+    host: &str,
+    what: &str,
+) -> Result<Vec<u8>> {
+    use futures_util::StreamExt;
+    let too_large = || BodyTooLarge {
+        host: host.to_string(),
+        what: what.to_string(),
+        limit,
+    };
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large().into());
+    }
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            anyhow!(
+                "registry {host}: {what}: reading the answer: {}",
+                short_error(&e)
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large().into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A registry's error answer: its status and the first error's code and message.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ErrorAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// `errors[0].code`, e.g. `TAG_INVALID`.
+    pub code: String,
+    /// `errors[0].message`.
+    pub message: String,
+}
+
+impl ErrorAnswer {
+    /// Reads the (bounded) error body of `response`.
+    pub(crate) async fn read(response: Response) -> Self {
+        let status = response.status().as_u16();
+        let body: serde_json::Value = read_limited(response, MAX_SMALL_BODY_BYTES, "", "")
+            .await
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        let first = &body["errors"][0];
+        Self {
+            status,
+            code: first["code"].as_str().unwrap_or("").to_string(),
+            message: first["message"].as_str().unwrap_or("").to_string(),
+        }
     }
 }
 
 /// Turns a failed response into a one-line error naming the registry, what
 /// was being done and the registry's own error code and message.
 pub(crate) async fn response_error(response: Response, host: &str, what: &str) -> anyhow::Error {
-    let status = response.status();
-    let body: serde_json::Value = response
-        .bytes()
-        .await
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    let first = &body["errors"][0];
-    let code = first["code"].as_str().unwrap_or("");
-    let message = first["message"].as_str().unwrap_or("");
+    answer_error(&ErrorAnswer::read(response).await, host, what)
+}
+
+/// The one-line error for an [`ErrorAnswer`], with a hint where one helps.
+pub(crate) fn answer_error(answer: &ErrorAnswer, host: &str, what: &str) -> anyhow::Error {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let (code, message) = (answer.code.as_str(), answer.message.as_str());
     let detail = match (code, message) {
         ("", "") => status.to_string(),
         (code, message) => format!("{status} {code}: {message}"),
     };
     let hint = match (status.as_u16(), code) {
+        (401 | 403, _) if crate::registry::ecr::is_ecr_public_host(host) => Some(
+            "ECR Public pulls need no login; to push, run `aws ecr-public get-login-password --region us-east-1 | docker login --username AWS --password-stdin public.ecr.aws`"
+                .to_string(),
+        ),
         (401, _) | (_, "UNAUTHORIZED") => Some(
             "check the credentials in ~/.docker/config.json (or the AWS credentials for ECR)"
                 .to_string(),

@@ -179,3 +179,84 @@ fn credentials_from_a_docker_credential_helper() {
         .success();
     assert_eq!(registry.requests("PUT", "/manifests/"), 2);
 }
+
+#[test]
+fn docker_hub_names_reach_registry_1_under_library_with_the_v1_login() {
+    // Docker Hub played by a local TLS registry reached through --resolve;
+    // `docker login` files its credentials under the v1 index URL.
+    let name = "registry-1.docker.io";
+    let (ca, cert, key) = make_ca_and_server_cert_for(&[name]);
+    let registry = TestRegistry::start_with(
+        Auth::Basic {
+            user: "hubuser".into(),
+            password: "hub-pass".into(),
+        },
+        Some((&cert, &key)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = docker_config(
+        dir.path(),
+        "https://index.docker.io/v1/",
+        "hubuser",
+        "hub-pass",
+    );
+    let jar = uber(dir.path());
+    let resolve = format!("{name}={}", registry.host);
+    for (i, reference) in [
+        "docker.io/library/hoisttest",
+        "index.docker.io/library/hoisttest",
+        "docker.io/hoisttest",
+        "hoisttest",
+    ]
+    .iter()
+    .enumerate()
+    {
+        hoist()
+            .args(["build", "--from", "scratch", "--jar"])
+            .args([&jar])
+            .args(["--to", &format!("{reference}:{i}"), "--resolve", &resolve])
+            .args(["--ca-file".as_ref(), ca.ca_cert.as_os_str()])
+            .env("DOCKER_CONFIG", &config)
+            .success();
+    }
+    assert_eq!(
+        registry.requests("PUT", "/v2/library/hoisttest/manifests/"),
+        4,
+        "{}",
+        registry.log()
+    );
+}
+
+#[test]
+fn an_identity_token_is_traded_for_access_tokens_and_never_sent_as_basic() {
+    let tokens = TokenServer::start(&[]);
+    tokens.add_refresh_token("refresh-0123456789", "carol");
+    let registry = TestRegistry::start(tokens.auth());
+    let dir = tempfile::tempdir().unwrap();
+    let config_dir = dir.path().join("docker");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    // What `docker login` writes for a registry that hands out identity tokens.
+    let config = serde_json::json!({"auths": {registry.host.clone(): {"auth": "", "identitytoken": "refresh-0123456789"}}});
+    std::fs::write(config_dir.join("config.json"), config.to_string()).unwrap();
+    let jar = uber(dir.path());
+    hoist()
+        .args(["build", "--from", "scratch", "--jar"])
+        .args([&jar])
+        .args(["--to", &registry.image("team/app:1")])
+        .env("DOCKER_CONFIG", &config_dir)
+        .success();
+    let requests = tokens.token_requests();
+    assert!(
+        requests.iter().any(|r| r.line.starts_with("POST /token")
+            && r.user.as_deref() == Some("carol")
+            && r.status == 200),
+        "{requests:#?}"
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| !r.line.contains("refresh-0123456789")),
+        "{requests:#?}"
+    );
+    assert_eq!(registry.requests("PUT", "/manifests/1"), 1);
+}

@@ -158,3 +158,39 @@ fn corrupt_base_bytes_are_caught_before_anything_is_pushed() {
     assert!(stderr.contains("the bytes have digest"), "{stderr}");
     assert!(!out.exists(), "nothing written");
 }
+
+#[test]
+fn an_endless_manifest_is_refused_not_buffered() {
+    let registry = TestRegistry::start(Auth::None);
+    let huge = format!(
+        "{{\"schemaVersion\":2,\"pad\":\"{}\"}}",
+        "x".repeat(5 << 20)
+    );
+    let proxy = FaultProxy::start(
+        &registry.host,
+        vec![Fault::on(
+            "GET",
+            "/manifests/",
+            1,
+            Action::RespondJson {
+                status: 200,
+                body: huge,
+            },
+        )],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let jar = uber(dir.path());
+    let stderr = hoist()
+        .args([
+            "build",
+            "--from",
+            &format!("{}/base/jdk:17", proxy.host),
+            "--jar",
+        ])
+        .args([&jar])
+        .args(["--to", &format!("oci:{}", dir.path().join("out").display())])
+        .failure(1);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("larger than 4194304 bytes"), "{stderr}");
+    assert_eq!(proxy.injected(), 1);
+}

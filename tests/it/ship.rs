@@ -272,13 +272,18 @@ fn ship_dev_pushes_deploys_waits_and_never_touches_prod() {
 }
 
 #[test]
-fn promote_dev_to_prod_deploys_the_identical_digest() {
+fn promote_dev_to_prod_deploys_the_identical_digest_and_tags_it_for_prod() {
     let project = Project::new();
     let pinned = project
         .hoist(&["ship", "dev", "--poll-interval", "20ms"])
         .success();
+    let digest = pinned.trim().split_once('@').unwrap().1.to_string();
+    let uploads_before = project.registry.requests("POST", "/blobs/uploads/");
+    let heads_before = project.registry.requests("HEAD", "/blobs/");
+    let outputs = project.path("github-output");
     let promoted = project
         .hoist(&["promote", "dev", "prod", "--yes", "--poll-interval", "20ms"])
+        .env("GITHUB_OUTPUT", &outputs)
         .success();
     assert_eq!(promoted.trim(), pinned.trim());
     let prod = project.service_task_definition("plog-prod", "plog-api-prod");
@@ -290,6 +295,143 @@ fn promote_dev_to_prod_deploys_the_identical_digest() {
             .any(|e| e["name"] == "SPRING_PROFILES_ACTIVE" && e["value"] == "prod"),
         "{app}"
     );
+
+    // Prod's tag is on the manifest: one PUT by tag, no blob traffic.
+    let sha = project.git_sha();
+    let prod_tag = format!("prod-{sha}");
+    assert_eq!(
+        project
+            .registry
+            .requests("PUT", &format!("/manifests/{prod_tag}")),
+        1
+    );
+    assert_eq!(
+        project.registry.requests("POST", "/blobs/uploads/"),
+        uploads_before
+    );
+    assert_eq!(project.registry.requests("HEAD", "/blobs/"), heads_before);
+
+    // The step outputs name what prod runs.
+    let written = std::fs::read_to_string(&outputs).unwrap();
+    for line in [
+        format!("image={}", pinned.trim()),
+        format!("digest={digest}"),
+        format!("tags={prod_tag}"),
+        format!("task-definition-arn={prod}"),
+    ] {
+        assert!(written.lines().any(|l| l == line), "{line} in {written}");
+    }
+
+    // `status` shows which tags hold what prod runs.
+    let status = |project: &Project| {
+        project
+            .hoist(&[
+                "status",
+                "--cluster",
+                "plog-prod",
+                "--service",
+                "plog-api-prod",
+            ])
+            .success()
+    };
+    let shown = status(&project);
+    assert!(
+        shown.contains(&format!(
+            "TAGS {}: dev, dev-{sha}, {prod_tag}",
+            pinned.trim()
+        )),
+        "{shown}"
+    );
+
+    // Dev moves on and its tags expire: prod's digest stays, held by prod's tag.
+    project.registry.delete_tag("plog-back", "dev");
+    project
+        .registry
+        .delete_tag("plog-back", &format!("dev-{sha}"));
+    let shown = status(&project);
+    assert!(
+        shown.contains(&format!("TAGS {}: {prod_tag}", pinned.trim())),
+        "{shown}"
+    );
+    let inspect = crate::support::cli::run_tool(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            "--format",
+            "{{.Digest}}",
+            &format!("docker://{}/plog-back:{prod_tag}", project.registry.host),
+        ],
+        "apt-get install skopeo",
+    );
+    assert_eq!(inspect.trim(), digest);
+}
+
+#[test]
+fn promote_refuses_while_the_source_is_mid_rollout() {
+    let project = Project::new();
+    project.hoist(&["ship", "dev", "--no-wait"]).success();
+    let prod_before = project.service_task_definition("plog-prod", "plog-api-prod");
+    let stderr = project
+        .hoist(&["promote", "dev", "prod", "--yes"])
+        .failure(1);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("mid-rollout") && stderr.contains("hint:"),
+        "{stderr}"
+    );
+    assert_eq!(
+        project.service_task_definition("plog-prod", "plog-api-prod"),
+        prod_before,
+        "prod untouched"
+    );
+}
+
+#[test]
+fn promote_to_another_registry_copies_the_image_before_deploying() {
+    let project = Project::new();
+    let prod_registry = TestRegistry::start(Auth::None);
+    let toml = std::fs::read_to_string(project.path("hoist.toml")).unwrap();
+    let toml = toml.replace(
+        "service = \"plog-api-prod\"",
+        &format!(
+            "service = \"plog-api-prod\"\nto = \"{}/prod/plog-back\"",
+            prod_registry.host
+        ),
+    );
+    std::fs::write(project.path("hoist.toml"), toml).unwrap();
+    let pinned = project
+        .hoist(&["ship", "dev", "--poll-interval", "20ms"])
+        .success();
+    let digest = pinned.trim().split_once('@').unwrap().1.to_string();
+    let report = project
+        .hoist(&["promote", "dev", "prod", "--yes", "--poll-interval", "20ms"])
+        .report();
+    let expected = format!("{}/prod/plog-back@{digest}", prod_registry.host);
+    assert_eq!(report["image"], expected.as_str(), "{report}");
+    assert!(
+        report["copy"]["uploaded"].as_u64().unwrap() >= 2,
+        "{report}"
+    );
+    assert_eq!(report["deploy"]["outcome"], "stable");
+    let prod = project.service_task_definition("plog-prod", "plog-api-prod");
+    assert_eq!(project.image_of(&prod)["image"], expected.as_str());
+    let inspect = crate::support::cli::run_tool(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            "--format",
+            "{{.Digest}}",
+            &format!(
+                "docker://{}/prod/plog-back:prod-{}",
+                prod_registry.host,
+                project.git_sha()
+            ),
+        ],
+        "apt-get install skopeo",
+    );
+    assert_eq!(inspect.trim(), digest);
 }
 
 #[test]
@@ -392,4 +534,61 @@ fn flags_and_hoist_variables_win_over_the_file() {
         pinned.trim().starts_with(&format!("{flagged}@sha256:")),
         "the flag beats the variable: {pinned}"
     );
+}
+
+#[test]
+fn a_lifecycle_policy_that_would_expire_what_runs_is_warned_about() {
+    // The registry plays an ECR host (through [registry] resolve); moto is its
+    // API: the repository and its lifecycle policy.
+    const ECR_HOST: &str = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com";
+    let project = Project::new();
+    let toml = std::fs::read_to_string(project.path("hoist.toml")).unwrap();
+    let toml = toml.replace(
+        &format!("to = \"{}/plog-back\"", project.registry.host),
+        &format!("to = \"{ECR_HOST}/plog-back\""),
+    ) + &format!(
+        "\n[registry]\ninsecure = [\"{ECR_HOST}\"]\nresolve = [\"{ECR_HOST}={}\"]\n",
+        project.registry.host
+    );
+    std::fs::write(project.path("hoist.toml"), toml).unwrap();
+    let policy = r#"{"rules":[{"rulePriority":1,"description":"keep prod","selection":{"tagStatus":"tagged","tagPatternList":["prod-*"],"countType":"imageCountMoreThan","countNumber":9999},"action":{"type":"expire"}},{"rulePriority":2,"description":"last 20 dev builds","selection":{"tagStatus":"tagged","tagPrefixList":["dev"],"countType":"imageCountMoreThan","countNumber":20},"action":{"type":"expire"}}]}"#;
+    project.emulator.boto3(
+        "ecr",
+        &format!("client.create_repository(repositoryName='plog-back')\nclient.put_lifecycle_policy(repositoryName='plog-back', lifecyclePolicyText='{policy}')"),
+    );
+
+    // dev runs an image that only dev tags hold: rule 2 may expire it.
+    let meta = project.path("ship.json");
+    let (shown, output) = project
+        .hoist(&["ship", "dev", "--poll-interval", "20ms", "--metadata-file"])
+        .args([&meta])
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{shown}: {stderr}");
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("lifecycle policy"))
+        .unwrap_or_else(|| panic!("no lifecycle warning: {stderr}"));
+    let sha = project.git_sha();
+    assert!(
+        warning.starts_with("warning:")
+            && warning.contains(&format!("dev-{sha}"))
+            && warning.contains("rule 2")
+            && warning.contains("hint:"),
+        "{warning}"
+    );
+    let report: Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+    assert_eq!(
+        report["warnings"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+
+    // promoted, it carries prod-<sha> too, which rule 1 keeps: no warning.
+    let (shown, output) = project
+        .hoist(&["promote", "dev", "prod", "--yes", "--poll-interval", "20ms"])
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{shown}: {stderr}");
+    assert!(!stderr.contains("lifecycle policy"), "{stderr}");
 }

@@ -40,6 +40,15 @@ pub enum Action {
         /// Seconds for a `Retry-After` header.
         retry_after: Option<u64>,
     },
+    /// Answer with this status and this JSON body, without forwarding (the
+    /// request body is read and discarded first): a registry's own error,
+    /// word for word.
+    RespondJson {
+        /// HTTP status code.
+        status: u16,
+        /// The JSON body.
+        body: String,
+    },
     /// Read this many bytes of the request body from the client (all of it
     /// if it is shorter), then close the client connection without
     /// answering: a connection dropped mid-upload. Nothing of this request
@@ -633,6 +642,21 @@ fn handle_request(shared: &Shared, client: &mut BufReader<TcpStream>) -> io::Res
             Relay::default().body(client, &mut io::sink(), body)?;
             let response = injected_response(status, retry_after, method == "HEAD", client_closes);
             client.get_mut().write_all(&response)?;
+            Ok(after)
+        }
+        Some(Action::RespondJson { status, body: json }) => {
+            shared.finish(index, format!("injected {status}"));
+            Relay::default().body(client, &mut io::sink(), body)?;
+            let mut response = format!(
+                "HTTP/1.1 {status} Injected\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n",
+                json.len()
+            );
+            if client_closes {
+                response.push_str("Connection: close\r\n");
+            }
+            response.push_str("\r\n");
+            response.push_str(&json);
+            client.get_mut().write_all(response.as_bytes())?;
             Ok(after)
         }
         Some(Action::DropAfterRequestBytes(n)) => {

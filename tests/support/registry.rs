@@ -144,6 +144,22 @@ impl TestRegistry {
             .count()
     }
 
+    /// Removes tag `tag` of `repo` from the registry's storage, leaving the
+    /// manifest and its blobs (as ECR's BatchDeleteImage by tag, or a
+    /// lifecycle policy expiring the tag, would; docker-registry 2.8 has no
+    /// API call for it).
+    pub fn delete_tag(&self, repo: &str, tag: &str) {
+        let path = self
+            .dir
+            .path()
+            .join("data/docker/registry/v2/repositories")
+            .join(repo)
+            .join("_manifests/tags")
+            .join(tag);
+        std::fs::remove_dir_all(&path)
+            .unwrap_or_else(|e| panic!("deleting tag {repo}:{tag} at {}: {e}", path.display()));
+    }
+
     /// `HOST/REPO:TAG`.
     pub fn image(&self, repo_and_tag: &str) -> String {
         format!("{}/{repo_and_tag}", self.host)

@@ -82,6 +82,8 @@ struct Shared {
     limits: Mutex<HashMap<String, Vec<String>>>,
     log: Mutex<Vec<TokenRequest>>,
     next_id: AtomicU64,
+    /// OAuth2 refresh tokens (identity tokens) and the user each stands for.
+    refresh_tokens: Mutex<Vec<(String, String)>>,
 }
 
 impl TokenServer {
@@ -118,6 +120,7 @@ impl TokenServer {
             limits: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(0),
+            refresh_tokens: Mutex::new(Vec::new()),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -154,6 +157,17 @@ impl TokenServer {
             user.to_string(),
             actions.iter().map(|a| a.to_string()).collect(),
         );
+    }
+
+    /// Accepts `token` as an OAuth2 refresh token for `user` from now on:
+    /// `POST /token` with `grant_type=refresh_token` (the distribution token
+    /// spec's OAuth2 flow, as `docker login` identity tokens use it).
+    pub fn add_refresh_token(&self, token: &str, user: &str) {
+        self.shared
+            .refresh_tokens
+            .lock()
+            .unwrap()
+            .push((token.to_string(), user.to_string()));
     }
 
     /// The request lines received so far, in order (query included,
@@ -223,6 +237,7 @@ fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     let mut head_size = reader.read_line(&mut line)?;
     let request_line = line.trim_end().to_string();
     let mut authorization = None;
+    let mut content_length = 0usize;
     loop {
         line.clear();
         let n = reader.read_line(&mut line)?;
@@ -234,14 +249,21 @@ fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
             if name.trim().eq_ignore_ascii_case("authorization") {
                 authorization = Some(value.trim().to_string());
             }
+            if name.trim().eq_ignore_ascii_case("content-length") {
+                content_length = value.trim().parse().unwrap_or(0).min(MAX_HEAD);
+            }
         }
     }
 
+    let mut form = vec![0u8; content_length];
+    std::io::Read::read_exact(&mut reader, &mut form)?;
+    let form = String::from_utf8_lossy(&form).into_owned();
     let mut parts = request_line.split(' ');
     let method = parts.next().unwrap_or_default();
     let target = parts.next().unwrap_or_default();
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let params = parse_query(query);
+    // A POST carries its parameters in a form body.
+    let params = parse_query(if method == "POST" { &form } else { query });
     let scopes: Vec<String> = params
         .iter()
         .filter(|(k, _)| k == "scope")
@@ -257,8 +279,41 @@ fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         .as_ref()
         .and_then(|c| c.as_ref().map(|(u, _)| u.clone()));
 
+    let refresh_user = (method == "POST")
+        .then(|| {
+            let param = |k: &str| {
+                params
+                    .iter()
+                    .find(|(key, _)| key == k)
+                    .map(|(_, v)| v.clone())
+            };
+            let token = param("refresh_token")?;
+            (param("grant_type").as_deref() == Some("refresh_token")).then_some(())?;
+            shared
+                .refresh_tokens
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(t, _)| *t == token)
+                .map(|(_, u)| u.clone())
+        })
+        .flatten();
+    let user = user.or(refresh_user.clone());
     let (status, body, extra) = if path != "/token" {
         (404, r#"{"details":"not found"}"#.to_string(), "")
+    } else if method == "POST" {
+        match &refresh_user {
+            Some(subject) => {
+                let token = shared.mint(Some(subject), service, &scopes);
+                let body = serde_json::json!({
+                    "access_token": token,
+                    "expires_in": EXPIRES_IN,
+                    "scope": scopes.join(" "),
+                });
+                (200, body.to_string(), "")
+            }
+            None => (400, r#"{"error":"invalid_grant"}"#.to_string(), ""),
+        }
     } else if method != "GET" {
         (
             405,
@@ -305,6 +360,7 @@ fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     });
     let reason = match status {
         200 => "OK",
+        400 => "Bad Request",
         401 => "Unauthorized",
         404 => "Not Found",
         _ => "Method Not Allowed",
