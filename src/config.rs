@@ -97,16 +97,25 @@ pub struct RegistrySection {
     pub immutable_tags: crate::registry::ImmutableTags,
 }
 
-/// `[env.NAME]`: exactly one cluster and service.
+/// `[env.NAME]`: one cluster, and either one service and container
+/// (`service`, `container`) or several targets (`[[env.NAME.targets]]`),
+/// plus one-off tasks (`[[env.NAME.tasks]]`). Each environment names its own
+/// services, so dev cannot reach prod.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct EnvSection {
     /// ECS cluster.
     pub cluster: String,
-    /// ECS service.
-    pub service: String,
-    /// Container whose image is replaced.
-    pub container: String,
+    /// ECS service (the single-service form).
+    pub service: Option<String>,
+    /// Container whose image is replaced (the single-service form).
+    pub container: Option<String>,
+    /// Several services (and containers) released together.
+    #[serde(default)]
+    pub targets: Vec<TargetSection>,
+    /// One-off tasks run on the new image (migrations).
+    #[serde(default)]
+    pub tasks: Vec<TaskSection>,
     /// Repository for this environment, instead of `[image] to` (another
     /// registry or account: `promote` copies the image there).
     pub to: Option<String>,
@@ -167,11 +176,7 @@ impl HoistConfig {
             }
         })?;
         for (name, env) in &config.env {
-            if env.cluster.is_empty() || env.service.is_empty() || env.container.is_empty() {
-                return Err(format!(
-                    "[env.{name}]: cluster, service and container must not be empty"
-                ));
-            }
+            env.check(name)?;
         }
         for file in &config.image.files {
             match (&file.from, &file.secret) {
@@ -218,6 +223,143 @@ impl HoistConfig {
             .filter(|p| !p.as_os_str().is_empty())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."))
+    }
+}
+
+/// `[[env.NAME.targets]]`: one service of a release.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TargetSection {
+    /// ECS service.
+    pub service: String,
+    /// The container whose image is replaced.
+    pub container: Option<String>,
+    /// Several containers of one task definition that run this image.
+    #[serde(default)]
+    pub containers: Vec<String>,
+    /// Environment variables, over the environment's own.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Secrets, over the environment's own.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+}
+
+/// `[[env.NAME.tasks]]`: a one-off task (a database migration) run with
+/// RunTask on the new image before the services are updated.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TaskSection {
+    /// Its name in messages (e.g. `db-migrate`).
+    pub name: String,
+    /// The task definition family to run (its latest revision, new image).
+    pub task_definition: String,
+    /// The container that runs the image (and whose exit code counts).
+    pub container: String,
+    /// Command override (e.g. `["java", "-cp", "/app", "Migrate"]`).
+    pub command: Option<Vec<String>>,
+    /// Run before the services are updated (the only mode today).
+    #[serde(default = "yes")]
+    pub run_before: bool,
+    /// Environment variables, over the environment's own.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Subnets (default: the first service's network configuration).
+    #[serde(default)]
+    pub subnets: Vec<String>,
+    /// Security groups (with `subnets`).
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One service of an environment, with what it gets merged in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    /// ECS service.
+    pub service: String,
+    /// Containers whose image is replaced (at least one).
+    pub containers: Vec<String>,
+    /// The environment's variables with the target's over them.
+    pub environment: BTreeMap<String, String>,
+    /// The environment's secrets with the target's over them.
+    pub secrets: BTreeMap<String, String>,
+}
+
+impl EnvSection {
+    /// The services this environment deploys: the single-service form as one
+    /// target, or its `[[targets]]`, each with environment and secrets
+    /// merged over the environment's.
+    pub fn targets(&self) -> Vec<Target> {
+        if let (Some(service), Some(container)) = (&self.service, &self.container) {
+            return vec![Target {
+                service: service.clone(),
+                containers: vec![container.clone()],
+                environment: self.environment.clone(),
+                secrets: self.secrets.clone(),
+            }];
+        }
+        self.targets
+            .iter()
+            .map(|t| {
+                let mut environment = self.environment.clone();
+                environment.extend(t.environment.clone());
+                let mut secrets = self.secrets.clone();
+                secrets.extend(t.secrets.clone());
+                Target {
+                    service: t.service.clone(),
+                    containers: t.container.iter().chain(&t.containers).cloned().collect(),
+                    environment,
+                    secrets,
+                }
+            })
+            .collect()
+    }
+
+    /// `cluster/service[, service…]`, for messages.
+    pub fn describe(&self) -> String {
+        let services: Vec<String> = self.targets().into_iter().map(|t| t.service).collect();
+        format!("{}/{}", self.cluster, services.join(", "))
+    }
+
+    fn check(&self, name: &str) -> std::result::Result<(), String> {
+        if self.cluster.is_empty() {
+            return Err(format!("[env.{name}]: cluster must not be empty"));
+        }
+        match (&self.service, &self.container, self.targets.is_empty()) {
+            (Some(s), Some(c), true) if !s.is_empty() && !c.is_empty() => {}
+            (None, None, false) => {}
+            (_, _, false) => {
+                return Err(format!(
+                    "[env.{name}]: give service and container, or [[env.{name}.targets]], not both"
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "[env.{name}]: give service and container (or [[env.{name}.targets]])"
+                ))
+            }
+        }
+        for target in &self.targets {
+            if target.container.is_none() && target.containers.is_empty() {
+                return Err(format!(
+                    "[[env.{name}.targets]] service {:?}: give container (or containers)",
+                    target.service
+                ));
+            }
+        }
+        for task in &self.tasks {
+            if !task.run_before {
+                return Err(format!(
+                    "[[env.{name}.tasks]] {:?}: run-before = false is not supported; tasks run before the services are updated",
+                    task.name
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -319,6 +461,67 @@ protect = true
         assert!(HoistConfig::parse(&text)
             .unwrap_err()
             .contains("exactly one"));
+    }
+
+    #[test]
+    fn targets_merge_their_environment_over_the_environments() {
+        let text = r#"
+[image]
+from = "scratch"
+to = "r/app"
+
+[env.dev]
+cluster = "c"
+environment = { SPRING_PROFILES_ACTIVE = "dev", LOG = "json" }
+secrets = { DB = "arn:db" }
+
+[[env.dev.targets]]
+service = "api"
+container = "app"
+
+[[env.dev.targets]]
+service = "worker"
+containers = ["app", "sidecar-app"]
+environment = { SPRING_PROFILES_ACTIVE = "dev,worker" }
+secrets = { QUEUE = "arn:q" }
+
+[[env.dev.tasks]]
+name = "db-migrate"
+task-definition = "migrate"
+container = "app"
+"#;
+        let config = HoistConfig::parse(text).unwrap();
+        let targets = config.env["dev"].targets();
+        assert_eq!(targets.len(), 2);
+        assert_eq!(targets[0].environment["SPRING_PROFILES_ACTIVE"], "dev");
+        assert_eq!(
+            targets[1].environment["SPRING_PROFILES_ACTIVE"],
+            "dev,worker"
+        );
+        assert_eq!(targets[1].environment["LOG"], "json");
+        assert_eq!(targets[1].secrets.len(), 2);
+        assert_eq!(targets[1].containers, ["app", "sidecar-app"]);
+        assert!(config.env["dev"].tasks[0].run_before);
+        assert_eq!(config.env["dev"].describe(), "c/api, worker");
+        // The single-service form is one target.
+        let single = HoistConfig::parse(SAMPLE).unwrap();
+        assert_eq!(single.env["dev"].targets()[0].containers, ["plog-back"]);
+    }
+
+    #[test]
+    fn an_environment_names_its_services_one_way() {
+        let both = SAMPLE.replace(
+            "environment = { SPRING_PROFILES_ACTIVE = \"dev\" }",
+            "environment = { SPRING_PROFILES_ACTIVE = \"dev\" }\n\n[[env.dev.targets]]\nservice = \"w\"\ncontainer = \"c\"",
+        );
+        assert!(HoistConfig::parse(&both).unwrap_err().contains("not both"));
+        let none = SAMPLE.replace(
+            "service = \"plog-api\"\ncontainer = \"plog-back\"\ntags",
+            "tags",
+        );
+        assert!(HoistConfig::parse(&none)
+            .unwrap_err()
+            .contains("give service and container"));
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub use dest::remote::{PushSummary, RegistryAccess};
 pub use dest::Location;
 pub use image::Digest;
 pub use init::init;
-pub use ship::{promote, ship, PromoteReport, ShipOptions, ShipReport};
+pub use ship::{promote, ship, PromoteOptions, PromoteReport, ShipOptions, ShipReport};
 pub use util::fs::write_atomic;
 
 /// The layer cache's default directory: `$XDG_CACHE_HOME/hoist` or

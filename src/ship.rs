@@ -5,11 +5,12 @@
 
 use crate::aws::AwsOptions;
 use crate::build::{build, BuildOptions, BuildReport, ExtraFile};
-use crate::config::{expand_tag, git_sha, EnvSection, HoistConfig};
+use crate::config::{expand_tag, git_sha, EnvSection, HoistConfig, Target};
 use crate::dest::Location;
 use crate::ecs::client::EcsClient;
-use crate::ecs::deploy::{deploy, DeployOptions, DeployReport, ServiceTarget};
+use crate::ecs::deploy::{DeployOptions, DeployReport, ServiceTarget};
 use crate::ecs::follow::{RolloutProgress, WaitOptions};
+use crate::ecs::release::{release, OneOffTask, Release, ReleaseReport};
 use crate::ecs::render::TaskDefinitionPatch;
 use crate::error::{usage, usage_hint};
 use crate::image::compression::Compression;
@@ -38,6 +39,11 @@ pub struct ShipOptions {
     pub skip_gradle: bool,
     /// Layer cache directory.
     pub cache_dir: Option<PathBuf>,
+    /// Build (not push) and show every service's task-definition diff
+    /// against the digest it would deploy; change nothing.
+    pub dry_run: bool,
+    /// Roll back on failure, besides the environment's `rollback-on-failure`.
+    pub rollback_on_failure: bool,
 }
 
 /// What a ship did.
@@ -50,8 +56,13 @@ pub struct ShipReport {
     pub image: String,
     /// The build and push.
     pub build: BuildReport,
-    /// The deploy.
+    /// The first service's deploy (the only one in the single-service form).
     pub deploy: DeployReport,
+    /// Every service's deploy, in the order configured.
+    pub services: Vec<DeployReport>,
+    /// The one-off tasks run before the services.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<crate::ecs::TaskReport>,
     /// Warnings about what runs now (an ECR lifecycle policy that may expire it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -67,16 +78,13 @@ pub(crate) fn confirm(env_name: &str, env: &EnvSection, yes: bool) -> Result<()>
     }
     if !std::io::stdin().is_terminal() {
         return Err(usage_hint(
-            format!(
-                "environment {env_name:?} is protected ({}/{})",
-                env.cluster, env.service
-            ),
+            format!("environment {env_name:?} is protected ({})", env.describe()),
             "pass --yes to deploy to it",
         ));
     }
     eprint!(
-        "environment {env_name} is protected ({}/{}); type its name to continue: ",
-        env.cluster, env.service
+        "environment {env_name} is protected ({}); type its name to continue: ",
+        env.describe()
     );
     std::io::stderr().flush()?;
     let mut answer = String::new();
@@ -277,29 +285,84 @@ fn numeric_owner(user: Option<&str>) -> Option<(u64, u64)> {
     Some((uid.parse().ok()?, gid.parse().ok()?))
 }
 
-/// How an environment of hoist.toml deploys `image`.
-fn deploy_options_for(env: &EnvSection, image: &str, wait: WaitOptions) -> Result<DeployOptions> {
+/// How one target of an environment deploys `image`.
+fn deploy_options_for(
+    env: &EnvSection,
+    target: &Target,
+    image: &str,
+    wait: WaitOptions,
+    dry_run: bool,
+) -> Result<DeployOptions> {
+    let (container, more) = target
+        .containers
+        .split_first()
+        .expect("a target names at least one container (checked when parsed)");
     Ok(DeployOptions {
         target: ServiceTarget {
             cluster: env.cluster.clone(),
-            service: env.service.clone(),
+            service: target.service.clone(),
         },
         patch: TaskDefinitionPatch {
-            container: env.container.clone(),
+            container: container.clone(),
+            more_containers: more.to_vec(),
             image: image.to_string(),
-            environment: env.environment.clone().into_iter().collect(),
-            secrets: env.secrets.clone().into_iter().collect(),
+            environment: target.environment.clone().into_iter().collect(),
+            secrets: target.secrets.clone().into_iter().collect(),
         },
         task_family: None,
         task_definition_file: None,
         force_new_deployment: false,
-        dry_run: false,
+        dry_run,
         wait: wait_options(env, wait)?,
         rollback_on_failure: env.rollback_on_failure,
         codedeploy: crate::ecs::CodeDeployNames {
             application: env.codedeploy_application.clone(),
             deployment_group: env.codedeploy_group.clone(),
         },
+    })
+}
+
+/// The release of `image` to every target of an environment, with its
+/// one-off tasks.
+fn release_for(env: &EnvSection, image: &str, wait: WaitOptions, dry_run: bool) -> Result<Release> {
+    let services = env
+        .targets()
+        .iter()
+        .map(|t| deploy_options_for(env, t, image, wait, dry_run))
+        .collect::<Result<Vec<_>>>()?;
+    let tasks = if dry_run {
+        Vec::new()
+    } else {
+        env.tasks
+            .iter()
+            .map(|t| OneOffTask {
+                name: t.name.clone(),
+                family: t.task_definition.clone(),
+                patch: TaskDefinitionPatch {
+                    container: t.container.clone(),
+                    more_containers: Vec::new(),
+                    image: image.to_string(),
+                    environment: env
+                        .environment
+                        .iter()
+                        .chain(&t.environment)
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                    secrets: env.secrets.clone().into_iter().collect(),
+                },
+                command: t.command.clone(),
+                awsvpc: (!t.subnets.is_empty()).then(|| crate::ecs::Awsvpc {
+                    subnets: t.subnets.clone(),
+                    security_groups: t.security_groups.clone(),
+                    assign_public_ip: None,
+                }),
+            })
+            .collect()
+    };
+    Ok(Release {
+        services,
+        tasks,
+        rollback_on_failure: env.rollback_on_failure,
     })
 }
 
@@ -341,12 +404,15 @@ fn env_tags(dir: &Path, name: &str, env: &EnvSection) -> Result<Vec<String>> {
 }
 
 /// `hoist ship ENV`.
+/// The report is in `report_out` once the image is built, whatever the
+/// deploy's result (so a failed release still reports every service).
 pub async fn ship(
     config: &HoistConfig,
     options: &ShipOptions,
     push_progress: &dyn PushProgress,
     rollout_progress: &dyn RolloutProgress,
-) -> Result<ShipReport> {
+    report_out: &mut Option<ShipReport>,
+) -> Result<()> {
     let started = Instant::now();
     let env = config.environment(&options.env)?;
     confirm(&options.env, env, options.yes)?;
@@ -386,7 +452,14 @@ pub async fn ship(
             ..PlanOptions::default()
         },
         from: Location::parse(&config.image.from).context("[image] from")?,
-        to: Location::Registry(target.clone()),
+        to: if options.dry_run {
+            Location::OciLayout {
+                dir: scratch.path().join("image"),
+                tag: None,
+            }
+        } else {
+            Location::Registry(target.clone())
+        },
         platforms,
         files,
         layer_dirs: Vec::new(),
@@ -410,27 +483,50 @@ pub async fn ship(
     };
     let built = build(&build_options, push_progress).await?;
     let pinned = target.pinned(&built.digest);
-    rollout_progress.step(&format!("pushed {pinned}"));
-    let deploy_options = deploy_options_for(env, &pinned, options.wait)?;
-    let mut deployed = DeployReport::default();
+    if options.dry_run {
+        rollout_progress.step(&format!("built {pinned} (not pushed: dry run)"));
+    } else {
+        rollout_progress.step(&format!("pushed {pinned}"));
+    }
+    let mut plan = release_for(env, &pinned, options.wait, options.dry_run)?;
+    plan.rollback_on_failure |= options.rollback_on_failure;
+    let mut released = ReleaseReport::default();
     let result = async {
         let client = EcsClient::new(&aws_options(env)).await?;
-        deploy(&client, &deploy_options, rollout_progress, &mut deployed).await
+        release(&client, &plan, rollout_progress, &mut released).await
     }
     .await;
-    let warnings = match &result {
-        Ok(_) => lifecycle_warnings(client_options(config, env)?, &pinned).await,
-        Err(_) => Vec::new(),
+    let warnings = match (&result, options.dry_run) {
+        (Ok(_), false) => lifecycle_warnings(client_options(config, env)?, &pinned).await,
+        _ => Vec::new(),
     };
     let report = ShipReport {
         env: options.env.clone(),
         image: pinned,
         build: built,
-        deploy: deployed,
+        deploy: released.services.first().cloned().unwrap_or_default(),
+        services: released.services,
+        tasks: released.tasks,
         warnings,
         seconds: started.elapsed().as_secs_f64(),
     };
-    result.map(|_| report)
+    *report_out = Some(report);
+    result
+}
+
+/// What `hoist promote` needs besides hoist.toml.
+#[derive(Clone, Debug)]
+pub struct PromoteOptions {
+    /// The environment whose running image is promoted.
+    pub from: String,
+    /// The environment it goes to.
+    pub to: String,
+    /// Confirmed for protected environments.
+    pub yes: bool,
+    /// Wait settings.
+    pub wait: WaitOptions,
+    /// Roll back on failure, besides TO's `rollback-on-failure`.
+    pub rollback_on_failure: bool,
 }
 
 /// What a promote did.
@@ -455,8 +551,13 @@ pub struct PromoteReport {
     /// The copy into TO's repository, when it is another one than FROM's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub copy: Option<crate::dest::remote::PushSummary>,
-    /// The deploy.
+    /// The first service's deploy (the only one in the single-service form).
     pub deploy: DeployReport,
+    /// Every service's deploy, in the order configured.
+    pub services: Vec<DeployReport>,
+    /// The one-off tasks run before the services.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<crate::ecs::TaskReport>,
     /// Warnings about what runs now (an ECR lifecycle policy that may expire it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -469,7 +570,13 @@ pub struct PromoteReport {
 /// IN_PROGRESS), since what runs then is not settled.
 async fn running_image(name: &str, env: &EnvSection) -> Result<ImageReference> {
     let client = EcsClient::new(&aws_options(env)).await?;
-    let snapshot = client.snapshot(&env.cluster, &env.service).await?;
+    let first = env
+        .targets()
+        .into_iter()
+        .next()
+        .expect("an environment has a service (checked when parsed)");
+    let (service, container) = (&first.service, &first.containers[0]);
+    let snapshot = client.snapshot(&env.cluster, service).await?;
     let primary_state = snapshot
         .primary()
         .and_then(|p| p.rollout_state.clone())
@@ -478,7 +585,7 @@ async fn running_image(name: &str, env: &EnvSection) -> Result<ImageReference> {
         anyhow::bail!(
             "environment {name:?} ({}/{}) is mid-rollout ({} deployments, PRIMARY {}); refusing to promote what may not stay (hint: wait until it is stable — hoist status shows it — then promote)",
             env.cluster,
-            env.service,
+            service,
             snapshot.deployments.len(),
             if primary_state.is_empty() { "?" } else { &primary_state }
         );
@@ -492,13 +599,13 @@ async fn running_image(name: &str, env: &EnvSection) -> Result<ImageReference> {
         .unwrap_or_default();
     let image = containers
         .iter()
-        .find(|c| c["name"] == env.container.as_str())
+        .find(|c| c["name"] == container.as_str())
         .and_then(|c| c["image"].as_str())
         .map(str::to_string)
         .ok_or_else(|| {
             usage(format!(
-                "environment {name:?}: no container {:?} in {}",
-                env.container, snapshot.task_definition
+                "environment {name:?}: no container {container:?} in {}",
+                snapshot.task_definition
             ))
         })?;
     let pinned = ImageReference::parse(&image)
@@ -512,7 +619,8 @@ async fn running_image(name: &str, env: &EnvSection) -> Result<ImageReference> {
     })
 }
 
-/// `hoist promote FROM TO`: the exact digest FROM's service runs goes to
+/// `hoist promote FROM TO` (the report in `report_out` once deploying
+/// started): the exact digest FROM's service runs goes to
 /// TO — tagged with TO's tags (so a lifecycle policy that expires FROM's
 /// tags cannot take it away), copied first when TO's repository is in
 /// another registry, account or repository (blobs mounted where the
@@ -520,13 +628,25 @@ async fn running_image(name: &str, env: &EnvSection) -> Result<ImageReference> {
 /// Nothing is rebuilt.
 pub async fn promote(
     config: &HoistConfig,
-    from: &str,
-    to: &str,
-    yes: bool,
-    wait: WaitOptions,
+    options: &PromoteOptions,
     push_progress: &dyn PushProgress,
     progress: &dyn RolloutProgress,
-) -> Result<PromoteReport> {
+    report_out: &mut Option<PromoteReport>,
+) -> Result<()> {
+    let PromoteOptions {
+        from,
+        to,
+        yes,
+        wait,
+        rollback_on_failure,
+    } = options;
+    let (from, to, yes, wait, rollback_on_failure) = (
+        from.as_str(),
+        to.as_str(),
+        *yes,
+        *wait,
+        *rollback_on_failure,
+    );
     let started = Instant::now();
     let source_env = config.environment(from)?;
     let target_env = config.environment(to)?;
@@ -577,11 +697,12 @@ pub async fn promote(
         (tagged, Some(push))
     };
     let image = target_repo.pinned(&digest);
-    let options = deploy_options_for(target_env, &image, wait)?;
-    let mut deployed = DeployReport::default();
+    let mut plan = release_for(target_env, &image, wait, false)?;
+    plan.rollback_on_failure |= rollback_on_failure;
+    let mut released = ReleaseReport::default();
     let result = async {
         let client = EcsClient::new(&aws_options(target_env)).await?;
-        deploy(&client, &options, progress, &mut deployed).await
+        release(&client, &plan, progress, &mut released).await
     }
     .await;
     let warnings = match &result {
@@ -597,9 +718,12 @@ pub async fn promote(
         tags: tagged.written,
         skipped_tags: tagged.skipped,
         copy: copied,
-        deploy: deployed,
+        deploy: released.services.first().cloned().unwrap_or_default(),
+        services: released.services,
+        tasks: released.tasks,
         warnings,
         seconds: started.elapsed().as_secs_f64(),
     };
-    result.map(|_| report)
+    *report_out = Some(report);
+    result
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use hoist::ecs::{
     deploy, rollback, service_status, short_arn, DeployOptions, DeployReport, EcsClient,
-    ServiceStatus, TaskDefinitionPatch,
+    ServiceStatus, ServiceTarget, TaskDefinitionPatch,
 };
 use hoist::registry::ImageReference;
 use hoist::RegistryAccess;
@@ -80,8 +80,23 @@ pub struct RollbackArgs {
 /// `hoist status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    #[command(flatten)]
-    pub service: ServiceArgs,
+    /// ECS cluster name or ARN (or give --env).
+    #[arg(long, value_name = "CLUSTER", required_unless_present = "env")]
+    pub cluster: Option<String>,
+    /// ECS service name or ARN (or give --env).
+    #[arg(long, value_name = "SERVICE", required_unless_present = "env")]
+    pub service: Option<String>,
+    /// Every service of this environment of hoist.toml instead.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["cluster", "service"])]
+    pub env: Option<String>,
+    /// The config file (with --env).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "HOIST_CONFIG",
+        default_value = "hoist.toml"
+    )]
+    pub config: std::path::PathBuf,
     #[command(flatten)]
     pub codedeploy: CodeDeployArgs,
     #[command(flatten)]
@@ -136,6 +151,7 @@ pub async fn run_deploy(args: DeployArgs) -> Result<()> {
         target: args.service.target(),
         patch: TaskDefinitionPatch {
             container: args.container.clone(),
+            more_containers: Vec::new(),
             image,
             environment: key_values("--env", &args.env)?,
             secrets: key_values("--secret", &args.secrets)?,
@@ -222,51 +238,101 @@ async fn running_tags(args: &StatusArgs, containers: &[String]) -> Vec<(String, 
     found
 }
 
-/// `hoist status`.
+/// `hoist status`: one service, or every service of an environment.
 pub async fn run_status(args: StatusArgs) -> Result<()> {
-    let target = args.service.target();
-    let client = EcsClient::new(&args.aws.options()).await?;
+    let mut aws = args.aws.options();
+    let mut codedeploy = args.codedeploy.names();
+    let targets: Vec<ServiceTarget> = match &args.env {
+        Some(name) => {
+            let config = hoist::HoistConfig::load(&args.config)?;
+            let env = config.environment(name)?;
+            aws.region = aws.region.or_else(|| env.region.clone());
+            aws.profile = aws.profile.or_else(|| env.profile.clone());
+            codedeploy.application = codedeploy
+                .application
+                .or_else(|| env.codedeploy_application.clone());
+            codedeploy.deployment_group = codedeploy
+                .deployment_group
+                .or_else(|| env.codedeploy_group.clone());
+            env.targets()
+                .into_iter()
+                .map(|t| ServiceTarget {
+                    cluster: env.cluster.clone(),
+                    service: t.service,
+                })
+                .collect()
+        }
+        None => vec![ServiceTarget {
+            cluster: args.cluster.clone().unwrap_or_default(),
+            service: args.service.clone().unwrap_or_default(),
+        }],
+    };
+    let client = EcsClient::new(&aws).await?;
+    let mut values = Vec::new();
+    let mut text = String::new();
+    for target in &targets {
+        let (value, human) = one_status(&args, &client, target, &codedeploy).await?;
+        values.push(value);
+        text.push_str(&human);
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let value = match &args.env {
+            Some(name) => serde_json::json!({"env": name, "services": values}),
+            None => values.remove(0),
+        };
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+    } else {
+        write!(out, "{text}")?;
+    }
+    Ok(())
+}
+
+/// One service's status as JSON and as text.
+async fn one_status(
+    args: &StatusArgs,
+    client: &EcsClient,
+    target: &ServiceTarget,
+    codedeploy: &hoist::ecs::CodeDeployNames,
+) -> Result<(serde_json::Value, String)> {
+    use std::fmt::Write as _;
     let ServiceStatus {
         snapshot,
         images,
         codedeploy,
-    } = service_status(&client, &target, &args.codedeploy.names()).await?;
+    } = service_status(client, target, codedeploy).await?;
     let running = images
         .get(&snapshot.task_definition)
         .cloned()
         .unwrap_or_default();
-    let tags = running_tags(&args, &running).await;
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        let deployments: Vec<serde_json::Value> = snapshot
-            .deployments
-            .iter()
-            .map(|d| {
-                serde_json::json!({
-                    "id": d.id, "status": d.status, "taskDefinitionArn": d.task_definition,
-                    "rolloutState": d.rollout_state, "running": d.running, "pending": d.pending,
-                    "desired": d.desired, "failed": d.failed, "images": images.get(&d.task_definition),
-                })
+    let tags = running_tags(args, &running).await;
+    let deployments: Vec<serde_json::Value> = snapshot
+        .deployments
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "id": d.id, "status": d.status, "taskDefinitionArn": d.task_definition,
+                "rolloutState": d.rollout_state, "running": d.running, "pending": d.pending,
+                "desired": d.desired, "failed": d.failed, "images": images.get(&d.task_definition),
             })
-            .collect();
-        let events: Vec<&str> = snapshot
-            .events
-            .iter()
-            .take(10)
-            .map(|e| e.message.as_str())
-            .collect();
-        let value = serde_json::json!({
-            "cluster": target.cluster, "service": target.service,
-            "deploymentController": snapshot.controller,
-            "taskDefinitionArn": snapshot.task_definition,
-            "images": images.get(&snapshot.task_definition),
-            "deployments": deployments, "events": events,
-            "codedeploy": codedeploy.as_ref().map(|(id, status)| serde_json::json!({"deploymentId": id, "status": status})),
-            "tags": tags.iter().map(|(image, tags)| (image.clone(), serde_json::json!(tags))).collect::<serde_json::Map<_, _>>(),
-        });
-        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
-        return Ok(());
-    }
+        })
+        .collect();
+    let events: Vec<&str> = snapshot
+        .events
+        .iter()
+        .take(10)
+        .map(|e| e.message.as_str())
+        .collect();
+    let value = serde_json::json!({
+        "cluster": target.cluster, "service": target.service,
+        "deploymentController": snapshot.controller,
+        "taskDefinitionArn": snapshot.task_definition,
+        "images": images.get(&snapshot.task_definition),
+        "deployments": deployments, "events": events,
+        "codedeploy": codedeploy.as_ref().map(|(id, status)| serde_json::json!({"deploymentId": id, "status": status})),
+        "tags": tags.iter().map(|(image, tags)| (image.clone(), serde_json::json!(tags))).collect::<serde_json::Map<_, _>>(),
+    });
+    let mut out = String::new();
     writeln!(
         out,
         "service {} in {}: {} ({} deployments)",
@@ -314,5 +380,6 @@ pub async fn run_status(args: StatusArgs) -> Result<()> {
     for event in snapshot.events.iter().take(5) {
         writeln!(out, "{}  {}", event.created_at, event.message)?;
     }
-    Ok(())
+    writeln!(out)?;
+    Ok((value, out))
 }

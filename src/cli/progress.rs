@@ -170,6 +170,8 @@ impl Drop for Bars {
 pub struct RolloutDrawer {
     spinner: Option<ProgressBar>,
     quiet: bool,
+    /// Per service of a release: its last counts, shown together.
+    services: Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 impl RolloutDrawer {
@@ -184,7 +186,11 @@ impl RolloutDrawer {
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
             bar
         });
-        Self { spinner, quiet }
+        Self {
+            spinner,
+            quiet,
+            services: Mutex::new(std::collections::BTreeMap::new()),
+        }
     }
 
     fn line(&self, text: String) {
@@ -201,19 +207,23 @@ impl RolloutProgress for RolloutDrawer {
         self.line(format!("event {}  {}", event.created_at, event.message));
     }
 
+    fn service_counts(&self, service: &str, deployment: &DeploymentView) {
+        let text = counts_text(deployment);
+        match &self.spinner {
+            // One live line for every service of the release.
+            Some(bar) => {
+                let mut services = self.services.lock().expect("services lock");
+                services.insert(service.to_string(), text);
+                let line: Vec<String> =
+                    services.iter().map(|(s, t)| format!("[{s}] {t}")).collect();
+                bar.set_message(line.join("  |  "));
+            }
+            None => self.line(format!("[{service}] {text}")),
+        }
+    }
+
     fn counts(&self, primary: &DeploymentView) {
-        let text = format!(
-            "{}: {}/{} running, {} pending{}",
-            hoist::ecs::short_arn(&primary.task_definition),
-            primary.running,
-            primary.desired,
-            primary.pending,
-            primary
-                .rollout_state
-                .as_deref()
-                .map(|s| format!(", rollout {s}"))
-                .unwrap_or_default()
-        );
+        let text = counts_text(primary);
         match &self.spinner {
             Some(bar) => bar.set_message(text),
             None => self.line(text),
@@ -223,6 +233,22 @@ impl RolloutProgress for RolloutDrawer {
     fn step(&self, message: &str) {
         self.line(format!("==> {message}"));
     }
+}
+
+/// `plog-api:8: 1/2 running, 1 pending, rollout IN_PROGRESS`.
+fn counts_text(primary: &DeploymentView) -> String {
+    format!(
+        "{}: {}/{} running, {} pending{}",
+        hoist::ecs::short_arn(&primary.task_definition),
+        primary.running,
+        primary.desired,
+        primary.pending,
+        primary
+            .rollout_state
+            .as_deref()
+            .map(|s| format!(", rollout {s}"))
+            .unwrap_or_default()
+    )
 }
 
 impl Drop for RolloutDrawer {

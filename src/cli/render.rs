@@ -38,6 +38,7 @@ pub fn run_render(args: RenderArgs) -> Result<()> {
     ImageReference::parse(&args.image).context("--image")?;
     let patch = TaskDefinitionPatch {
         container: args.container.clone(),
+        more_containers: Vec::new(),
         image: args.image.clone(),
         environment: key_values("--env", &args.env)?,
         secrets: key_values("--secret", &args.secrets)?,

@@ -7,7 +7,7 @@ use crate::cli::progress::RolloutDrawer;
 use anyhow::Result;
 use clap::Args;
 use hoist::ecs::short_arn;
-use hoist::{promote, ship, HoistConfig, ShipOptions};
+use hoist::{promote, ship, HoistConfig, PromoteOptions, ShipOptions};
 use std::path::PathBuf;
 
 /// Which hoist.toml, and whether a protected environment is confirmed.
@@ -45,6 +45,12 @@ pub struct ShipArgs {
     /// Do not run the configured Gradle task.
     #[arg(long)]
     pub skip_gradle: bool,
+    /// Build without pushing and print every service's task-definition diff; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// When a service fails, roll back every service that reached the new revision.
+    #[arg(long)]
+    pub rollback_on_failure: bool,
     #[command(flatten)]
     pub wait: WaitArgs,
     /// Layer cache directory (default: $XDG_CACHE_HOME/hoist or ~/.cache/hoist).
@@ -63,6 +69,9 @@ pub struct PromoteArgs {
     pub to: String,
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// When a service fails, roll back every service that reached the new revision.
+    #[arg(long)]
+    pub rollback_on_failure: bool,
     #[command(flatten)]
     pub wait: WaitArgs,
     #[command(flatten)]
@@ -96,12 +105,41 @@ pub async fn run_ship(args: ShipArgs) -> Result<()> {
         wait: args.wait.options()?,
         skip_gradle: args.skip_gradle,
         cache_dir: args.cache_dir.clone().or_else(hoist::default_cache_dir),
+        dry_run: args.dry_run,
+        rollback_on_failure: args.rollback_on_failure,
     };
     let push_progress = crate::cli::progress::for_stderr();
     let rollout = RolloutDrawer::for_stderr();
-    let result = ship(&config, &options, push_progress.as_ref(), &rollout).await;
+    let mut report = None;
+    let result = ship(
+        &config,
+        &options,
+        push_progress.as_ref(),
+        &rollout,
+        &mut report,
+    )
+    .await;
     drop(rollout);
-    let report = result?;
+    let Some(report) = report else {
+        return result;
+    };
+    if let Err(error) = result {
+        service_lines(&report.services);
+        emit(&report, &args.output, &[], "")?;
+        return Err(error);
+    }
+    if args.dry_run {
+        let mut diffs = String::new();
+        for one in &report.services {
+            diffs.push_str(&format!("--- service {} ---\n", one.service));
+            match one.diff.as_deref() {
+                Some("") | None => diffs.push_str("no change to the task definition\n"),
+                Some(diff) => diffs.push_str(diff),
+            }
+        }
+        return emit(&report, &args.output, &[], &diffs);
+    }
+    service_lines(&report.services);
     crate::cli::output::layer_details(&report.build);
     crate::cli::output::deploy_details(&report.deploy);
     let push = report.build.push.as_ref();
@@ -138,19 +176,33 @@ pub async fn run_promote(args: PromoteArgs) -> Result<()> {
     let config = HoistConfig::load(&args.config.config)?;
     let push_progress = crate::cli::progress::for_stderr();
     let rollout = RolloutDrawer::for_stderr();
+    let mut report = None;
+    let options = PromoteOptions {
+        from: args.from.clone(),
+        to: args.to.clone(),
+        yes: args.config.yes,
+        wait: args.wait.options()?,
+        rollback_on_failure: args.rollback_on_failure,
+    };
     let result = promote(
         &config,
-        &args.from,
-        &args.to,
-        args.config.yes,
-        args.wait.options()?,
+        &options,
         push_progress.as_ref(),
         &rollout,
+        &mut report,
     )
     .await;
     drop(rollout);
     drop(push_progress);
-    let report = result?;
+    let Some(report) = report else {
+        return result;
+    };
+    if let Err(error) = result {
+        service_lines(&report.services);
+        emit(&report, &args.output, &[], "")?;
+        return Err(error);
+    }
+    service_lines(&report.services);
     eprintln!(
         "promoted {} from {} to {}: {} as {}{}, {} {}, {:.1} s in all",
         report.digest,
@@ -176,6 +228,24 @@ pub async fn run_promote(args: PromoteArgs) -> Result<()> {
         .concat(),
         &report.image,
     )
+}
+
+/// One summary line per service of a release of several.
+fn service_lines(services: &[hoist::ecs::DeployReport]) {
+    if services.len() < 2 {
+        return;
+    }
+    for one in services {
+        crate::cli::progress::say(format_args!(
+            "service {}: {}{} {}",
+            one.service,
+            one.outcome,
+            one.rolled_back_by
+                .map(|by| format!(" (by {})", format!("{by:?}").to_lowercase()))
+                .unwrap_or_default(),
+            short_arn(&one.task_definition_arn)
+        ));
+    }
 }
 
 /// `hoist init`.

@@ -4,7 +4,7 @@
 //! the API), updates and stopped tasks.
 
 use crate::ecs::rollout::{
-    DeploymentView, LoadBalancerTarget, OurDeployment, ServiceDeploymentView, ServiceEvent,
+    Awsvpc, DeploymentView, LoadBalancerTarget, OurDeployment, ServiceDeploymentView, ServiceEvent,
     ServiceSnapshot, StoppedTask,
 };
 use crate::error::usage_hint;
@@ -191,6 +191,15 @@ impl EcsClient {
                     })
                 })
                 .collect(),
+            launch_type: found.launch_type().map(|l| l.as_str().to_string()),
+            awsvpc: found
+                .network_configuration()
+                .and_then(|n| n.awsvpc_configuration())
+                .map(|a| Awsvpc {
+                    subnets: a.subnets().to_vec(),
+                    security_groups: a.security_groups().to_vec(),
+                    assign_public_ip: a.assign_public_ip().map(|p| p.as_str().to_string()),
+                }),
         })
     }
 
@@ -501,6 +510,120 @@ impl EcsClient {
                     .collect(),
             })
             .collect())
+    }
+}
+
+/// A one-off task as DescribeTasks reports it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct OneOffTaskState {
+    /// PROVISIONING … RUNNING … STOPPED.
+    pub(crate) last_status: String,
+    /// Why it stopped.
+    pub(crate) stopped_reason: Option<String>,
+    /// The watched container's exit code, once it has one.
+    pub(crate) exit_code: Option<i32>,
+    /// The watched container's reason, if any.
+    pub(crate) container_reason: Option<String>,
+}
+
+impl EcsClient {
+    /// Starts one task of `task_definition` (RunTask) with `command` for
+    /// `container` when given; returns the task ARN.
+    pub(crate) async fn run_task(
+        &self,
+        cluster: &str,
+        task_definition: &str,
+        launch_type: Option<&str>,
+        awsvpc: Option<&Awsvpc>,
+        container: &str,
+        command: Option<&[String]>,
+    ) -> Result<String> {
+        use aws_sdk_ecs::types::{
+            AssignPublicIp, AwsVpcConfiguration, ContainerOverride, LaunchType,
+            NetworkConfiguration, TaskOverride,
+        };
+        let mut request = self
+            .client
+            .run_task()
+            .cluster(cluster)
+            .task_definition(task_definition)
+            .count(1)
+            .started_by("hoist");
+        if let Some(launch_type) = launch_type {
+            request = request.launch_type(LaunchType::from(launch_type));
+        }
+        if let Some(net) = awsvpc {
+            let mut vpc = AwsVpcConfiguration::builder()
+                .set_subnets(Some(net.subnets.clone()))
+                .set_security_groups(Some(net.security_groups.clone()));
+            if let Some(ip) = &net.assign_public_ip {
+                vpc = vpc.assign_public_ip(AssignPublicIp::from(ip.as_str()));
+            }
+            request = request.network_configuration(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(vpc.build().map_err(|e| anyhow!("RunTask: {e}"))?)
+                    .build(),
+            );
+        }
+        if let Some(command) = command {
+            request = request.overrides(
+                TaskOverride::builder()
+                    .container_overrides(
+                        ContainerOverride::builder()
+                            .name(container)
+                            .set_command(Some(command.to_vec()))
+                            .build(),
+                    )
+                    .build(),
+            );
+        }
+        let answer = request
+            .send()
+            .await
+            .map_err(|e| api_error(&format!("RunTask {cluster} {task_definition}"), e))?;
+        if let Some(failure) = answer.failures().first() {
+            anyhow::bail!(
+                "ECS RunTask {cluster} {task_definition}: {} ({})",
+                failure.reason().unwrap_or("failed"),
+                failure.detail().unwrap_or_default()
+            );
+        }
+        answer
+            .tasks()
+            .first()
+            .and_then(|t| t.task_arn())
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("ECS RunTask {cluster} {task_definition}: no task started"))
+    }
+
+    /// A one-off task's state, watching `container`'s exit code.
+    pub(crate) async fn one_off_task(
+        &self,
+        cluster: &str,
+        task: &str,
+        container: &str,
+    ) -> Result<OneOffTaskState> {
+        let answer = self
+            .client
+            .describe_tasks()
+            .cluster(cluster)
+            .tasks(task)
+            .send()
+            .await
+            .map_err(|e| api_error(&format!("DescribeTasks {cluster}"), e))?;
+        let Some(found) = answer.tasks().first() else {
+            anyhow::bail!("ECS DescribeTasks {cluster}: task {task} not found");
+        };
+        let watched = found
+            .containers()
+            .iter()
+            .find(|c| c.name() == Some(container));
+        Ok(OneOffTaskState {
+            last_status: found.last_status().unwrap_or_default().to_string(),
+            stopped_reason: found.stopped_reason().map(str::to_string),
+            exit_code: watched.and_then(|c| c.exit_code()),
+            container_reason: watched.and_then(|c| c.reason()).map(str::to_string),
+        })
     }
 }
 

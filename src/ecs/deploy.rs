@@ -229,7 +229,7 @@ pub async fn deploy(
         client,
         target,
         &ours,
-        &before,
+        &before.task_definition,
         options.wait,
         &mut tracking,
         progress,
@@ -424,7 +424,7 @@ async fn roll_back(
     client: &EcsClient,
     target: &ServiceTarget,
     ours: &OurDeployment,
-    before: &ServiceSnapshot,
+    previous: &str,
     wait: WaitOptions,
     tracking: &mut Tracking,
     progress: &dyn RolloutProgress,
@@ -443,7 +443,6 @@ async fn roll_back(
         ));
         return Ok(None);
     }
-    let previous = &before.task_definition;
     let mut last = LastSeen::default();
     if let (Some(arn), true) = (&ours.arn, tracking.service_deployments) {
         match client.roll_back_service_deployment(arn).await? {
@@ -510,6 +509,40 @@ async fn roll_back(
             describe(&other)
         )),
     }
+}
+
+/// Rolls back a deploy that finished (stable) because another service of
+/// the same release failed: the same rules as for a failed one — only while
+/// its deployment is still the service's. `None`: not done.
+pub(crate) async fn roll_back_finished(
+    client: &EcsClient,
+    report: &DeployReport,
+    wait: WaitOptions,
+    progress: &dyn RolloutProgress,
+) -> Result<Option<String>> {
+    let target = ServiceTarget {
+        cluster: report.cluster.clone(),
+        service: report.service.clone(),
+    };
+    let ours = OurDeployment {
+        id: report.deployment_id.clone(),
+        arn: report.service_deployment_arn.clone(),
+        task_definition: report.task_definition_arn.clone(),
+        created_at: None,
+    };
+    let mut tracking = Tracking {
+        service_deployments: report.followed_with != "describe-services",
+    };
+    roll_back(
+        client,
+        &target,
+        &ours,
+        &report.previous_task_definition_arn,
+        wait,
+        &mut tracking,
+        progress,
+    )
+    .await
 }
 
 /// One phrase for an ending that is not the one hoped for.

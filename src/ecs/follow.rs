@@ -64,6 +64,10 @@ pub trait RolloutProgress: Send + Sync {
     fn event(&self, _event: &ServiceEvent) {}
     /// Our deployment's counts changed.
     fn counts(&self, _deployment: &DeploymentView) {}
+    /// The counts of one service's deployment in a release of several.
+    fn service_counts(&self, _service: &str, deployment: &DeploymentView) {
+        self.counts(deployment);
+    }
     /// A step (registered, updated, a lifecycle stage, rolling back…).
     fn step(&self, _message: &str) {}
 }

@@ -78,6 +78,9 @@ pub(crate) const READ_ONLY_FIELDS: &[&str] = &[
 pub struct TaskDefinitionPatch {
     /// The container whose image is replaced.
     pub container: String,
+    /// More containers of the same task definition that run the same image
+    /// and get the same environment and secrets.
+    pub more_containers: Vec<String>,
     /// The new image (pinned by digest, normally).
     pub image: String,
     /// Environment variables to set in that container (`KEY`, `VALUE`).
@@ -144,28 +147,27 @@ pub(crate) fn render(described: &Value, patch: &TaskDefinitionPatch) -> Result<R
         .iter()
         .filter_map(|c| c["name"].as_str().map(str::to_string))
         .collect();
-    let container = containers
-        .iter_mut()
-        .filter_map(Value::as_object_mut)
-        .find(|c| c.get("name").and_then(Value::as_str) == Some(patch.container.as_str()))
-        .ok_or_else(|| {
-            usage_hint(
-                format!(
-                    "no container {:?} in the task definition {family}",
-                    patch.container
-                ),
-                format!("its containers are: {}", names.join(", ")),
-            )
-        })?;
-    container.insert("image".into(), Value::String(patch.image.clone()));
-    merge_named(
-        container,
-        "environment",
-        "name",
-        "value",
-        &patch.environment,
-    )?;
-    merge_named(container, "secrets", "name", "valueFrom", &patch.secrets)?;
+    for wanted in std::iter::once(&patch.container).chain(&patch.more_containers) {
+        let container = containers
+            .iter_mut()
+            .filter_map(Value::as_object_mut)
+            .find(|c| c.get("name").and_then(Value::as_str) == Some(wanted.as_str()))
+            .ok_or_else(|| {
+                usage_hint(
+                    format!("no container {wanted:?} in the task definition {family}"),
+                    format!("its containers are: {}", names.join(", ")),
+                )
+            })?;
+        container.insert("image".into(), Value::String(patch.image.clone()));
+        merge_named(
+            container,
+            "environment",
+            "name",
+            "value",
+            &patch.environment,
+        )?;
+        merge_named(container, "secrets", "name", "valueFrom", &patch.secrets)?;
+    }
     Ok(rendered)
 }
 
@@ -419,6 +421,7 @@ mod tests {
     fn patch(container: &str) -> TaskDefinitionPatch {
         TaskDefinitionPatch {
             container: container.into(),
+            more_containers: Vec::new(),
             image: "repo@sha256:bb".into(),
             ..Default::default()
         }
@@ -428,6 +431,7 @@ mod tests {
     fn replaces_the_image_and_merges_environment_in_place() {
         let patch = TaskDefinitionPatch {
             container: "plog-back".into(),
+            more_containers: Vec::new(),
             image: "repo@sha256:bb".into(),
             environment: vec![("B".into(), "x=y".into()), ("C".into(), "3".into())],
             secrets: vec![("DB".into(), "arn:secret".into())],
@@ -522,6 +526,7 @@ mod tests {
         let described = recorded("fargate-two-containers.json");
         let patch = TaskDefinitionPatch {
             container: "plog-back".into(),
+            more_containers: Vec::new(),
             image: format!(
                 "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/plog-back@sha256:{}",
                 "2".repeat(64)
@@ -548,6 +553,7 @@ mod tests {
         let described = recorded("ec2-bridge.json");
         let patch = TaskDefinitionPatch {
             container: "app".into(),
+            more_containers: Vec::new(),
             image: format!(
                 "123456789012.dkr.ecr.us-east-1.amazonaws.com/legacy@sha256:{}",
                 "3".repeat(64)

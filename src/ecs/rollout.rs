@@ -90,6 +90,21 @@ pub struct ServiceSnapshot {
     pub bake_minutes: Option<i32>,
     /// `loadBalancers`.
     pub load_balancers: Vec<LoadBalancerTarget>,
+    /// `launchType` (FARGATE, EC2, …), when set.
+    pub launch_type: Option<String>,
+    /// `networkConfiguration.awsvpcConfiguration`, when set.
+    pub awsvpc: Option<Awsvpc>,
+}
+
+/// An awsvpc network configuration: where a task's ENI goes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Awsvpc {
+    /// Subnet ids.
+    pub subnets: Vec<String>,
+    /// Security group ids.
+    pub security_groups: Vec<String>,
+    /// `ENABLED` or `DISABLED`.
+    pub assign_public_ip: Option<String>,
 }
 
 impl ServiceSnapshot {

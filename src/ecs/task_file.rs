@@ -393,6 +393,7 @@ mod tests {
         let file = parse(BARE).unwrap();
         let patch = TaskDefinitionPatch {
             container: "app".into(),
+            more_containers: Vec::new(),
             image: "new".into(),
             environment: vec![("Z".into(), "1".into())],
             secrets: vec![],

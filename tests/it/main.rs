@@ -19,6 +19,7 @@ mod registry_ecr;
 mod registry_faults;
 mod registry_push;
 mod registry_tags;
+mod release;
 mod render;
 mod reproducible;
 mod ship;

@@ -52,6 +52,9 @@ What each DescribeServices call does to an IN_PROGRESS PRIMARY deployment
       failed deployment stays PRIMARY and FAILED and nothing moves any more.
       Without the circuit breaker, failedTasks climbs forever (IN_PROGRESS).
       A rollback deployment never rolls back again.
+  a container has the environment variable CRASH_ON_START: as
+      "fail-rollout" (one service's bad configuration in a release of
+      several that share an image).
   image contains "never-stable": like normal, but running stops at
       desired - 1 (at least 0) and the rollout stays IN_PROGRESS forever.
   image contains "throttle-N" (N digits), or the environment variable
@@ -159,6 +162,7 @@ LOCK = threading.RLock()
 MAX_EVENTS = 100
 
 FAIL_MARKER = "fail-rollout"
+CRASH_ENV = "CRASH_ON_START"
 NEVER_MARKER = "never-stable"
 THROTTLE_RE = re.compile(r"throttle-(\d+)")
 THROTTLE_ENV = "ECS_EMULATOR_THROTTLE_DESCRIBE"
@@ -286,9 +290,19 @@ def _strategy(svc) -> str:
     return config.get("strategy") or "ROLLING"
 
 
+def _crashes_on_start(td) -> bool:
+    """A container environment variable CRASH_ON_START (a service's bad
+    configuration: its tasks exit at once, whatever the image)."""
+    return any(
+        e.get("name") == CRASH_ENV
+        for c in td.container_definitions
+        for e in (c.get("environment") or [])
+    )
+
+
 def _mode(td) -> str:
     images = _images(td)
-    if any(FAIL_MARKER in i for i in images):
+    if any(FAIL_MARKER in i for i in images) or _crashes_on_start(td):
         return "fail"
     if any(NEVER_MARKER in i for i in images):
         return "never"
@@ -499,9 +513,23 @@ def _eni_attachment(backend, task, awsvpc: dict) -> list:
 
 def _start_task(backend, svc, deployment: dict):
     """A RUNNING task of `deployment` (not yet counted)."""
-    cluster = backend._get_cluster(svc.cluster_name)
-    td = backend.describe_task_definition(deployment["taskDefinition"])
-    net = copy.deepcopy(svc.network_configuration) or None
+    return _make_task(
+        backend,
+        svc.cluster_name,
+        deployment["taskDefinition"],
+        svc.network_configuration,
+        svc.launch_type,
+        svc.platform_version,
+        f"service:{svc.name}",
+        deployment["id"],
+    )
+
+
+def _make_task(backend, cluster_name, td_arn, network, launch_type, platform_version, group, started_by):
+    """A RUNNING task of `td_arn` in `cluster_name`."""
+    cluster = backend._get_cluster(cluster_name)
+    td = backend.describe_task_definition(td_arn)
+    net = copy.deepcopy(network) or None
     if net and "awsvpcConfiguration" in net:
         net["awsvpcConfiguration"].setdefault("securityGroups", [])
     if td.network_mode == "awsvpc" and not net:
@@ -519,11 +547,11 @@ def _start_task(backend, svc, deployment: dict):
         container_instance_arn=None,
         resource_requirements=None,
         backend=backend,
-        group=f"service:{svc.name}",
-        launch_type=svc.launch_type or "",
-        started_by=deployment["id"],
+        group=group,
+        launch_type=launch_type or "",
+        started_by=started_by,
         networking_configuration=None,
-        platform_version=svc.platform_version,
+        platform_version=platform_version,
     )
     if td.network_mode == "awsvpc":
         task.network_configuration = net
@@ -1107,9 +1135,80 @@ def list_tasks(
         return tasks
 
 
+# --- one-off tasks (RunTask) ----------------------------------------------------
+#
+# API_RunTask.html: a task started outside a service runs its containers and
+# stops when the essential container exits (stopCode EssentialContainerExited,
+# API_Task.html); the container's exitCode says how it went. Here a task is
+# RUNNING for two DescribeTasks calls, then STOPPED; the exit code of the
+# container named in the command override (or the first container) is N when
+# its command contains a token "exit-N", else 0.
+
+EXIT_RE = re.compile(r"^exit-(\d+)$")
+
+
+def run_task(
+    self,
+    cluster_str,
+    task_definition_str,
+    count,
+    overrides,
+    started_by,
+    tags,
+    launch_type,
+    networking_configuration=None,
+    group=None,
+    platform_version=None,
+    capacity_provider_strategy=None,
+):
+    with LOCK:
+        cluster = self._get_cluster(cluster_str)
+        td = self.describe_task_definition(task_definition_str)
+        if td.network_mode == "awsvpc" and not networking_configuration:
+            raise InvalidParameterException(
+                "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+            )
+        container_overrides = (overrides or {}).get("containerOverrides") or []
+        tasks = []
+        for _ in range(max(int(count or 1), 1)):
+            task = _make_task(
+                self,
+                cluster.name,
+                td.arn,
+                networking_configuration,
+                launch_type,
+                platform_version,
+                group or f"family:{td.family}",
+                started_by or "",
+            )
+            watched = container_overrides[0].get("name") if container_overrides else td.container_definitions[0]["name"]
+            command = container_overrides[0].get("command") if container_overrides else None
+            command = command or td.container_definitions[0].get("command") or []
+            code = 0
+            for token in command:
+                m = EXIT_RE.match(str(token))
+                if m:
+                    code = int(m.group(1))
+            task._one_off = {"container": watched, "exit": code, "calls": 0}
+            task.overrides = overrides or {}
+            tasks.append(task)
+        print(f"emulator: RunTask {cluster.name} {td.arn} exit={tasks[0]._one_off['exit']}", file=sys.stderr, flush=True)
+        return tasks
+
+
 def _describe_tasks_locked(self, cluster_str, tasks):
     with LOCK:
-        return _orig_describe_tasks(self, cluster_str, tasks)
+        found = _orig_describe_tasks(self, cluster_str, tasks)
+        for task in found:
+            one_off = getattr(task, "_one_off", None)
+            if one_off is None or task.status == "STOPPED":
+                continue
+            one_off["calls"] += 1
+            if one_off["calls"] >= 2:
+                _stop_task(task, "EssentialContainerExited", "Essential container in task exited")
+                for c in task.containers:
+                    c.exitCode = one_off["exit"] if c.name == one_off["container"] else 0
+        return found
 
 
 # --- task definitions as registered ------------------------------------------
@@ -1200,6 +1299,7 @@ def install() -> None:
     EcsBackend.describe_services = describe_services
     EcsBackend.list_tasks = list_tasks
     EcsBackend.describe_tasks = _describe_tasks_locked
+    EcsBackend.run_task = run_task
     ecs_responses.EC2ContainerServiceResponse.create_service = response_create_service
     responses.register_task_definition = response_register_task_definition
     responses.describe_task_definition = response_describe_task_definition
