@@ -46,16 +46,10 @@ pub struct ShipOptions {
     pub rollback_on_failure: bool,
 }
 
-/// What a ship did.
-#[derive(Clone, Debug, Serialize)]
+/// What releasing to an environment did (ship's and promote's reports).
+#[derive(Clone, Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ShipReport {
-    /// Environment.
-    pub env: String,
-    /// The image pushed, by digest.
-    pub image: String,
-    /// The build and push.
-    pub build: BuildReport,
+pub struct Released {
     /// The first service's deploy (the only one in the single-service form).
     pub deploy: DeployReport,
     /// Every service's deploy, in the order configured.
@@ -66,6 +60,32 @@ pub struct ShipReport {
     /// Warnings about what runs now (an ECR lifecycle policy that may expire it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+impl Released {
+    fn of(report: ReleaseReport, warnings: Vec<String>) -> Self {
+        Self {
+            deploy: report.services.first().cloned().unwrap_or_default(),
+            services: report.services,
+            tasks: report.tasks,
+            warnings,
+        }
+    }
+}
+
+/// What a ship did.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShipReport {
+    /// Environment.
+    pub env: String,
+    /// The image pushed, by digest.
+    pub image: String,
+    /// The build and push.
+    pub build: BuildReport,
+    /// The release to the environment's services.
+    #[serde(flatten)]
+    pub released: Released,
     /// Seconds for everything.
     pub seconds: f64,
 }
@@ -504,10 +524,7 @@ pub async fn ship(
         env: options.env.clone(),
         image: pinned,
         build: built,
-        deploy: released.services.first().cloned().unwrap_or_default(),
-        services: released.services,
-        tasks: released.tasks,
-        warnings,
+        released: Released::of(released, warnings),
         seconds: started.elapsed().as_secs_f64(),
     };
     *report_out = Some(report);
@@ -551,16 +568,9 @@ pub struct PromoteReport {
     /// The copy into TO's repository, when it is another one than FROM's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub copy: Option<crate::dest::remote::PushSummary>,
-    /// The first service's deploy (the only one in the single-service form).
-    pub deploy: DeployReport,
-    /// Every service's deploy, in the order configured.
-    pub services: Vec<DeployReport>,
-    /// The one-off tasks run before the services.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tasks: Vec<crate::ecs::TaskReport>,
-    /// Warnings about what runs now (an ECR lifecycle policy that may expire it).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    /// The release to the environment's services.
+    #[serde(flatten)]
+    pub released: Released,
     /// Seconds for everything.
     pub seconds: f64,
 }
@@ -718,10 +728,7 @@ pub async fn promote(
         tags: tagged.written,
         skipped_tags: tagged.skipped,
         copy: copied,
-        deploy: released.services.first().cloned().unwrap_or_default(),
-        services: released.services,
-        tasks: released.tasks,
-        warnings,
+        released: Released::of(released, warnings),
         seconds: started.elapsed().as_secs_f64(),
     };
     *report_out = Some(report);

@@ -120,17 +120,13 @@ pub async fn run_ship(args: ShipArgs) -> Result<()> {
     )
     .await;
     drop(rollout);
-    let Some(report) = report else {
-        return result;
+    let report = match settled(report, &args.output, result) {
+        Ok(report) => report,
+        Err(done) => return done,
     };
-    if let Err(error) = result {
-        service_lines(&report.services);
-        emit(&report, &args.output, &[], "")?;
-        return Err(error);
-    }
     if args.dry_run {
         let mut diffs = String::new();
-        for one in &report.services {
+        for one in &report.released.services {
             diffs.push_str(&format!("--- service {} ---\n", one.service));
             match one.diff.as_deref() {
                 Some("") | None => diffs.push_str("no change to the task definition\n"),
@@ -139,20 +135,20 @@ pub async fn run_ship(args: ShipArgs) -> Result<()> {
         }
         return emit(&report, &args.output, &[], &diffs);
     }
-    service_lines(&report.services);
+    service_lines(&report.released.services);
     crate::cli::output::layer_details(&report.build);
-    crate::cli::output::deploy_details(&report.deploy);
+    crate::cli::output::deploy_details(&report.released.deploy);
     let push = report.build.push.as_ref();
     crate::cli::progress::say(format_args!(
         "shipped {} to {}: {} ({} uploaded, {} mounted, {} already there), {} {}, {:.1} s in all",
         report.env,
-        report.deploy.service,
+        report.released.deploy.service,
         report.image,
         push.map_or(0, |p| p.uploaded),
         push.map_or(0, |p| p.mounted),
         push.map_or(0, |p| p.present),
-        short_arn(&report.deploy.task_definition_arn),
-        report.deploy.outcome,
+        short_arn(&report.released.deploy.task_definition_arn),
+        report.released.deploy.outcome,
         report.seconds
     ));
     emit(
@@ -164,7 +160,7 @@ pub async fn run_ship(args: ShipArgs) -> Result<()> {
                 report.build.digest.as_str(),
                 &report.build.tags,
             ),
-            deploy_outputs(&report.deploy),
+            deploy_outputs(&report.released.deploy),
         ]
         .concat(),
         &report.image,
@@ -194,15 +190,11 @@ pub async fn run_promote(args: PromoteArgs) -> Result<()> {
     .await;
     drop(rollout);
     drop(push_progress);
-    let Some(report) = report else {
-        return result;
+    let report = match settled(report, &args.output, result) {
+        Ok(report) => report,
+        Err(done) => return done,
     };
-    if let Err(error) = result {
-        service_lines(&report.services);
-        emit(&report, &args.output, &[], "")?;
-        return Err(error);
-    }
-    service_lines(&report.services);
+    service_lines(&report.released.services);
     eprintln!(
         "promoted {} from {} to {}: {} as {}{}, {} {}, {:.1} s in all",
         report.digest,
@@ -214,8 +206,8 @@ pub async fn run_promote(args: PromoteArgs) -> Result<()> {
             " (copied: {} uploaded, {} mounted, {} already there)",
             c.uploaded, c.mounted, c.present
         )),
-        short_arn(&report.deploy.task_definition_arn),
-        report.deploy.outcome,
+        short_arn(&report.released.deploy.task_definition_arn),
+        report.released.deploy.outcome,
         report.seconds
     );
     emit(
@@ -223,11 +215,46 @@ pub async fn run_promote(args: PromoteArgs) -> Result<()> {
         &args.output,
         &[
             image_outputs(&report.image, report.digest.as_str(), &report.tags),
-            deploy_outputs(&report.deploy),
+            deploy_outputs(&report.released.deploy),
         ]
         .concat(),
         &report.image,
     )
+}
+
+/// A report with services (ship's, promote's).
+trait HasServices: serde::Serialize {
+    fn services(&self) -> &[hoist::ecs::DeployReport];
+}
+
+impl HasServices for hoist::ShipReport {
+    fn services(&self) -> &[hoist::ecs::DeployReport] {
+        &self.released.services
+    }
+}
+
+impl HasServices for hoist::PromoteReport {
+    fn services(&self) -> &[hoist::ecs::DeployReport] {
+        &self.released.services
+    }
+}
+
+/// After ship or promote: the report when all went well; else what the
+/// command returns — the error, after the report (every service's outcome)
+/// was written and one line per service said.
+fn settled<T: HasServices>(
+    report: Option<T>,
+    output: &OutputArgs,
+    result: Result<()>,
+) -> std::result::Result<T, Result<()>> {
+    let Some(report) = report else {
+        return Err(result);
+    };
+    if let Err(error) = result {
+        service_lines(report.services());
+        return Err(emit(&report, output, &[], "").and(Err(error)));
+    }
+    Ok(report)
 }
 
 /// One summary line per service of a release of several.

@@ -196,8 +196,7 @@ pub async fn deploy(
         report_out.seconds = started.elapsed().as_secs_f64();
         return Ok(());
     }
-    let mut last = LastSeen::default();
-    let ending = follow(
+    let result = follow_to_the_end(
         client,
         target,
         &ours,
@@ -205,18 +204,7 @@ pub async fn deploy(
         &mut tracking,
         progress,
         &before.events,
-        &mut last,
-    )
-    .await?;
-    report_out.followed_with = tracking.source_name().into();
-    let result = conclude(
-        client,
-        target,
-        &ours,
-        ending,
-        &last,
         report_out,
-        RolledBackBy::Ecs,
     )
     .await;
     report_out.seconds = started.elapsed().as_secs_f64();
@@ -316,6 +304,36 @@ async fn deploy_through_codedeploy(
         RolledBackBy::Codedeploy
     };
     conclude(client, target, &ours, ending, &last, report, who).await
+}
+
+/// Follows our deployment to its end and writes how it ended into `report`.
+#[allow(clippy::too_many_arguments)]
+async fn follow_to_the_end(
+    client: &EcsClient,
+    target: &ServiceTarget,
+    ours: &OurDeployment,
+    wait: WaitOptions,
+    tracking: &mut Tracking,
+    progress: &dyn RolloutProgress,
+    seen: &[crate::ecs::rollout::ServiceEvent],
+    report: &mut DeployReport,
+) -> Result<()> {
+    let mut last = LastSeen::default();
+    let ending = follow(
+        client, target, ours, wait, tracking, progress, seen, &mut last,
+    )
+    .await?;
+    report.followed_with = tracking.source_name().into();
+    conclude(
+        client,
+        target,
+        ours,
+        ending,
+        &last,
+        report,
+        RolledBackBy::Ecs,
+    )
+    .await
 }
 
 /// When UpdateService's answer named no service deployment, the newest one
@@ -642,8 +660,7 @@ pub async fn rollback(
         report_out.outcome = "not-waited".into();
         return Ok(());
     }
-    let mut last = LastSeen::default();
-    let ending = follow(
+    let result = follow_to_the_end(
         client,
         target,
         &ours,
@@ -651,18 +668,7 @@ pub async fn rollback(
         &mut tracking,
         progress,
         &before.events,
-        &mut last,
-    )
-    .await?;
-    report_out.followed_with = tracking.source_name().into();
-    let result = conclude(
-        client,
-        target,
-        &ours,
-        ending,
-        &last,
         report_out,
-        RolledBackBy::Ecs,
     )
     .await;
     report_out.seconds = started.elapsed().as_secs_f64();
