@@ -1,11 +1,12 @@
 //! The command layer: clap definitions and one module per command group
-//! (`build`, `deploy`, `ship`), which turn flags into the library's plain
+//! (`build`, `cache`, `deploy`, `ship`), which turn flags into the library's plain
 //! option structs, call it, and hand results to [`output`]. Shared flag
 //! groups live in [`args`], progress drawing in [`progress`]. The command
 //! modules never import one another; nothing in the library imports this.
 
 mod args;
 mod build;
+mod cache;
 mod deploy;
 mod output;
 mod progress;
@@ -47,6 +48,8 @@ pub enum Command {
     Promote(ship::PromoteArgs),
     /// Write a commented hoist.toml for the Gradle project in this directory.
     Init(ship::InitArgs),
+    /// The layer cache: where it is (dir), what it holds (du), pruning it (prune).
+    Cache(cache::CacheArgs),
 }
 
 /// Runs the parsed command.
@@ -60,5 +63,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Ship(args) => ship::run_ship(args).await,
         Command::Promote(args) => ship::run_promote(args).await,
         Command::Init(args) => ship::run_init(args),
+        Command::Cache(args) => cache::run_cache(args),
     }
 }
