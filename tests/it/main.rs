@@ -6,6 +6,7 @@ mod support;
 
 mod architecture;
 mod bad_input;
+mod cache;
 mod ecs_deploy;
 mod fixtures;
 mod image_starts;
