@@ -34,10 +34,12 @@ pub use build::{build, reproducible_times, BuildOptions, BuildReport, ExtraFile,
 pub use config::HoistConfig;
 pub use dest::remote::RegistryAccess;
 pub use dest::Location;
+pub use image::cache_dir::{cache_usage, prune_cache, CacheUsage, PruneOptions, PruneReport};
 pub use image::Digest;
 pub use init::init;
 pub use ship::{promote, ship, ShipOptions, ShipReport};
 pub use util::fs::write_atomic;
+pub use util::temp::remove_all_and_hold as remove_temp_files_and_hold;
 
 /// The layer cache's default directory: `$XDG_CACHE_HOME/hoist` or
 /// `~/.cache/hoist`.
