@@ -8,7 +8,6 @@ use crate::error::{usage, usage_hint};
 use crate::image::assemble::{assemble, Image, Publication, RuntimeSettings};
 use crate::image::cache::LayerCache;
 use crate::image::compression::Compression;
-use crate::image::digest::DigestMismatch;
 use crate::image::layer::{write_layer, BuiltLayer, Content, LayerSpec, NormalizedLayerBuilder};
 use crate::image::manifest::ManifestFormat;
 use crate::image::platform::Platform;
@@ -16,13 +15,13 @@ use crate::image::tree::layer_from_directory;
 use crate::image::Digest;
 use crate::jar::plan::{FileSource, JarPlan};
 use crate::jar::{plan_jar, PlanOptions};
-use crate::registry::blobs::DigestRejected;
+use crate::publish::{publish, Output, Repairs};
 use crate::registry::push::{BlobOutcome, PushProgress};
 use crate::registry::transport::ClientOptions;
 use crate::util::temp::{self, Place, TempKind};
 use anyhow::Result;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -306,166 +305,21 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
         .collect();
     let publication = Publication::of(images);
     let output = Output {
-        options,
+        to: &options.to,
+        tags: &options.tags,
         publication: &publication,
         bases: &bases,
         registries: registries.as_ref(),
         work: work.path(),
     };
-    let mut repairs = Repairs {
+    let repairs = Repairs {
         specs: &specs,
         built: &built,
         cached: &cached,
         cache: cache.as_ref(),
-        registries: registries.as_ref(),
-        bases: &bases,
-        done: BTreeSet::new(),
     };
-    // Each round repairs one bad blob or gives up; a blob is repaired once.
-    let rounds = built.len() + bases.iter().map(|b| b.layers.len()).sum::<usize>() + 2;
-    let mut push = None;
-    for round in 1..=rounds {
-        match output.write(progress).await {
-            Ok(summary) => {
-                push = summary;
-                break;
-            }
-            Err(error) if round < rounds => repairs.repair(error)?,
-            Err(error) => return Err(error),
-        }
-    }
+    let push = publish(&output, repairs, progress).await?;
     Ok(report(&publication, &bases[0], &options.to, &cached, push))
-}
-
-/// Where a build's image goes, with what it needs to get there.
-struct Output<'a> {
-    options: &'a BuildOptions,
-    publication: &'a Publication,
-    bases: &'a [BaseImage],
-    registries: Option<&'a RegistryAccess>,
-    work: &'a Path,
-}
-
-impl Output<'_> {
-    /// Writes (or pushes) the image once.
-    async fn write(&self, progress: &dyn PushProgress) -> Result<Option<PushSummary>> {
-        match &self.options.to {
-            Location::OciLayout { dir, tag } => {
-                for base in self.bases {
-                    fetch_base_layers(self.registries, base).await?;
-                }
-                dest::oci_layout::write_image(dir, tag.as_deref(), self.publication)?;
-                Ok(None)
-            }
-            Location::DockerArchive { file, reference } => {
-                fetch_base_layers(self.registries, &self.bases[0]).await?;
-                let image = &self.publication.images()[0];
-                dest::docker_archive::write_image(file, reference.as_deref(), image, self.work)?;
-                Ok(None)
-            }
-            Location::Registry(target) => {
-                let access = self
-                    .registries
-                    .expect("made above for registry destinations");
-                let summary = access
-                    .push(
-                        target,
-                        &self.options.tags,
-                        self.publication,
-                        self.bases,
-                        progress,
-                    )
-                    .await?;
-                Ok(Some(summary))
-            }
-            Location::Scratch => Err(usage("--to scratch: scratch is only a base")),
-        }
-    }
-}
-
-/// How a blob found not to match its digest while the image was written is
-/// made again: a cached layer is rebuilt, a base layer or config kept in the
-/// cache is dropped (to be downloaded or written again). A bad blob of a base
-/// layout cannot be made here: that is an error naming it.
-struct Repairs<'a> {
-    specs: &'a [LayerSpec],
-    built: &'a [BuiltLayer],
-    cached: &'a [bool],
-    cache: Option<&'a LayerCache>,
-    registries: Option<&'a RegistryAccess>,
-    bases: &'a [BaseImage],
-    done: BTreeSet<Digest>,
-}
-
-impl Repairs<'_> {
-    /// Repairs the blob `error` is about and returns `Ok` to try again, or
-    /// returns the error (made clearer when it names a base layout's blob).
-    fn repair(&mut self, error: anyhow::Error) -> Result<()> {
-        let Some(digest) = bad_blob(&error) else {
-            return Err(error);
-        };
-        if !self.done.insert(digest.clone()) {
-            return Err(error);
-        }
-        let app_layer =
-            (0..self.built.len()).find(|&i| self.built[i].digest == digest && self.cached[i]);
-        if let (Some(i), Some(cache)) = (app_layer, self.cache) {
-            eprintln!(
-                "hoist: warning: cached layer {} ({digest}) does not match its digest; discarded it and rebuilt the layer",
-                self.built[i].name
-            );
-            let rebuilt = cache.rewrite(&self.specs[i])?;
-            if rebuilt.digest != digest {
-                anyhow::bail!(
-                    "cached layer {} was recorded as {digest} but rebuilds as {} (hint: run the build again)",
-                    self.built[i].name,
-                    rebuilt.digest
-                );
-            }
-            return Ok(());
-        }
-        let from_layout = self.bases.iter().find(|base| {
-            base.remote.is_none()
-                && base
-                    .layers
-                    .iter()
-                    .any(|l| l.descriptor.digest == digest && l.check)
-        });
-        if let Some(base) = from_layout {
-            anyhow::bail!(
-                "base {}: layer blob {digest} does not match its digest (the layout is damaged; hint: copy the base image into it again)",
-                base.name
-            );
-        }
-        if let Some(access) = self.registries {
-            if access.discard_blob(&digest) {
-                eprintln!(
-                    "hoist: warning: cached blob {digest} does not match its digest; discarded it to fetch or write it again"
-                );
-                return Ok(());
-            }
-        }
-        Err(error)
-    }
-}
-
-/// The digest of the blob `error` says does not match it, if it says so.
-fn bad_blob(error: &anyhow::Error) -> Option<Digest> {
-    error.chain().find_map(|cause| {
-        if let Some(mismatch) = cause.downcast_ref::<DigestMismatch>() {
-            return Some(mismatch.expected.clone());
-        }
-        cause
-            .downcast_ref::<DigestRejected>()
-            .map(|rejected| rejected.digest.clone())
-    })
-}
-
-async fn fetch_base_layers(registries: Option<&RegistryAccess>, base: &BaseImage) -> Result<()> {
-    match registries {
-        Some(access) => access.fetch_base_layers(base).await,
-        None => Ok(()),
-    }
 }
 
 /// The directory the work files go in: the nearest existing ancestor of the
