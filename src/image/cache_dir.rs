@@ -64,11 +64,14 @@ impl CacheDir {
             })?;
         }
         let lock_path = root.join("lock");
+        // flock needs no write access: a read-only cache (shared, restored)
+        // still locks.
         let lock = File::options()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&lock_path)
+            .or_else(|_| File::open(&lock_path))
             .with_context(|| format!("opening {}", lock_path.display()))?;
         let locked = lock_within(&lock, kind, wait, on_wait)
             .with_context(|| format!("locking {}", lock_path.display()))?;
