@@ -209,7 +209,7 @@ pub(crate) fn write_image(
             DiskFull::new(
                 format!("writing {}", file.display()),
                 layers + image.config_bytes.len() as u64,
-                "free space there (and in the work directory beside it) or choose another destination",
+                "free space on that file system or choose another destination",
             )
         })
     })
