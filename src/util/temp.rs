@@ -13,7 +13,8 @@
 //!   when no process holds their lock — a live writer always does, so a
 //!   sweep never takes a file that is still being written.
 //!
-//! Nothing else in hoist calls `tempfile` for files that outlive a call.
+//! Nothing else in the library makes a named temporary file or directory
+//! (an unnamed one, gone with its handle, needs none of this).
 
 use crate::util::lock::{try_lock, LockKind};
 use anyhow::{Context, Result};
