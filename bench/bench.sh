@@ -2,8 +2,10 @@
 # The benchmark behind `just bench` (targets: README, "Speed"; docs/architecture.md).
 #
 # Builds a Spring Boot jar with ~BENCH_MB MB of dependency jars (fixture generator,
-# examples/bench_jar.rs) to `oci:` three ways -- cold (empty layout and layer cache), after a
-# change to one class, unchanged -- and runs references over the same bytes in the same run:
+# examples/bench_jar.rs) to `oci:` four ways -- cold (empty layout and layer cache), after a
+# change to one class, unchanged, and from a warm cache into a new layout (every cached blob
+# hashed on its way in: the cost of verification, beside `cp` + `sync` of the same blobs) --
+# and runs references over the same bytes in the same run:
 # `tar | pigz -6 | sha256sum`, `tar | sha256sum` and `umoci insert` of the same four layers.
 # Each case runs BENCH_RUNS times (default 3); the table shows the median wall time, MB/s over
 # the jar's uncompressed content, and the median peak RSS.
@@ -196,6 +198,25 @@ for _ in $(seq "$RUNS"); do
   [[ $(cat "$TMP/out") == "$d" ]] || { echo "bench: an unchanged rebuild gave another image" >&2; exit 1; }
 done
 row "hoist unchanged (same jar again)"
+
+# The cost of verification: a warm cache filling a new layout hashes every cached blob as it
+# copies it; the reference copies the same blobs (and syncs them) without hashing.
+log "hoist warm cache -> new layout"
+for _ in $(seq "$RUNS"); do
+  rm -rf "$OUT"
+  hoist_build "${JARS[RUNS]}"
+  [[ $(cat "$TMP/out") == "$d" ]] || { echo "bench: a warm-cache build gave another image" >&2; exit 1; }
+done
+row "hoist warm cache → new layout (cached blobs hashed)"
+
+log "cp + sync of the cached blobs"
+CP=$WORK/cp
+for _ in $(seq "$RUNS"); do
+  rm -rf "$CP" && mkdir -p "$CP"
+  timed bash -c 'cp "$1"/* "$2"/ && sync "$2"/*' _ "$XDG_CACHE_HOME/hoist/blobs/sha256" "$CP"
+done
+rm -rf "$CP"
+row 'ref: `cp` + `sync` of the cached blobs (no hashing)'
 
 log "tar | pigz -6 | sha256sum"
 for _ in $(seq "$RUNS"); do
@@ -503,6 +524,8 @@ fi
   echo
   echo "The change and unchanged rows reuse the layer cache of the run before them; their MB/s"
   echo "is the whole input over their time (an effective rate, not bytes actually read)."
+  echo "Warm cache → new layout: every blob comes from the cache and is hashed as it is copied;"
+  echo "the difference to the \`cp\` + \`sync\` row is what verification costs."
   echo "Targets: cold ≤ 1.0 s on 2 cores; peak RSS flat in layer size."
   if [[ $PUSH == 1 ]]; then
     echo

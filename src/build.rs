@@ -15,9 +15,11 @@ use crate::image::tree::layer_from_directory;
 use crate::image::Digest;
 use crate::jar::plan::{FileSource, JarPlan};
 use crate::jar::{plan_jar, PlanOptions};
+use crate::publish::{publish, Output, Repairs};
 use crate::registry::push::{BlobOutcome, PushProgress};
 use crate::registry::transport::ClientOptions;
-use anyhow::{Context, Result};
+use crate::util::temp::{self, Place, TempKind};
+use anyhow::Result;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -268,7 +270,9 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
         spec.compression = options.compression;
     }
     let work_parent = work_parent(&options.to)?;
-    let work = crate::util::fs::work_dir_in(&work_parent, ".hoist-build-")?;
+    // Work directories a killed hoist left here.
+    temp::sweep(&work_parent, Place::Foreign);
+    let work = temp::dir_in(&work_parent, TempKind::Build)?;
     let cache = match &options.cache_dir {
         Some(dir) => Some(LayerCache::open(dir)?),
         None => None,
@@ -303,39 +307,22 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
         .map(|(base, platform)| assemble_image(base, plan.as_ref(), &built, options, platform))
         .collect();
     let publication = Publication::of(images);
-    let mut push = None;
-    match &options.to {
-        Location::OciLayout { dir, tag } => {
-            for base in &bases {
-                fetch_base_layers(registries.as_ref(), base).await?;
-            }
-            dest::oci_layout::write_image(dir, tag.as_deref(), &publication)?
-        }
-        Location::DockerArchive { file, reference } => {
-            fetch_base_layers(registries.as_ref(), &bases[0]).await?;
-            let image = &publication.images()[0];
-            dest::docker_archive::write_image(file, reference.as_deref(), image, work.path())?
-        }
-        Location::Registry(target) => {
-            let access = registries
-                .as_ref()
-                .expect("made above for registry destinations");
-            push = Some(
-                access
-                    .push(target, &options.tags, &publication, &bases, progress)
-                    .await?,
-            );
-        }
-        Location::Scratch => return Err(usage("--to scratch: scratch is only a base")),
-    }
+    let output = Output {
+        to: &options.to,
+        tags: &options.tags,
+        publication: &publication,
+        bases: &bases,
+        registries: registries.as_ref(),
+        work: work.path(),
+    };
+    let repairs = Repairs {
+        specs: &specs,
+        built: &built,
+        cached: &cached,
+        cache: cache.as_ref(),
+    };
+    let push = publish(&output, repairs, progress).await?;
     Ok(report(&publication, &bases[0], &options.to, &cached, push))
-}
-
-async fn fetch_base_layers(registries: Option<&RegistryAccess>, base: &BaseImage) -> Result<()> {
-    match registries {
-        Some(access) => access.fetch_base_layers(base).await,
-        None => Ok(()),
-    }
 }
 
 /// The directory the work files go in: the nearest existing ancestor of the
@@ -348,14 +335,7 @@ fn work_parent(to: &Location) -> Result<PathBuf> {
         Location::Registry(_) => return Ok(std::env::temp_dir()),
         Location::Scratch => return Err(usage("--to scratch: scratch is only a base")),
     };
-    let absolute =
-        std::path::absolute(target).with_context(|| format!("resolving {}", target.display()))?;
-    let existing = absolute
-        .ancestors()
-        .skip(1)
-        .find(|p| p.is_dir())
-        .unwrap_or(Path::new("/"));
-    Ok(existing.to_path_buf())
+    crate::util::fs::existing_ancestor(target)
 }
 
 fn jar_layers(plan: &JarPlan) -> Result<Vec<LayerSpec>> {

@@ -7,7 +7,8 @@
 //! writes images to places (registries, OCI layouts, docker archives);
 //! [`registry`] is the OCI distribution client; [`ecs`] renders task
 //! definitions and follows rollouts; `build` wires jar → image → destination
-//! and `ship` the whole pipeline for one environment of hoist.toml.
+//! (`publish` writes the result, repairing blobs found bad on the way) and
+//! `ship` the whole pipeline for one environment of hoist.toml.
 //!
 //! The library knows no command line: it takes plain option structs and
 //! exposes `async fn`s where it does I/O; the binary owns the one runtime.
@@ -24,6 +25,7 @@ pub mod error;
 pub mod image;
 mod init;
 pub mod jar;
+mod publish;
 pub mod registry;
 mod secrets;
 mod ship;
@@ -35,10 +37,12 @@ pub use config::HoistConfig;
 pub use dest::copy::{copy, CopyOptions, CopyReport};
 pub use dest::remote::{PushSummary, RegistryAccess};
 pub use dest::Location;
+pub use image::cache_dir::{cache_usage, prune_cache, CacheUsage, PruneOptions, PruneReport};
 pub use image::Digest;
 pub use init::init;
 pub use ship::{promote, ship, PromoteOptions, PromoteReport, ShipOptions, ShipReport};
 pub use util::fs::write_atomic;
+pub use util::temp::remove_all_and_hold as remove_temp_files_and_hold;
 
 /// The layer cache's default directory: `$XDG_CACHE_HOME/hoist` or
 /// `~/.cache/hoist`.

@@ -445,7 +445,8 @@ pub async fn ship(
     let tags = env_tags(&dir, &options.env, env)?;
     let repository = env_repository(config, &options.env, env)?;
     let target = repository.with_tag(&tags[0]);
-    let scratch = tempfile::tempdir().context("creating a scratch directory")?;
+    // Holds secret files: removed when done, and on interrupt.
+    let scratch = crate::util::temp::scratch_dir()?;
     let files = extra_files(config, &aws_options(env), scratch.path()).await?;
     let platforms = if config.image.platforms.is_empty() {
         vec![Platform::default_linux_amd64()]

@@ -1,12 +1,13 @@
 //! The command layer: clap definitions and one module per command group
-//! (`build`, `copy`, `deploy`, `render`, `ship`, `manual` for completions and
-//! the man page), which turn flags into the library's plain option structs,
-//! call it, and hand results to [`output`]. Shared flag
+//! (`build`, `cache`, `copy`, `deploy`, `render`, `ship`, `manual` for
+//! completions and the man page), which turn flags into the library's plain
+//! option structs, call it, and hand results to [`output`]. Shared flag
 //! groups live in [`args`], progress drawing in [`progress`]. The command
 //! modules never import one another; nothing in the library imports this.
 
 mod args;
 mod build;
+mod cache;
 mod copy;
 mod deploy;
 mod manual;
@@ -65,6 +66,8 @@ pub enum Command {
     Man,
     /// Copy an image between registries, OCI layouts and docker archives, digest kept.
     Copy(Box<copy::CopyArgs>),
+    /// The layer cache: where it is (dir), what it holds (du), pruning it (prune).
+    Cache(cache::CacheArgs),
 }
 
 /// Runs the parsed command.
@@ -87,5 +90,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Completions(args) => manual::run_completions(args),
         Command::Man => manual::run_man(),
         Command::Copy(args) => copy::run_copy(*args).await,
+        Command::Cache(args) => cache::run_cache(args),
     }
 }

@@ -2,17 +2,24 @@
 //! read by `docker load` and `podman load`: a tar holding `manifest.json`, the
 //! config and one uncompressed tar per layer. hoist writes the layout of
 //! Docker 25+ (`blobs/sha256/<hex>`, layers named by their diff_id).
+//!
+//! Each layer is decompressed on its way in and checked against its diff_id;
+//! a layer this run did not make (a cache hit, a base layer) is also hashed
+//! as it is read and must match its digest. The archive is written to a
+//! temporary file beside the target, synced and renamed: it appears whole.
 
 use crate::dest::{check_platform, BaseImage};
 use crate::error::{usage, usage_hint};
 use crate::image::assemble::{Image, ImageLayer};
 use crate::image::compression::Compression;
 use crate::image::config::ImageConfig;
-use crate::image::digest::HashingWriter;
+use crate::image::digest::{DigestMismatch, HashingReader, HashingWriter};
 use crate::image::layer::compress_tar_stream;
 use crate::image::manifest::{Descriptor, ManifestFormat};
 use crate::image::platform::Platform;
 use crate::image::Digest;
+use crate::util::fs::{disk_full_or, is_disk_full, DiskFull};
+use crate::util::temp::{self, Place, TempKind};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -238,6 +245,8 @@ fn read_archive(
             path: layer.path.clone(),
             name: "base".into(),
             from_base: true,
+            // Recompressed by this run.
+            check: false,
         });
     }
     let base = BaseImage {
@@ -259,15 +268,35 @@ pub(crate) fn write_image(
     image: &Image,
     work: &Path,
 ) -> Result<()> {
+    write_image_inner(file, reference, image, work).map_err(|error| {
+        if !is_disk_full(&error) {
+            return error;
+        }
+        disk_full_or(error, || {
+            // Uncompressed layers: at least the compressed size, usually more.
+            let layers: u64 = image.layers.iter().map(|l| l.descriptor.size).sum();
+            DiskFull::new(
+                format!("writing {}", file.display()),
+                layers + image.config_bytes.len() as u64,
+                "free space on that file system or choose another destination",
+            )
+        })
+    })
+}
+
+fn write_image_inner(
+    file: &Path,
+    reference: Option<&str>,
+    image: &Image,
+    work: &Path,
+) -> Result<()> {
     let parent = file
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    let temp = tempfile::Builder::new()
-        .prefix(".hoist-archive-")
-        .tempfile_in(parent)
-        .with_context(|| format!("creating a temporary file in {}", parent.display()))?;
+    temp::sweep(parent, Place::Foreign);
+    let temp = temp::file_in(parent, TempKind::Archive)?;
     let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, temp.reopen()?));
     for dir in ["blobs/", "blobs/sha256/"] {
         append(
@@ -287,7 +316,7 @@ pub(crate) fn write_image(
             continue;
         }
         let mut plain = tempfile::tempfile_in(work).context("creating a temporary layer file")?;
-        let (size, diff_id) = decompress_into(&layer.path, &mut plain)?;
+        let (size, diff_id) = decompress_into(layer, &mut plain)?;
         if diff_id != layer.diff_id {
             bail!(
                 "layer {} decompresses to {diff_id}, expected {}",
@@ -355,17 +384,38 @@ fn append<W: Write>(
         .with_context(|| format!("writing {name} into the archive"))
 }
 
-/// Decompresses a gzip (or plain) layer blob into `out`; returns its size and digest.
-fn decompress_into(blob: &Path, out: &mut File) -> Result<(u64, Digest)> {
+/// Decompresses a gzip (or plain) layer blob into `out`; returns its size
+/// and digest. A layer to be checked must also hash to its digest, read
+/// to the end whether it decompresses or not: a [`DigestMismatch`] says
+/// which blob is bad rather than how its bytes failed to decompress.
+fn decompress_into(layer: &ImageLayer, out: &mut File) -> Result<(u64, Digest)> {
+    let blob = &layer.path;
     let file = File::open(blob).with_context(|| format!("opening {}", blob.display()))?;
-    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut reader = BufReader::with_capacity(1 << 16, HashingReader::new(file));
     let gzip = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     let mut writer = HashingWriter::new(BufWriter::with_capacity(1 << 20, out));
-    if gzip {
-        std::io::copy(&mut flate2::read::MultiGzDecoder::new(reader), &mut writer)?;
+    let copied = if gzip {
+        let mut decoder = flate2::bufread::MultiGzDecoder::new(reader);
+        let copied = std::io::copy(&mut decoder, &mut writer);
+        reader = decoder.into_inner();
+        copied
     } else {
-        std::io::copy(&mut reader, &mut writer)?;
+        std::io::copy(&mut reader, &mut writer)
+    };
+    if layer.check {
+        std::io::copy(&mut reader, &mut std::io::sink())
+            .with_context(|| format!("reading {}", blob.display()))?;
+        let actual = reader.into_inner().finish();
+        if actual != layer.descriptor.digest {
+            return Err(DigestMismatch {
+                expected: layer.descriptor.digest.clone(),
+                actual,
+                path: blob.clone(),
+            }
+            .into());
+        }
     }
+    copied.with_context(|| format!("decompressing {}", blob.display()))?;
     let (mut inner, digest, size) = writer.finish();
     inner.flush()?;
     Ok((size, digest))
@@ -389,7 +439,22 @@ mod tests {
         }
         std::fs::write(&blob, &bytes).unwrap();
         let mut out = tempfile::tempfile().unwrap();
-        let (size, digest) = decompress_into(&blob, &mut out).unwrap();
+        let layer = ImageLayer {
+            descriptor: crate::image::manifest::Descriptor {
+                media_type: crate::image::layer::OCI_LAYER_GZIP.into(),
+                digest: Digest::of(&bytes),
+                size: bytes.len() as u64,
+                platform: None,
+                annotations: None,
+                extra: Default::default(),
+            },
+            diff_id: Digest::of(b"first member, second member"),
+            path: blob.clone(),
+            name: "multi-member".into(),
+            from_base: true,
+            check: true,
+        };
+        let (size, digest) = decompress_into(&layer, &mut out).unwrap();
         assert_eq!(size, 27);
         assert_eq!(digest, Digest::of(b"first member, second member"));
     }

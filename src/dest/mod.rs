@@ -210,6 +210,8 @@ pub(crate) fn stored_image(
             path: layer_path(&descriptor.digest),
             name: "copied".into(),
             from_base: true,
+            // Read from another place: hashed wherever it goes.
+            check: true,
         })
         .collect();
     Ok(crate::image::assemble::Image {

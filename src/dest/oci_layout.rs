@@ -1,19 +1,30 @@
 //! OCI image layouts (`oci:DIR[:TAG]`): reading a base from one, adding an
 //! image to one. Tags are `org.opencontainers.image.ref.name` annotations in
 //! `index.json`; adding an image keeps the layout's other tags.
+//!
+//! A layout gets its own copy of every blob (a reflink where the file system
+//! can), never a hard link into the layer cache or a base layout, so nothing
+//! done to those later reaches a finished layout. Blobs this run did not
+//! make (cache hits, base layers) are hashed as they are copied; all of an
+//! image's missing blobs are staged and checked before the first is placed,
+//! so a blob that does not match its digest leaves the layout untouched.
 
 use crate::dest::{check_platform, BaseImage};
 use crate::error::{usage, usage_hint};
 use crate::image::assemble::{Image, ImageLayer, Publication};
 use crate::image::config::ImageConfig;
+use crate::image::digest::{DigestMismatch, HashingWriter};
 use crate::image::manifest::{
     is_index, Descriptor, Index, Manifest, ManifestFormat, REF_NAME_ANNOTATION,
 };
 use crate::image::platform::Platform;
 use crate::image::Digest;
-use crate::util::fs::write_atomic;
+use crate::util::fs::{disk_full_or, is_disk_full, write_atomic, DiskFull};
+use crate::util::temp::{self, Place, TempFile, TempKind};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 const LAYOUT_FILE: &str = "oci-layout";
@@ -104,6 +115,9 @@ pub(crate) fn read_base(dir: &Path, tag: Option<&str>, platform: &Platform) -> R
             path,
             name: "base".into(),
             from_base: true,
+            // Hashed where its bytes are used: copied into a layout or an
+            // archive here, or checked by the registry it is pushed to.
+            check: true,
         });
     }
     Ok(BaseImage {
@@ -249,6 +263,21 @@ fn unknown_platform(name: &str, platform: &Platform, offered: &[String]) -> anyh
 /// renamed into place; in an existing one, blobs are added
 /// first and `index.json` is replaced atomically last.
 pub(crate) fn write_image(dir: &Path, tag: Option<&str>, publication: &Publication) -> Result<()> {
+    write_image_inner(dir, tag, publication).map_err(|error| {
+        if !is_disk_full(&error) {
+            return error;
+        }
+        disk_full_or(error, || {
+            DiskFull::new(
+                format!("writing the image into {}", dir.display()),
+                bytes_to_add(dir, publication),
+                "free space there or choose another destination",
+            )
+        })
+    })
+}
+
+fn write_image_inner(dir: &Path, tag: Option<&str>, publication: &Publication) -> Result<()> {
     let exists = dir.exists();
     if exists {
         let empty = std::fs::read_dir(dir)
@@ -262,6 +291,9 @@ pub(crate) fn write_image(dir: &Path, tag: Option<&str>, publication: &Publicati
             ));
         }
         if !empty {
+            // Temporary files a killed hoist left in the layout.
+            temp::sweep(dir, Place::Owned);
+            temp::sweep(&dir.join("blobs").join("sha256"), Place::Owned);
             write_into(dir, tag, publication)?;
             return Ok(());
         }
@@ -271,16 +303,35 @@ pub(crate) fn write_image(dir: &Path, tag: Option<&str>, publication: &Publicati
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    let staging = crate::util::fs::work_dir_in(parent, ".hoist-layout-")?;
+    temp::sweep(parent, Place::Foreign);
+    let staging = temp::dir_in(parent, TempKind::Layout)?;
     write_into(staging.path(), tag, publication)?;
     if exists {
         std::fs::remove_dir(dir).with_context(|| format!("replacing empty {}", dir.display()))?;
     }
-    std::fs::rename(staging.path(), dir)
-        .with_context(|| format!("moving layout into {}", dir.display()))?;
-    // Renamed away: nothing left for the guard to delete.
-    let _ = staging.keep();
-    Ok(())
+    staging
+        .persist(dir)
+        .with_context(|| format!("moving layout into {}", dir.display()))
+}
+
+/// About how many bytes adding `publication` to the layout at `dir` writes.
+fn bytes_to_add(dir: &Path, publication: &Publication) -> u64 {
+    let mut seen = std::collections::BTreeSet::new();
+    publication
+        .images()
+        .iter()
+        .flat_map(|image| {
+            let small = (image.config_bytes.len() + image.manifest_bytes.len()) as u64;
+            let layers: u64 = image
+                .layers
+                .iter()
+                .filter(|l| seen.insert(l.descriptor.digest.clone()))
+                .filter(|l| !blob_path(dir, &l.descriptor.digest).is_file())
+                .map(|l| l.descriptor.size)
+                .sum();
+            [small, layers]
+        })
+        .sum()
 }
 
 fn write_into(dir: &Path, tag: Option<&str>, publication: &Publication) -> Result<()> {
@@ -289,10 +340,22 @@ fn write_into(dir: &Path, tag: Option<&str>, publication: &Publication) -> Resul
     if !dir.join(LAYOUT_FILE).is_file() {
         write_atomic(&dir.join(LAYOUT_FILE), LAYOUT_CONTENT)?;
     }
+    // Every missing layer blob is copied (and checked) before any is placed.
+    let mut staged: Vec<(TempFile, PathBuf)> = Vec::new();
     for image in publication.images() {
         for layer in &image.layers {
-            place_blob(&layer.path, &blob_path(dir, &layer.descriptor.digest))?;
+            let dest = blob_path(dir, &layer.descriptor.digest);
+            if dest.is_file() || staged.iter().any(|(_, d)| *d == dest) {
+                continue;
+            }
+            staged.push((stage_blob(layer, &blobs)?, dest));
         }
+    }
+    for (temp, dest) in staged {
+        temp.persist(&dest)
+            .with_context(|| format!("writing {}", dest.display()))?;
+    }
+    for image in publication.images() {
         for (bytes, digest) in [
             (&image.config_bytes, image.config_digest()),
             (&image.manifest_bytes, &image.digest),
@@ -336,20 +399,38 @@ fn write_into(dir: &Path, tag: Option<&str>, publication: &Publication) -> Resul
     write_atomic(&dir.join("index.json"), &index.to_bytes())
 }
 
-/// Puts a blob file at `dest`: nothing if it is there, else a hard link
-/// (blobs are immutable), else a copy.
-fn place_blob(source: &Path, dest: &Path) -> Result<()> {
-    if dest.is_file() {
-        return Ok(());
-    }
-    if std::fs::hard_link(source, dest).is_ok() {
-        return Ok(());
-    }
-    let dir = dest.parent().expect("blob paths have a parent");
-    let temp = tempfile::Builder::new().prefix(".blob-").tempfile_in(dir)?;
-    std::fs::copy(source, temp.path())
-        .with_context(|| format!("copying {} to {}", source.display(), dest.display()))?;
-    temp.persist(dest)
-        .with_context(|| format!("writing {}", dest.display()))?;
-    Ok(())
+/// Copies a layer blob into a temporary file in `blobs` (synced), hashing
+/// it on the way when the layer asks to be checked; a copy that does not
+/// match its digest is a [`DigestMismatch`] and is removed.
+fn stage_blob(layer: &ImageLayer, blobs: &Path) -> Result<TempFile> {
+    let source_path = &layer.path;
+    let mut source = File::open(source_path)
+        .with_context(|| format!("opening blob {}", source_path.display()))?;
+    let temp = temp::file_in(blobs, TempKind::Blob)?;
+    let copying = || format!("copying {} into {}", source_path.display(), blobs.display());
+    let out = temp.reopen().with_context(copying)?;
+    let out = if layer.check {
+        let mut hashing = HashingWriter::new(BufWriter::with_capacity(1 << 20, out));
+        std::io::copy(&mut source, &mut hashing).with_context(copying)?;
+        let (buffered, actual, _) = hashing.finish();
+        if actual != layer.descriptor.digest {
+            return Err(DigestMismatch {
+                expected: layer.descriptor.digest.clone(),
+                actual,
+                path: source_path.clone(),
+            }
+            .into());
+        }
+        buffered
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(copying)?
+    } else {
+        // File to file: the kernel copies (or reflinks) without a pass here.
+        let mut out = out;
+        std::io::copy(&mut source, &mut out).with_context(copying)?;
+        out
+    };
+    out.sync_all().with_context(copying)?;
+    Ok(temp)
 }

@@ -106,6 +106,7 @@ impl RegistryAccess {
                 path: self.blob_dir.join(descriptor.digest.hex()),
                 name: "base".into(),
                 from_base: true,
+                check: true,
             })
             .collect();
         Ok(BaseImage {
@@ -309,6 +310,12 @@ impl RegistryAccess {
         }))
     }
 
+    /// Forgets the downloaded blob `digest` (found not to match it), so the
+    /// next use downloads it again. True when there was one.
+    pub(crate) fn discard_blob(&self, digest: &Digest) -> bool {
+        std::fs::remove_file(self.blob_dir.join(digest.hex())).is_ok()
+    }
+
     /// `reference` pinned by digest (`REGISTRY/REPO@sha256:…`): as given when it
     /// carries one, else the digest of the manifest its tag points to now.
     pub async fn pin(&self, reference: &ImageReference) -> Result<String> {
@@ -328,15 +335,19 @@ impl RegistryAccess {
         Ok(reference.pinned(&digest))
     }
 
-    /// Downloads the base's layers that are not on disk yet.
+    /// Downloads the base's layers that are not on disk yet; marks those
+    /// that are as used (for the layer cache's pruning).
     pub async fn fetch_base_layers(&self, base: &BaseImage) -> Result<()> {
         let Some(reference) = &base.remote else {
             return Ok(());
         };
-        let missing: Vec<Digest> = base
-            .layers
+        let (present, missing): (Vec<_>, Vec<_>) =
+            base.layers.iter().partition(|l| l.path.is_file());
+        for layer in present {
+            crate::image::cache_dir::mark_used(&layer.path);
+        }
+        let missing: Vec<Digest> = missing
             .iter()
-            .filter(|l| !l.path.is_file())
             .map(|l| l.descriptor.digest.clone())
             .collect();
         let registry = self.pool.get(&reference.registry).await?;

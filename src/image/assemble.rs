@@ -23,6 +23,10 @@ pub struct ImageLayer {
     pub name: String,
     /// True for layers that came with the base image.
     pub from_base: bool,
+    /// True when this run did not make the blob (a cache hit, a base layer
+    /// read from a layout or the cache): its bytes are hashed wherever they
+    /// go into an output.
+    pub check: bool,
 }
 
 /// What hoist sets on the image besides its layers.
@@ -144,6 +148,7 @@ pub(crate) fn assemble(
             path: built.path.clone(),
             name: built.name.clone(),
             from_base: false,
+            check: built.check,
         });
     }
     for layer in &mut layers {

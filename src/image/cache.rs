@@ -4,10 +4,19 @@
 //! paths, kinds, modes, owners, sizes, content identities (a zip entry's
 //! CRC-32, a host file's SHA-256, inline bytes' SHA-256), the mtime, the
 //! resolved compression and hoist's version (which pins the tar writer and
-//! the compressor). The cache maps a key to the layer's digests and keeps the
-//! compressed blob, so a rebuild reads the jar's central directory, finds
-//! every unchanged layer here and writes only what changed.
+//! the compressor). The cache maps a key to a record of the layer's digests
+//! and keeps the compressed blob, so a rebuild reads the jar's central
+//! directory, finds every unchanged layer here and writes only what changed.
+//!
+//! Integrity: blobs and records are synced before they are renamed into
+//! place, and a record names its blob by digest. A cache hit is handed out
+//! as *to be checked* ([`BuiltLayer::check`]): whoever copies its bytes into
+//! an output hashes them on the way (`dest`), and a registry checks what it
+//! receives. A blob found not to match is [`LayerCache::rewrite`]n by the
+//! build. The directory, its lock, last-use times and pruning are
+//! [`crate::image::cache_dir`]'s.
 
+use crate::image::cache_dir::{mark_used, CacheDir};
 use crate::image::compression::Compression;
 use crate::image::digest::{Digest, HashingWriter};
 use crate::image::layer::{write_layer, BuiltLayer, Content, EntryKind, LayerSpec};
@@ -20,10 +29,11 @@ use std::path::{Path, PathBuf};
 /// Bumped when anything that shapes layer bytes changes without a version bump.
 const KEY_SCHEME: &str = "hoist-layer-key-v1";
 
-/// A directory of cached layer blobs and their digests.
+/// A directory of cached layer blobs and their digests, held open (and
+/// shared-locked) for one build.
 #[derive(Clone, Debug)]
 pub(crate) struct LayerCache {
-    root: PathBuf,
+    dir: CacheDir,
 }
 
 /// What the cache records per key.
@@ -38,16 +48,18 @@ struct CacheRecord {
     file_count: usize,
 }
 
+/// The hex digest of the blob a record (as read from disk) names, if it is
+/// a readable record.
+pub(crate) fn record_blob(bytes: &[u8]) -> Option<String> {
+    let record: CacheRecord = serde_json::from_slice(bytes).ok()?;
+    Some(record.digest.hex().to_string())
+}
+
 impl LayerCache {
-    /// Opens (creating) the cache at `root`.
+    /// Opens (creating) the cache at `root`, shared-locked until dropped.
     pub(crate) fn open(root: &Path) -> Result<Self> {
-        for sub in ["blobs/sha256", "layers"] {
-            std::fs::create_dir_all(root.join(sub)).with_context(|| {
-                format!("creating cache directory {}", root.join(sub).display())
-            })?;
-        }
         Ok(Self {
-            root: root.to_path_buf(),
+            dir: CacheDir::open_shared(root)?,
         })
     }
 
@@ -62,20 +74,32 @@ impl LayerCache {
 
     /// Where blobs are kept.
     pub(crate) fn blob_dir(&self) -> PathBuf {
-        self.root.join("blobs/sha256")
+        self.dir.blob_dir()
     }
 
     fn record_path(&self, key: &Digest) -> PathBuf {
-        self.root.join("layers").join(format!("{}.json", key.hex()))
+        self.dir.records_dir().join(format!("{}.json", key.hex()))
     }
 
-    /// The cached layer for `spec`, or a freshly written one (then cached).
+    /// The cached layer for `spec` (marked used, its bytes to be checked
+    /// where they are used), or a freshly written one (then cached).
     /// Returns the layer and whether it came from the cache.
     pub(crate) fn get_or_write(&self, spec: &LayerSpec) -> Result<(BuiltLayer, bool)> {
         let key = layer_key(spec)?;
         if let Some(layer) = self.lookup(&key, spec) {
+            mark_used(&layer.path);
             return Ok((layer, true));
         }
+        Ok((self.write(&key, spec)?, false))
+    }
+
+    /// Writes `spec` afresh over its cached blob and record: the repair of
+    /// an entry whose blob did not match its digest.
+    pub(crate) fn rewrite(&self, spec: &LayerSpec) -> Result<BuiltLayer> {
+        self.write(&layer_key(spec)?, spec)
+    }
+
+    fn write(&self, key: &Digest, spec: &LayerSpec) -> Result<BuiltLayer> {
         let layer = write_layer(spec, &self.blob_dir())?;
         let record = CacheRecord {
             diff_id: layer.diff_id.clone(),
@@ -87,10 +111,10 @@ impl LayerCache {
         };
         // A cache that cannot be written only costs speed next time.
         let _ = crate::util::fs::write_atomic(
-            &self.record_path(&key),
+            &self.record_path(key),
             &serde_json::to_vec(&record).expect("a cache record serialises"),
         );
-        Ok((layer, false))
+        Ok(layer)
     }
 
     fn lookup(&self, key: &Digest, spec: &LayerSpec) -> Option<BuiltLayer> {
@@ -110,6 +134,7 @@ impl LayerCache {
             compression: record.compression.parse().unwrap_or(Compression::Auto),
             path,
             file_count: record.file_count,
+            check: true,
         })
     }
 }
@@ -209,6 +234,30 @@ mod tests {
         stored.compression = Compression::Stored;
         assert_ne!(layer_key(&stored).unwrap(), base);
         assert_eq!(layer_key(&spec("x")).unwrap(), base);
+    }
+
+    #[test]
+    fn hits_are_handed_out_to_be_checked_and_a_rewrite_repairs_the_blob() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = LayerCache::open(dir.path()).unwrap();
+        let (fresh, _) = cache.get_or_write(&spec("kept")).unwrap();
+        assert!(
+            !fresh.check,
+            "bytes written by this run need no second look"
+        );
+        let (hit, cached) = cache.get_or_write(&spec("kept")).unwrap();
+        assert!(cached && hit.check);
+        let mut bytes = std::fs::read(&hit.path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&hit.path, &bytes).unwrap();
+        let repaired = cache.rewrite(&spec("kept")).unwrap();
+        assert_eq!(repaired.digest, hit.digest);
+        assert_eq!(
+            Digest::of(&std::fs::read(&hit.path).unwrap()),
+            hit.digest,
+            "the blob matches its digest again"
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 
 use sha2::{Digest as _, Sha256};
 use std::fmt;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
 
 /// A content digest in the OCI form `sha256:<64 hex digits>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -57,6 +58,47 @@ impl<'de> serde::Deserialize<'de> for Digest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         Digest::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A blob whose bytes do not hash to the digest it is known by.
+#[derive(Debug, thiserror::Error)]
+#[error("blob {expected} at {} does not match its digest (its bytes hash to {actual})", path.display())]
+pub(crate) struct DigestMismatch {
+    /// The digest the blob is known by.
+    pub expected: Digest,
+    /// What its bytes hash to.
+    pub actual: Digest,
+    /// Where it is.
+    pub path: PathBuf,
+}
+
+/// A reader that hashes every byte it hands out.
+pub(crate) struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> HashingReader<R> {
+    /// Wraps `inner`.
+    pub(crate) fn new(inner: R) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// The digest of all that was read.
+    pub(crate) fn finish(self) -> Digest {
+        Digest::from_sha256(self.hasher.finalize().into())
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
     }
 }
 
@@ -118,6 +160,14 @@ mod tests {
         assert!(Digest::parse("sha256:xyz").is_err());
         let d = Digest::of(b"x");
         assert_eq!(Digest::parse(d.as_str()).unwrap(), d);
+    }
+
+    #[test]
+    fn hashing_reader_matches_one_shot_digest() {
+        let mut reader = HashingReader::new(&b"hello world"[..]);
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).unwrap();
+        assert_eq!(reader.finish(), Digest::of(b"hello world"));
     }
 
     #[test]

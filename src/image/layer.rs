@@ -6,6 +6,8 @@
 use crate::image::compression::{looks_compressed, Compression};
 use crate::image::digest::{Digest, HashingWriter};
 use crate::image::gzip::GzipWriter;
+use crate::util::fs::{disk_full_or, DiskFull};
+use crate::util::temp::TempKind;
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
 use std::fs::File;
@@ -264,7 +266,14 @@ pub(crate) struct BuiltLayer {
     pub path: PathBuf,
     /// How many regular files it holds (0 when unknown).
     pub file_count: usize,
+    /// True when this run did not write the blob (a cache hit): its bytes
+    /// are hashed wherever they go into an output.
+    pub check: bool,
 }
+
+/// What to do when a layer does not fit.
+const SPACE_HINT: &str =
+    "free space on that file system, or point --cache-dir or the destination elsewhere";
 
 /// Writes `spec` as a gzip-compressed tar blob into `dir` (file named by the
 /// digest's hex) and returns its digests and sizes.
@@ -279,6 +288,17 @@ pub(crate) fn write_layer(spec: &LayerSpec, dir: &Path) -> Result<BuiltLayer> {
         }
         tar.finish().context("finishing tar stream")?;
         Ok(())
+    })
+    .map_err(|error| {
+        disk_full_or(error, || {
+            // Content plus a tar header per entry: what a stored layer takes.
+            let needed = spec.content_size() + 512 * (spec.entries.len() as u64 + 2);
+            DiskFull::new(
+                format!("writing layer {} to {}", spec.name, dir.display()),
+                needed,
+                SPACE_HINT,
+            )
+        })
     })?;
     Ok(BuiltLayer {
         name: spec.name.clone(),
@@ -289,6 +309,7 @@ pub(crate) fn write_layer(spec: &LayerSpec, dir: &Path) -> Result<BuiltLayer> {
         compression,
         path,
         file_count: spec.file_count(),
+        check: false,
     })
 }
 
@@ -307,6 +328,14 @@ pub(crate) fn compress_tar_stream(
     let (path, digests) = write_compressed(dir, compression, |out| {
         io::copy(&mut tar_stream, out).context("reading layer tar")?;
         Ok(())
+    })
+    .map_err(|error| {
+        disk_full_or(error, || {
+            DiskFull::size_unknown(
+                format!("writing layer {name} to {}", dir.display()),
+                SPACE_HINT,
+            )
+        })
     })?;
     Ok(BuiltLayer {
         name: name.to_string(),
@@ -317,6 +346,7 @@ pub(crate) fn compress_tar_stream(
         compression,
         path,
         file_count: 0,
+        check: false,
     })
 }
 
@@ -337,10 +367,7 @@ fn write_compressed(
     compression: Compression,
     produce: impl FnOnce(&mut UncompressedSink) -> Result<()>,
 ) -> Result<(PathBuf, BlobDigests)> {
-    let temp = tempfile::Builder::new()
-        .prefix(".layer-")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    let temp = crate::util::temp::file_in(dir, TempKind::Layer)?;
     let file = temp.reopen().context("opening temporary layer file")?;
     let compressed = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
     let gzip = GzipWriter::new(compressed, compression.level())?;
@@ -348,8 +375,13 @@ fn write_compressed(
     produce(&mut uncompressed)?;
     let (gzip, diff_id, uncompressed_size) = uncompressed.finish();
     let compressed = gzip.finish().context("finishing gzip stream")?;
-    let (mut buffered, digest, size) = compressed.finish();
-    buffered.flush().context("writing layer blob")?;
+    let (buffered, digest, size) = compressed.finish();
+    // Synced before the rename: after a crash the name holds all its bytes.
+    buffered
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(|file| file.sync_all())
+        .context("writing layer blob")?;
     let path = dir.join(digest.hex());
     temp.persist(&path)
         .with_context(|| format!("storing layer blob {}", path.display()))?;

@@ -5,6 +5,8 @@
 
 use crate::image::digest::{Digest, HashingWriter};
 use crate::registry::transport::{response_error, Registry};
+use crate::util::fs::{disk_full_or, DiskFull};
+use crate::util::temp::{self, TempKind};
 use anyhow::{anyhow, bail, Context, Result};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use reqwest::{Method, StatusCode};
@@ -123,7 +125,9 @@ pub(crate) async fn upload_blob(
         .await
         {
             Ok(()) => return Ok(()),
-            Err(error) if error.downcast_ref::<FinalUploadError>().is_some() => return Err(error),
+            Err(error) if error.is::<FinalUploadError>() || error.is::<DigestRejected>() => {
+                return Err(error)
+            }
             Err(error) => last_error = Some(error),
         }
     }
@@ -214,7 +218,7 @@ async fn upload_session(
                 .header(CONTENT_LENGTH, 0)
         })
         .await?;
-    finish_upload(registry, response, &what).await
+    finish_upload(registry, response, &what, digest).await
 }
 
 /// A small blob: the whole body in the closing `PUT`.
@@ -242,7 +246,7 @@ async fn put_monolithic(
                 .body(body.clone())
         })
         .await?;
-    finish_upload(registry, response, what).await?;
+    finish_upload(registry, response, what, digest).await?;
     on_bytes(body.len() as u64);
     Ok(())
 }
@@ -253,16 +257,32 @@ fn with_digest(location: &str, digest: &Digest) -> String {
     format!("{location}{separator}digest={digest}")
 }
 
-/// Checks the answer to an upload's closing `PUT`.
-async fn finish_upload(registry: &Registry, response: reqwest::Response, what: &str) -> Result<()> {
+/// The registry refused an upload's closing `PUT`: the bytes it received
+/// hash to another digest than the one they were sent as.
+#[derive(Debug, thiserror::Error)]
+#[error("{message} (the registry computed another digest)")]
+pub(crate) struct DigestRejected {
+    /// The digest the blob was sent as.
+    pub digest: Digest,
+    message: String,
+}
+
+/// Checks the answer to an upload's closing `PUT` of `digest`.
+async fn finish_upload(
+    registry: &Registry,
+    response: reqwest::Response,
+    what: &str,
+    digest: &Digest,
+) -> Result<()> {
     match response.status() {
         StatusCode::CREATED => Ok(()),
         StatusCode::BAD_REQUEST => {
             let error = response_error(response, registry.host(), what).await;
-            Err(
-                FinalUploadError(format!("{error:#} (the registry computed another digest)"))
-                    .into(),
-            )
+            Err(DigestRejected {
+                digest: digest.clone(),
+                message: format!("{error:#}"),
+            }
+            .into())
         }
         _ => Err(response_error(response, registry.host(), what).await),
     }
@@ -297,9 +317,18 @@ pub(crate) async fn download_blob(
         return Err(response_error(response, registry.host(), &what).await);
     }
     let dir = dest.parent().expect("blob paths have a parent");
-    let temp = tempfile::Builder::new()
-        .prefix(".download-")
-        .tempfile_in(dir)?;
+    let length = response.content_length();
+    let full = |error: anyhow::Error| {
+        disk_full_or(error, || {
+            let what = format!("{what} to {}", dir.display());
+            let hint = "free space there or point --cache-dir elsewhere";
+            match length {
+                Some(length) => DiskFull::new(what, length, hint),
+                None => DiskFull::size_unknown(what, hint),
+            }
+        })
+    };
+    let temp = temp::file_in(dir, TempKind::Download).map_err(full)?;
     let mut writer = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, temp.reopen()?));
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
@@ -309,10 +338,17 @@ pub(crate) async fn download_blob(
                 registry.host()
             )))
         })?;
-        writer.write_all(&chunk)?;
+        writer
+            .write_all(&chunk)
+            .map_err(|e| full(anyhow::Error::from(e)))?;
     }
-    let (mut file, actual, _) = writer.finish();
-    file.flush()?;
+    let (buffered, actual, _) = writer.finish();
+    // Synced before the rename: after a crash the name holds all its bytes.
+    buffered
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(|file| file.sync_all())
+        .map_err(|e| full(anyhow::Error::from(e)))?;
     if &actual != digest {
         bail!(
             "registry {}: {what}: the bytes have digest {actual} (the registry sent something else)",

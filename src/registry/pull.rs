@@ -62,8 +62,8 @@ pub(crate) async fn resolve(
     })?;
     let manifest = Manifest::from_slice(&fetched.bytes)
         .with_context(|| format!("parsing the manifest of {reference}"))?;
-    let config_path = ensure_blob(registry, repo, &manifest.config.digest, blob_dir).await?;
-    let config = ImageConfig::from_slice(&std::fs::read(&config_path)?)
+    let config_bytes = config_blob(registry, repo, &manifest.config.digest, blob_dir).await?;
+    let config = ImageConfig::from_slice(&config_bytes)
         .with_context(|| format!("parsing the config of {reference}"))?;
     Ok(RemoteImage {
         format,
@@ -71,6 +71,27 @@ pub(crate) async fn resolve(
         config,
         layers: manifest.layers,
     })
+}
+
+/// The bytes of config blob `digest`: kept in `blob_dir`, downloaded again
+/// when the kept copy does not match its digest (it is small: always checked).
+async fn config_blob(
+    registry: &Registry,
+    repo: &str,
+    digest: &Digest,
+    blob_dir: &Path,
+) -> Result<Vec<u8>> {
+    let path = ensure_blob(registry, repo, digest, blob_dir).await?;
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    if &Digest::of(&bytes) == digest {
+        return Ok(bytes);
+    }
+    eprintln!(
+        "hoist: warning: cached config {digest} does not match its digest; downloading it again"
+    );
+    std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+    let path = ensure_blob(registry, repo, digest, blob_dir).await?;
+    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
 }
 
 /// The path of `digest` in `blob_dir`, downloading it first if it is not there.

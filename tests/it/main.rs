@@ -6,6 +6,7 @@ mod support;
 
 mod architecture;
 mod bad_input;
+mod cache;
 mod cli_conveniences;
 mod copy;
 mod ecs_deploy;

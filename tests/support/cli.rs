@@ -63,6 +63,11 @@ impl Hoist {
         self
     }
 
+    /// How it is shown, and the command itself (to spawn it).
+    pub fn into_command(self) -> (String, Command) {
+        (self.shown, self.command)
+    }
+
     /// Runs and returns the output, whatever the exit status.
     pub fn output(mut self) -> (String, Output) {
         let output = self.command.output().expect("running hoist");
