@@ -8,7 +8,9 @@ use crate::error::{usage, usage_hint};
 use crate::image::assemble::{assemble, Image, Publication, RuntimeSettings};
 use crate::image::cache::LayerCache;
 use crate::image::compression::Compression;
-use crate::image::layer::{write_layer, BuiltLayer, Content, LayerSpec, NormalizedLayerBuilder};
+use crate::image::layer::{
+    write_layer_teed, BlobTee, BuiltLayer, Content, LayerSpec, NormalizedLayerBuilder,
+};
 use crate::image::manifest::ManifestFormat;
 use crate::image::platform::Platform;
 use crate::image::tree::layer_from_directory;
@@ -17,6 +19,7 @@ use crate::jar::plan::{FileSource, JarPlan};
 use crate::jar::{plan_jar, PlanOptions};
 use crate::publish::{publish, Output, Repairs};
 use crate::registry::push::{BlobOutcome, PushProgress};
+use crate::registry::stream::StreamTee;
 use crate::registry::transport::ClientOptions;
 use crate::util::temp::{self, Place, TempKind};
 use anyhow::Result;
@@ -144,6 +147,8 @@ pub struct PlatformManifest {
 pub struct PushReport {
     /// Blobs uploaded.
     pub uploaded: usize,
+    /// Of those, the layers streamed while they were written.
+    pub streamed: usize,
     /// Blobs mounted from another repository.
     pub mounted: usize,
     /// Blobs already present.
@@ -298,7 +303,24 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
             dest::open_base(&options.from, platform, work.path(), registries.as_ref()).await?,
         );
     }
-    let built = write_layers_parallel(&specs, cache.as_ref(), work.path())?;
+    // A layer that is not in the registry goes up while it is written.
+    let mut streams = match (&options.to, &registries) {
+        (Location::Registry(target), Some(access)) => {
+            let warm = cache.as_ref().is_some_and(LayerCache::is_warm);
+            access.layer_streams(target, specs.len(), warm).await?
+        }
+        _ => None,
+    };
+    let tees = match &mut streams {
+        Some(streams) => std::mem::take(&mut streams.tees),
+        None => Vec::new(),
+    };
+    let built = write_layers_parallel(&specs, cache.as_ref(), work.path(), tees);
+    let streamed = match streams {
+        Some(streams) => streams.finish().await,
+        None => Vec::new(),
+    };
+    let built = built?;
     let cached: Vec<bool> = built.iter().map(|(_, hit)| *hit).collect();
     let built: Vec<BuiltLayer> = built.into_iter().map(|(layer, _)| layer).collect();
     let images = bases
@@ -314,6 +336,7 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
         bases: &bases,
         registries: registries.as_ref(),
         work: work.path(),
+        streamed: &streamed,
     };
     let repairs = Repairs {
         specs: &specs,
@@ -397,7 +420,14 @@ fn write_layers_parallel(
     specs: &[LayerSpec],
     cache: Option<&LayerCache>,
     dir: &Path,
+    tees: Vec<Option<StreamTee>>,
 ) -> Result<Vec<(BuiltLayer, bool)>> {
+    // Each layer's tee (when streaming), taken by the worker that writes it;
+    // dropped unused on a cache hit, which sends nothing.
+    let mut tees = tees.into_iter();
+    let tees: Vec<std::sync::Mutex<Option<StreamTee>>> = (0..specs.len())
+        .map(|_| std::sync::Mutex::new(tees.next().flatten()))
+        .collect();
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(specs.len().max(1));
@@ -412,9 +442,11 @@ fn write_layers_parallel(
                 // keeps this simple; the dependency layer is usually first.
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(spec) = specs.get(i) else { break };
+                let mut tee = tees[i].lock().expect("one worker per layer").take();
+                let tee = tee.as_mut().map(|t| t as &mut dyn BlobTee);
                 let result = match cache {
-                    Some(cache) if spec.cacheable => cache.get_or_write(spec),
-                    _ => write_layer(spec, dir).map(|layer| (layer, false)),
+                    Some(cache) if spec.cacheable => cache.get_or_write(spec, tee),
+                    _ => write_layer_teed(spec, dir, tee).map(|layer| (layer, false)),
                 };
                 slots
                     .lock()
@@ -543,6 +575,7 @@ fn report(
             .unwrap_or_default(),
         push: push.as_ref().map(|p| PushReport {
             uploaded: p.uploaded,
+            streamed: p.streamed,
             mounted: p.mounted,
             present: p.present,
             bytes_uploaded: p.bytes_uploaded,

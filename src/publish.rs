@@ -35,6 +35,8 @@ pub(crate) struct Output<'a> {
     pub registries: Option<&'a RegistryAccess>,
     /// The build's work directory.
     pub work: &'a Path,
+    /// Layers streamed to the registry while they were written.
+    pub streamed: &'a [Digest],
 }
 
 /// What the build knows to make its layers again.
@@ -92,7 +94,14 @@ impl Output<'_> {
                     .registries
                     .expect("made by the build for registry destinations");
                 let summary = access
-                    .push(target, self.tags, self.publication, self.bases, progress)
+                    .push(
+                        target,
+                        self.tags,
+                        self.publication,
+                        self.bases,
+                        self.streamed,
+                        progress,
+                    )
                     .await?;
                 Ok(Some(summary))
             }

@@ -179,10 +179,14 @@ pub async fn run_build(args: BuildArgs) -> Result<()> {
     crate::cli::output::layer_details(&report);
     if let Some(push) = &report.push {
         crate::cli::progress::say(format_args!(
-            "pushed {} ({}): {} uploaded, {} mounted, {} already there; {} sent in {:.2} s",
+            "pushed {} ({}): {} uploaded{}, {} mounted, {} already there; {} sent in {:.2} s",
             report.image,
             report.digest,
             push.uploaded,
+            match push.streamed {
+                0 => String::new(),
+                n => format!(" ({n} while being built)"),
+            },
             push.mounted,
             push.present,
             HumanBytes(push.bytes_uploaded),

@@ -118,7 +118,7 @@ pub async fn copy(
                 target.tag = Some(source_tag(from).unwrap_or_else(|| "latest".into()));
             }
             let summary = access
-                .push(&target, &options.tags, &publication, &bases, progress)
+                .push(&target, &options.tags, &publication, &bases, &[], progress)
                 .await?;
             push = Some(summary);
             target.pinned(&digest)

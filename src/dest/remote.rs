@@ -14,6 +14,7 @@ use crate::registry::pull::{ensure_blob, ensure_blobs, resolve};
 use crate::registry::push::{
     push_blobs, push_manifest_by_digest, BlobOutcome, BlobToPush, PushOptions, PushProgress,
 };
+use crate::registry::stream::StreamTee;
 use crate::registry::tags::{put_tagged, ImmutableTags, TagMutability};
 use crate::registry::transport::ClientOptions;
 use crate::registry::ImageReference;
@@ -40,6 +41,36 @@ pub struct RegistryAccess {
     immutable_tags: ImmutableTags,
 }
 
+/// The streams of a push's app layers: the writer's ends (taken by the
+/// layer writers) and the upload tasks.
+pub(crate) struct LayerStreams {
+    /// One tee per layer, in order.
+    pub(crate) tees: Vec<Option<StreamTee>>,
+    tasks: Vec<tokio::task::JoinHandle<Result<Option<Digest>>>>,
+}
+
+impl LayerStreams {
+    /// Waits for every upload; returns the digests that went up. A stream
+    /// that failed is said once and left to the push, which sends that blob
+    /// from its file.
+    pub(crate) async fn finish(self) -> Vec<Digest> {
+        drop(self.tees);
+        let mut streamed = Vec::new();
+        for task in self.tasks {
+            match task.await {
+                Ok(Ok(Some(digest))) => streamed.push(digest),
+                Ok(Ok(None)) => {}
+                Ok(Err(error)) => eprintln!(
+                    "hoist: warning: {}; the push sends that layer from its file",
+                    crate::error::one_line(&error)
+                ),
+                Err(error) => eprintln!("hoist: warning: a layer stream stopped: {error}"),
+            }
+        }
+        streamed
+    }
+}
+
 /// What a push did.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -48,6 +79,8 @@ pub struct PushSummary {
     pub outcomes: Vec<(Digest, BlobOutcome)>,
     /// Blobs uploaded.
     pub uploaded: usize,
+    /// Of those, the blobs streamed while their layers were written.
+    pub streamed: usize,
     /// Blobs mounted from another repository.
     pub mounted: usize,
     /// Blobs the repository had.
@@ -354,6 +387,43 @@ impl RegistryAccess {
         ensure_blobs(&registry, &reference.repository, &missing, &self.blob_dir).await
     }
 
+    /// Streams for the app layers of a push to `target` (one per layer, in
+    /// order), when streaming them while they are written pays: when the
+    /// repository holds no tag yet (a first push: every layer is new), or
+    /// when `cache_warm` (a layer the cache does not have is new content).
+    /// A fresh CI runner without a cache pushing to a repository used before
+    /// does not stream: most of its layers are likely there already, and a
+    /// HEAD after the build saves sending them. `None`: no streaming.
+    pub(crate) async fn layer_streams(
+        &self,
+        target: &ImageReference,
+        count: usize,
+        cache_warm: bool,
+    ) -> Result<Option<LayerStreams>> {
+        let repo = &target.repository;
+        if self.create_repository
+            && is_ecr_host(&target.registry)
+            && ensure_repository(&target.registry, repo, &self.aws).await?
+        {
+            eprintln!("created ECR repository {repo}");
+        }
+        let registry = self.pool.get(&target.registry).await?;
+        if !cache_warm && crate::registry::manifests::has_tags(&registry, repo).await? {
+            return Ok(None);
+        }
+        let (tees, tasks) = (0..count)
+            .map(|_| {
+                crate::registry::stream::stream_blob(
+                    registry.clone(),
+                    repo.clone(),
+                    self.push.chunk_size,
+                )
+            })
+            .map(|(tee, task)| (Some(tee), task))
+            .unzip();
+        Ok(Some(LayerStreams { tees, tasks }))
+    }
+
     /// Pushes `publication` to `target` under its tag and `extra_tags`:
     /// every blob first, then the platform manifests (by digest, when there
     /// is an index), then the top manifest under each tag. `bases[i]` is the
@@ -364,6 +434,7 @@ impl RegistryAccess {
         extra_tags: &[String],
         publication: &Publication,
         bases: &[BaseImage],
+        streamed: &[Digest],
         progress: &dyn PushProgress,
     ) -> Result<PushSummary> {
         let started = Instant::now();
@@ -412,7 +483,7 @@ impl RegistryAccess {
             }
         }
         let repo = &target.repository;
-        let (outcomes, tagged) = {
+        let (outcomes, tagged, streamed) = {
             if self.create_repository
                 && is_ecr_host(&target.registry)
                 && ensure_repository(&target.registry, repo, &self.aws).await?
@@ -420,7 +491,24 @@ impl RegistryAccess {
                 eprintln!("created ECR repository {repo}");
             }
             let registry = self.pool.get(&target.registry).await?;
-            let outcomes = push_blobs(&registry, repo, &blobs, self.push, progress).await?;
+            // Blobs streamed while the layers were written are there already.
+            let (sent, to_push): (Vec<&BlobToPush>, Vec<&BlobToPush>) =
+                blobs.iter().partition(|b| streamed.contains(&b.digest));
+            let to_push: Vec<BlobToPush> = to_push.into_iter().cloned().collect();
+            let pushed = push_blobs(&registry, repo, &to_push, self.push, progress).await?;
+            for blob in &sent {
+                progress.blob_started(&blob.digest, blob.size);
+                progress.blob_finished(&blob.digest, blob.size, BlobOutcome::Uploaded);
+            }
+            let outcomes: Vec<BlobOutcome> = blobs
+                .iter()
+                .map(
+                    |b| match to_push.iter().position(|p| p.digest == b.digest) {
+                        Some(i) => pushed[i],
+                        None => BlobOutcome::Uploaded,
+                    },
+                )
+                .collect();
             if let Publication::Multi { images, .. } = publication {
                 for image in images {
                     let media_type = image.format.manifest_media_type();
@@ -440,11 +528,12 @@ impl RegistryAccess {
                 self.immutable_tags,
             )
             .await?;
-            (outcomes, tagged)
+            (outcomes, tagged, sent.len())
         };
         let count = |wanted: BlobOutcome| outcomes.iter().filter(|o| **o == wanted).count();
         Ok(PushSummary {
             uploaded: count(BlobOutcome::Uploaded),
+            streamed,
             mounted: count(BlobOutcome::Mounted),
             present: count(BlobOutcome::Present),
             bytes_uploaded: blobs

@@ -19,7 +19,7 @@
 use crate::image::cache_dir::{mark_used, CacheDir};
 use crate::image::compression::Compression;
 use crate::image::digest::{Digest, HashingWriter};
-use crate::image::layer::{write_layer, BuiltLayer, Content, EntryKind, LayerSpec};
+use crate::image::layer::{write_layer_teed, BlobTee, BuiltLayer, Content, EntryKind, LayerSpec};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -77,6 +77,14 @@ impl LayerCache {
         self.dir.blob_dir()
     }
 
+    /// True when the cache holds at least one layer record: a cache kept
+    /// between builds, where a layer it lacks is most likely new content.
+    pub(crate) fn is_warm(&self) -> bool {
+        std::fs::read_dir(self.dir.records_dir())
+            .map(|mut entries| entries.next().is_some())
+            .unwrap_or(false)
+    }
+
     fn record_path(&self, key: &Digest) -> PathBuf {
         self.dir.records_dir().join(format!("{}.json", key.hex()))
     }
@@ -84,23 +92,32 @@ impl LayerCache {
     /// The cached layer for `spec` (marked used, its bytes to be checked
     /// where they are used), or a freshly written one (then cached).
     /// Returns the layer and whether it came from the cache.
-    pub(crate) fn get_or_write(&self, spec: &LayerSpec) -> Result<(BuiltLayer, bool)> {
+    pub(crate) fn get_or_write(
+        &self,
+        spec: &LayerSpec,
+        tee: Option<&mut dyn BlobTee>,
+    ) -> Result<(BuiltLayer, bool)> {
         let key = layer_key(spec)?;
         if let Some(layer) = self.lookup(&key, spec) {
             mark_used(&layer.path);
             return Ok((layer, true));
         }
-        Ok((self.write(&key, spec)?, false))
+        Ok((self.write(&key, spec, tee)?, false))
     }
 
     /// Writes `spec` afresh over its cached blob and record: the repair of
     /// an entry whose blob did not match its digest.
     pub(crate) fn rewrite(&self, spec: &LayerSpec) -> Result<BuiltLayer> {
-        self.write(&layer_key(spec)?, spec)
+        self.write(&layer_key(spec)?, spec, None)
     }
 
-    fn write(&self, key: &Digest, spec: &LayerSpec) -> Result<BuiltLayer> {
-        let layer = write_layer(spec, &self.blob_dir())?;
+    fn write(
+        &self,
+        key: &Digest,
+        spec: &LayerSpec,
+        tee: Option<&mut dyn BlobTee>,
+    ) -> Result<BuiltLayer> {
+        let layer = write_layer_teed(spec, &self.blob_dir(), tee)?;
         let record = CacheRecord {
             diff_id: layer.diff_id.clone(),
             digest: layer.digest.clone(),
@@ -211,15 +228,15 @@ mod tests {
     fn a_second_build_comes_from_the_cache_with_the_same_digests() {
         let dir = tempfile::tempdir().unwrap();
         let cache = LayerCache::open(dir.path()).unwrap();
-        let (first, hit) = cache.get_or_write(&spec("one")).unwrap();
+        let (first, hit) = cache.get_or_write(&spec("one"), None).unwrap();
         assert!(!hit);
-        let (again, hit) = cache.get_or_write(&spec("one")).unwrap();
+        let (again, hit) = cache.get_or_write(&spec("one"), None).unwrap();
         assert!(hit);
         assert_eq!(
             (&first.digest, &first.diff_id),
             (&again.digest, &again.diff_id)
         );
-        let (other, hit) = cache.get_or_write(&spec("two")).unwrap();
+        let (other, hit) = cache.get_or_write(&spec("two"), None).unwrap();
         assert!(!hit);
         assert_ne!(other.digest, again.digest);
     }
@@ -240,12 +257,12 @@ mod tests {
     fn hits_are_handed_out_to_be_checked_and_a_rewrite_repairs_the_blob() {
         let dir = tempfile::tempdir().unwrap();
         let cache = LayerCache::open(dir.path()).unwrap();
-        let (fresh, _) = cache.get_or_write(&spec("kept")).unwrap();
+        let (fresh, _) = cache.get_or_write(&spec("kept"), None).unwrap();
         assert!(
             !fresh.check,
             "bytes written by this run need no second look"
         );
-        let (hit, cached) = cache.get_or_write(&spec("kept")).unwrap();
+        let (hit, cached) = cache.get_or_write(&spec("kept"), None).unwrap();
         assert!(cached && hit.check);
         let mut bytes = std::fs::read(&hit.path).unwrap();
         let last = bytes.len() - 1;
@@ -264,9 +281,9 @@ mod tests {
     fn a_missing_blob_is_a_miss() {
         let dir = tempfile::tempdir().unwrap();
         let cache = LayerCache::open(dir.path()).unwrap();
-        let (built, _) = cache.get_or_write(&spec("gone")).unwrap();
+        let (built, _) = cache.get_or_write(&spec("gone"), None).unwrap();
         std::fs::remove_file(&built.path).unwrap();
-        let (rebuilt, hit) = cache.get_or_write(&spec("gone")).unwrap();
+        let (rebuilt, hit) = cache.get_or_write(&spec("gone"), None).unwrap();
         assert!(!hit);
         assert!(rebuilt.path.is_file());
     }

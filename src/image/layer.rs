@@ -271,15 +271,56 @@ pub(crate) struct BuiltLayer {
     pub check: bool,
 }
 
+/// Receives a layer's compressed bytes as they are written, besides the blob
+/// file: how an upload can stream a layer while it is built. It can never
+/// fail the write — a tee that gives up just stops taking bytes — and it
+/// hears the digest only once the blob file is complete.
+pub(crate) trait BlobTee: Send {
+    /// The next compressed bytes, in order.
+    fn bytes(&mut self, bytes: &[u8]);
+    /// The blob is complete and stored: its digest and size.
+    fn finish(&mut self, digest: &Digest, size: u64);
+}
+
+/// A writer that hands what it writes to a tee as well.
+struct Teed<'a, W> {
+    inner: W,
+    tee: Option<&'a mut dyn BlobTee>,
+}
+
+impl<W: Write> Write for Teed<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if let Some(tee) = self.tee.as_mut() {
+            tee.bytes(&buf[..n]);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// What to do when a layer does not fit.
 const SPACE_HINT: &str =
     "free space on that file system, or point --cache-dir or the destination elsewhere";
 
 /// Writes `spec` as a gzip-compressed tar blob into `dir` (file named by the
 /// digest's hex) and returns its digests and sizes.
+#[cfg(test)]
 pub(crate) fn write_layer(spec: &LayerSpec, dir: &Path) -> Result<BuiltLayer> {
+    write_layer_teed(spec, dir, None)
+}
+
+/// [`write_layer`], handing the compressed bytes to `tee` as well.
+pub(crate) fn write_layer_teed(
+    spec: &LayerSpec,
+    dir: &Path,
+    tee: Option<&mut dyn BlobTee>,
+) -> Result<BuiltLayer> {
     let compression = spec.effective_compression();
-    let (path, digests) = write_compressed(dir, compression, |out| {
+    let (path, digests) = write_compressed(dir, compression, tee, |out| {
         let mut tar = tar::Builder::new(out);
         let mut contents = ContentOpener::default();
         for entry in &spec.entries {
@@ -325,7 +366,7 @@ pub(crate) fn compress_tar_stream(
         Compression::Auto => Compression::Gzip(crate::image::compression::DEFAULT_GZIP_LEVEL),
         other => other,
     };
-    let (path, digests) = write_compressed(dir, compression, |out| {
+    let (path, digests) = write_compressed(dir, compression, None, |out| {
         io::copy(&mut tar_stream, out).context("reading layer tar")?;
         Ok(())
     })
@@ -357,25 +398,33 @@ struct BlobDigests {
     size: u64,
 }
 
-type UncompressedSink = HashingWriter<GzipWriter<HashingWriter<BufWriter<File>>>>;
+type UncompressedSink<'a> = HashingWriter<GzipWriter<HashingWriter<Teed<'a, BufWriter<File>>>>>;
 
 /// Runs `produce` over a writer whose bytes are hashed, gzip-compressed with
-/// fixed header fields, hashed again and written to a temporary file in `dir`,
-/// which is then renamed to the compressed digest's hex.
-fn write_compressed(
+/// fixed header fields, hashed again and written to a temporary file in `dir`
+/// (and to `tee`), which is then renamed to the compressed digest's hex.
+fn write_compressed<'a>(
     dir: &Path,
     compression: Compression,
-    produce: impl FnOnce(&mut UncompressedSink) -> Result<()>,
+    tee: Option<&'a mut dyn BlobTee>,
+    produce: impl FnOnce(&mut UncompressedSink<'a>) -> Result<()>,
 ) -> Result<(PathBuf, BlobDigests)> {
     let temp = crate::util::temp::file_in(dir, TempKind::Layer)?;
     let file = temp.reopen().context("opening temporary layer file")?;
-    let compressed = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
+    let compressed = HashingWriter::new(Teed {
+        inner: BufWriter::with_capacity(1 << 20, file),
+        tee,
+    });
     let gzip = GzipWriter::new(compressed, compression.level())?;
     let mut uncompressed = HashingWriter::new(gzip);
     produce(&mut uncompressed)?;
     let (gzip, diff_id, uncompressed_size) = uncompressed.finish();
     let compressed = gzip.finish().context("finishing gzip stream")?;
-    let (buffered, digest, size) = compressed.finish();
+    let (teed, digest, size) = compressed.finish();
+    let Teed {
+        inner: buffered,
+        tee,
+    } = teed;
     // Synced before the rename: after a crash the name holds all its bytes.
     buffered
         .into_inner()
@@ -385,6 +434,9 @@ fn write_compressed(
     let path = dir.join(digest.hex());
     temp.persist(&path)
         .with_context(|| format!("storing layer blob {}", path.display()))?;
+    if let Some(tee) = tee {
+        tee.finish(&digest, size);
+    }
     Ok((
         path,
         BlobDigests {

@@ -85,7 +85,7 @@ pub(crate) async fn mount_blob(
     }
 }
 
-fn location(response: &reqwest::Response) -> Result<String> {
+pub(crate) fn location(response: &reqwest::Response) -> Result<String> {
     response
         .headers()
         .get(LOCATION)
@@ -252,7 +252,7 @@ async fn put_monolithic(
 }
 
 /// `location` with the `digest` query parameter that closes an upload.
-fn with_digest(location: &str, digest: &Digest) -> String {
+pub(crate) fn with_digest(location: &str, digest: &Digest) -> String {
     let separator = if location.contains('?') { '&' } else { '?' };
     format!("{location}{separator}digest={digest}")
 }
@@ -268,7 +268,7 @@ pub(crate) struct DigestRejected {
 }
 
 /// Checks the answer to an upload's closing `PUT` of `digest`.
-async fn finish_upload(
+pub(crate) async fn finish_upload(
     registry: &Registry,
     response: reqwest::Response,
     what: &str,
@@ -288,7 +288,7 @@ async fn finish_upload(
     }
 }
 
-fn location_of(response: &reqwest::Response) -> Option<String> {
+pub(crate) fn location_of(response: &reqwest::Response) -> Option<String> {
     location(response).ok()
 }
 

@@ -119,6 +119,27 @@ pub(crate) async fn manifest_digest(
     }
 }
 
+/// True when `repo` exists and holds at least one tag (a repository pushed
+/// to before); false for a new or empty one (404 or no tags).
+pub(crate) async fn has_tags(registry: &Registry, repo: &str) -> Result<bool> {
+    let path = format!("/v2/{repo}/tags/list?n=1");
+    let what = format!("listing the tags of {repo}");
+    let response = registry
+        .send(&pull_scope(repo), &what, || {
+            registry.request(Method::GET, &path)
+        })
+        .await?;
+    match response.status() {
+        StatusCode::NOT_FOUND => Ok(false),
+        StatusCode::OK => {
+            let body = read_limited(response, MAX_MANIFEST_BYTES, registry.host(), &what).await?;
+            let listed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            Ok(listed["tags"].as_array().is_some_and(|t| !t.is_empty()))
+        }
+        _ => Err(response_error(response, registry.host(), &what).await),
+    }
+}
+
 /// How many tags [`tags_naming`] looks at, at most.
 const MAX_TAGS_LOOKED_AT: usize = 100;
 

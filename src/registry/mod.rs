@@ -14,6 +14,7 @@ pub(crate) mod pull;
 pub(crate) mod push;
 pub(crate) mod reference;
 pub(crate) mod retry;
+pub(crate) mod stream;
 pub(crate) mod tags;
 pub(crate) mod transport;
 

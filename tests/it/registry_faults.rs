@@ -194,3 +194,58 @@ fn an_endless_manifest_is_refused_not_buffered() {
     assert!(stderr.contains("larger than 4194304 bytes"), "{stderr}");
     assert_eq!(proxy.injected(), 1);
 }
+
+#[test]
+fn a_layer_stream_that_fails_is_sent_again_from_its_file() {
+    let registry = TestRegistry::start(Auth::None);
+    // The first part of the first stream is refused (400 is not retried):
+    // that stream stops; the push after the build sends the layer whole.
+    let proxy = FaultProxy::start(
+        &registry.host,
+        vec![Fault::on(
+            "PATCH",
+            "/blobs/uploads/",
+            1,
+            Action::Respond {
+                status: 400,
+                retry_after: None,
+            },
+        )],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let jar = big_boot_variant(dir.path(), 12_000_000, 5);
+    let target = format!("{}/streamfail/app:1", proxy.host);
+    let (shown, output) = hoist()
+        .env("HOIST_CACHE_DIR", dir.path().join("cache"))
+        .args(["build", "--from", "scratch", "--jar"])
+        .args([&jar])
+        .args(["--to", &target, "--json"])
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{shown}: {stderr}");
+    assert_eq!(proxy.injected(), 1, "{:#?}", proxy.log());
+    assert!(
+        stderr.contains("the push sends that layer from its file"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let layers = report["layers"].as_array().unwrap().len() as u64;
+    assert_eq!(report["push"]["streamed"], layers - 1, "{report}");
+    let copied = dir.path().join("copied");
+    run_tool(
+        "skopeo",
+        &[
+            "copy",
+            "--quiet",
+            "--src-tls-verify=false",
+            &format!("docker://{}/streamfail/app:1", registry.host),
+            &format!("oci:{}:back", copied.display()),
+        ],
+        "apt-get install skopeo",
+    );
+    let back = LayoutImage::open(&copied, "back");
+    assert_eq!(back.digest, report["digest"].as_str().unwrap());
+    for i in 0..back.layer_digests().len() {
+        back.layer_tar(i);
+    }
+}

@@ -128,6 +128,10 @@ fn a_class_change_uploads_one_layer_and_a_rerun_uploads_nothing() {
         "the application layer and the config: {changed}"
     );
     assert_eq!(
+        changed["push"]["streamed"], 1,
+        "a warm cache lacked the application layer: it went up while written: {changed}"
+    );
+    assert_eq!(
         registry.requests("POST", "/v2/demo/big/blobs/uploads/") - uploads_before,
         2
     );
@@ -394,4 +398,71 @@ fn several_platforms_to_a_docker_archive_is_refused() {
         .failure(2);
     assert!(stderr.contains("one platform"), "{stderr}");
     assert!(!dir.path().join("a.tar").exists());
+}
+
+/// Line of the registry's access log that closed the upload of `digest`
+/// (`PUT …?digest=`), however the query is encoded.
+fn closing_put(log: &str, digest: &str) -> Option<usize> {
+    let hex = digest.trim_start_matches("sha256:");
+    log.lines()
+        .position(|l| l.contains("\"PUT ") && l.contains("/blobs/uploads/") && l.contains(hex))
+}
+
+#[test]
+fn new_layers_go_up_while_they_are_written_and_a_fresh_cache_on_a_used_repository_waits() {
+    let registry = TestRegistry::start(Auth::None);
+    let dir = tempfile::tempdir().unwrap();
+    let v0 = big_boot_variant(&dir.path().join("v0"), 20_000_000, 7);
+    let image = registry.image("demo/stream:1");
+    // An empty repository: every layer is new, so each streams to the
+    // registry while it is compressed.
+    let first = hoist()
+        .env("HOIST_CACHE_DIR", dir.path().join("cache-a"))
+        .args(["build", "--from", "scratch", "--jar"])
+        .args([&v0])
+        .args(["--to", &image])
+        .report();
+    let layers = first["layers"].as_array().unwrap();
+    assert_eq!(
+        first["push"]["streamed"].as_u64().unwrap() as usize,
+        layers.len(),
+        "{first}"
+    );
+    assert!(
+        outcomes(&first).iter().all(|(_, o)| o == "uploaded"),
+        "{first}"
+    );
+    // The config exists only once every layer is written: with streaming,
+    // every layer's upload is closed before the config's.
+    let log = registry.log();
+    let config = closing_put(&log, first["configDigest"].as_str().unwrap()).expect("config PUT");
+    for layer in layers {
+        let at = closing_put(&log, layer["digest"].as_str().unwrap()).expect("layer PUT");
+        assert!(at < config, "layer {layer} closed after the config:\n{log}");
+    }
+    // The dependency layer (20 MB) still goes in 8 MiB parts; small layers
+    // in their closing PUT.
+    assert_eq!(
+        registry.requests("PATCH", "/v2/demo/stream/blobs/uploads/"),
+        3,
+        "{log}"
+    );
+    assert_eq!(skopeo_inspect(&image)["Digest"], first["digest"]);
+
+    // A fresh runner (empty cache) pushing to a repository with tags: most
+    // layers are likely there, so nothing streams; a HEAD finds them.
+    let posts = registry.requests("POST", "/v2/demo/stream/blobs/uploads/");
+    let again = hoist()
+        .env("HOIST_CACHE_DIR", dir.path().join("cache-b"))
+        .args(["build", "--from", "scratch", "--jar"])
+        .args([&v0])
+        .args(["--to", &image])
+        .report();
+    assert_eq!(again["push"]["streamed"], 0, "{again}");
+    assert_eq!(again["push"]["uploaded"], 0, "{again}");
+    assert_eq!(again["digest"], first["digest"]);
+    assert_eq!(
+        registry.requests("POST", "/v2/demo/stream/blobs/uploads/"),
+        posts
+    );
 }
