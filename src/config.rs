@@ -56,6 +56,8 @@ pub struct ImageSection {
     pub user: Option<String>,
     /// `exploded` or `packaged`.
     pub mode: Option<String>,
+    /// Layer compression: `auto` (default), `stored`, `gzip[:N]`, `zstd[:N]`.
+    pub compression: Option<String>,
     /// Extra files, one layer.
     #[serde(default)]
     pub files: Vec<FileEntry>,
@@ -177,6 +179,10 @@ impl HoistConfig {
         })?;
         for (name, env) in &config.env {
             env.check(name)?;
+        }
+        if let Some(text) = &config.image.compression {
+            text.parse::<crate::image::Compression>()
+                .map_err(|why| format!("[image] compression: {why}"))?;
         }
         for file in &config.image.files {
             match (&file.from, &file.secret) {
@@ -450,6 +456,19 @@ protect = true
         let text = SAMPLE.replace("protect = true", "protect = true\nclustr = \"x\"");
         let err = HoistConfig::parse(&text).unwrap_err();
         assert!(err.contains("clustr"), "{err}");
+    }
+
+    #[test]
+    fn compression_is_checked_when_the_file_is_read() {
+        let text = SAMPLE.replace("ports = [8080]", "ports = [8080]\ncompression = \"zstd:9\"");
+        let config = HoistConfig::parse(&text).unwrap();
+        assert_eq!(config.image.compression.as_deref(), Some("zstd:9"));
+        let text = SAMPLE.replace("ports = [8080]", "ports = [8080]\ncompression = \"brotli\"");
+        let err = HoistConfig::parse(&text).unwrap_err();
+        assert!(
+            err.contains("[image] compression") && err.contains("zstd:1..19"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -74,6 +74,7 @@ jar = "build/libs/*.jar"                # Gradle's *-plain.jar is ignored{jar_no
 ports = [8080]
 # platforms = ["linux/amd64", "linux/arm64"]   # several make one multi-arch index
 # mode = "packaged"                     # default for Spring Boot: exploded (layers from layers.idx)
+# compression = "zstd"                 # smaller, faster layers for containerd/Fargate pulls; default auto (gzip)
 
 # Config files baked into the image, in a layer of their own. A `secret` is read from
 # AWS Secrets Manager at build time — whoever can pull the image can read it; prefer

@@ -495,7 +495,12 @@ pub async fn ship(
         labels: config.image.labels.clone().into_iter().collect(),
         created,
         mtime,
-        compression: Compression::Auto,
+        compression: match &config.image.compression {
+            Some(text) => text
+                .parse::<Compression>()
+                .map_err(|why| usage(format!("[image] compression: {why}")))?,
+            None => Compression::Auto,
+        },
         format: None,
         cache_dir: options.cache_dir.clone(),
         tags: tags[1..].to_vec(),

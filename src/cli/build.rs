@@ -95,7 +95,8 @@ pub struct BuildArgs {
     /// Config creation time: epoch (default), now, or an RFC 3339 time.
     #[arg(long, value_name = "TIME")]
     pub creation_time: Option<String>,
-    /// Layer compression: auto, stored, gzip or gzip:1..9.
+    /// Layer compression: auto, stored, gzip, gzip:1..9, zstd or zstd:1..19
+    /// (zstd makes an OCI image; containerd 1.5+, Fargate 1.4.0, Podman pull it).
     #[arg(long, value_name = "KIND", default_value = "auto")]
     pub compression: Compression,
     /// Manifest format: oci or docker (default: the base's).
@@ -118,6 +119,9 @@ pub struct InspectArgs {
     pub jar: PathBuf,
     #[command(flatten)]
     pub jar_args: JarArgs,
+    /// The compression to show per layer (as `hoist build --compression`).
+    #[arg(long, value_name = "KIND", default_value = "auto")]
+    pub compression: Compression,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -209,7 +213,14 @@ pub fn run_inspect(args: InspectArgs) -> Result<()> {
         let layers: Vec<serde_json::Value> = plan
             .layers
             .iter()
-            .map(|l| serde_json::json!({"name": l.name, "files": l.files.len(), "size": l.size()}))
+            .map(|l| {
+                serde_json::json!({
+                    "name": l.name,
+                    "files": l.files.len(),
+                    "size": l.size(),
+                    "compression": layer_compression(l, args.compression).to_string(),
+                })
+            })
             .collect();
         let value = serde_json::json!({
             "jar": plan.jar,
@@ -219,6 +230,7 @@ pub fn run_inspect(args: InspectArgs) -> Result<()> {
             "entrypoint": plan.entrypoint,
             "cmd": plan.cmd,
             "workingDir": plan.working_dir,
+            "pulledBy": args.compression.pulled_by(),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(());
@@ -243,17 +255,29 @@ pub fn run_inspect(args: InspectArgs) -> Result<()> {
     }
     writeln!(out, "workdir:    {}", plan.working_dir)?;
     writeln!(out)?;
-    writeln!(out, "{:<24} {:>7} {:>12}", "LAYER", "FILES", "SIZE")?;
+    writeln!(
+        out,
+        "{:<24} {:>7} {:>12}  COMPRESSION",
+        "LAYER", "FILES", "SIZE"
+    )?;
     for layer in &plan.layers {
         writeln!(
             out,
-            "{:<24} {:>7} {:>12}",
+            "{:<24} {:>7} {:>12}  {}",
             layer.name,
             layer.files.len(),
-            HumanBytes(layer.size()).to_string()
+            HumanBytes(layer.size()).to_string(),
+            layer_compression(layer, args.compression)
         )?;
     }
+    writeln!(out)?;
+    writeln!(out, "{}", args.compression.pulled_by())?;
     Ok(())
+}
+
+/// The compression a build gives `layer` when asked for `wanted`.
+fn layer_compression(layer: &hoist::jar::PlannedLayer, wanted: Compression) -> Compression {
+    wanted.resolve_for(layer.files.iter().map(|f| (f.dest.as_str(), f.size)))
 }
 
 fn parse_file(text: &str) -> Result<ExtraFile> {

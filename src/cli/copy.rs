@@ -23,10 +23,10 @@ pub struct CopyArgs {
     /// Another tag at a registry destination (repeatable).
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
-    /// Manifest format made for an image read from a docker archive: docker (default) or oci.
+    /// Manifest format made for an image read from a docker archive: docker (default; oci with zstd) or oci.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
-    /// Compression of layers read from a docker archive: auto (gzip), stored, gzip or gzip:1..9.
+    /// Compression of layers read from a docker archive: auto (gzip), stored, gzip[:1..9] or zstd[:1..19].
     #[arg(long, value_name = "MODE", default_value = "auto")]
     pub compression: hoist::image::Compression,
     /// Create the ECR repository if it does not exist (CreateRepository).

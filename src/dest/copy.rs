@@ -88,7 +88,12 @@ pub async fn copy(
                 file,
                 reference.as_deref(),
                 platform,
-                options.format.unwrap_or(ManifestFormat::Docker),
+                ManifestFormat::for_layers(
+                    options.format,
+                    ManifestFormat::Docker,
+                    options.compression,
+                    std::iter::empty(),
+                )?,
                 options.compression,
                 work.path(),
             )?;

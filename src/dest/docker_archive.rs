@@ -12,6 +12,7 @@ use crate::dest::{check_platform, BaseImage};
 use crate::error::{usage, usage_hint};
 use crate::image::assemble::{Image, ImageLayer};
 use crate::image::compression::Compression;
+use crate::image::compressor::{decompressing_reader, framing_of, Framing};
 use crate::image::config::ImageConfig;
 use crate::image::digest::{DigestMismatch, HashingReader, HashingWriter};
 use crate::image::layer::compress_tar_stream;
@@ -24,7 +25,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Read, Seek, Write};
+use std::io::{BufReader, BufWriter, Read, Seek, Write};
 use std::path::Path;
 
 /// One image of an archive's `manifest.json`.
@@ -120,7 +121,7 @@ pub(crate) fn read_image(
         .layers
         .into_iter()
         .map(|mut layer| {
-            layer.descriptor.media_type = format.layer_media_type().to_string();
+            layer.descriptor.media_type = format.layer_media_type_of(compression).to_string();
             layer
         })
         .collect();
@@ -205,14 +206,9 @@ fn read_archive(
     let mut built = HashMap::new();
     scan(file, |member, reader| {
         if wanted.contains(member) && !built.contains_key(member) {
-            let mut buffered = BufReader::with_capacity(1 << 16, reader);
-            let gzip = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-            let layer = if gzip {
-                let decoder = flate2::read::MultiGzDecoder::new(buffered);
-                compress_tar_stream("base", decoder, compression, work)?
-            } else {
-                compress_tar_stream("base", buffered, compression, work)?
-            };
+            let buffered = BufReader::with_capacity(1 << 16, reader);
+            let tar = decompressing_reader(buffered)?;
+            let layer = compress_tar_stream("base", tar, compression, work)?;
             built.insert(member.to_string(), layer);
         }
         Ok(built.len() < wanted.len())
@@ -237,7 +233,7 @@ fn read_archive(
         }
         layers.push(ImageLayer {
             descriptor: Descriptor::new(
-                ManifestFormat::Docker.layer_media_type(),
+                ManifestFormat::Docker.layer_media_type_of(layer.compression),
                 layer.digest.clone(),
                 layer.size,
             ),
@@ -384,7 +380,7 @@ fn append<W: Write>(
         .with_context(|| format!("writing {name} into the archive"))
 }
 
-/// Decompresses a gzip (or plain) layer blob into `out`; returns its size
+/// Decompresses a gzip, zstd (or plain) layer blob into `out`; returns its size
 /// and digest. A layer to be checked must also hash to its digest, read
 /// to the end whether it decompresses or not: a [`DigestMismatch`] says
 /// which blob is bad rather than how its bytes failed to decompress.
@@ -392,15 +388,22 @@ fn decompress_into(layer: &ImageLayer, out: &mut File) -> Result<(u64, Digest)> 
     let blob = &layer.path;
     let file = File::open(blob).with_context(|| format!("opening {}", blob.display()))?;
     let mut reader = BufReader::with_capacity(1 << 16, HashingReader::new(file));
-    let gzip = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    let framing = framing_of(&mut reader)?;
     let mut writer = HashingWriter::new(BufWriter::with_capacity(1 << 20, out));
-    let copied = if gzip {
-        let mut decoder = flate2::bufread::MultiGzDecoder::new(reader);
-        let copied = std::io::copy(&mut decoder, &mut writer);
-        reader = decoder.into_inner();
-        copied
-    } else {
-        std::io::copy(&mut reader, &mut writer)
+    let copied = match framing {
+        Framing::Gzip => {
+            let mut decoder = flate2::bufread::MultiGzDecoder::new(reader);
+            let copied = std::io::copy(&mut decoder, &mut writer);
+            reader = decoder.into_inner();
+            copied
+        }
+        Framing::Zstd => {
+            let mut decoder = zstd::stream::read::Decoder::with_buffer(reader)?;
+            let copied = std::io::copy(&mut decoder, &mut writer);
+            reader = decoder.finish();
+            copied
+        }
+        Framing::Plain => std::io::copy(&mut reader, &mut writer),
     };
     if layer.check {
         std::io::copy(&mut reader, &mut std::io::sink())

@@ -140,7 +140,7 @@ pub(crate) fn assemble(
         );
         layers.push(ImageLayer {
             descriptor: Descriptor::new(
-                format.layer_media_type(),
+                format.layer_media_type_of(built.compression),
                 built.digest.clone(),
                 built.size,
             ),

@@ -1,11 +1,11 @@
 //! Layers: what goes in them ([`LayerSpec`]) and writing them as reproducible
-//! gzip-compressed tar blobs ([`write_layer`]) in one streaming pass that hashes
-//! the tar (diff_id) and the gzip (digest) as it writes — memory stays flat
+//! compressed tar blobs (gzip or zstd, [`write_layer`]) in one streaming pass
+//! that hashes the tar (diff_id) and the compressed bytes (digest) as it writes — memory stays flat
 //! whatever the layer size.
 
 use crate::image::compression::{looks_compressed, Compression};
+use crate::image::compressor::Compressor;
 use crate::image::digest::{Digest, HashingWriter};
-use crate::image::gzip::GzipWriter;
 use crate::util::fs::{disk_full_or, DiskFull};
 use crate::util::temp::TempKind;
 use anyhow::{bail, Context, Result};
@@ -17,6 +17,8 @@ use std::sync::Arc;
 
 /// Media type of a gzip-compressed OCI layer.
 pub(crate) const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// Media type of a zstd-compressed OCI layer (Docker v2s2 has none).
+pub(crate) const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 /// Media type of a gzip-compressed Docker layer.
 pub(crate) const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
@@ -306,7 +308,7 @@ impl<W: Write> Write for Teed<'_, W> {
 const SPACE_HINT: &str =
     "free space on that file system, or point --cache-dir or the destination elsewhere";
 
-/// Writes `spec` as a gzip-compressed tar blob into `dir` (file named by the
+/// Writes `spec` as a compressed tar blob into `dir` (file named by the
 /// digest's hex) and returns its digests and sizes.
 #[cfg(test)]
 pub(crate) fn write_layer(spec: &LayerSpec, dir: &Path) -> Result<BuiltLayer> {
@@ -398,10 +400,10 @@ struct BlobDigests {
     size: u64,
 }
 
-type UncompressedSink<'a> = HashingWriter<GzipWriter<HashingWriter<Teed<'a, BufWriter<File>>>>>;
+type UncompressedSink<'a> = HashingWriter<Compressor<HashingWriter<Teed<'a, BufWriter<File>>>>>;
 
-/// Runs `produce` over a writer whose bytes are hashed, gzip-compressed with
-/// fixed header fields, hashed again and written to a temporary file in `dir`
+/// Runs `produce` over a writer whose bytes are hashed, compressed (gzip
+/// with fixed header fields, or zstd), hashed again and written to a temporary file in `dir`
 /// (and to `tee`), which is then renamed to the compressed digest's hex.
 fn write_compressed<'a>(
     dir: &Path,
@@ -415,11 +417,13 @@ fn write_compressed<'a>(
         inner: BufWriter::with_capacity(1 << 20, file),
         tee,
     });
-    let gzip = GzipWriter::new(compressed, compression.level())?;
-    let mut uncompressed = HashingWriter::new(gzip);
+    let compressor = Compressor::new(compressed, compression)?;
+    let mut uncompressed = HashingWriter::new(compressor);
     produce(&mut uncompressed)?;
-    let (gzip, diff_id, uncompressed_size) = uncompressed.finish();
-    let compressed = gzip.finish().context("finishing gzip stream")?;
+    let (compressor, diff_id, uncompressed_size) = uncompressed.finish();
+    let compressed = compressor
+        .finish()
+        .with_context(|| format!("finishing the {compression} stream"))?;
     let (teed, digest, size) = compressed.finish();
     let Teed {
         inner: buffered,

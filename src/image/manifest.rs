@@ -1,8 +1,9 @@
 //! Manifests, indexes and descriptors, in OCI and Docker v2 schema 2 form.
 
+use crate::image::compression::Compression;
 use crate::image::config::{DOCKER_CONFIG, OCI_CONFIG};
 use crate::image::digest::Digest;
-use crate::image::layer::{DOCKER_LAYER_GZIP, OCI_LAYER_GZIP};
+use crate::image::layer::{DOCKER_LAYER_GZIP, OCI_LAYER_GZIP, OCI_LAYER_ZSTD};
 use crate::image::platform::Platform;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -52,6 +53,43 @@ impl ManifestFormat {
             ManifestFormat::Oci => OCI_LAYER_GZIP,
             ManifestFormat::Docker => DOCKER_LAYER_GZIP,
         }
+    }
+
+    /// The media type of a layer compressed with `compression` (zstd has an
+    /// OCI type only: see [`ManifestFormat::for_layers`]).
+    pub fn layer_media_type_of(self, compression: Compression) -> &'static str {
+        match compression {
+            Compression::Zstd(_) => OCI_LAYER_ZSTD,
+            _ => self.layer_media_type(),
+        }
+    }
+
+    /// The format of an image whose layers are compressed with
+    /// `compression` or come as `base_media_types`: `wanted` when given, else
+    /// `default` — except that zstd layers need OCI (Docker v2s2 has no zstd
+    /// layer type), so they choose OCI and refuse an explicit Docker.
+    pub fn for_layers<'a>(
+        wanted: Option<ManifestFormat>,
+        default: ManifestFormat,
+        compression: Compression,
+        mut base_media_types: impl Iterator<Item = &'a str>,
+    ) -> anyhow::Result<ManifestFormat> {
+        let zstd_base = base_media_types.any(|m| m.ends_with("+zstd"));
+        if !compression.is_zstd() && !zstd_base {
+            return Ok(wanted.unwrap_or(default));
+        }
+        if wanted == Some(ManifestFormat::Docker) {
+            let what = if compression.is_zstd() {
+                format!("--compression {compression}")
+            } else {
+                "a base with zstd layers".to_string()
+            };
+            return Err(crate::error::usage_hint(
+                format!("{what} needs OCI manifests: Docker v2s2 has no zstd layer type"),
+                "drop --format docker (zstd images are OCI), or use --compression gzip",
+            ));
+        }
+        Ok(ManifestFormat::Oci)
     }
 
     /// The format a manifest media type belongs to.

@@ -14,6 +14,7 @@ pub(crate) mod assemble;
 pub(crate) mod cache;
 pub(crate) mod cache_dir;
 pub(crate) mod compression;
+pub(crate) mod compressor;
 pub(crate) mod config;
 pub(crate) mod digest;
 pub(crate) mod gzip;

@@ -9,4 +9,4 @@ pub(crate) mod index_files;
 pub(crate) mod manifest;
 pub(crate) mod plan;
 
-pub use plan::{plan_jar, JarKind, JarPlan, Mode, PlanOptions};
+pub use plan::{plan_jar, JarKind, JarPlan, Mode, PlanOptions, PlannedLayer};

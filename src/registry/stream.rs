@@ -133,9 +133,11 @@ async fn upload(
             Piece::Bytes(bytes) => {
                 part.extend_from_slice(&bytes);
                 if part.len() >= part_size {
-                    location = patch(registry, &scope, &what, &location, offset, &part).await?;
-                    offset += part.len() as u64;
-                    part.clear();
+                    let full = std::mem::replace(&mut part, Vec::with_capacity(part_size));
+                    let size = full.len() as u64;
+                    location =
+                        patch(registry, &scope, &what, &location, offset, full.into()).await?;
+                    offset += size;
                 }
             }
             Piece::Done(digest, size) => {
@@ -145,12 +147,16 @@ async fn upload(
                 let last = if offset == 0 {
                     bytes::Bytes::from(std::mem::take(&mut part))
                 } else {
-                    if !part.is_empty() {
-                        location = patch(registry, &scope, &what, &location, offset, &part).await?;
+                    let rest = std::mem::take(&mut part);
+                    let size = rest.len() as u64;
+                    if size > 0 {
+                        location =
+                            patch(registry, &scope, &what, &location, offset, rest.into()).await?;
                     }
+                    offset += size;
                     bytes::Bytes::new()
                 };
-                let sent = offset + part.len() as u64 + last.len() as u64;
+                let sent = offset + last.len() as u64;
                 if sent != size {
                     anyhow::bail!("{what}: sent {sent} bytes of {size}");
                 }
@@ -178,10 +184,9 @@ async fn patch(
     what: &str,
     location: &str,
     offset: u64,
-    part: &[u8],
+    body: bytes::Bytes,
 ) -> Result<String> {
-    let body = bytes::Bytes::copy_from_slice(part);
-    let end = offset + part.len() as u64 - 1;
+    let end = offset + body.len() as u64 - 1;
     let response = registry
         .send(scope, what, || {
             registry

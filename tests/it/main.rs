@@ -24,3 +24,4 @@ mod release;
 mod render;
 mod reproducible;
 mod ship;
+mod zstd;

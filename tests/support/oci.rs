@@ -76,14 +76,39 @@ impl LayoutImage {
             .collect()
     }
 
-    /// The uncompressed tar of layer `i`, checked against the config's diff_id.
+    /// The media type of layer `i`.
+    pub fn layer_media_type(&self, i: usize) -> String {
+        self.manifest["layers"][i]["mediaType"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The uncompressed tar of layer `i`, checked against the config's
+    /// diff_id. zstd layers are read by the `zstd` command, not by the
+    /// library hoist writes them with.
     #[track_caller]
     pub fn layer_tar(&self, i: usize) -> Vec<u8> {
-        let compressed = blob(&self.dir, &self.layer_digests()[i]);
+        let digest = self.layer_digests()[i].clone();
+        let compressed = blob(&self.dir, &digest);
         let mut tar = Vec::new();
-        flate2::read::GzDecoder::new(&compressed[..])
-            .read_to_end(&mut tar)
-            .unwrap();
+        if self.layer_media_type(i).ends_with("+zstd") {
+            let path = self
+                .dir
+                .join("blobs/sha256")
+                .join(digest.trim_start_matches("sha256:"));
+            let output = std::process::Command::new("zstd")
+                .args(["-d", "-c", "-q"])
+                .arg(&path)
+                .output()
+                .unwrap_or_else(|e| panic!("running zstd (apt-get install zstd): {e}"));
+            assert!(output.status.success(), "zstd -d {}", path.display());
+            tar = output.stdout;
+        } else {
+            flate2::read::GzDecoder::new(&compressed[..])
+                .read_to_end(&mut tar)
+                .unwrap();
+        }
         assert_eq!(
             sha256(&tar),
             self.config["rootfs"]["diff_ids"][i],
