@@ -335,9 +335,13 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
         None => Vec::new(),
     };
     let built = write_layers_parallel(&specs, cache.as_ref(), work.path(), tees);
-    let streamed = match streams {
-        Some(streams) => streams.finish().await,
-        None => Vec::new(),
+    let streamed = match (streams, &built) {
+        (Some(streams), Ok(_)) => streams.finish().await,
+        (Some(streams), Err(_)) => {
+            streams.abandon();
+            Vec::new()
+        }
+        (None, _) => Vec::new(),
     };
     let built = built?;
     let cached: Vec<bool> = built.iter().map(|(_, hit)| *hit).collect();

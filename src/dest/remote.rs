@@ -50,6 +50,13 @@ pub(crate) struct LayerStreams {
 }
 
 impl LayerStreams {
+    /// Stops every upload: the build failed, nothing is pushed.
+    pub(crate) fn abandon(self) {
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+
     /// Waits for every upload; returns the digests that went up. A stream
     /// that failed is said once and left to the push, which sends that blob
     /// from its file.
