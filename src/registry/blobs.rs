@@ -85,7 +85,7 @@ pub(crate) async fn mount_blob(
     }
 }
 
-pub(crate) fn location(response: &reqwest::Response) -> Result<String> {
+fn location(response: &reqwest::Response) -> Result<String> {
     response
         .headers()
         .get(LOCATION)
@@ -153,21 +153,12 @@ async fn upload_session(
     let what = format!("uploading {digest} to {repo}");
     let mut location = match started {
         Some(location) => location,
-        None => {
-            let path = format!("/v2/{repo}/blobs/uploads/");
-            let response = registry
-                .send(&scope, &what, || {
-                    registry
-                        .request(Method::POST, &path)
-                        .header(CONTENT_LENGTH, 0)
-                })
-                .await?;
-            if response.status() != StatusCode::ACCEPTED {
-                let error = response_error(response, registry.host(), &what).await;
-                return Err(FinalUploadError(format!("{error:#}")).into());
-            }
-            location(&response)?
-        }
+        None => start_session(registry, repo, &scope, &what)
+            .await
+            .map_err(|error| match error.downcast::<SessionRefused>() {
+                Ok(SessionRefused(error)) => FinalUploadError(format!("{error:#}")).into(),
+                Err(error) => error,
+            })?,
     };
     let size = tokio::fs::metadata(path)
         .await
@@ -190,35 +181,98 @@ async fn upload_session(
         if part.is_empty() {
             break;
         }
-        let part = bytes::Bytes::from(part);
-        let end = offset + part.len() as u64 - 1;
-        let url = location.clone();
-        let response = registry
-            .send(&scope, &what, || {
-                registry
-                    .request(Method::PATCH, &url)
-                    .header(CONTENT_TYPE, "application/octet-stream")
-                    .header("Content-Range", format!("{offset}-{end}"))
-                    .header(CONTENT_LENGTH, part.len())
-                    .body(part.clone())
-            })
-            .await?;
-        if response.status() != StatusCode::ACCEPTED {
-            return Err(response_error(response, registry.host(), &what).await);
-        }
-        location = location_of(&response).unwrap_or(location);
-        offset = end + 1;
-        on_bytes(part.len() as u64);
+        let size = part.len() as u64;
+        location = send_part(registry, &scope, &what, &location, offset, part.into()).await?;
+        offset += size;
+        on_bytes(size);
     }
-    let url = with_digest(&location, digest);
+    close_session(
+        registry,
+        &scope,
+        &what,
+        &location,
+        digest,
+        bytes::Bytes::new(),
+    )
+    .await
+}
+
+/// The registry answered an upload session's `POST` with an error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub(crate) struct SessionRefused(anyhow::Error);
+
+/// Opens an upload session in `repo` (`POST …/blobs/uploads/`); returns
+/// where its parts go.
+pub(crate) async fn start_session(
+    registry: &Registry,
+    repo: &str,
+    scope: &str,
+    what: &str,
+) -> Result<String> {
+    let path = format!("/v2/{repo}/blobs/uploads/");
     let response = registry
-        .send(&scope, &what, || {
+        .send(scope, what, || {
             registry
-                .request(Method::PUT, &url)
+                .request(Method::POST, &path)
                 .header(CONTENT_LENGTH, 0)
         })
         .await?;
-    finish_upload(registry, response, &what, digest).await
+    if response.status() != StatusCode::ACCEPTED {
+        let error = response_error(response, registry.host(), what).await;
+        return Err(SessionRefused(error).into());
+    }
+    location(&response)
+}
+
+/// Sends one part of a session at `offset` (`PATCH` with `Content-Range`);
+/// returns where the next one goes.
+pub(crate) async fn send_part(
+    registry: &Registry,
+    scope: &str,
+    what: &str,
+    location: &str,
+    offset: u64,
+    part: bytes::Bytes,
+) -> Result<String> {
+    let end = offset + part.len() as u64 - 1;
+    let response = registry
+        .send(scope, what, || {
+            registry
+                .request(Method::PATCH, location)
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .header("Content-Range", format!("{offset}-{end}"))
+                .header(CONTENT_LENGTH, part.len())
+                .body(part.clone())
+        })
+        .await?;
+    if response.status() != StatusCode::ACCEPTED {
+        return Err(response_error(response, registry.host(), what).await);
+    }
+    Ok(location_of(&response).unwrap_or_else(|| location.to_string()))
+}
+
+/// Closes a session with `PUT ?digest=`, carrying `last` (the whole blob
+/// when no part was sent, else nothing), and checks the registry's answer.
+pub(crate) async fn close_session(
+    registry: &Registry,
+    scope: &str,
+    what: &str,
+    location: &str,
+    digest: &Digest,
+    last: bytes::Bytes,
+) -> Result<()> {
+    let url = with_digest(location, digest);
+    let response = registry
+        .send(scope, what, || {
+            registry
+                .request(Method::PUT, &url)
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .header(CONTENT_LENGTH, last.len())
+                .body(last.clone())
+        })
+        .await?;
+    finish_upload(registry, response, what, digest).await
 }
 
 /// A small blob: the whole body in the closing `PUT`.
@@ -236,23 +290,14 @@ async fn put_monolithic(
             .await
             .with_context(|| format!("reading blob {}", path.display()))?,
     );
-    let url = with_digest(location, digest);
-    let response = registry
-        .send(scope, what, || {
-            registry
-                .request(Method::PUT, &url)
-                .header(CONTENT_TYPE, "application/octet-stream")
-                .header(CONTENT_LENGTH, body.len())
-                .body(body.clone())
-        })
-        .await?;
-    finish_upload(registry, response, what, digest).await?;
-    on_bytes(body.len() as u64);
+    let size = body.len() as u64;
+    close_session(registry, scope, what, location, digest, body).await?;
+    on_bytes(size);
     Ok(())
 }
 
 /// `location` with the `digest` query parameter that closes an upload.
-pub(crate) fn with_digest(location: &str, digest: &Digest) -> String {
+fn with_digest(location: &str, digest: &Digest) -> String {
     let separator = if location.contains('?') { '&' } else { '?' };
     format!("{location}{separator}digest={digest}")
 }
@@ -268,7 +313,7 @@ pub(crate) struct DigestRejected {
 }
 
 /// Checks the answer to an upload's closing `PUT` of `digest`.
-pub(crate) async fn finish_upload(
+async fn finish_upload(
     registry: &Registry,
     response: reqwest::Response,
     what: &str,
@@ -288,7 +333,7 @@ pub(crate) async fn finish_upload(
     }
 }
 
-pub(crate) fn location_of(response: &reqwest::Response) -> Option<String> {
+fn location_of(response: &reqwest::Response) -> Option<String> {
     location(response).ok()
 }
 

@@ -13,11 +13,9 @@
 
 use crate::image::layer::BlobTee;
 use crate::image::Digest;
-use crate::registry::blobs::{finish_upload, location, location_of, push_scope, with_digest};
-use crate::registry::transport::{response_error, Registry};
+use crate::registry::blobs::{close_session, push_scope, send_part, start_session};
+use crate::registry::transport::Registry;
 use anyhow::{anyhow, Result};
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use reqwest::{Method, StatusCode};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -106,18 +104,7 @@ async fn upload(
     };
     let scope = push_scope(repo);
     let what = format!("streaming a layer to {repo}");
-    let start = format!("/v2/{repo}/blobs/uploads/");
-    let response = registry
-        .send(&scope, &what, || {
-            registry
-                .request(Method::POST, &start)
-                .header(CONTENT_LENGTH, 0)
-        })
-        .await?;
-    if response.status() != StatusCode::ACCEPTED {
-        return Err(response_error(response, registry.host(), &what).await);
-    }
-    let mut location = location(&response)?;
+    let mut location = start_session(registry, repo, &scope, &what).await?;
     let mut offset: u64 = 0;
     let mut part: Vec<u8> = Vec::with_capacity(part_size);
     let mut next = Some(first);
@@ -136,7 +123,7 @@ async fn upload(
                     let full = std::mem::replace(&mut part, Vec::with_capacity(part_size));
                     let size = full.len() as u64;
                     location =
-                        patch(registry, &scope, &what, &location, offset, full.into()).await?;
+                        send_part(registry, &scope, &what, &location, offset, full.into()).await?;
                     offset += size;
                 }
             }
@@ -151,7 +138,8 @@ async fn upload(
                     let size = rest.len() as u64;
                     if size > 0 {
                         location =
-                            patch(registry, &scope, &what, &location, offset, rest.into()).await?;
+                            send_part(registry, &scope, &what, &location, offset, rest.into())
+                                .await?;
                     }
                     offset += size;
                     bytes::Bytes::new()
@@ -160,45 +148,9 @@ async fn upload(
                 if sent != size {
                     anyhow::bail!("{what}: sent {sent} bytes of {size}");
                 }
-                let url = with_digest(&location, &digest);
-                let response = registry
-                    .send(&scope, &what, || {
-                        registry
-                            .request(Method::PUT, &url)
-                            .header(CONTENT_TYPE, "application/octet-stream")
-                            .header(CONTENT_LENGTH, last.len())
-                            .body(last.clone())
-                    })
-                    .await?;
-                finish_upload(registry, response, &what, &digest).await?;
+                close_session(registry, &scope, &what, &location, &digest, last).await?;
                 return Ok(Some(digest));
             }
         }
     }
-}
-
-/// Sends one part at `offset`; returns where the next one goes.
-async fn patch(
-    registry: &Registry,
-    scope: &str,
-    what: &str,
-    location: &str,
-    offset: u64,
-    body: bytes::Bytes,
-) -> Result<String> {
-    let end = offset + body.len() as u64 - 1;
-    let response = registry
-        .send(scope, what, || {
-            registry
-                .request(Method::PATCH, location)
-                .header(CONTENT_TYPE, "application/octet-stream")
-                .header("Content-Range", format!("{offset}-{end}"))
-                .header(CONTENT_LENGTH, body.len())
-                .body(body.clone())
-        })
-        .await?;
-    if response.status() != StatusCode::ACCEPTED {
-        return Err(response_error(response, registry.host(), what).await);
-    }
-    Ok(location_of(&response).unwrap_or_else(|| location.to_string()))
 }

@@ -2,10 +2,10 @@
 //! dropped connections) still completes with every digest right; a registry
 //! that lies about a digest or sends corrupt bytes is caught.
 
-use crate::support::cli::{hoist, run_tool};
+use crate::support::cli::hoist;
 use crate::support::fault_proxy::{Action, Fault, FaultProxy};
 use crate::support::fixtures::{big_boot_variant, synthetic_boot, uber};
-use crate::support::oci::LayoutImage;
+use crate::support::oci::copied_by_skopeo;
 use crate::support::registry::{Auth, TestRegistry};
 
 #[test]
@@ -70,23 +70,11 @@ fn push_survives_errors_throttling_and_dropped_connections() {
         .success();
     assert_eq!(proxy.injected(), 5, "{:#?}", proxy.log());
     // Read back from the registry itself, not through the proxy.
-    let copied = dir.path().join("copied");
-    run_tool(
-        "skopeo",
-        &[
-            "copy",
-            "--quiet",
-            "--src-tls-verify=false",
-            &format!("docker://{}/faulty/app:1", registry.host),
-            &format!("oci:{}:back", copied.display()),
-        ],
-        "apt-get install skopeo",
+    let back = copied_by_skopeo(
+        &format!("docker://{}/faulty/app:1", registry.host),
+        dir.path(),
     );
-    let back = LayoutImage::open(&copied, "back");
     assert_eq!(back.digest, digest.trim());
-    for i in 0..back.layer_digests().len() {
-        back.layer_tar(i);
-    }
 }
 
 #[test]
@@ -231,21 +219,10 @@ fn a_layer_stream_that_fails_is_sent_again_from_its_file() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let layers = report["layers"].as_array().unwrap().len() as u64;
     assert_eq!(report["push"]["streamed"], layers - 1, "{report}");
-    let copied = dir.path().join("copied");
-    run_tool(
-        "skopeo",
-        &[
-            "copy",
-            "--quiet",
-            "--src-tls-verify=false",
-            &format!("docker://{}/streamfail/app:1", registry.host),
-            &format!("oci:{}:back", copied.display()),
-        ],
-        "apt-get install skopeo",
+    // Read back from the registry itself, not through the proxy.
+    let back = copied_by_skopeo(
+        &format!("docker://{}/streamfail/app:1", registry.host),
+        dir.path(),
     );
-    let back = LayoutImage::open(&copied, "back");
     assert_eq!(back.digest, report["digest"].as_str().unwrap());
-    for i in 0..back.layer_digests().len() {
-        back.layer_tar(i);
-    }
 }

@@ -3,7 +3,7 @@
 
 use crate::support::cli::{hoist, run_tool};
 use crate::support::fixtures::{big_boot_variant, boot3_layered, synthetic_boot, uber};
-use crate::support::oci::LayoutImage;
+use crate::support::oci::{copied_by_skopeo, LayoutImage};
 use crate::support::registry::{Auth, TestRegistry};
 use serde_json::Value;
 use std::path::Path;
@@ -70,23 +70,8 @@ fn pushed_image_reads_back_with_skopeo_with_the_same_digests() {
         report["digest"]
     );
     // Copy it back into a layout with skopeo: every blob checks out.
-    let copied = dir.path().join("copied");
-    run_tool(
-        "skopeo",
-        &[
-            "copy",
-            "--quiet",
-            "--src-tls-verify=false",
-            &format!("docker://{image}"),
-            &format!("oci:{}:back", copied.display()),
-        ],
-        SKOPEO,
-    );
-    let back = LayoutImage::open(&copied, "back");
+    let back = copied_by_skopeo(&format!("docker://{image}"), dir.path());
     assert_eq!(back.digest, report["digest"].as_str().unwrap());
-    for i in 0..back.layer_digests().len() {
-        back.layer_tar(i);
-    }
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use crate::support::cli::{hoist, run_tool};
 use crate::support::fixtures::{big_boot_variant, boot3_layered};
-use crate::support::oci::LayoutImage;
+use crate::support::oci::{copied_by_skopeo, LayoutImage};
 use crate::support::registry::{Auth, TestRegistry};
 use serde_json::Value;
 use std::path::Path;
@@ -54,18 +54,8 @@ fn zstd_layers_are_oci_zstd_with_the_same_tars_as_gzip() {
         gzip.config["rootfs"]["diff_ids"]
     );
     // skopeo copies it to another layout, checking every blob.
-    let copied = dir.path().join("copied");
-    run_tool(
-        "skopeo",
-        &[
-            "copy",
-            "--quiet",
-            &format!("oci:{}:t", zstd_out.display()),
-            &format!("oci:{}:t", copied.display()),
-        ],
-        SKOPEO,
-    );
-    assert_eq!(LayoutImage::open(&copied, "t").digest, zstd.digest);
+    let back = copied_by_skopeo(&format!("oci:{}:t", zstd_out.display()), dir.path());
+    assert_eq!(back.digest, zstd.digest);
 }
 
 #[test]
@@ -177,22 +167,8 @@ fn a_docker_archive_of_a_zstd_build_holds_the_plain_tars() {
         SKOPEO,
     ))
     .unwrap();
-    let copied = dir.path().join("copied");
-    run_tool(
-        "skopeo",
-        &[
-            "copy",
-            "--quiet",
-            &format!("docker-archive:{}", archive.display()),
-            &format!("oci:{}:t", copied.display()),
-        ],
-        SKOPEO,
-    );
-    let back = LayoutImage::open(&copied, "t");
+    let back = copied_by_skopeo(&format!("docker-archive:{}", archive.display()), dir.path());
     assert_eq!(back.config["rootfs"], inspect["rootfs"]);
-    for i in 0..back.layer_digests().len() {
-        back.layer_tar(i);
-    }
 }
 
 #[test]
@@ -231,23 +207,8 @@ fn a_zstd_image_goes_to_a_registry_and_comes_back_verified() {
     for layer in raw["layers"].as_array().unwrap() {
         assert_eq!(layer["mediaType"], ZSTD_LAYER, "{raw}");
     }
-    let copied = dir.path().join("copied");
-    run_tool(
-        "skopeo",
-        &[
-            "copy",
-            "--quiet",
-            "--src-tls-verify=false",
-            &format!("docker://{image}"),
-            &format!("oci:{}:t", copied.display()),
-        ],
-        SKOPEO,
-    );
-    let back = LayoutImage::open(&copied, "t");
+    let back = copied_by_skopeo(&format!("docker://{image}"), dir.path());
     assert_eq!(back.digest, report["digest"].as_str().unwrap());
-    for i in 0..back.layer_digests().len() {
-        back.layer_tar(i);
-    }
 }
 
 #[test]

@@ -146,3 +146,24 @@ impl LayoutImage {
             .unwrap_or_default()
     }
 }
+
+/// Copies `source` (a skopeo transport reference, `docker://` read without
+/// TLS checks) with skopeo into a new layout under `dir`, and reads it back:
+/// skopeo checks every blob it copies, and every layer's tar is checked
+/// against its diff_id here.
+#[track_caller]
+pub fn copied_by_skopeo(source: &str, dir: &Path) -> LayoutImage {
+    let layout = dir.join("copied-by-skopeo");
+    let mut args = vec!["copy", "--quiet"];
+    if source.starts_with("docker://") {
+        args.push("--src-tls-verify=false");
+    }
+    let target = format!("oci:{}:back", layout.display());
+    args.extend([source, target.as_str()]);
+    crate::support::cli::run_tool("skopeo", &args, "apt-get install skopeo");
+    let back = LayoutImage::open(&layout, "back");
+    for i in 0..back.layer_digests().len() {
+        back.layer_tar(i);
+    }
+    back
+}
