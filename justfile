@@ -16,7 +16,7 @@ test-install: deps
     python3 tests/install/test_install.py
     node tests/install/lint-workflows.mjs
     shellcheck --shell=sh scripts/install.sh
-    shellcheck scripts/package-release.sh scripts/install-test-deps.sh .ci/run
+    shellcheck scripts/package-release.sh scripts/install-test-deps.sh .ci/run bench/bench.sh
 
 # The test emulators checked against the AWS behaviour they model (CodeDeploy through boto3).
 test-emulators: deps

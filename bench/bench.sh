@@ -19,6 +19,15 @@
 # dirs: `umoci insert` x4 + `skopeo copy`, and buildah from/add/commit/push (vfs storage under
 # BENCH_WORK). skopeo and buildah run in a private mount namespace with their own
 # /var/lib/containers, so their blob-info cache is empty per run and nothing global is touched.
+# Then the same cold push with --compression zstd, and the floor for each: the bytes hoist
+# uploaded (app layers + config, fetched back from the registry) sent again by one `curl` PUT
+# (a monolithic upload) to a new repository per run. Target: hoist cold ≤ 1.1x its floor.
+#
+# A third section (BENCH_STARTUP) builds a runnable app (examples/bench_app: the fixture app and
+# its stand-in Boot launcher, with the real jars under BENCH_REAL_JARS as dependencies) and
+# reports its layer bytes -- hoist default and --compression zstd beside `gzip -6` and
+# `zstd -3` of the same layer tars -- and its start-up to the first line of output for
+# `java -jar`, hoist's exploded image and hoist's packaged image (bench/startup.py).
 #
 # Environment:
 #   BENCH_MB     dependency megabytes (10^6 bytes) in the jar (default 140)
@@ -27,12 +36,20 @@
 #   BENCH_WORK   work directory (default bench-work/ at the repository root; wiped per case)
 #   BENCH_PUSH   0: skip the registry section (default 1)
 #   BENCH_BASE_DIR  directory pushed as the base image's layer (default: see above)
+#   BENCH_STARTUP 0: skip the layer-bytes and start-up section (default 1)
+#   BENCH_REAL_JARS directory whose *.jar files are the app's dependencies (default
+#                /usr/share/java; the README's "Speed" section names the Debian packages of the
+#                recorded run; under 10 MB of jars there, synthetic jars stand in)
 #
 # Needs: cargo, unzip, tar, pigz, sha256sum, umoci, GNU time (/usr/bin/time, Debian package
 # `time`; without it peak RSS shows as n/a). The page cache stays warm: "cold" means no hoist
 # state (layout, layer cache), not a cold disk. The registry section also needs
 # docker-registry, skopeo, curl and jq (Debian packages of those names); buildah is optional
-# (`apt-get install buildah`; without it, or if it fails here, its row says why).
+# (`apt-get install buildah`; without it, or if it fails here, its row says why). The third
+# section needs java, javac (JDK 17), python3 and gzip; zstd for its `zstd -3` row.
+# Single quotes around `$` are deliberate here: Markdown backticks in row names, scripts for an
+# inner bash, jq filters.
+# shellcheck disable=SC2016
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -41,11 +58,14 @@ RUNS=${BENCH_RUNS:-3}
 EXTRA=${BENCH_EXTRA:-0}
 WORK=${BENCH_WORK:-$ROOT/bench-work}
 PUSH=${BENCH_PUSH:-1}
+STARTUP=${BENCH_STARTUP:-1}
+REAL_JARS_DIR=${BENCH_REAL_JARS:-/usr/share/java}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 
 [[ $MB =~ ^[0-9]+$ && $MB -gt 0 ]] || { echo "BENCH_MB must be a positive integer" >&2; exit 2; }
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 && $RUNS -le 25 ]] || { echo "BENCH_RUNS must be 1..25" >&2; exit 2; }
 [[ $PUSH == 0 || $PUSH == 1 ]] || { echo "BENCH_PUSH must be 0 or 1" >&2; exit 2; }
+[[ $STARTUP == 0 || $STARTUP == 1 ]] || { echo "BENCH_STARTUP must be 0 or 1" >&2; exit 2; }
 for tool in cargo unzip tar pigz sha256sum umoci; do
   command -v "$tool" >/dev/null || { echo "bench: missing tool: $tool" >&2; exit 2; }
 done
@@ -53,6 +73,12 @@ if [[ $PUSH == 1 ]]; then
   for tool in docker-registry skopeo curl jq; do
     command -v "$tool" >/dev/null ||
       { echo "bench: missing tool: $tool (the registry section; BENCH_PUSH=0 skips it)" >&2; exit 2; }
+  done
+fi
+if [[ $STARTUP == 1 ]]; then
+  for tool in java javac python3 gzip; do
+    command -v "$tool" >/dev/null ||
+      { echo "bench: missing tool: $tool (the start-up and bytes section; BENCH_STARTUP=0 skips it)" >&2; exit 2; }
   done
 fi
 GNU_TIME=
@@ -65,10 +91,11 @@ fi
 log() { printf 'bench: %s\n' "$*" >&2; }
 
 # --- build ------------------------------------------------------------------------------------
-log "cargo build --release (hoist, examples/bench_jar)"
-(cd "$ROOT" && cargo build --release --quiet --bin hoist --example bench_jar)
+log "cargo build --release (hoist, examples/bench_jar, examples/bench_app)"
+(cd "$ROOT" && cargo build --release --quiet --bin hoist --example bench_jar --example bench_app)
 HOIST=$TARGET/release/hoist
 BENCH_JAR=$TARGET/release/examples/bench_jar
+APP_BIN=$TARGET/release/examples/bench_app
 
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
@@ -129,6 +156,17 @@ timed() {
   t1=$(date +%s%N)
   [[ -n $GNU_TIME ]] && rss=$(tail -n 1 "$TMP/rss")
   echo "$(( (t1 - t0) / 1000 )) $rss" >>"$TMP/samples"
+}
+
+median() { sort -n | awk '{a[NR] = $1} END {if (NR) printf "%.3f", a[int((NR + 1) / 2)]; else print "n/a"}'; }
+# verdict VALUE LIMIT le|lt: "met" or "MISSED" (n/a stays n/a)
+verdict() {
+  awk -v s="$1" -v t="$2" -v op="$3" \
+    'BEGIN {if (s == "n/a") print "n/a"; else print ((op == "le" ? s + 0 <= t : s + 0 < t) ? "met" : "MISSED")}'
+}
+# ratio A B: A / B to three places (n/a if either is n/a or B is 0)
+ratio() {
+  awk -v a="$1" -v b="$2" 'BEGIN {if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.3f", a / b}'
 }
 
 ROWS=()
@@ -239,6 +277,86 @@ for _ in $(seq "$RUNS"); do
 done
 row 'ref: `umoci insert` ×4 (peer)'
 
+# --- layer bytes and start-up: a runnable app over real jars ----------------------------------
+# The fixture app and launcher (testdata/java, compiled by examples/bench_app) with the real jars
+# of BENCH_REAL_JARS as its dependencies. Bytes: the app's layers as hoist writes them by default
+# and with --compression zstd, beside `gzip -6` and `zstd -3` of the very same layer tars (hoist's
+# default layers decompressed). Start-up: `java -jar`, hoist's exploded image and hoist's packaged
+# image, each on this machine's java, timed to the app's first line of output (bench/startup.py).
+BYTES_ROWS=()
+START_ROWS=()
+APP_NOTE=
+BYTES_VERDICTS=
+START_VERDICTS=
+if [[ $STARTUP == 1 ]]; then
+  APP_DIR=$WORK/app
+  rm -rf "$APP_DIR" && mkdir -p "$APP_DIR"
+  # Real jars, one per file name (the first in sorted order), symlinks skipped.
+  mapfile -t REAL_JARS < <(find "$REAL_JARS_DIR" -type f -name '*.jar' 2>/dev/null | sort |
+    awk -F/ '!seen[$NF]++')
+  REAL_BYTES=0
+  ((${#REAL_JARS[@]} == 0)) ||
+    REAL_BYTES=$(stat -c %s "${REAL_JARS[@]}" | awk '{s += $1} END {print s + 0}')
+  if ((REAL_BYTES >= 10000000)); then
+    APP_JAR=$("$APP_BIN" "$APP_DIR/jar" 0 "${REAL_JARS[@]}")
+    APP_NOTE="${#REAL_JARS[@]} real jars from \`$REAL_JARS_DIR\` ($REAL_BYTES bytes)"
+  else
+    APP_JAR=$("$APP_BIN" "$APP_DIR/jar" "$MB")
+    APP_NOTE="${MB} MB of synthetic random jars: fewer than 10 MB of jars under \`$REAL_JARS_DIR\`, so the compressors cannot differ (see BENCH_REAL_JARS)"
+  fi
+  log "app: $APP_NOTE"
+
+  # Bytes. Layers from scratch, so every layer is an app layer.
+  "$HOIST" build --from scratch --jar "$APP_JAR" --to "oci:$APP_DIR/default:app" \
+    --metadata-file "$APP_DIR/default.json" >/dev/null
+  "$HOIST" build --from scratch --jar "$APP_JAR" --compression zstd --to "oci:$APP_DIR/zstd:app" \
+    --metadata-file "$APP_DIR/zstd.json" >/dev/null
+  layer_bytes() { jq '[.layers[].size] | add' "$1"; }
+  # ref_bytes CMD: the bytes CMD makes of each default layer's tar, summed.
+  ref_bytes() {
+    local total=0 digest n
+    for digest in $(jq -r '.layers[].digest' "$APP_DIR/default.json"); do
+      n=$(gzip -dc "$APP_DIR/default/blobs/sha256/${digest#sha256:}" | $1 | wc -c)
+      total=$((total + n))
+    done
+    echo "$total"
+  }
+  B_DEFAULT=$(layer_bytes "$APP_DIR/default.json")
+  B_ZSTD=$(layer_bytes "$APP_DIR/zstd.json")
+  B_TAR=$(ref_bytes cat)
+  log "app: gzip -6 of the layer tars (one core, a few seconds)"
+  B_GZIP6=$(ref_bytes "gzip -6")
+  B_ZSTD3=n/a
+  command -v zstd >/dev/null && B_ZSTD3=$(ref_bytes "zstd -3 -q -c")
+  bytes_row() { BYTES_ROWS+=("| $1 | $2 | $(ratio "$2" "$B_GZIP6") | $(ratio "$2" "$B_DEFAULT") |"); }
+  bytes_row "layer tars, uncompressed" "$B_TAR"
+  bytes_row "hoist default (stored gzip for jars, deflate 6 for classes)" "$B_DEFAULT"
+  bytes_row "hoist \`--compression zstd\` (level 3)" "$B_ZSTD"
+  bytes_row 'ref: `gzip -6` of the same tars' "$B_GZIP6"
+  bytes_row 'ref: `zstd -3` of the same tars' "$B_ZSTD3"
+  BYTES_VERDICTS="Targets: default ≤ 1.1× \`gzip -6\` ($(verdict "$(ratio "$B_DEFAULT" "$B_GZIP6")" 1.1 le)), zstd ≤ 0.93× the default ($(verdict "$(ratio "$B_ZSTD" "$B_DEFAULT")" 0.93 le))."
+
+  # Start-up.
+  START_RUNS=$((2 * RUNS + 1))
+  "$HOIST" build --from scratch --jar "$APP_JAR" --mode packaged --to "oci:$APP_DIR/packaged:app" >/dev/null
+  start_row() { # NAME startup.py-ARGS...
+    local name=$1 out
+    shift
+    log "start-up: $name"
+    out=$(python3 "$ROOT/bench/startup.py" "$@")
+    START_ROWS+=("| $name | ${out%% *} | ${out#* } |")
+    LAST_SECS=${out%% *}
+  }
+  start_row '`java -jar app.jar`' jar "$START_RUNS" "$APP_JAR"
+  S_JAR=$LAST_SECS
+  start_row "hoist image, exploded (the default for Boot jars)" image "$START_RUNS" "$APP_DIR/default" app "$APP_DIR/root-exploded"
+  S_EXPLODED=$LAST_SECS
+  start_row "hoist image, \`--mode packaged\`" image "$START_RUNS" "$APP_DIR/packaged" app "$APP_DIR/root-packaged"
+  S_PACKAGED=$LAST_SECS
+  START_VERDICTS="Target: as fast as \`java -jar\` (within 1.1×, the spread of these runs): exploded $(ratio "$S_EXPLODED" "$S_JAR")× ($(verdict "$(ratio "$S_EXPLODED" "$S_JAR")" 1.1 le)), packaged $(ratio "$S_PACKAGED" "$S_JAR")× ($(verdict "$(ratio "$S_PACKAGED" "$S_JAR")" 1.1 le))."
+  rm -rf "$APP_DIR"
+fi
+
 # --- push to a local registry ---------------------------------------------------------------
 # docker-registry on a free 127.0.0.1 port with its storage under $WORK, stopped on exit.
 REG=$WORK/registry         # config, log and storage
@@ -345,12 +463,6 @@ CHECK_CHANGE='[.layers[] | select(.name == "application")] as $a
 CHECK_NOOP='.push.uploaded == 0 and .push.mounted == 0 and .push.bytesUploaded == 0
   and .push.config == "present" and all(.layers[]; .outcome == "present")'
 
-median() { sort -n | awk '{a[NR] = $1} END {if (NR) printf "%.3f", a[int((NR + 1) / 2)]; else print "n/a"}'; }
-# verdict SECONDS LIMIT le|lt
-verdict() {
-  awk -v s="$1" -v t="$2" -v op="$3" \
-    'BEGIN {if (s == "n/a") print "n/a"; else print ((op == "le" ? s + 0 <= t : s + 0 < t) ? "met" : "MISSED")}'
-}
 
 if [[ $PUSH == 1 ]]; then
   ROW_TABLE=PUSH_ROWS
@@ -421,6 +533,7 @@ if [[ $PUSH == 1 ]]; then
   COLD_MOUNTED=$(jq '.push.mounted' "$META")
   COLD_BYTES=$(jq '.push.bytesUploaded' "$META")
   COLD_PUSH_PART=$(median <"$TMP/push-secs")
+  cp "$META" "$TMP/cold.json"
   row "hoist push cold"
   COLD_SECS=$LAST_SECS
   APP_REPO=app-cold-$RUNS # holds the variant-0 image; the layer cache holds its layers
@@ -452,6 +565,74 @@ if [[ $PUSH == 1 ]]; then
   done
   row "hoist push no-op"
   NOOP_SECS=$LAST_SECS
+
+  # --- 4. cold with --compression zstd: new repositories, empty layer cache ---
+  log "hoist push cold, --compression zstd"
+  ZSTD_DIGEST=
+  for i in $(seq "$RUNS"); do
+    rm -rf "$XDG_CACHE_HOME/hoist"
+    timed "$HOIST" build --from "$BASE_REF" --jar "$JAR" --compression zstd \
+      --to "$REGISTRY/app-zstd-$i:1" --metadata-file "$META"
+    check "zstd cold push $i: base layers mounted, app layers and config uploaded" "$CHECK_COLD"
+    check "zstd cold push $i: app layers are tar+zstd" \
+      'all(.layers[] | select(.source == "app"); .mediaType | endswith("tar+zstd"))'
+    d=$(cat "$TMP/out")
+    [[ -z $ZSTD_DIGEST || $d == "$ZSTD_DIGEST" ]] || { echo "bench: zstd cold pushes differ" >&2; exit 1; }
+    ZSTD_DIGEST=$d
+  done
+  cp "$META" "$TMP/zstd.json"
+  ZSTD_BYTES=$(jq '.push.bytesUploaded' "$META")
+  row "hoist push cold, \`--compression zstd\`"
+  ZSTD_SECS=$LAST_SECS
+  reset_iso
+  READBACK=$("${ISO_CMD[@]}" skopeo inspect --tls-verify=false --format '{{.Digest}}' \
+    "docker://$REGISTRY/app-zstd-$RUNS:1")
+  [[ $READBACK == "$ZSTD_DIGEST" ]] ||
+    { echo "bench: skopeo reads $READBACK from app-zstd-$RUNS:1, hoist pushed $ZSTD_DIGEST" >&2; exit 1; }
+
+  # --- 5. the floor: one raw upload of the same bytes ---
+  # floor_file METADATA REPOSITORY FILE: the app layers and the config that hoist uploaded to
+  # REPOSITORY:1, fetched back from the registry and concatenated into FILE.
+  floor_file() {
+    local digest
+    : >"$3"
+    for digest in $(jq -r '[.layers[] | select(.source == "app") | .digest] + [.configDigest] | .[]' "$1"); do
+      curl -fsS --max-time 120 "http://$REGISTRY/v2/$2/blobs/$digest" >>"$3"
+    done
+  }
+  # floor FILE NAME: RUNS monolithic uploads of FILE (POST for a session, then one PUT of the
+  # whole body with its digest), each to a new repository, then checked with a HEAD.
+  floor() {
+    local file=$1 name=$2 digest i
+    digest=sha256:$(sha256sum "$file" | awk '{print $1}')
+    for i in $(seq "$RUNS"); do
+      timed bash -c 'set -euo pipefail
+        location=$(curl -fsS --max-time 30 -X POST -o /dev/null -D - "http://$1/v2/$2/blobs/uploads/" |
+          tr -d "\r" | awk "tolower(\$1) == \"location:\" {print \$2}")
+        [[ $location == http* ]] || location=http://$1$location
+        if [[ $location == *"?"* ]]; then sep="&"; else sep="?"; fi
+        curl -fsS --max-time 300 -X PUT -H "Expect:" -H "Content-Type: application/octet-stream" \
+          -T "$3" -o /dev/null "$location${sep}digest=$4"' \
+        _ "$REGISTRY" "floor-$name-$i" "$file" "$digest"
+      curl -fsS --max-time 30 -I -o /dev/null "http://$REGISTRY/v2/floor-$name-$i/blobs/$digest" ||
+        { echo "bench: the floor upload to floor-$name-$i left no blob $digest" >&2; exit 1; }
+    done
+  }
+  log "floor: curl PUT of the cold push's bytes"
+  floor_file "$TMP/cold.json" "$APP_REPO" "$WORK/floor-default.bin"
+  FLOOR_BYTES=$(stat -c %s "$WORK/floor-default.bin")
+  floor "$WORK/floor-default.bin" default
+  row "floor: one \`curl\` PUT of the cold push's $FLOOR_BYTES bytes"
+  FLOOR_SECS=$LAST_SECS
+  log "floor: curl PUT of the zstd cold push's bytes"
+  floor_file "$TMP/zstd.json" "app-zstd-$RUNS" "$WORK/floor-zstd.bin"
+  FLOOR_ZSTD_BYTES=$(stat -c %s "$WORK/floor-zstd.bin")
+  floor "$WORK/floor-zstd.bin" zstd
+  row "floor: one \`curl\` PUT of the zstd push's $FLOOR_ZSTD_BYTES bytes"
+  FLOOR_ZSTD_SECS=$LAST_SECS
+  rm -f "$WORK/floor-default.bin" "$WORK/floor-zstd.bin"
+  [[ $FLOOR_BYTES == "$COLD_BYTES" && $FLOOR_ZSTD_BYTES == "$ZSTD_BYTES" ]] ||
+    log "warning: floor bytes differ from hoist's bytesUploaded ($FLOOR_BYTES vs $COLD_BYTES, $FLOOR_ZSTD_BYTES vs $ZSTD_BYTES)"
 
   # --- references: the same four layer dirs, no base ---
   log "umoci insert x4 + skopeo copy"
@@ -550,7 +731,39 @@ fi
     printf '%s\n' "${PUSH_ROWS[@]}"
     echo
     echo "Targets: cold ≤ 1.0 s ($(verdict "$COLD_SECS" 1.0 le)), class change < 0.3 s" \
-      "($(verdict "$CHANGE_SECS" 0.3 lt)), no-op < 0.15 s ($(verdict "$NOOP_SECS" 0.15 lt))."
+      "($(verdict "$CHANGE_SECS" 0.3 lt)), no-op < 0.15 s ($(verdict "$NOOP_SECS" 0.15 lt));" \
+      "cold push ≤ 1.1× the floor of its own bytes: default $(ratio "$COLD_SECS" "$FLOOR_SECS")×" \
+      "($(verdict "$(ratio "$COLD_SECS" "$FLOOR_SECS")" 1.1 le)), zstd" \
+      "$(ratio "$ZSTD_SECS" "$FLOOR_ZSTD_SECS")× ($(verdict "$(ratio "$ZSTD_SECS" "$FLOOR_ZSTD_SECS")" 1.1 le))."
+  fi
+  if [[ $STARTUP == 1 ]]; then
+    echo
+    echo "### layer bytes"
+    echo
+    echo "The fixture app (testdata/java, its stand-in Boot launcher) with $APP_NOTE as its" \
+      "dependencies, built from scratch. Bytes are the sum of the app's layers; the references" \
+      "compress the same layer tars (hoist's default layers, decompressed)."
+    echo
+    echo "| layers | bytes | ÷ gzip -6 | ÷ hoist default |"
+    echo "|---|---:|---:|---:|"
+    printf '%s\n' "${BYTES_ROWS[@]}"
+    echo
+    echo "$BYTES_VERDICTS"
+    echo
+    echo "### start-up"
+    echo
+    echo "The same app, on this machine's \`java\` ($(java -version 2>&1 | head -n 1 | tr -d '"'))," \
+      "timed from process start to the app's first line on stdout; median of $START_RUNS runs" \
+      "after one warm-up. Images run from their unpacked layers with the image's own entrypoint," \
+      "working directory and environment. The launcher is the test fixture's stand-in for Spring" \
+      "Boot's: packaged (\`java -jar\`) it copies the nested jars out before starting the app," \
+      "which the real launcher does not."
+    echo
+    echo "| start | median s | runs s |"
+    echo "|---|---:|---|"
+    printf '%s\n' "${START_ROWS[@]}"
+    echo
+    echo "$START_VERDICTS"
   fi
 } | tee "$WORK/results.md"
 rm -rf "$TMP"

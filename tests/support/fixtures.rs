@@ -87,7 +87,7 @@ pub fn explode(jar: &Path, dir: &Path) {
 pub fn boot3_layered(dir: &Path) -> PathBuf {
     let c = compiled();
     let path = prepare(dir).join(APP_JAR);
-    write_boot(&path, &c.boot_parts(), Style::Boot3Layered, 0);
+    write_boot(&path, &c.boot_parts(), Style::Boot3Layered, &Extra::NONE);
     path
 }
 
@@ -96,7 +96,7 @@ pub fn boot3_layered(dir: &Path) -> PathBuf {
 pub fn boot2_plain(dir: &Path) -> PathBuf {
     let c = compiled();
     let path = prepare(dir).join("demo-boot2-0.0.1.jar");
-    write_boot(&path, &c.boot_parts(), Style::Boot2Plain, 0);
+    write_boot(&path, &c.boot_parts(), Style::Boot2Plain, &Extra::NONE);
     path
 }
 
@@ -148,7 +148,12 @@ pub fn uber(dir: &Path) -> PathBuf {
 /// same bytes on every machine and day. `dir/synthetic-0.0.1.jar`.
 pub fn synthetic_boot(dir: &Path) -> PathBuf {
     let path = prepare(dir).join("synthetic-0.0.1.jar");
-    write_boot(&path, &Synthetic::new().parts(), Style::Boot3Layered, 0);
+    write_boot(
+        &path,
+        &Synthetic::new().parts(),
+        Style::Boot3Layered,
+        &Extra::NONE,
+    );
     path
 }
 
@@ -176,7 +181,25 @@ pub fn big_boot_variant(dir: &Path, dep_bytes: u64, variant: u32) -> PathBuf {
             .expect("the varied class is one of the synthetic app classes");
         bytes.extend_from_slice(format!("\0variant {variant}").as_bytes());
     }
-    write_boot(&path, &synthetic.parts(), Style::Boot3Layered, deps);
+    let extra = Extra {
+        synthetic: deps,
+        files: &[],
+    };
+    write_boot(&path, &synthetic.parts(), Style::Boot3Layered, &extra);
+    path
+}
+
+/// A runnable Boot 3 layered jar like [`boot3_layered`] (compiled classes: needs a JDK) with
+/// about `dep_bytes` of [`big_boot`]'s synthetic dependency jars and then the jar files
+/// `jars`, stored as they are under their file names (names must differ). For timing start-up
+/// and comparing compressors over real jars. `dir/app-0.0.1.jar`.
+pub fn boot3_with_deps(dir: &Path, dep_bytes: u64, jars: &[PathBuf]) -> PathBuf {
+    let path = prepare(dir).join("app-0.0.1.jar");
+    let extra = Extra {
+        synthetic: ((dep_bytes + BIG_DEP_CHUNK / 2) / BIG_DEP_CHUNK) as usize,
+        files: jars,
+    };
+    write_boot(&path, &compiled().boot_parts(), Style::Boot3Layered, &extra);
     path
 }
 
@@ -488,9 +511,33 @@ struct BootParts<'a> {
     snap_jar: &'a [u8],
 }
 
+/// Dependency jars added after the fixture's own: `synthetic` of [`big_dep_jar`], then `files`.
+struct Extra<'a> {
+    synthetic: usize,
+    files: &'a [PathBuf],
+}
+
+impl Extra<'_> {
+    const NONE: Extra<'static> = Extra {
+        synthetic: 0,
+        files: &[],
+    };
+
+    /// File names under `BOOT-INF/lib/`, in the order they are written.
+    fn names(&self) -> Vec<String> {
+        let files = self.files.iter().map(|f| {
+            f.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_else(|| panic!("jar file name of {}", f.display()))
+                .to_string()
+        });
+        (0..self.synthetic).map(big_dep_name).chain(files).collect()
+    }
+}
+
 /// Writes a Boot fat jar in Spring's entry order: manifest, loader, classes, libs (stored),
-/// then the index files. `extra_deps` adds [`big_boot`]'s generated dependency jars.
-fn write_boot(path: &Path, parts: &BootParts<'_>, style: Style, extra_deps: usize) {
+/// then the index files. `extra` adds dependency jars after the fixture's two.
+fn write_boot(path: &Path, parts: &BootParts<'_>, style: Style, extra: &Extra<'_>) {
     let mut jar = Jar::create(path);
     match style {
         Style::Boot3Layered => jar.manifest(&[
@@ -525,15 +572,23 @@ fn write_boot(path: &Path, parts: &BootParts<'_>, style: Style, extra_deps: usiz
     jar.stored(&format!("{LIB}{GREETING_JAR}"), parts.greeting_jar);
     jar.stored(&format!("{LIB}{SNAP_JAR}"), parts.snap_jar);
     let mut payload = Vec::new();
-    for i in 0..extra_deps {
+    for i in 0..extra.synthetic {
         let bytes = big_dep_jar(i, &mut payload);
         jar.stored(&format!("{LIB}{}", big_dep_name(i)), &bytes);
+    }
+    for (file, name) in extra
+        .files
+        .iter()
+        .zip(extra.names().split_off(extra.synthetic))
+    {
+        let bytes = fs::read(file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
+        jar.stored(&format!("{LIB}{name}"), &bytes);
     }
 
     if style == Style::Boot3Layered {
         let libs: Vec<String> = [GREETING_JAR.to_string(), SNAP_JAR.to_string()]
             .into_iter()
-            .chain((0..extra_deps).map(big_dep_name))
+            .chain(extra.names())
             .collect();
         let line = |name: &String| format!("- \"{LIB}{name}\"\n");
         let classpath: String = libs.iter().map(line).collect();
