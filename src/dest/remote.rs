@@ -419,13 +419,7 @@ impl RegistryAccess {
             return Ok(None);
         }
         let (tees, tasks) = (0..count)
-            .map(|_| {
-                crate::registry::stream::stream_blob(
-                    registry.clone(),
-                    repo.clone(),
-                    self.push.chunk_size,
-                )
-            })
+            .map(|_| crate::registry::stream::stream_blob(registry.clone(), repo.clone()))
             .map(|(tee, task)| (Some(tee), task))
             .unzip();
         Ok(Some(LayerStreams { tees, tasks }))

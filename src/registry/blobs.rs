@@ -252,6 +252,28 @@ pub(crate) async fn send_part(
     Ok(location_of(&response).unwrap_or_else(|| location.to_string()))
 }
 
+/// Sends a body of unknown length as one `PATCH` of the session at
+/// `location`, without `Content-Range` (a streamed upload: the body goes
+/// out as it is produced; `docker push` uploads its layers the same way).
+/// Sent once: a stream cannot be replayed. Returns the session's next location.
+pub(crate) async fn send_stream(
+    registry: &Registry,
+    scope: &str,
+    what: &str,
+    location: &str,
+    body: reqwest::Body,
+) -> Result<String> {
+    let request = registry
+        .request(Method::PATCH, location)
+        .header(CONTENT_TYPE, "application/octet-stream")
+        .body(body);
+    let response = registry.send_once(scope, what, request).await?;
+    if response.status() != StatusCode::ACCEPTED {
+        return Err(response_error(response, registry.host(), what).await);
+    }
+    Ok(location_of(&response).unwrap_or_else(|| location.to_string()))
+}
+
 /// Closes a session with `PUT ?digest=`, carrying `last` (the whole blob
 /// when no part was sent, else nothing), and checks the registry's answer.
 pub(crate) async fn close_session(

@@ -1,11 +1,13 @@
 //! Streaming a blob to a registry while it is being produced: the layer
 //! writer hands its compressed bytes to a [`StreamTee`] (a bounded channel,
 //! so memory stays flat and a slow registry slows the writer, not RAM), and
-//! an upload task sends them as a chunked upload session — `POST`, a `PATCH`
-//! per part with `Content-Range`, then `PUT ?digest=` once the digest is
-//! known (the distribution spec's chunked upload; a blob smaller than one
-//! part goes up in that closing `PUT`). Nothing is sent for a
-//! layer that never produces bytes (a cache hit).
+//! an upload task sends them in an upload session — `POST`, one `PATCH`
+//! whose body is the stream itself (no `Content-Range`: its length is not
+//! known yet), then `PUT ?digest=` once the digest is known. One request
+//! carries the whole blob, so the registry does the same work as for a
+//! monolithic upload, and the first bytes leave as soon as one piece is
+//! written. A blob smaller than one piece goes up in the closing `PUT`.
+//! Nothing is sent for a layer that never produces bytes (a cache hit).
 //!
 //! A stream that fails is abandoned, never retried here: the blob is
 //! complete on disk by then, and the push that follows finds it missing and
@@ -13,11 +15,12 @@
 
 use crate::image::layer::BlobTee;
 use crate::image::Digest;
-use crate::registry::blobs::{close_session, push_scope, send_part, start_session};
+use crate::registry::blobs::{close_session, push_scope, send_stream, start_session};
 use crate::registry::transport::Registry;
 use anyhow::{anyhow, Result};
+use std::collections::VecDeque;
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Bytes handed over at once; also the channel's unit of memory.
 const PIECE: usize = 1 << 20;
@@ -80,10 +83,9 @@ impl BlobTee for StreamTee {
 pub(crate) fn stream_blob(
     registry: Arc<Registry>,
     repo: String,
-    part_size: usize,
 ) -> (StreamTee, tokio::task::JoinHandle<Result<Option<Digest>>>) {
     let (tx, rx) = mpsc::channel(PIECES_IN_FLIGHT);
-    let task = tokio::spawn(async move { upload(&registry, &repo, rx, part_size).await });
+    let task = tokio::spawn(async move { upload(&registry, &repo, rx).await });
     (
         StreamTee {
             tx: Some(tx),
@@ -97,60 +99,87 @@ async fn upload(
     registry: &Registry,
     repo: &str,
     mut rx: mpsc::Receiver<Piece>,
-    part_size: usize,
 ) -> Result<Option<Digest>> {
+    let what = format!("streaming a layer to {repo}");
+    let unfinished = || anyhow!("{what}: the layer was not finished");
     let Some(first) = rx.recv().await else {
         return Ok(None);
     };
     let scope = push_scope(repo);
-    let what = format!("streaming a layer to {repo}");
-    let mut location = start_session(registry, repo, &scope, &what).await?;
-    let mut offset: u64 = 0;
-    let mut part: Vec<u8> = Vec::with_capacity(part_size);
-    let mut next = Some(first);
-    loop {
-        let piece = match next.take() {
-            Some(piece) => piece,
-            None => rx
-                .recv()
-                .await
-                .ok_or_else(|| anyhow!("{what}: the layer was not finished"))?,
+    let location = start_session(registry, repo, &scope, &what).await?;
+    let second = rx.recv().await.ok_or_else(unfinished)?;
+    if let (Piece::Bytes(whole), Piece::Done(digest, size)) = (&first, &second) {
+        // A blob smaller than one piece goes up whole in the closing PUT,
+        // as a small blob does without streaming.
+        check_size(&what, whole.len() as u64, *size)?;
+        close_session(registry, &scope, &what, &location, digest, whole.clone()).await?;
+        return Ok(Some(digest.clone()));
+    }
+    let (done_tx, done_rx) = oneshot::channel();
+    let feed = Feed {
+        ahead: VecDeque::from([first, second]),
+        rx,
+        sent: 0,
+        done: Some(done_tx),
+    };
+    let body = reqwest::Body::wrap_stream(futures_util::stream::unfold(feed, Feed::next));
+    let location = send_stream(registry, &scope, &what, &location, body).await?;
+    let (digest, size, sent) = done_rx.await.map_err(|_| unfinished())?;
+    check_size(&what, sent, size)?;
+    close_session(
+        registry,
+        &scope,
+        &what,
+        &location,
+        &digest,
+        bytes::Bytes::new(),
+    )
+    .await?;
+    Ok(Some(digest))
+}
+
+fn check_size(what: &str, sent: u64, size: u64) -> Result<()> {
+    if sent != size {
+        anyhow::bail!("{what}: sent {sent} bytes of {size}");
+    }
+    Ok(())
+}
+
+/// The body of the streamed `PATCH`: the pieces as they come, ending at
+/// [`Piece::Done`] (whose digest and size, with the bytes sent, go to
+/// `done`), or failing if the writer goes away first, so an unfinished
+/// layer never looks like a whole one.
+struct Feed {
+    ahead: VecDeque<Piece>,
+    rx: mpsc::Receiver<Piece>,
+    sent: u64,
+    done: Option<oneshot::Sender<(Digest, u64, u64)>>,
+}
+
+impl Feed {
+    async fn next(mut self) -> Option<(std::io::Result<bytes::Bytes>, Feed)> {
+        let piece = match self.ahead.pop_front() {
+            Some(piece) => Some(piece),
+            None => self.rx.recv().await,
         };
         match piece {
-            Piece::Bytes(bytes) => {
-                part.extend_from_slice(&bytes);
-                if part.len() >= part_size {
-                    let full = std::mem::replace(&mut part, Vec::with_capacity(part_size));
-                    let size = full.len() as u64;
-                    location =
-                        send_part(registry, &scope, &what, &location, offset, full.into()).await?;
-                    offset += size;
-                }
+            Some(Piece::Bytes(bytes)) => {
+                self.sent += bytes.len() as u64;
+                Some((Ok(bytes), self))
             }
-            Piece::Done(digest, size) => {
-                // A blob that never filled a part goes up whole with the
-                // closing PUT (as a small blob does without streaming);
-                // otherwise the rest is one more PATCH and the PUT is empty.
-                let last = if offset == 0 {
-                    bytes::Bytes::from(std::mem::take(&mut part))
-                } else {
-                    let rest = std::mem::take(&mut part);
-                    let size = rest.len() as u64;
-                    if size > 0 {
-                        location =
-                            send_part(registry, &scope, &what, &location, offset, rest.into())
-                                .await?;
-                    }
-                    offset += size;
-                    bytes::Bytes::new()
-                };
-                let sent = offset + last.len() as u64;
-                if sent != size {
-                    anyhow::bail!("{what}: sent {sent} bytes of {size}");
+            Some(Piece::Done(digest, size)) => {
+                if let Some(done) = self.done.take() {
+                    let _ = done.send((digest, size, self.sent));
                 }
-                close_session(registry, &scope, &what, &location, &digest, last).await?;
-                return Ok(Some(digest));
+                None
             }
+            // The writer dropped its end without finishing (a failed
+            // build): fail the request once, then end.
+            None if self.done.take().is_some() => Some((
+                Err(std::io::Error::other("the layer was not finished")),
+                self,
+            )),
+            None => None,
         }
     }
 }

@@ -250,6 +250,31 @@ impl Registry {
         }
     }
 
+    /// Sends `request` once, with the registry's credentials: for a body
+    /// that can be read only once (a stream). No retry and no second try
+    /// after an auth challenge: the caller falls back to a path that can
+    /// retry. Returns the response, whatever its status.
+    pub(crate) async fn send_once(
+        &self,
+        scope: &str,
+        what: &str,
+        request: RequestBuilder,
+    ) -> Result<Response> {
+        let (client, request) = request.build_split();
+        let mut request = request.context("building a registry request")?;
+        if self.is_same_origin(request.url()) {
+            if let Some(header) = self.authorization(scope).await? {
+                let value = reqwest::header::HeaderValue::from_str(&header)
+                    .context("an Authorization value that is not a valid header")?;
+                request.headers_mut().insert(AUTHORIZATION, value);
+            }
+        }
+        client
+            .execute(request)
+            .await
+            .map_err(|error| self.connection_error(what, &error))
+    }
+
     /// Pings `/v2/` to learn how the registry authenticates, so later
     /// requests carry credentials (or a token) from the start instead of
     /// each collecting a 401 first. Also tells early when it is unreachable.
