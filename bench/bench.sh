@@ -339,20 +339,18 @@ if [[ $STARTUP == 1 ]]; then
   # Start-up.
   START_RUNS=$((2 * RUNS + 1))
   "$HOIST" build --from scratch --jar "$APP_JAR" --mode packaged --to "oci:$APP_DIR/packaged:app" >/dev/null
-  start_row() { # NAME startup.py-ARGS...
-    local name=$1 out
-    shift
-    log "start-up: $name"
-    out=$(python3 "$ROOT/bench/startup.py" "$@")
-    START_ROWS+=("| $name | ${out%% *} | ${out#* } |")
-    LAST_SECS=${out%% *}
-  }
-  start_row '`java -jar app.jar`' jar "$START_RUNS" "$APP_JAR"
-  S_JAR=$LAST_SECS
-  start_row "hoist image, exploded (the default for Boot jars)" image "$START_RUNS" "$APP_DIR/default" app "$APP_DIR/root-exploded"
-  S_EXPLODED=$LAST_SECS
-  start_row "hoist image, \`--mode packaged\`" image "$START_RUNS" "$APP_DIR/packaged" app "$APP_DIR/root-packaged"
-  S_PACKAGED=$LAST_SECS
+  log "start-up: java -jar, exploded image, packaged image ($START_RUNS rounds)"
+  mapfile -t STARTS < <(python3 "$ROOT/bench/startup.py" "$START_RUNS" jar "$APP_JAR" \
+    image "$APP_DIR/default" app "$APP_DIR/root-exploded" \
+    image "$APP_DIR/packaged" app "$APP_DIR/root-packaged")
+  ((${#STARTS[@]} == 3)) || { echo "bench: bench/startup.py did not time all three starts" >&2; exit 1; }
+  start_row() { START_ROWS+=("| $1 | ${2%% *} | ${2#* } |"); }
+  start_row '`java -jar app.jar`' "${STARTS[0]}"
+  start_row "hoist image, exploded (the default for Boot jars)" "${STARTS[1]}"
+  start_row "hoist image, \`--mode packaged\`" "${STARTS[2]}"
+  S_JAR=${STARTS[0]%% *}
+  S_EXPLODED=${STARTS[1]%% *}
+  S_PACKAGED=${STARTS[2]%% *}
   START_VERDICTS="Target: as fast as \`java -jar\` (within 1.1×, the spread of these runs): exploded $(ratio "$S_EXPLODED" "$S_JAR")× ($(verdict "$(ratio "$S_EXPLODED" "$S_JAR")" 1.1 le)), packaged $(ratio "$S_PACKAGED" "$S_JAR")× ($(verdict "$(ratio "$S_PACKAGED" "$S_JAR")" 1.1 le))."
   rm -rf "$APP_DIR"
 fi
@@ -754,7 +752,7 @@ fi
     echo
     echo "The same app, on this machine's \`java\` ($(java -version 2>&1 | head -n 1 | tr -d '"'))," \
       "timed from process start to the app's first line on stdout; median of $START_RUNS runs" \
-      "after one warm-up. Images run from their unpacked layers with the image's own entrypoint," \
+      "after one warm-up, the three starts taking turns. Images run from their unpacked layers with the image's own entrypoint," \
       "working directory and environment. The launcher is the test fixture's stand-in for Spring" \
       "Boot's: packaged (\`java -jar\`) it copies the nested jars out before starting the app," \
       "which the real launcher does not."

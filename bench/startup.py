@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
 """Start-up timing for `bench/bench.sh`: how long until the app prints its first line.
 
-Two ways to start the app, both on this machine's `java`:
+  startup.py RUNS START...
 
-  startup.py jar RUNS JAR
+where each START is one way to start the app, on this machine's `java`:
+
+  jar JAR
       `java -jar JAR` in the jar's directory.
-  startup.py image RUNS LAYOUT TAG ROOT
+  image LAYOUT TAG ROOT
       the image TAG of the OCI layout LAYOUT, as hoist wrote it: its gzip layers are
       unpacked into ROOT (untimed), then the image's own Entrypoint + Cmd run in its
       WorkingDir with its Env, `/app` mapped onto ROOT/app and `java` taken from PATH.
 
-Each run is timed from just before the process is started to the moment its first line
-of standard output arrives; the process must then exit 0. Prints one line per run on
-stderr and, on stdout, the median in seconds followed by every run's time.
+Everything is unpacked and synced to disk first; then each START runs once untimed (a
+warm-up), then RUNS rounds run every START once, in turn, so that a machine growing
+busier or quieter affects them all alike. Each run is timed from just before the process
+is started to the moment its first line of standard output arrives; the process must
+then exit 0. Prints, per START in order, one line on stdout: the median in seconds
+followed by every run's time.
 """
 
 import json
@@ -23,7 +28,7 @@ import sys
 import tarfile
 import time
 
-USAGE = "usage: startup.py jar RUNS JAR | startup.py image RUNS LAYOUT TAG ROOT"
+USAGE = "usage: startup.py RUNS (jar JAR | image LAYOUT TAG ROOT)..."
 FIRST_LINE = b"demo: hello from greeting-lib"
 
 
@@ -99,28 +104,43 @@ def time_once(argv, cwd, env):
     return elapsed
 
 
+def parse_starts(args):
+    """The START arguments as (argv, cwd, env) triples, images unpacked."""
+    starts = []
+    while args:
+        if args[0] == "jar" and len(args) >= 2:
+            jar = os.path.abspath(args[1])
+            env = dict(os.environ)
+            env.pop("SPRING_PROFILES_ACTIVE", None)
+            starts.append((["java", "-jar", jar], os.path.dirname(jar), env))
+            args = args[2:]
+        elif args[0] == "image" and len(args) >= 4:
+            starts.append(image_command(args[1], args[2], os.path.abspath(args[3])))
+            args = args[4:]
+        else:
+            fail(USAGE)
+    return starts
+
+
 def main(args):
-    if len(args) < 3 or args[0] not in ("jar", "image"):
+    if len(args) < 3:
         fail(USAGE)
     try:
-        runs = int(args[1])
+        runs = int(args[0])
     except ValueError:
         fail(USAGE)
-    if args[0] == "jar" and len(args) == 3:
-        jar = os.path.abspath(args[2])
-        env = dict(os.environ)
-        env.pop("SPRING_PROFILES_ACTIVE", None)
-        argv, cwd = ["java", "-jar", jar], os.path.dirname(jar)
-    elif args[0] == "image" and len(args) == 5:
-        argv, cwd, env = image_command(args[2], args[3], os.path.abspath(args[4]))
-    else:
-        fail(USAGE)
-    time_once(argv, cwd, env)  # warm-up: the page cache and the JDK's CDS archive
-    times = []
+    starts = parse_starts(args[1:])
+    os.sync()  # no write-back of the unpacked trees during the timed runs
+    for start in starts:
+        time_once(*start)  # warm-up: the page cache and the JDK's CDS archive
+    times = [[] for _ in starts]
     for _ in range(runs):
-        times.append(time_once(argv, cwd, env))
-        print(f"startup: {args[0]} {times[-1]:.3f} s", file=sys.stderr)
-    print(f"{statistics.median(times):.3f} " + " ".join(f"{t:.3f}" for t in times))
+        for i, start in enumerate(starts):
+            times[i].append(time_once(*start))
+            print(f"startup: {start[0][-1]} {times[i][-1]:.3f} s", file=sys.stderr)
+    for runs_of_one in times:
+        line = " ".join(f"{t:.3f}" for t in runs_of_one)
+        print(f"{statistics.median(runs_of_one):.3f} {line}")
 
 
 if __name__ == "__main__":
