@@ -579,7 +579,6 @@ if [[ $PUSH == 1 ]]; then
     ZSTD_DIGEST=$d
   done
   cp "$META" "$TMP/zstd.json"
-  ZSTD_BYTES=$(jq '.push.bytesUploaded' "$META")
   row "hoist push cold, \`--compression zstd\`"
   ZSTD_SECS=$LAST_SECS
   reset_iso
@@ -598,10 +597,15 @@ if [[ $PUSH == 1 ]]; then
       curl -fsS --max-time 120 "http://$REGISTRY/v2/$2/blobs/$digest" >>"$3"
     done
   }
-  # floor FILE NAME: RUNS monolithic uploads of FILE (POST for a session, then one PUT of the
-  # whole body with its digest), each to a new repository, then checked with a HEAD.
+  # floor METADATA REPOSITORY NAME WHAT: the bytes of floor_file sent RUNS times as one
+  # monolithic upload each (POST for a session, then one PUT of the whole body with its
+  # digest) to a new repository per run, each checked with a HEAD; a row "floor: ... WHAT".
+  # Sets LAST_SECS (row) and FLOOR_FILE_BYTES.
   floor() {
-    local file=$1 name=$2 digest i
+    local file=$WORK/floor-$3.bin name=$3 digest i
+    log "floor: curl PUT of $4"
+    floor_file "$1" "$2" "$file"
+    FLOOR_FILE_BYTES=$(stat -c %s "$file")
     digest=sha256:$(sha256sum "$file" | awk '{print $1}')
     for i in $(seq "$RUNS"); do
       timed bash -c 'set -euo pipefail
@@ -615,22 +619,15 @@ if [[ $PUSH == 1 ]]; then
       curl -fsS --max-time 30 -I -o /dev/null "http://$REGISTRY/v2/floor-$name-$i/blobs/$digest" ||
         { echo "bench: the floor upload to floor-$name-$i left no blob $digest" >&2; exit 1; }
     done
+    rm -f "$file"
+    row "floor: one \`curl\` PUT of $4 ($FLOOR_FILE_BYTES bytes)"
+    [[ $FLOOR_FILE_BYTES == "$(jq '.push.bytesUploaded' "$1")" ]] ||
+      log "warning: the floor's $FLOOR_FILE_BYTES bytes differ from hoist's bytesUploaded"
   }
-  log "floor: curl PUT of the cold push's bytes"
-  floor_file "$TMP/cold.json" "$APP_REPO" "$WORK/floor-default.bin"
-  FLOOR_BYTES=$(stat -c %s "$WORK/floor-default.bin")
-  floor "$WORK/floor-default.bin" default
-  row "floor: one \`curl\` PUT of the cold push's $FLOOR_BYTES bytes"
+  floor "$TMP/cold.json" "$APP_REPO" default "the cold push's bytes"
   FLOOR_SECS=$LAST_SECS
-  log "floor: curl PUT of the zstd cold push's bytes"
-  floor_file "$TMP/zstd.json" "app-zstd-$RUNS" "$WORK/floor-zstd.bin"
-  FLOOR_ZSTD_BYTES=$(stat -c %s "$WORK/floor-zstd.bin")
-  floor "$WORK/floor-zstd.bin" zstd
-  row "floor: one \`curl\` PUT of the zstd push's $FLOOR_ZSTD_BYTES bytes"
+  floor "$TMP/zstd.json" "app-zstd-$RUNS" zstd "the zstd push's bytes"
   FLOOR_ZSTD_SECS=$LAST_SECS
-  rm -f "$WORK/floor-default.bin" "$WORK/floor-zstd.bin"
-  [[ $FLOOR_BYTES == "$COLD_BYTES" && $FLOOR_ZSTD_BYTES == "$ZSTD_BYTES" ]] ||
-    log "warning: floor bytes differ from hoist's bytesUploaded ($FLOOR_BYTES vs $COLD_BYTES, $FLOOR_ZSTD_BYTES vs $ZSTD_BYTES)"
 
   # --- references: the same four layer dirs, no base ---
   log "umoci insert x4 + skopeo copy"
