@@ -18,8 +18,8 @@ use crate::image::Digest;
 use crate::registry::blobs::{close_session, push_scope, send_stream, start_session};
 use crate::registry::transport::Registry;
 use anyhow::{anyhow, Result};
-use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// Bytes handed over at once; also the channel's unit of memory.
@@ -116,14 +116,34 @@ async fn upload(
         return Ok(Some(digest.clone()));
     }
     let (done_tx, done_rx) = oneshot::channel();
+    let stall = Stall::default();
+    // The body reads from its own channel, fed from the writer's by this
+    // task: giving up drops the writer's channel here, which the writer sees
+    // at once, even while the HTTP connection still holds the body.
+    let (body_tx, body_rx) = mpsc::channel(1);
     let feed = Feed {
-        ahead: VecDeque::from([first, second]),
-        rx,
+        rx: body_rx,
         sent: 0,
         done: Some(done_tx),
+        stall: stall.clone(),
     };
     let body = reqwest::Body::wrap_stream(futures_util::stream::unfold(feed, Feed::next));
-    let location = send_stream(registry, &scope, &what, &location, body).await?;
+    let timeout = registry.read_timeout();
+    let forward = forward_pieces(rx, [first, second], body_tx);
+    let patch = send_stream(registry, &scope, &what, &location, body);
+    let stalled = stall.exceeds(timeout);
+    tokio::pin!(forward, patch, stalled);
+    let mut forwarded = false;
+    let location = loop {
+        tokio::select! {
+            sent = &mut patch => break sent?,
+            () = &mut forward, if !forwarded => forwarded = true,
+            () = &mut stalled => anyhow::bail!(
+                "{what}: the registry took nothing for {} s (--read-timeout)",
+                timeout.as_secs_f64()
+            ),
+        }
+    };
     let (digest, size, sent) = done_rx.await.map_err(|_| unfinished())?;
     check_size(&what, sent, size)?;
     close_session(
@@ -145,32 +165,52 @@ fn check_size(what: &str, sent: u64, size: u64) -> Result<()> {
     Ok(())
 }
 
+/// Hands the writer's pieces, `ahead` first, to the body until the last
+/// ([`Piece::Done`]); stops early if either side goes away (dropping `tx`,
+/// which fails an unfinished body).
+async fn forward_pieces(mut rx: mpsc::Receiver<Piece>, ahead: [Piece; 2], tx: mpsc::Sender<Piece>) {
+    for piece in ahead {
+        if tx.send(piece).await.is_err() {
+            return;
+        }
+    }
+    while let Some(piece) = rx.recv().await {
+        let last = matches!(piece, Piece::Done(..));
+        if tx.send(piece).await.is_err() || last {
+            return;
+        }
+    }
+}
+
 /// The body of the streamed `PATCH`: the pieces as they come, ending at
 /// [`Piece::Done`] (whose digest and size, with the bytes sent, go to
 /// `done`), or failing if the writer goes away first, so an unfinished
 /// layer never looks like a whole one.
 struct Feed {
-    ahead: VecDeque<Piece>,
     rx: mpsc::Receiver<Piece>,
     sent: u64,
     done: Option<oneshot::Sender<(Digest, u64, u64)>>,
+    stall: Stall,
 }
 
 impl Feed {
     async fn next(mut self) -> Option<(std::io::Result<bytes::Bytes>, Feed)> {
-        let piece = match self.ahead.pop_front() {
-            Some(piece) => Some(piece),
-            None => self.rx.recv().await,
-        };
+        // Asked for more: the registry took what it had. Waiting for the
+        // writer is not the registry's fault.
+        self.stall.moving();
+        let piece = self.rx.recv().await;
         match piece {
             Some(Piece::Bytes(bytes)) => {
                 self.sent += bytes.len() as u64;
+                self.stall.waiting();
                 Some((Ok(bytes), self))
             }
             Some(Piece::Done(digest, size)) => {
                 if let Some(done) = self.done.take() {
                     let _ = done.send((digest, size, self.sent));
                 }
+                // Now the answer is awaited.
+                self.stall.waiting();
                 None
             }
             // The writer dropped its end without finishing (a failed
@@ -180,6 +220,38 @@ impl Feed {
                 self,
             )),
             None => None,
+        }
+    }
+}
+
+/// Since when a streamed upload has been waiting on the registry (to take
+/// the piece handed over, or to answer), if it is: the read timeout of a
+/// stream, which has no per-read timeout because its body is made as it goes.
+#[derive(Clone, Default)]
+struct Stall(Arc<std::sync::Mutex<Option<Instant>>>);
+
+impl Stall {
+    fn waiting(&self) {
+        let mut since = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        since.get_or_insert_with(Instant::now);
+    }
+
+    fn moving(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    fn waited(&self) -> Duration {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map_or(Duration::ZERO, |since| since.elapsed())
+    }
+
+    /// Returns once the upload has waited `timeout` on the registry.
+    async fn exceeds(&self, timeout: Duration) {
+        let tick = (timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        while self.waited() < timeout {
+            tokio::time::sleep(tick).await;
         }
     }
 }

@@ -89,6 +89,11 @@ pub(crate) struct Registry {
     host: String,
     base_url: String,
     http: reqwest::Client,
+    /// The client for streamed uploads (no read timeout), made on first use.
+    stream_http: tokio::sync::OnceCell<reqwest::Client>,
+    /// Plain HTTP (loopback or `--insecure-registry`).
+    plain: bool,
+    options: ClientOptions,
     credentials: Option<Credentials>,
     auth: Mutex<AuthState>,
     retry: RetryPolicy,
@@ -103,45 +108,24 @@ impl Registry {
     ) -> Result<Self> {
         let plain = is_loopback_host(host) || options.insecure_registries.iter().any(|h| h == host);
         let scheme = if plain { "http" } else { "https" };
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(options.connect_timeout)
-            .read_timeout(options.read_timeout)
-            .user_agent(concat!("hoist/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(5));
-        if plain {
-            // No TLS here: skip loading the system's CA certificates (~15 ms).
-            builder = builder.tls_certs_only(std::iter::empty());
-        }
-        if let Some(path) = &options.ca_file {
-            let pem = std::fs::read(path).map_err(|_| {
-                usage_hint(
-                    format!("--ca-file {}: cannot read it", path.display()),
-                    "give a PEM file of CA certificates",
-                )
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
-                usage_hint(
-                    format!("--ca-file {}: not PEM certificates", path.display()),
-                    "give a PEM file of CA certificates",
-                )
-            })?;
-            builder = builder.tls_certs_merge(certs);
-        }
-        let bare_host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        for (name, addr) in &options.resolve {
-            if name == host || name == bare_host {
-                builder = builder.resolve(bare_host, *addr);
-            }
-        }
-        let http = builder.build().context("setting up the HTTP client")?;
+        let http = http_client(host, plain, options, Some(options.read_timeout))?;
         Ok(Self {
             host: host.to_string(),
             base_url: format!("{scheme}://{host}"),
             http,
+            stream_http: tokio::sync::OnceCell::new(),
+            plain,
+            options: options.clone(),
             credentials,
             auth: Mutex::new(AuthState::default()),
             retry: options.retry,
         })
+    }
+
+    /// The time allowed without progress: between bytes of a response, or
+    /// for a streamed body to move on.
+    pub(crate) fn read_timeout(&self) -> Duration {
+        self.options.read_timeout
     }
 
     /// True when `url` has this registry's scheme, host and port.
@@ -253,15 +237,21 @@ impl Registry {
     /// Sends `request` once, with the registry's credentials: for a body
     /// that can be read only once (a stream). No retry and no second try
     /// after an auth challenge: the caller falls back to a path that can
-    /// retry. Returns the response, whatever its status.
+    /// retry. Sent by a client without a read timeout (a body made while a
+    /// layer is written can take longer than that): the caller watches for
+    /// progress. Returns the response, whatever its status.
     pub(crate) async fn send_once(
         &self,
         scope: &str,
         what: &str,
         request: RequestBuilder,
     ) -> Result<Response> {
-        let (client, request) = request.build_split();
+        let (_, request) = request.build_split();
         let mut request = request.context("building a registry request")?;
+        let client = self
+            .stream_http
+            .get_or_try_init(|| async { http_client(&self.host, self.plain, &self.options, None) })
+            .await?;
         if self.is_same_origin(request.url()) {
             if let Some(header) = self.authorization(scope).await? {
                 let value = reqwest::header::HeaderValue::from_str(&header)
@@ -593,6 +583,50 @@ pub(crate) fn answer_error(answer: &ErrorAnswer, host: &str, what: &str) -> anyh
         Some(hint) => anyhow!("{text} (hint: {hint})"),
         None => anyhow!(text),
     }
+}
+
+/// The HTTP client for `host`; `read_timeout`: the time allowed between bytes
+/// of a response (`None` for streamed uploads, whose body may take longer
+/// than that to produce; they watch their own progress).
+fn http_client(
+    host: &str,
+    plain: bool,
+    options: &ClientOptions,
+    read_timeout: Option<Duration>,
+) -> Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(options.connect_timeout)
+        .user_agent(concat!("hoist/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::limited(5));
+    if plain {
+        // No TLS here: skip loading the system's CA certificates (~15 ms).
+        builder = builder.tls_certs_only(std::iter::empty());
+    }
+    if let Some(path) = &options.ca_file {
+        let pem = std::fs::read(path).map_err(|_| {
+            usage_hint(
+                format!("--ca-file {}: cannot read it", path.display()),
+                "give a PEM file of CA certificates",
+            )
+        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
+            usage_hint(
+                format!("--ca-file {}: not PEM certificates", path.display()),
+                "give a PEM file of CA certificates",
+            )
+        })?;
+        builder = builder.tls_certs_merge(certs);
+    }
+    let bare_host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    for (name, addr) in &options.resolve {
+        if name == host || name == bare_host {
+            builder = builder.resolve(bare_host, *addr);
+        }
+    }
+    if let Some(timeout) = read_timeout {
+        builder = builder.read_timeout(timeout);
+    }
+    builder.build().context("setting up the HTTP client")
 }
 
 #[cfg(test)]

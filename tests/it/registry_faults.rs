@@ -226,3 +226,91 @@ fn a_layer_stream_that_fails_is_sent_again_from_its_file() {
     );
     assert_eq!(back.digest, report["digest"].as_str().unwrap());
 }
+
+/// Pushes `jar` through `proxy` with `--read-timeout 1`; the output and report.
+fn push_with_a_short_read_timeout(
+    proxy: &FaultProxy,
+    jar: &std::path::Path,
+    repo: &str,
+    cache: &std::path::Path,
+) -> (String, serde_json::Value) {
+    let (shown, output) = hoist()
+        .env("HOIST_CACHE_DIR", cache)
+        .args([
+            "build",
+            "--from",
+            "scratch",
+            "--compression",
+            "stored",
+            "--jar",
+        ])
+        .args([jar])
+        .args(["--to", &format!("{}/{repo}:1", proxy.host)])
+        .args(["--read-timeout", "1", "--json"])
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{shown}: {stderr}");
+    (stderr, serde_json::from_slice(&output.stdout).unwrap())
+}
+
+#[test]
+fn a_stream_slower_than_the_read_timeout_but_moving_is_not_cut_off() {
+    let registry = TestRegistry::start(Auth::None);
+    // The registry takes the streamed layer at 4 MB/s: 12 MB take 3 s, three
+    // times --read-timeout, but bytes keep moving the whole time.
+    let proxy = FaultProxy::start(
+        &registry.host,
+        vec![Fault::on(
+            "PATCH",
+            "/blobs/uploads/",
+            1,
+            Action::SlowRequestBody(4_000_000),
+        )],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let jar = big_boot_variant(dir.path(), 12_000_000, 8);
+    let (stderr, report) =
+        push_with_a_short_read_timeout(&proxy, &jar, "slow/app", &dir.path().join("cache"));
+    assert_eq!(proxy.injected(), 1, "{:#?}", proxy.log());
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let layers = report["layers"].as_array().unwrap().len() as u64;
+    assert_eq!(report["push"]["streamed"], layers, "{report}");
+    let back = copied_by_skopeo(
+        &format!("docker://{}/slow/app:1", registry.host),
+        dir.path(),
+    );
+    assert_eq!(back.digest, report["digest"].as_str().unwrap());
+}
+
+#[test]
+fn a_stream_the_registry_stops_taking_gives_up_after_the_read_timeout() {
+    let registry = TestRegistry::start(Auth::None);
+    // 1 kB/s: once the socket buffers are full the stream stands still; after
+    // --read-timeout (1 s) hoist gives it up and sends the file instead.
+    let proxy = FaultProxy::start(
+        &registry.host,
+        vec![Fault::on(
+            "PATCH",
+            "/blobs/uploads/",
+            1,
+            Action::SlowRequestBody(1_000),
+        )],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let jar = big_boot_variant(dir.path(), 12_000_000, 9);
+    let (stderr, report) =
+        push_with_a_short_read_timeout(&proxy, &jar, "stalled/app", &dir.path().join("cache"));
+    assert_eq!(proxy.injected(), 1, "{:#?}", proxy.log());
+    assert!(
+        stderr.contains("took nothing for 1 s")
+            && stderr.contains("sends that layer from its file"),
+        "{stderr}"
+    );
+    let layers = report["layers"].as_array().unwrap().len() as u64;
+    assert_eq!(report["push"]["streamed"], layers - 1, "{report}");
+    let back = copied_by_skopeo(
+        &format!("docker://{}/stalled/app:1", registry.host),
+        dir.path(),
+    );
+    assert_eq!(back.digest, report["digest"].as_str().unwrap());
+}

@@ -67,6 +67,9 @@ pub enum Action {
     /// inverted (a registry that lies about blob content). A response
     /// without a body is relayed unchanged.
     CorruptResponseBody,
+    /// Forward, but read the request body from the client at no more than
+    /// this many bytes a second: a slow link, or a registry slow to ingest.
+    SlowRequestBody(u64),
 }
 
 /// Picks out one request and says what to do to it.
@@ -483,16 +486,22 @@ fn read_head(r: &mut impl BufRead) -> io::Result<Option<Head>> {
 
 /// Body copying options.
 #[derive(Default)]
-struct Relay {
+struct Relay<'a> {
     /// Invert the next data byte copied.
     flip_first: bool,
     /// Stop once this many data bytes have been copied.
     stop_after: Option<u64>,
     /// Data bytes copied so far.
     copied: u64,
+    /// Pace of the copy: at most this many data bytes a second.
+    bytes_per_second: Option<u64>,
+    /// When the paced copy started.
+    started: Option<std::time::Instant>,
+    /// The proxy's stop flag: a paced copy ends when it is set.
+    stop: Option<&'a AtomicBool>,
 }
 
-impl Relay {
+impl Relay<'_> {
     /// Copies `left` data bytes (or until end of stream if `None`); false if
     /// it stopped early at `stop_after`.
     fn data(
@@ -516,6 +525,19 @@ impl Relay {
             let mut n = available.len() as u64;
             if let Some(left) = left {
                 n = n.min(left);
+            }
+            if let Some(rate) = self.bytes_per_second {
+                // At most a tenth of a second's worth at a time, each sent no
+                // earlier than the pace allows.
+                n = n.min((rate / 10).max(1));
+                let started = *self.started.get_or_insert_with(std::time::Instant::now);
+                let due = std::time::Duration::from_secs_f64(self.copied as f64 / rate as f64);
+                if let Some(wait) = due.checked_sub(started.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+                if self.stop.is_some_and(|stop| stop.load(Ordering::SeqCst)) {
+                    return Err(io::ErrorKind::ConnectionAborted.into());
+                }
             }
             if let Some(limit) = self.stop_after {
                 n = n.min(limit - self.copied);
@@ -709,7 +731,15 @@ fn forward(
         &["connection", "keep-alive", "proxy-connection", "expect"],
         &[("Connection", "close")],
     ))?;
-    if let Err(e) = Relay::default().body(client, &mut to_upstream, body) {
+    let mut request_copy = Relay {
+        bytes_per_second: match action {
+            Some(Action::SlowRequestBody(rate)) => Some(rate.max(1)),
+            _ => None,
+        },
+        stop: Some(&shared.stop),
+        ..Relay::default()
+    };
+    if let Err(e) = request_copy.body(client, &mut to_upstream, body) {
         shared.finish(index, "client gone".to_string());
         return Err(e);
     }
