@@ -429,6 +429,10 @@ fn write_compressed<'a>(
         inner: buffered,
         tee,
     } = teed;
+    // A stream has every byte now: it may close while the file is synced.
+    if let Some(tee) = tee {
+        tee.finish(&digest, size);
+    }
     // Synced before the rename: after a crash the name holds all its bytes.
     buffered
         .into_inner()
@@ -438,9 +442,6 @@ fn write_compressed<'a>(
     let path = dir.join(digest.hex());
     temp.persist(&path)
         .with_context(|| format!("storing layer blob {}", path.display()))?;
-    if let Some(tee) = tee {
-        tee.finish(&digest, size);
-    }
     Ok((
         path,
         BlobDigests {
