@@ -274,6 +274,14 @@ pub(crate) async fn send_stream(
     Ok(location_of(&response).unwrap_or_else(|| location.to_string()))
 }
 
+/// Cancels the session at `location` (`DELETE`), best effort and bounded by
+/// the read timeout: a registry purges abandoned sessions in time anyway.
+pub(crate) async fn cancel_session(registry: &Registry, scope: &str, location: &str) {
+    let request = registry.request(Method::DELETE, location);
+    let cancel = registry.send_once(scope, "cancelling an upload session", request);
+    let _ = tokio::time::timeout(registry.read_timeout(), cancel).await;
+}
+
 /// Closes a session with `PUT ?digest=`, carrying `last` (the whole blob
 /// when no part was sent, else nothing), and checks the registry's answer.
 pub(crate) async fn close_session(

@@ -15,7 +15,9 @@
 
 use crate::image::layer::BlobTee;
 use crate::image::Digest;
-use crate::registry::blobs::{close_session, push_scope, send_stream, start_session};
+use crate::registry::blobs::{
+    cancel_session, close_session, push_scope, send_stream, start_session,
+};
 use crate::registry::transport::Registry;
 use anyhow::{anyhow, Result};
 use std::sync::Arc;
@@ -101,19 +103,37 @@ async fn upload(
     mut rx: mpsc::Receiver<Piece>,
 ) -> Result<Option<Digest>> {
     let what = format!("streaming a layer to {repo}");
-    let unfinished = || anyhow!("{what}: the layer was not finished");
     let Some(first) = rx.recv().await else {
         return Ok(None);
     };
     let scope = push_scope(repo);
-    let location = start_session(registry, repo, &scope, &what).await?;
+    let mut location = start_session(registry, repo, &scope, &what).await?;
+    let sent = send_in_session(registry, &scope, &what, &mut location, rx, first).await;
+    if sent.is_err() {
+        // The push sends this blob in a session of its own: free this one.
+        cancel_session(registry, &scope, &location).await;
+    }
+    sent.map(Some)
+}
+
+/// Sends the pieces, `first` and then the rest of `rx`, in the session at
+/// `location` (kept up to date) and closes it with the digest.
+async fn send_in_session(
+    registry: &Registry,
+    scope: &str,
+    what: &str,
+    location: &mut String,
+    mut rx: mpsc::Receiver<Piece>,
+    first: Piece,
+) -> Result<Digest> {
+    let unfinished = || anyhow!("{what}: the layer was not finished");
     let second = rx.recv().await.ok_or_else(unfinished)?;
     if let (Piece::Bytes(whole), Piece::Done(digest, size)) = (&first, &second) {
         // A blob smaller than one piece goes up whole in the closing PUT,
         // as a small blob does without streaming.
-        check_size(&what, whole.len() as u64, *size)?;
-        close_session(registry, &scope, &what, &location, digest, whole.clone()).await?;
-        return Ok(Some(digest.clone()));
+        check_size(what, whole.len() as u64, *size)?;
+        close_session(registry, scope, what, location, digest, whole.clone()).await?;
+        return Ok(digest.clone());
     }
     let (done_tx, done_rx) = oneshot::channel();
     let stall = Stall::default();
@@ -129,33 +149,36 @@ async fn upload(
     };
     let body = reqwest::Body::wrap_stream(futures_util::stream::unfold(feed, Feed::next));
     let timeout = registry.read_timeout();
-    let forward = forward_pieces(rx, [first, second], body_tx);
-    let patch = send_stream(registry, &scope, &what, &location, body);
-    let stalled = stall.exceeds(timeout);
-    tokio::pin!(forward, patch, stalled);
-    let mut forwarded = false;
-    let location = loop {
-        tokio::select! {
-            sent = &mut patch => break sent?,
-            () = &mut forward, if !forwarded => forwarded = true,
-            () = &mut stalled => anyhow::bail!(
-                "{what}: the registry took nothing for {} s (--read-timeout)",
-                timeout.as_secs_f64()
-            ),
+    let next = {
+        let forward = forward_pieces(rx, [first, second], body_tx);
+        let patch = send_stream(registry, scope, what, location, body);
+        let stalled = stall.exceeds(timeout);
+        tokio::pin!(forward, patch, stalled);
+        let mut forwarded = false;
+        loop {
+            tokio::select! {
+                sent = &mut patch => break sent?,
+                () = &mut forward, if !forwarded => forwarded = true,
+                () = &mut stalled => anyhow::bail!(
+                    "{what}: the registry took nothing for {} s (--read-timeout)",
+                    timeout.as_secs_f64()
+                ),
+            }
         }
     };
+    *location = next;
     let (digest, size, sent) = done_rx.await.map_err(|_| unfinished())?;
-    check_size(&what, sent, size)?;
+    check_size(what, sent, size)?;
     close_session(
         registry,
-        &scope,
-        &what,
-        &location,
+        scope,
+        what,
+        location,
         &digest,
         bytes::Bytes::new(),
     )
     .await?;
-    Ok(Some(digest))
+    Ok(digest)
 }
 
 fn check_size(what: &str, sent: u64, size: u64) -> Result<()> {

@@ -219,6 +219,13 @@ fn a_layer_stream_that_fails_is_sent_again_from_its_file() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let layers = report["layers"].as_array().unwrap().len() as u64;
     assert_eq!(report["push"]["streamed"], layers - 1, "{report}");
+    // The refused stream's session was cancelled, not left to expire.
+    assert_eq!(
+        cancelled_sessions(&registry, "streamfail/app"),
+        1,
+        "{}",
+        registry.log()
+    );
     // Read back from the registry itself, not through the proxy.
     let back = copied_by_skopeo(
         &format!("docker://{}/streamfail/app:1", registry.host),
@@ -308,9 +315,25 @@ fn a_stream_the_registry_stops_taking_gives_up_after_the_read_timeout() {
     );
     let layers = report["layers"].as_array().unwrap().len() as u64;
     assert_eq!(report["push"]["streamed"], layers - 1, "{report}");
+    assert_eq!(
+        cancelled_sessions(&registry, "stalled/app"),
+        1,
+        "{}",
+        registry.log()
+    );
     let back = copied_by_skopeo(
         &format!("docker://{}/stalled/app:1", registry.host),
         dir.path(),
     );
     assert_eq!(back.digest, report["digest"].as_str().unwrap());
+}
+
+/// Upload sessions of `repo` that the registry cancelled (`DELETE` answered 204).
+fn cancelled_sessions(registry: &TestRegistry, repo: &str) -> usize {
+    let path = format!("/v2/{repo}/blobs/uploads/");
+    registry
+        .log()
+        .lines()
+        .filter(|l| l.contains("\"DELETE ") && l.contains(&path) && l.contains("\" 204 "))
+        .count()
 }
