@@ -38,6 +38,8 @@ pub struct RegistryAccess {
     blob_dir: PathBuf,
     push: PushOptions,
     create_repository: bool,
+    /// ECR repositories (`host/repo`) already known to exist in this run.
+    ensured: std::sync::Mutex<std::collections::HashSet<String>>,
     immutable_tags: ImmutableTags,
 }
 
@@ -116,7 +118,33 @@ impl RegistryAccess {
             blob_dir,
             push: PushOptions::default(),
             create_repository,
+            ensured: Default::default(),
         })
+    }
+
+    /// With `--create-repository`, creates `target`'s ECR repository if it
+    /// is missing; asked once per run and repository.
+    async fn ensure_ecr_repository(&self, target: &ImageReference) -> Result<()> {
+        if !self.create_repository || !is_ecr_host(&target.registry) {
+            return Ok(());
+        }
+        let key = format!("{}/{}", target.registry, target.repository);
+        if self
+            .ensured
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&key)
+        {
+            return Ok(());
+        }
+        if ensure_repository(&target.registry, &target.repository, &self.aws).await? {
+            eprintln!("created ECR repository {}", target.repository);
+        }
+        self.ensured
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key);
+        Ok(())
     }
 
     /// Resolves a base image in a registry; fetches its config, not its layers.
@@ -408,12 +436,7 @@ impl RegistryAccess {
         cache_warm: bool,
     ) -> Result<Option<LayerStreams>> {
         let repo = &target.repository;
-        if self.create_repository
-            && is_ecr_host(&target.registry)
-            && ensure_repository(&target.registry, repo, &self.aws).await?
-        {
-            eprintln!("created ECR repository {repo}");
-        }
+        self.ensure_ecr_repository(target).await?;
         let registry = self.pool.get(&target.registry).await?;
         if !cache_warm && crate::registry::manifests::has_tags(&registry, repo).await? {
             return Ok(None);
@@ -485,12 +508,7 @@ impl RegistryAccess {
         }
         let repo = &target.repository;
         let (outcomes, tagged, streamed) = {
-            if self.create_repository
-                && is_ecr_host(&target.registry)
-                && ensure_repository(&target.registry, repo, &self.aws).await?
-            {
-                eprintln!("created ECR repository {repo}");
-            }
+            self.ensure_ecr_repository(target).await?;
             let registry = self.pool.get(&target.registry).await?;
             // Blobs streamed while the layers were written are there already.
             let (sent, to_push): (Vec<&BlobToPush>, Vec<&BlobToPush>) =
