@@ -155,7 +155,7 @@ pub struct PushReport {
     pub present: usize,
     /// Bytes uploaded.
     pub bytes_uploaded: u64,
-    /// Seconds the push took.
+    /// Seconds the push took, counted from when the streams opened if layers streamed.
     pub seconds: f64,
     /// What happened to the config blob.
     pub config: BlobOutcome,
@@ -323,6 +323,7 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
         })
         .collect::<Result<Vec<_>>>()?;
     // A layer that is not in the registry goes up while it is written.
+    let upload_started = std::time::Instant::now();
     let mut streams = match (&options.to, &registries) {
         (Location::Registry(target), Some(access)) => {
             let warm = cache.as_ref().is_some_and(LayerCache::is_warm);
@@ -370,7 +371,11 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
         cached: &cached,
         cache: cache.as_ref(),
     };
-    let push = publish(&output, repairs, progress).await?;
+    let mut push = publish(&output, repairs, progress).await?;
+    if let Some(push) = push.as_mut().filter(|_| !streamed.is_empty()) {
+        // Uploading began with the streams, while the layers were written.
+        push.seconds = upload_started.elapsed().as_secs_f64();
+    }
     Ok(report(&publication, &bases[0], &options.to, &cached, push))
 }
 

@@ -96,7 +96,8 @@ pub struct PushSummary {
     pub present: usize,
     /// Bytes of the uploaded blobs.
     pub bytes_uploaded: u64,
-    /// Seconds the push took.
+    /// Seconds the push took (a build that streamed layers counts from
+    /// when the streams opened, as uploading began then).
     pub seconds: f64,
     /// The tags that name the image now.
     pub tags: Vec<String>,
