@@ -552,9 +552,10 @@ if [[ $PUSH == 1 ]]; then
     curl -fsS --max-time 30 -I -o /dev/null "http://$REGISTRY/v2/$repo/blobs/$digest" ||
       { echo "bench: the floor upload to $repo left no blob $digest" >&2; exit 1; }
   }
-  # floor_rows NAME WHAT: the floor's row; sets FLOOR_RATIO (hoist's runs over the floor's,
-  # run by run, from $TMP/samples before row() clears it) -- call before hoist's row.
-  floor_rows() {
+  # floor_finish NAME: sets FLOOR_RATIO (hoist's runs over the floor's, run by run, from
+  # $TMP/samples before row() clears it -- call before hoist's row) and FLOOR_BYTES; removes
+  # the floor's file.
+  floor_finish() {
     FLOOR_RATIO=$(paired_ratio "$TMP/samples" "$TMP/floor-$1")
     FLOOR_BYTES=$(stat -c %s "$WORK/floor-$1.bin")
     rm -f "$WORK/floor-$1.bin"
@@ -579,7 +580,7 @@ if [[ $PUSH == 1 ]]; then
   COLD_MOUNTED=$(jq '.push.mounted' "$META")
   COLD_BYTES=$(jq '.push.bytesUploaded' "$META")
   COLD_PUSH_PART=$(median <"$TMP/push-secs")
-  floor_rows default
+  floor_finish default
   FLOOR_DEFAULT_RATIO=$FLOOR_RATIO
   row "hoist push cold"
   COLD_SECS=$LAST_SECS
@@ -630,7 +631,7 @@ if [[ $PUSH == 1 ]]; then
     ((i > 1)) || floor_prepare "$META" "app-zstd-1" zstd
     floor_once zstd "$i"
   done
-  floor_rows zstd
+  floor_finish zstd
   FLOOR_ZSTD_RATIO=$FLOOR_RATIO
   row "hoist push cold, \`--compression zstd\`"
   row "floor: one \`curl\` upload of the zstd push's bytes ($FLOOR_BYTES), taking turns with it" "$TMP/floor-zstd"

@@ -91,12 +91,9 @@ pub(crate) struct Registry {
     http: reqwest::Client,
     /// The client for streamed uploads (no read timeout), made on first use.
     stream_http: tokio::sync::OnceCell<reqwest::Client>,
-    /// Plain HTTP (loopback or `--insecure-registry`).
-    plain: bool,
     options: ClientOptions,
     credentials: Option<Credentials>,
     auth: Mutex<AuthState>,
-    retry: RetryPolicy,
 }
 
 impl Registry {
@@ -114,11 +111,9 @@ impl Registry {
             base_url: format!("{scheme}://{host}"),
             http,
             stream_http: tokio::sync::OnceCell::new(),
-            plain,
             options: options.clone(),
             credentials,
             auth: Mutex::new(AuthState::default()),
-            retry: options.retry,
         })
     }
 
@@ -185,7 +180,7 @@ impl Registry {
                 }
             }
             let outcome = client.execute(request).await;
-            let last_try = attempt >= self.retry.max_attempts;
+            let last_try = attempt >= self.options.retry.max_attempts;
             let response = match outcome {
                 Ok(response) => response,
                 Err(error)
@@ -196,7 +191,8 @@ impl Registry {
                             || error.is_body())
                         && !is_tls_error(&error) =>
                 {
-                    tokio::time::sleep(self.retry.delay(attempt, None, rand::random())).await;
+                    tokio::time::sleep(self.options.retry.delay(attempt, None, rand::random()))
+                        .await;
                     continue;
                 }
                 Err(error) => return Err(self.connection_error(what, &error)),
@@ -227,7 +223,12 @@ impl Registry {
                     .get(RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .and_then(parse_retry_after);
-                tokio::time::sleep(self.retry.delay(attempt, retry_after, rand::random())).await;
+                tokio::time::sleep(
+                    self.options
+                        .retry
+                        .delay(attempt, retry_after, rand::random()),
+                )
+                .await;
                 continue;
             }
             return Ok(response);
@@ -250,7 +251,10 @@ impl Registry {
         let mut request = request.context("building a registry request")?;
         let client = self
             .stream_http
-            .get_or_try_init(|| async { http_client(&self.host, self.plain, &self.options, None) })
+            .get_or_try_init(|| async {
+                let plain = self.base_url.starts_with("http://");
+                http_client(&self.host, plain, &self.options, None)
+            })
             .await?;
         if self.is_same_origin(request.url()) {
             if let Some(header) = self.authorization(scope).await? {

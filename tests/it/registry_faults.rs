@@ -185,38 +185,17 @@ fn an_endless_manifest_is_refused_not_buffered() {
 
 #[test]
 fn a_layer_stream_that_fails_is_sent_again_from_its_file() {
-    let registry = TestRegistry::start(Auth::None);
     // The first part of the first stream is refused (400 is not retried):
     // that stream stops; the push after the build sends the layer whole.
-    let proxy = FaultProxy::start(
-        &registry.host,
-        vec![Fault::on(
-            "PATCH",
-            "/blobs/uploads/",
-            1,
-            Action::Respond {
-                status: 400,
-                retry_after: None,
-            },
-        )],
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let jar = big_boot_variant(dir.path(), 12_000_000, 5);
-    let target = format!("{}/streamfail/app:1", proxy.host);
-    let (shown, output) = hoist()
-        .env("HOIST_CACHE_DIR", dir.path().join("cache"))
-        .args(["build", "--from", "scratch", "--jar"])
-        .args([&jar])
-        .args(["--to", &target, "--json"])
-        .output();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{shown}: {stderr}");
-    assert_eq!(proxy.injected(), 1, "{:#?}", proxy.log());
+    let refused = Action::Respond {
+        status: 400,
+        retry_after: None,
+    };
+    let (registry, stderr, report) = stream_through(refused, 5, "streamfail/app", &[]);
     assert!(
         stderr.contains("the push sends that layer from its file"),
         "{stderr}"
     );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let layers = report["layers"].as_array().unwrap().len() as u64;
     assert_eq!(report["push"]["streamed"], layers - 1, "{report}");
     // The refused stream's session was cancelled, not left to expire.
@@ -226,88 +205,72 @@ fn a_layer_stream_that_fails_is_sent_again_from_its_file() {
         "{}",
         registry.log()
     );
-    // Read back from the registry itself, not through the proxy.
-    let back = copied_by_skopeo(
-        &format!("docker://{}/streamfail/app:1", registry.host),
-        dir.path(),
-    );
-    assert_eq!(back.digest, report["digest"].as_str().unwrap());
 }
 
-/// Pushes `jar` through `proxy` with `--read-timeout 1`; the output and report.
-fn push_with_a_short_read_timeout(
-    proxy: &FaultProxy,
-    jar: &std::path::Path,
+/// A push of a 12 MB app (`variant`) to `repo` with `extra` flags, through a
+/// proxy that does `action` to the first streamed PATCH (and only to it); the
+/// image is read back from the registry itself, not through the proxy. The
+/// registry, hoist's stderr and report.
+fn stream_through(
+    action: Action,
+    variant: u32,
     repo: &str,
-    cache: &std::path::Path,
-) -> (String, serde_json::Value) {
+    extra: &[&str],
+) -> (TestRegistry, String, serde_json::Value) {
+    let registry = TestRegistry::start(Auth::None);
+    let proxy = FaultProxy::start(
+        &registry.host,
+        vec![Fault::on("PATCH", "/blobs/uploads/", 1, action)],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let jar = big_boot_variant(dir.path(), 12_000_000, variant);
     let (shown, output) = hoist()
-        .env("HOIST_CACHE_DIR", cache)
-        .args([
-            "build",
-            "--from",
-            "scratch",
-            "--compression",
-            "stored",
-            "--jar",
-        ])
-        .args([jar])
-        .args(["--to", &format!("{}/{repo}:1", proxy.host)])
-        .args(["--read-timeout", "1", "--json"])
+        .env("HOIST_CACHE_DIR", dir.path().join("cache"))
+        .args(["build", "--from", "scratch", "--jar"])
+        .args([&jar])
+        .args(["--to", &format!("{}/{repo}:1", proxy.host), "--json"])
+        .args(extra)
         .output();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(output.status.success(), "{shown}: {stderr}");
-    (stderr, serde_json::from_slice(&output.stdout).unwrap())
+    assert_eq!(proxy.injected(), 1, "{:#?}", proxy.log());
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let back = copied_by_skopeo(&format!("docker://{}/{repo}:1", registry.host), dir.path());
+    assert_eq!(back.digest, report["digest"].as_str().unwrap());
+    (registry, stderr, report)
+}
+
+/// [`stream_through`] a proxy that reads the first streamed PATCH at
+/// `bytes_per_second`, with `--read-timeout 1`.
+fn paced_stream(
+    bytes_per_second: u64,
+    variant: u32,
+    repo: &str,
+) -> (TestRegistry, String, serde_json::Value) {
+    let extra = ["--compression", "stored", "--read-timeout", "1"];
+    stream_through(
+        Action::SlowRequestBody(bytes_per_second),
+        variant,
+        repo,
+        &extra,
+    )
 }
 
 #[test]
 fn a_stream_slower_than_the_read_timeout_but_moving_is_not_cut_off() {
-    let registry = TestRegistry::start(Auth::None);
-    // The registry takes the streamed layer at 4 MB/s: 12 MB take 3 s, three
-    // times --read-timeout, but bytes keep moving the whole time.
-    let proxy = FaultProxy::start(
-        &registry.host,
-        vec![Fault::on(
-            "PATCH",
-            "/blobs/uploads/",
-            1,
-            Action::SlowRequestBody(4_000_000),
-        )],
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let jar = big_boot_variant(dir.path(), 12_000_000, 8);
-    let (stderr, report) =
-        push_with_a_short_read_timeout(&proxy, &jar, "slow/app", &dir.path().join("cache"));
-    assert_eq!(proxy.injected(), 1, "{:#?}", proxy.log());
+    // 4 MB/s: 12 MB take 3 s, three times --read-timeout, but bytes keep
+    // moving the whole time.
+    let (_registry, stderr, report) = paced_stream(4_000_000, 8, "slow/app");
     assert!(!stderr.contains("warning"), "{stderr}");
     let layers = report["layers"].as_array().unwrap().len() as u64;
     assert_eq!(report["push"]["streamed"], layers, "{report}");
-    let back = copied_by_skopeo(
-        &format!("docker://{}/slow/app:1", registry.host),
-        dir.path(),
-    );
-    assert_eq!(back.digest, report["digest"].as_str().unwrap());
 }
 
 #[test]
 fn a_stream_the_registry_stops_taking_gives_up_after_the_read_timeout() {
-    let registry = TestRegistry::start(Auth::None);
     // 1 kB/s: once the socket buffers are full the stream stands still; after
     // --read-timeout (1 s) hoist gives it up and sends the file instead.
-    let proxy = FaultProxy::start(
-        &registry.host,
-        vec![Fault::on(
-            "PATCH",
-            "/blobs/uploads/",
-            1,
-            Action::SlowRequestBody(1_000),
-        )],
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let jar = big_boot_variant(dir.path(), 12_000_000, 9);
-    let (stderr, report) =
-        push_with_a_short_read_timeout(&proxy, &jar, "stalled/app", &dir.path().join("cache"));
-    assert_eq!(proxy.injected(), 1, "{:#?}", proxy.log());
+    let (registry, stderr, report) = paced_stream(1_000, 9, "stalled/app");
     assert!(
         stderr.contains("took nothing for 1 s")
             && stderr.contains("sends that layer from its file"),
@@ -321,11 +284,6 @@ fn a_stream_the_registry_stops_taking_gives_up_after_the_read_timeout() {
         "{}",
         registry.log()
     );
-    let back = copied_by_skopeo(
-        &format!("docker://{}/stalled/app:1", registry.host),
-        dir.path(),
-    );
-    assert_eq!(back.digest, report["digest"].as_str().unwrap());
 }
 
 /// Upload sessions of `repo` that the registry cancelled (`DELETE` answered 204).

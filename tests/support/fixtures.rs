@@ -170,7 +170,7 @@ pub fn big_boot(dir: &Path, dep_bytes: u64) -> PathBuf {
 /// For measuring a rebuild "after a change to one class". `dir/big-0.0.1.jar`.
 pub fn big_boot_variant(dir: &Path, dep_bytes: u64, variant: u32) -> PathBuf {
     let path = prepare(dir).join("big-0.0.1.jar");
-    let deps = ((dep_bytes + BIG_DEP_CHUNK / 2) / BIG_DEP_CHUNK) as usize;
+    let deps = big_dep_count(dep_bytes);
     let mut synthetic = Synthetic::new();
     if variant != 0 {
         let class = format!("{VARIED_CLASS}.class");
@@ -196,7 +196,7 @@ pub fn big_boot_variant(dir: &Path, dep_bytes: u64, variant: u32) -> PathBuf {
 pub fn boot3_with_deps(dir: &Path, dep_bytes: u64, jars: &[PathBuf]) -> PathBuf {
     let path = prepare(dir).join("app-0.0.1.jar");
     let extra = Extra {
-        synthetic: ((dep_bytes + BIG_DEP_CHUNK / 2) / BIG_DEP_CHUNK) as usize,
+        synthetic: big_dep_count(dep_bytes),
         files: jars,
     };
     write_boot(&path, &compiled().boot_parts(), Style::Boot3Layered, &extra);
@@ -466,6 +466,11 @@ impl SplitMix64 {
     }
 }
 
+/// How many [`BIG_DEP_CHUNK`] dependency jars come nearest to `dep_bytes`.
+fn big_dep_count(dep_bytes: u64) -> usize {
+    ((dep_bytes + BIG_DEP_CHUNK / 2) / BIG_DEP_CHUNK) as usize
+}
+
 /// File name of the `index`-th (0-based) extra dependency of [`big_boot`].
 fn big_dep_name(index: usize) -> String {
     format!("bigdep-{:05}-1.0.jar", index + 1)
@@ -525,14 +530,17 @@ impl Extra<'_> {
 
     /// File names under `BOOT-INF/lib/`, in the order they are written.
     fn names(&self) -> Vec<String> {
-        let files = self.files.iter().map(|f| {
-            f.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_else(|| panic!("jar file name of {}", f.display()))
-                .to_string()
-        });
+        let files = self.files.iter().map(|f| file_name(f));
         (0..self.synthetic).map(big_dep_name).chain(files).collect()
     }
+}
+
+/// The file name of `path`, as UTF-8.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_else(|| panic!("jar file name of {}", path.display()))
+        .to_string()
 }
 
 /// Writes a Boot fat jar in Spring's entry order: manifest, loader, classes, libs (stored),
@@ -576,13 +584,9 @@ fn write_boot(path: &Path, parts: &BootParts<'_>, style: Style, extra: &Extra<'_
         let bytes = big_dep_jar(i, &mut payload);
         jar.stored(&format!("{LIB}{}", big_dep_name(i)), &bytes);
     }
-    for (file, name) in extra
-        .files
-        .iter()
-        .zip(extra.names().split_off(extra.synthetic))
-    {
+    for file in extra.files {
         let bytes = fs::read(file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
-        jar.stored(&format!("{LIB}{name}"), &bytes);
+        jar.stored(&format!("{LIB}{}", file_name(file)), &bytes);
     }
 
     if style == Style::Boot3Layered {
