@@ -1,6 +1,7 @@
 //! AWS Secrets Manager: a secret's value, for files baked into an image at
 //! build time. Never logs the value.
 
+use crate::aws::error::{AwsError, Service};
 use anyhow::{anyhow, Result};
 
 /// The value of secret `id` (string or binary), as `aws` says whom to ask.
@@ -12,9 +13,6 @@ pub(crate) async fn secret_value(id: &str, aws: &crate::aws::AwsOptions) -> Resu
         .send()
         .await
         .map_err(|e| {
-            let text = aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-                .to_string()
-                .replace('\n', " ");
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_not_found_exception())
             {
@@ -23,7 +21,7 @@ pub(crate) async fn secret_value(id: &str, aws: &crate::aws::AwsOptions) -> Resu
                     "check the secret id and region",
                 )
             } else {
-                anyhow!("Secrets Manager GetSecretValue {id}: {text}")
+                AwsError::of(Service::SecretsManager, "GetSecretValue", id, &e).into()
             }
         })?;
     if let Some(text) = answer.secret_string() {

@@ -9,8 +9,9 @@ use crate::ecs::rollout::{
 };
 use crate::error::usage_hint;
 use anyhow::{anyhow, Context, Result};
-use aws_sdk_ecs::error::DisplayErrorContext;
-use aws_sdk_ecs::error::ProvideErrorMetadata;
+use crate::aws::error::{AwsError, Service};
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
     AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
@@ -31,6 +32,12 @@ pub struct EcsClient {
     pub(crate) aws: AwsOptions,
     /// The region in use.
     pub region: String,
+    /// Why the ServiceDeployments API is not there, once a call found out:
+    /// later calls (other services of a release, the rollback) fall back at
+    /// once instead of waiting through the SDK's retries again.
+    service_deployments_missing: Mutex<Option<String>>,
+    /// The fallback was said (once per command).
+    fallback_said: std::sync::atomic::AtomicBool,
 }
 
 /// What a ServiceDeployments call gave: an answer, or the API is not
@@ -44,53 +51,33 @@ pub(crate) enum ServiceDeploymentLookup<T> {
     Unavailable(String),
 }
 
-/// `Unavailable` for AccessDenied / unsupported / unknown operations, else
-/// the error.
-fn unavailable_or_error<T, E, R>(
-    what: &str,
-    error: aws_sdk_ecs::error::SdkError<E, R>,
+/// `Unavailable` when the API is not there for us (see
+/// [`AwsError::api_missing`]: AccessDenied, an unknown or unsupported
+/// operation, a 5xx after the SDK's retries), else the error.
+fn unavailable_or_error<T, E>(
+    operation: &str,
+    subject: &str,
+    error: SdkError<E, HttpResponse>,
 ) -> Result<ServiceDeploymentLookup<T>>
 where
     E: std::error::Error + ProvideErrorMetadata + 'static,
-    R: std::fmt::Debug,
 {
-    let code = error.code().map(str::to_string);
-    match code.as_deref() {
-        Some(
-            code @ ("AccessDeniedException"
-            | "AccessDenied"
-            | "UnsupportedFeatureException"
-            | "UnknownOperationException"
-            | "InvalidAction"),
-        ) => Ok(ServiceDeploymentLookup::Unavailable(format!(
-            "{what}: {code}"
-        ))),
-        _ => Err(api_error(what, error)),
+    let error = AwsError::of(Service::Ecs, operation, subject, &error);
+    if error.api_missing() {
+        Ok(ServiceDeploymentLookup::Unavailable(format!(
+            "{operation}: {}",
+            error.short_reason()
+        )))
+    } else {
+        Err(error.into())
     }
 }
 
-fn api_error<E: std::error::Error + 'static, R: std::fmt::Debug>(
-    what: &str,
-    error: aws_sdk_ecs::error::SdkError<E, R>,
-) -> anyhow::Error {
-    let text = DisplayErrorContext(&error).to_string().replace('\n', " ");
-    let hint = if text.contains("UnrecognizedClient")
-        || text.contains("InvalidClientTokenId")
-        || text.contains("ExpiredToken")
-        || text.contains("SignatureDoesNotMatch")
-    {
-        " (hint: the AWS credentials were refused: check them, or their session token)"
-    } else if text.contains("AccessDenied") {
-        " (hint: the credentials lack this ECS permission)"
-    } else if text.contains("dispatch failure")
-        || text.contains("io error")
-        || text.contains("connection")
-    {
-        " (hint: check the network, the region and AWS_ENDPOINT_URL)"
-    } else {
-        ""
-    };
-    anyhow!("ECS {what}: {text}{hint}")
+fn api_error<E>(operation: &str, subject: &str, error: SdkError<E, HttpResponse>) -> anyhow::Error
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+{
+    AwsError::of(Service::Ecs, operation, subject, &error).into()
 }
 
 impl EcsClient {
@@ -105,6 +92,8 @@ impl EcsClient {
             client: aws_sdk_ecs::Client::new(&config),
             aws: options.clone(),
             region,
+            service_deployments_missing: Mutex::new(None),
+            fallback_said: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -126,7 +115,7 @@ impl EcsClient {
                         "check --cluster and --region",
                     )
                 } else {
-                    api_error(&format!("DescribeServices {cluster}/{service}"), e)
+                    api_error("DescribeServices", &format!("{cluster}/{service}"), e)
                 }
             })?;
         let Some(found) = answer
@@ -221,12 +210,12 @@ impl EcsClient {
                     usage_hint(
                         format!(
                             "ECS task definition {task_definition:?} not found ({})",
-                            DisplayErrorContext(&e).to_string().replace('\n', " ")
+                            e.message().unwrap_or("ClientException")
                         ),
                         "check --task-family",
                     )
                 } else {
-                    api_error(&format!("DescribeTaskDefinition {task_definition}"), e)
+                    api_error("DescribeTaskDefinition", task_definition, e)
                 }
             })?;
         let bytes = capture
@@ -262,7 +251,7 @@ impl EcsClient {
                         input,
                     )
                 }
-                _ => api_error(&format!("RegisterTaskDefinition {family}"), e),
+                _ => api_error("RegisterTaskDefinition", &family, e),
             })?;
         let registered = answer
             .task_definition()
@@ -296,7 +285,7 @@ impl EcsClient {
             .force_new_deployment(force)
             .send()
             .await
-            .map_err(|e| api_error(&format!("UpdateService {cluster}/{service}"), e))?;
+            .map_err(|e| api_error("UpdateService", &format!("{cluster}/{service}"), e))?;
         let updated = answer.service();
         let ours = updated
             .map(|s| s.deployments())
@@ -336,6 +325,9 @@ impl EcsClient {
         service: &str,
         since: f64,
     ) -> Result<ServiceDeploymentLookup<Option<String>>> {
+        if let Some(why) = self.known_missing() {
+            return Ok(ServiceDeploymentLookup::Unavailable(why));
+        }
         let answer = self
             .client
             .list_service_deployments()
@@ -350,7 +342,13 @@ impl EcsClient {
             .await;
         let answer = match answer {
             Ok(answer) => answer,
-            Err(e) => return unavailable_or_error("ListServiceDeployments", e),
+            Err(e) => {
+                return self.remember(unavailable_or_error(
+                    "ListServiceDeployments",
+                    &format!("{cluster}/{service}"),
+                    e,
+                ))
+            }
         };
         Ok(ServiceDeploymentLookup::Found(
             answer
@@ -372,6 +370,9 @@ impl EcsClient {
         &self,
         arn: &str,
     ) -> Result<ServiceDeploymentLookup<Option<ServiceDeploymentView>>> {
+        if let Some(why) = self.known_missing() {
+            return Ok(ServiceDeploymentLookup::Unavailable(why));
+        }
         let answer = self
             .client
             .describe_service_deployments()
@@ -380,7 +381,9 @@ impl EcsClient {
             .await;
         let answer = match answer {
             Ok(answer) => answer,
-            Err(e) => return unavailable_or_error("DescribeServiceDeployments", e),
+            Err(e) => {
+                return self.remember(unavailable_or_error("DescribeServiceDeployments", arn, e))
+            }
         };
         // Not there (yet): `failures` with reason MISSING.
         Ok(ServiceDeploymentLookup::Found(
@@ -407,6 +410,9 @@ impl EcsClient {
         &self,
         arn: &str,
     ) -> Result<ServiceDeploymentLookup<bool>> {
+        if let Some(why) = self.known_missing() {
+            return Ok(ServiceDeploymentLookup::Unavailable(why));
+        }
         let answer = self
             .client
             .stop_service_deployment()
@@ -419,8 +425,37 @@ impl EcsClient {
             Err(e) if e.code() == Some("ConflictException") => {
                 Ok(ServiceDeploymentLookup::Found(false))
             }
-            Err(e) => unavailable_or_error("StopServiceDeployment", e),
+            Err(e) => self.remember(unavailable_or_error("StopServiceDeployment", arn, e)),
         }
+    }
+
+    /// Why the ServiceDeployments API is known to be missing, if it is.
+    fn known_missing(&self) -> Option<String> {
+        self.service_deployments_missing
+            .lock()
+            .expect("service deployments lock")
+            .clone()
+    }
+
+    /// Keeps an `Unavailable` answer for the later calls of this command.
+    fn remember<T>(
+        &self,
+        lookup: Result<ServiceDeploymentLookup<T>>,
+    ) -> Result<ServiceDeploymentLookup<T>> {
+        if let Ok(ServiceDeploymentLookup::Unavailable(why)) = &lookup {
+            *self
+                .service_deployments_missing
+                .lock()
+                .expect("service deployments lock") = Some(why.clone());
+        }
+        lookup
+    }
+
+    /// True the first time it is asked: the fallback is said once per command.
+    pub(crate) fn first_to_say_fallback(&self) -> bool {
+        !self
+            .fallback_said
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The task definitions of `family`, oldest first (ARNs).
@@ -436,7 +471,7 @@ impl EcsClient {
                 .set_next_token(next.take())
                 .send()
                 .await
-                .map_err(|e| api_error(&format!("ListTaskDefinitions {family}"), e))?;
+                .map_err(|e| api_error("ListTaskDefinitions", family, e))?;
             arns.extend(
                 answer
                     .task_definition_arns()
@@ -471,7 +506,7 @@ impl EcsClient {
             .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
             .send()
             .await
-            .map_err(|e| api_error(&format!("ListTasks {cluster}/{service}"), e))?;
+            .map_err(|e| api_error("ListTasks", &format!("{cluster}/{service}"), e))?;
         let arns = listed.task_arns();
         if arns.is_empty() {
             return Ok(Vec::new());
@@ -483,7 +518,7 @@ impl EcsClient {
             .set_tasks(Some(arns.iter().take(100).cloned().collect()))
             .send()
             .await
-            .map_err(|e| api_error(&format!("DescribeTasks {cluster}"), e))?;
+            .map_err(|e| api_error("DescribeTasks", cluster, e))?;
         Ok(described
             .tasks()
             .iter()
@@ -580,7 +615,7 @@ impl EcsClient {
         let answer = request
             .send()
             .await
-            .map_err(|e| api_error(&format!("RunTask {cluster} {task_definition}"), e))?;
+            .map_err(|e| api_error("RunTask", &format!("{cluster} {task_definition}"), e))?;
         if let Some(failure) = answer.failures().first() {
             anyhow::bail!(
                 "ECS RunTask {cluster} {task_definition}: {} ({})",
@@ -610,7 +645,7 @@ impl EcsClient {
             .tasks(task)
             .send()
             .await
-            .map_err(|e| api_error(&format!("DescribeTasks {cluster}"), e))?;
+            .map_err(|e| api_error("DescribeTasks", cluster, e))?;
         let Some(found) = answer.tasks().first() else {
             anyhow::bail!("ECS DescribeTasks {cluster}: task {task} not found");
         };
@@ -675,8 +710,9 @@ impl Intercept for ReplaceBody {
 
 /// Not a network call: kept here so callers need not know the SDK error type.
 pub(crate) fn is_throttling(error: &anyhow::Error) -> bool {
+    if let Some(aws) = crate::aws::error::find(error) {
+        return aws.throttling();
+    }
     let text = format!("{error:#}");
-    text.contains("Throttling")
-        || text.contains("Rate exceeded")
-        || text.contains("TooManyRequests")
+    text.contains("Throttling") || text.contains("Rate exceeded")
 }

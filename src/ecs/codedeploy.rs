@@ -13,8 +13,10 @@ use crate::aws::AwsOptions;
 use crate::ecs::deploy::ServiceTarget;
 use crate::ecs::follow::{Ending, RolloutProgress, WaitOptions};
 use crate::ecs::rollout::LoadBalancerTarget;
-use anyhow::{anyhow, Context, Result};
-use aws_sdk_codedeploy::error::DisplayErrorContext;
+use anyhow::{Context, Result};
+use crate::aws::error::{AwsError, Service};
+use aws_sdk_codedeploy::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_sdk_codedeploy::types::{
     AppSpecContent, DeploymentStatus, RevisionLocation, RevisionLocationType,
 };
@@ -75,19 +77,26 @@ pub(crate) struct CodeDeployClient {
     client: aws_sdk_codedeploy::Client,
 }
 
-fn api_error<E: std::error::Error + 'static, R: std::fmt::Debug>(
-    what: &str,
-    error: aws_sdk_codedeploy::error::SdkError<E, R>,
-) -> anyhow::Error {
-    let text = DisplayErrorContext(&error).to_string().replace('\n', " ");
-    let hint = if text.contains("DoesNotExist") {
-        " (hint: name the application and deployment group with --codedeploy-application / --codedeploy-group, or codedeploy-application / codedeploy-group in hoist.toml)"
-    } else if text.contains("AccessDenied") {
-        " (hint: the credentials lack this CodeDeploy permission)"
+fn api_error<E>(
+    operation: &str,
+    subject: &str,
+    error: aws_sdk_codedeploy::error::SdkError<E, HttpResponse>,
+) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let error = AwsError::of(Service::CodeDeploy, operation, subject, &error);
+    let missing = error
+        .code()
+        .is_some_and(|c| c.ends_with("DoesNotExistException"));
+    let error = anyhow::Error::new(error);
+    if missing {
+        error.context(
+            "the CodeDeploy application or deployment group was not found (hint: name them with --codedeploy-application / --codedeploy-group, or codedeploy-application / codedeploy-group in hoist.toml)",
+        )
     } else {
-        ""
-    };
-    anyhow!("CodeDeploy {what}: {text}{hint}")
+        error
+    }
 }
 
 /// How one CodeDeploy deployment stands.
@@ -128,7 +137,7 @@ impl CodeDeployClient {
             .description("hoist deploy")
             .send()
             .await
-            .map_err(|e| api_error(&format!("CreateDeployment {app}/{group}"), e))?;
+            .map_err(|e| api_error("CreateDeployment", &format!("{app}/{group}"), e))?;
         answer
             .deployment_id()
             .map(str::to_string)
@@ -142,7 +151,7 @@ impl CodeDeployClient {
             .deployment_id(id)
             .send()
             .await
-            .map_err(|e| api_error(&format!("GetDeployment {id}"), e))?;
+            .map_err(|e| api_error("GetDeployment", id, e))?;
         let info = answer.deployment_info();
         Ok(DeploymentState {
             status: info
@@ -184,7 +193,7 @@ impl CodeDeployClient {
             {
                 return Ok(Vec::new())
             }
-            Err(e) => return Err(api_error(&format!("ListDeploymentTargets {id}"), e)),
+            Err(e) => return Err(api_error("ListDeploymentTargets", id, e)),
         };
         let mut events = Vec::new();
         for target in targets {
@@ -195,7 +204,7 @@ impl CodeDeployClient {
                 .target_id(&target)
                 .send()
                 .await
-                .map_err(|e| api_error(&format!("GetDeploymentTarget {id}"), e))?;
+                .map_err(|e| api_error("GetDeploymentTarget", id, e))?;
             let lifecycle = answer
                 .deployment_target()
                 .and_then(|t| t.ecs_target())
@@ -222,7 +231,7 @@ impl CodeDeployClient {
             .auto_rollback_enabled(true)
             .send()
             .await
-            .map_err(|e| api_error(&format!("StopDeployment {id}"), e))?;
+            .map_err(|e| api_error("StopDeployment", id, e))?;
         Ok(())
     }
 
@@ -235,7 +244,7 @@ impl CodeDeployClient {
             .deployment_group_name(group)
             .send()
             .await
-            .map_err(|e| api_error(&format!("ListDeployments {app}/{group}"), e))?;
+            .map_err(|e| api_error("ListDeployments", &format!("{app}/{group}"), e))?;
         let mut newest: Option<(f64, String, String)> = None;
         for id in answer.deployments() {
             let got = self
@@ -244,7 +253,7 @@ impl CodeDeployClient {
                 .deployment_id(id)
                 .send()
                 .await
-                .map_err(|e| api_error(&format!("GetDeployment {id}"), e))?;
+                .map_err(|e| api_error("GetDeployment", id, e))?;
             let Some(info) = got.deployment_info() else {
                 continue;
             };

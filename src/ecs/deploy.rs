@@ -182,7 +182,15 @@ pub async fn deploy(
         )
         .await?;
     let mut tracking = Tracking::default();
-    find_service_deployment(client, target, &mut ours, &mut tracking).await?;
+    find_service_deployment(
+        client,
+        target,
+        &mut ours,
+        &mut tracking,
+        before.strategy.as_deref(),
+        progress,
+    )
+    .await?;
     progress.step(&format!(
         "updated service {} to {}: deployment {}",
         target.service,
@@ -343,6 +351,8 @@ async fn find_service_deployment(
     target: &ServiceTarget,
     ours: &mut OurDeployment,
     tracking: &mut Tracking,
+    strategy: Option<&str>,
+    progress: &dyn RolloutProgress,
 ) -> Result<()> {
     if ours.arn.is_some() {
         return Ok(());
@@ -355,7 +365,13 @@ async fn find_service_deployment(
         .await?
     {
         ServiceDeploymentLookup::Found(arn) => ours.arn = arn,
-        ServiceDeploymentLookup::Unavailable(_) => tracking.service_deployments = false,
+        ServiceDeploymentLookup::Unavailable(why) => tracking.fall_back(
+            &why,
+            &ours.id,
+            strategy,
+            client.first_to_say_fallback(),
+            progress,
+        ),
     }
     Ok(())
 }
@@ -497,14 +513,28 @@ async fn roll_back(
                 ours.id,
                 short_arn(previous)
             )),
-            ServiceDeploymentLookup::Unavailable(_) => tracking.service_deployments = false,
+            ServiceDeploymentLookup::Unavailable(why) => tracking.fall_back(
+                &why,
+                &ours.id,
+                now.strategy.as_deref(),
+                client.first_to_say_fallback(),
+                progress,
+            ),
         }
     }
     progress.step(&format!("rolling back to {}", short_arn(previous)));
     let mut back = client
         .update_service(&target.cluster, &target.service, previous, false)
         .await?;
-    find_service_deployment(client, target, &mut back, tracking).await?;
+    find_service_deployment(
+        client,
+        target,
+        &mut back,
+        tracking,
+        now.strategy.as_deref(),
+        progress,
+    )
+    .await?;
     let ending = follow(
         client,
         target,
@@ -647,7 +677,15 @@ pub async fn rollback(
         .update_service(&target.cluster, &target.service, &chosen, false)
         .await?;
     let mut tracking = Tracking::default();
-    find_service_deployment(client, target, &mut ours, &mut tracking).await?;
+    find_service_deployment(
+        client,
+        target,
+        &mut ours,
+        &mut tracking,
+        before.strategy.as_deref(),
+        progress,
+    )
+    .await?;
     progress.step(&format!(
         "rolled service {} back to {}: deployment {}",
         target.service,

@@ -43,6 +43,11 @@ pub(crate) trait RolloutSource {
         &self,
         arn: &str,
     ) -> Result<ServiceDeploymentLookup<Option<ServiceDeploymentView>>>;
+    /// True the first time: the fallback to DescribeServices is said once
+    /// per command, however many services it follows.
+    fn first_to_say_fallback(&self) -> bool {
+        true
+    }
 }
 
 impl RolloutSource for EcsClient {
@@ -55,6 +60,10 @@ impl RolloutSource for EcsClient {
         arn: &str,
     ) -> Result<ServiceDeploymentLookup<Option<ServiceDeploymentView>>> {
         EcsClient::service_deployment(self, arn).await
+    }
+
+    fn first_to_say_fallback(&self) -> bool {
+        EcsClient::first_to_say_fallback(self)
     }
 }
 
@@ -89,6 +98,31 @@ impl Default for Tracking {
 }
 
 impl Tracking {
+    /// Follows through DescribeServices from now on; says why when `say`
+    /// (the first fallback of the command).
+    pub(crate) fn fall_back(
+        &mut self,
+        why: &str,
+        deployment_id: &str,
+        strategy: Option<&str>,
+        say: bool,
+        progress: &dyn RolloutProgress,
+    ) {
+        let was_on = std::mem::replace(&mut self.service_deployments, false);
+        if !was_on || !say {
+            return;
+        }
+        let mut text = format!(
+            "the ServiceDeployments API is not available ({why}); following deployment {deployment_id} through DescribeServices"
+        );
+        if strategy.is_some_and(|s| s != "ROLLING") {
+            text.push_str(
+                " — bake time and lifecycle hooks are not visible there: stable will mean all new tasks run",
+            );
+        }
+        progress.step(&text);
+    }
+
     /// `service-deployments` or `describe-services`, for the report.
     pub(crate) fn source_name(&self) -> &'static str {
         if self.service_deployments {
@@ -303,17 +337,13 @@ async fn service_deployment<S: RolloutSource>(
     match source.service_deployment(arn).await? {
         ServiceDeploymentLookup::Found(found) => Ok(found),
         ServiceDeploymentLookup::Unavailable(why) => {
-            tracking.service_deployments = false;
-            let mut text = format!(
-                "the ServiceDeployments API is not available ({why}); following deployment {} through DescribeServices",
-                ours.id
+            tracking.fall_back(
+                &why,
+                &ours.id,
+                snapshot.strategy.as_deref(),
+                source.first_to_say_fallback(),
+                progress,
             );
-            if snapshot.strategy.as_deref().is_some_and(|s| s != "ROLLING") {
-                text.push_str(
-                    " — bake time and lifecycle hooks are not visible there: stable will mean all new tasks run",
-                );
-            }
-            progress.step(&text);
             Ok(None)
         }
     }

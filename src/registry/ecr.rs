@@ -3,6 +3,8 @@
 //! credentials from `GetAuthorizationToken` (no `docker login`), and
 //! creating a missing repository when asked to.
 
+use crate::aws::error::{AwsCall, AwsError, Service};
+
 /// Amazon ECR Public's registry host (pulls work anonymously, through the
 /// ordinary Bearer challenge; pushes need `docker login public.ecr.aws`).
 pub(crate) const ECR_PUBLIC: &str = "public.ecr.aws";
@@ -61,12 +63,7 @@ pub(crate) async fn ecr_credentials(
         .get_authorization_token()
         .send()
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "ECR {host}: GetAuthorizationToken failed ({}) (hint: check the AWS credentials and region, and that they may call ecr:GetAuthorizationToken)",
-                aws_sdk_ecr::error::DisplayErrorContext(&e).to_string().replace('\n', " ")
-            )
-        })?;
+        .or_aws(Service::Ecr, "GetAuthorizationToken", host)?;
     let token = answer
         .authorization_data()
         .first()
@@ -152,12 +149,7 @@ pub(crate) async fn lifecycle_policy(
         {
             Ok(None)
         }
-        Err(e) => Err(anyhow::anyhow!(
-            "ECR {host}: GetLifecyclePolicy {repo} failed ({})",
-            aws_sdk_ecr::error::DisplayErrorContext(&e)
-                .to_string()
-                .replace('\n', " ")
-        )),
+        Err(e) => Err(AwsError::of(Service::Ecr, "GetLifecyclePolicy", &format!("{host}/{repo}"), &e).into()),
     }
 }
 
@@ -192,12 +184,7 @@ pub(crate) async fn image_tags(
         {
             Ok(None)
         }
-        Err(e) => Err(anyhow::anyhow!(
-            "ECR {host}: DescribeImages {repo}@{digest} failed ({})",
-            aws_sdk_ecr::error::DisplayErrorContext(&e)
-                .to_string()
-                .replace('\n', " ")
-        )),
+        Err(e) => Err(AwsError::of(Service::Ecr, "DescribeImages", &format!("{host}/{repo}@{digest}"), &e).into()),
     }
 }
 
@@ -230,22 +217,10 @@ pub(crate) async fn ensure_repository(
                 .repository_name(repo)
                 .send()
                 .await
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "ECR {host}: CreateRepository {repo} failed ({})",
-                        aws_sdk_ecr::error::DisplayErrorContext(&e)
-                            .to_string()
-                            .replace('\n', " ")
-                    )
-                })?;
+                .or_aws(Service::Ecr, "CreateRepository", &format!("{host}/{repo}"))?;
             Ok(true)
         }
-        Err(e) => Err(anyhow::anyhow!(
-            "ECR {host}: DescribeRepositories {repo} failed ({})",
-            aws_sdk_ecr::error::DisplayErrorContext(&e)
-                .to_string()
-                .replace('\n', " ")
-        )),
+        Err(e) => Err(AwsError::of(Service::Ecr, "DescribeRepositories", &format!("{host}/{repo}"), &e).into()),
     }
 }
 

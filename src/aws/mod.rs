@@ -3,6 +3,8 @@
 //! container and instance metadata), endpoint overrides (`AWS_ENDPOINT_URL`,
 //! `AWS_ENDPOINT_URL_<SERVICE>`), and the region and profile asked for.
 
+pub(crate) mod error;
+
 /// Where and as whom to call AWS.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AwsOptions {
