@@ -21,6 +21,7 @@ test-install: deps
 # The test emulators checked against the AWS behaviour they model (CodeDeploy through boto3).
 test-emulators: deps
     python3 tests/support/test_codedeploy_emulator.py
+    python3 tests/support/test_ecs_emulator.py
 
 # The release workflow's packaging for this machine's target, verified (dev profile: reuses the test build).
 package-check:

@@ -197,7 +197,9 @@ impl AwsError {
 
     /// The credentials may not call this (IAM said no).
     pub(crate) fn access_denied(&self) -> bool {
-        self.code.as_deref().is_some_and(|c| DENIED_CODES.contains(&c))
+        self.code
+            .as_deref()
+            .is_some_and(|c| DENIED_CODES.contains(&c))
     }
 
     /// ECS (or another service) asks us to slow down.
@@ -297,9 +299,7 @@ impl fmt::Display for AwsError {
                     "the request could not be made ({})",
                     self.cause.as_deref().unwrap_or("invalid input")
                 )?,
-                (_, Some(status)) => {
-                    write!(f, "HTTP {status} with no AWS error in the answer")?
-                }
+                (_, Some(status)) => write!(f, "HTTP {status} with no AWS error in the answer")?,
                 (_, None) => f.write_str("failed with no answer")?,
             },
         }
@@ -413,8 +413,15 @@ mod tests {
 
     #[test]
     fn what_counts_as_a_missing_api() {
-        for code in ["UnknownOperationException", "InvalidAction", "NotImplemented"] {
-            assert!(error(Some(code), Some(400), Kind::Service).api_missing(), "{code}");
+        for code in [
+            "UnknownOperationException",
+            "InvalidAction",
+            "NotImplemented",
+        ] {
+            assert!(
+                error(Some(code), Some(400), Kind::Service).api_missing(),
+                "{code}"
+            );
         }
         assert!(!error(Some("ClusterNotFoundException"), Some(400), Kind::Service).api_missing());
         assert!(!error(None, None, Kind::Dispatch).api_missing());

@@ -62,6 +62,9 @@ pub struct WaitArgs {
     /// Poll ECS this often (doubled while ECS throttles).
     #[arg(long, value_name = "DURATION", default_value = "5s")]
     pub poll_interval: String,
+    /// When the rollout fails: the last N lines of each essential container's log (0: none).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub log_lines: usize,
 }
 
 impl WaitArgs {
@@ -87,6 +90,7 @@ impl WaitArgs {
             enabled: !self.no_wait,
             timeout,
             interval,
+            log_lines: self.log_lines,
         })
     }
 }

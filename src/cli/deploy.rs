@@ -141,6 +141,9 @@ fn finish(report: &DeployReport, output: &OutputArgs, result: Result<()>) -> Res
             eprintln!("event  {event}");
         }
     }
+    if result.is_err() {
+        crate::cli::output::diagnosis_lines(std::slice::from_ref(report));
+    }
     result
 }
 

@@ -105,6 +105,24 @@ pub fn deploy_details(report: &hoist::ecs::DeployReport) {
     }
 }
 
+/// After a failed deploy, on stderr: why, per service (stopped tasks,
+/// container exits, log lines, the load balancer's health, hints).
+pub fn diagnosis_lines(services: &[hoist::ecs::DeployReport]) {
+    let several = services.len() > 1;
+    for one in services {
+        let Some(diagnosis) = &one.diagnosis else {
+            continue;
+        };
+        for line in diagnosis.lines() {
+            if several {
+                eprintln!("[{}] {line}", one.service);
+            } else {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
 /// Appends `key=value` lines to the GitHub Actions output file.
 fn append_step_outputs(path: &Path, lines: &[(&str, String)]) -> Result<()> {
     let mut file = std::fs::OpenOptions::new()

@@ -251,6 +251,7 @@ fn settled<T: HasServices>(
         return Err(result);
     };
     if let Err(error) = result {
+        crate::cli::output::diagnosis_lines(report.services());
         service_lines(report.services());
         return Err(emit(&report, output, &[], "").and(Err(error)));
     }

@@ -3,20 +3,22 @@
 //! JSON — both through interceptors, so no field is lost to an SDK older than
 //! the API), updates and stopped tasks.
 
+use crate::aws::error::{AwsError, Service};
+use crate::ecs::diagnose::{ContainerExit, StoppedTask};
 use crate::ecs::rollout::{
     Awsvpc, DeploymentView, LoadBalancerTarget, OurDeployment, ServiceDeploymentView, ServiceEvent,
-    ServiceSnapshot, StoppedTask,
+    ServiceSnapshot,
 };
+use crate::ecs::target_health::TargetHealthWatch;
 use crate::error::usage_hint;
 use anyhow::{anyhow, Context, Result};
-use crate::aws::error::{AwsError, Service};
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
     AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -38,6 +40,8 @@ pub struct EcsClient {
     service_deployments_missing: Mutex<Option<String>>,
     /// The fallback was said (once per command).
     fallback_said: std::sync::atomic::AtomicBool,
+    /// The load balancer's view of the services followed (ELBv2).
+    pub(crate) target_health: TargetHealthWatch,
 }
 
 /// What a ServiceDeployments call gave: an answer, or the API is not
@@ -94,6 +98,7 @@ impl EcsClient {
             region,
             service_deployments_missing: Mutex::new(None),
             fallback_said: std::sync::atomic::AtomicBool::new(false),
+            target_health: TargetHealthWatch::new(options),
         })
     }
 
@@ -177,6 +182,7 @@ impl EcsClient {
                     Some(LoadBalancerTarget {
                         container_name: lb.container_name()?.to_string(),
                         container_port: lb.container_port()?,
+                        target_group_arn: lb.target_group_arn().map(str::to_string),
                     })
                 })
                 .collect(),
@@ -189,6 +195,7 @@ impl EcsClient {
                     security_groups: a.security_groups().to_vec(),
                     assign_public_ip: a.assign_public_ip().map(|p| p.as_str().to_string()),
                 }),
+            health_check_grace_seconds: found.health_check_grace_period_seconds(),
         })
     }
 
@@ -491,12 +498,12 @@ impl EcsClient {
         Ok(arns)
     }
 
-    /// Stopped tasks of `task_definition` in `cluster`, with their reasons.
-    pub async fn stopped_tasks(
+    /// The service's stopped tasks that ECS still lists (it keeps them for
+    /// about an hour), at most 100, with their reasons and exit codes.
+    pub(crate) async fn stopped_tasks(
         &self,
         cluster: &str,
         service: &str,
-        task_definition: &str,
     ) -> Result<Vec<StoppedTask>> {
         let listed = self
             .client
@@ -522,27 +529,65 @@ impl EcsClient {
         Ok(described
             .tasks()
             .iter()
-            .filter(|t| t.task_definition_arn() == Some(task_definition))
             .map(|t| StoppedTask {
                 task_arn: t.task_arn().unwrap_or_default().to_string(),
+                task_definition_arn: t.task_definition_arn().unwrap_or_default().to_string(),
                 stopped_reason: t
                     .stopped_reason()
                     .unwrap_or("(no reason given)")
                     .to_string(),
+                stop_code: t.stop_code().map(|c| c.as_str().to_string()),
+                started_by: t.started_by().map(str::to_string),
+                stopped_at: t.stopped_at().map(|at| at.as_secs_f64()),
                 containers: t
                     .containers()
                     .iter()
-                    .map(|c| {
-                        format!(
-                            "{}: {}{}",
-                            c.name().unwrap_or("?"),
-                            c.reason().unwrap_or("no reason"),
-                            c.exit_code()
-                                .map(|code| format!(" (exit code {code})"))
-                                .unwrap_or_default()
-                        )
+                    .map(|c| ContainerExit {
+                        name: c.name().unwrap_or("?").to_string(),
+                        exit_code: c.exit_code(),
+                        reason: c.reason().map(str::to_string),
                     })
                     .collect(),
+                logs: Vec::new(),
+            })
+            .collect())
+    }
+
+    /// The ids and task-definition ARNs of the service's running tasks.
+    pub(crate) async fn running_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Vec<(String, String)>> {
+        let listed = self
+            .client
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(service)
+            .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
+            .send()
+            .await
+            .map_err(|e| api_error("ListTasks", &format!("{cluster}/{service}"), e))?;
+        let arns = listed.task_arns();
+        if arns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let described = self
+            .client
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(arns.iter().take(100).cloned().collect()))
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeTasks", cluster, e))?;
+        Ok(described
+            .tasks()
+            .iter()
+            .map(|t| {
+                (
+                    t.task_arn().unwrap_or_default().to_string(),
+                    t.task_definition_arn().unwrap_or_default().to_string(),
+                )
             })
             .collect())
     }

@@ -9,17 +9,17 @@
 //! console gives them: `AppECS-<cluster>-<service>` and
 //! `DgpECS-<cluster>-<service>`.
 
+use crate::aws::error::{AwsError, Service};
 use crate::aws::AwsOptions;
 use crate::ecs::deploy::ServiceTarget;
 use crate::ecs::follow::{Ending, RolloutProgress, WaitOptions};
 use crate::ecs::rollout::LoadBalancerTarget;
 use anyhow::{Context, Result};
-use crate::aws::error::{AwsError, Service};
 use aws_sdk_codedeploy::error::ProvideErrorMetadata;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_sdk_codedeploy::types::{
     AppSpecContent, DeploymentStatus, RevisionLocation, RevisionLocationType,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -334,6 +334,7 @@ mod tests {
             &LoadBalancerTarget {
                 container_name: "plog-back".into(),
                 container_port: 8080,
+                target_group_arn: None,
             },
         );
         let v: serde_json::Value = serde_json::from_str(&spec).unwrap();

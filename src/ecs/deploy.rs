@@ -7,10 +7,11 @@
 
 use crate::ecs::client::{EcsClient, ServiceDeploymentLookup};
 use crate::ecs::codedeploy::{app_spec, CodeDeployClient, CodeDeployNames};
+use crate::ecs::diagnose::{diagnose, DiagnoseRequest, Diagnosis};
 use crate::ecs::diff::unified_diff;
 use crate::ecs::follow::{follow, Ending, LastSeen, RolloutProgress, Tracking, WaitOptions};
 use crate::ecs::render::{registration_input, render, TaskDefinitionPatch};
-use crate::ecs::rollout::{short_arn, OurDeployment, RolledBackBy, ServiceSnapshot, StoppedTask};
+use crate::ecs::rollout::{short_arn, OurDeployment, RolledBackBy, ServiceSnapshot};
 use crate::error::{usage_hint, DeploymentFailed, DeploymentSuperseded};
 use anyhow::Result;
 use serde::Serialize;
@@ -92,9 +93,10 @@ pub struct DeployReport {
     /// The last service events (failures only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub last_events: Vec<String>,
-    /// Stopped tasks of the failed revision, with reasons.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub stopped_tasks: Vec<StoppedTask>,
+    /// Why it failed: our stopped tasks, their logs, the target groups'
+    /// health, hints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<Diagnosis>,
     /// Seconds the whole command took.
     pub seconds: f64,
 }
@@ -311,7 +313,17 @@ async fn deploy_through_codedeploy(
     } else {
         RolledBackBy::Codedeploy
     };
-    conclude(client, target, &ours, ending, &last, report, who).await
+    conclude(
+        client,
+        target,
+        &ours,
+        ending,
+        &last,
+        report,
+        who,
+        wait.log_lines,
+    )
+    .await
 }
 
 /// Follows our deployment to its end and writes how it ended into `report`.
@@ -340,6 +352,7 @@ async fn follow_to_the_end(
         &last,
         report,
         RolledBackBy::Ecs,
+        wait.log_lines,
     )
     .await
 }
@@ -376,7 +389,9 @@ async fn find_service_deployment(
     Ok(())
 }
 
-/// Turns how our deployment ended into the report and the command's result.
+/// Turns how our deployment ended into the report and the command's result
+/// (with the diagnosis of a failure).
+#[allow(clippy::too_many_arguments)]
 async fn conclude(
     client: &EcsClient,
     target: &ServiceTarget,
@@ -385,6 +400,7 @@ async fn conclude(
     last: &LastSeen,
     report: &mut DeployReport,
     rolled_back_by: RolledBackBy,
+    log_lines: usize,
 ) -> Result<()> {
     let what = format!(
         "deployment {} of {} to {}/{}",
@@ -432,20 +448,32 @@ async fn conclude(
     report.outcome = outcome.into();
     report.failure = Some(reason.clone());
     report.last_events = last.events(5);
-    report.stopped_tasks = client
-        .stopped_tasks(&target.cluster, &target.service, &ours.task_definition)
-        .await
-        .unwrap_or_default();
-    let reasons: Vec<String> = report
+    let diagnosis = diagnose(
+        client,
+        &DiagnoseRequest {
+            target,
+            deployment_id: Some(ours.id.as_str()).filter(|id| id.starts_with("ecs-svc/")),
+            task_definition: &ours.task_definition,
+            snapshot: last.snapshot.as_ref(),
+            log_lines,
+        },
+    )
+    .await;
+    let reasons: Vec<String> = diagnosis
         .stopped_tasks
         .iter()
-        .take(3)
-        .map(|t| format!("{} ({})", t.stopped_reason, t.containers.join("; ")))
+        .map(|t| t.summary())
         .collect();
     let mut message = format!("{what} {}: {reason}", outcome.replace('-', " "));
     if !reasons.is_empty() {
         message.push_str(&format!("; stopped tasks: {}", reasons.join(" | ")));
     }
+    if let Some(hint) = diagnosis.hints.first() {
+        let short = hint.split(" — ").next().unwrap_or(hint);
+        let short = short.split(": ").next().unwrap_or(short);
+        message.push_str(&format!(" (hint: {short}; see the lines above)"));
+    }
+    report.diagnosis = (!diagnosis.is_empty()).then_some(diagnosis);
     Err(DeploymentFailed(message).into())
 }
 

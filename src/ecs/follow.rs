@@ -30,6 +30,9 @@ pub struct WaitOptions {
     pub timeout: Duration,
     /// Poll this often (doubled while ECS throttles, up to a minute).
     pub interval: Duration,
+    /// When it fails: the last lines shown of each essential container's
+    /// log (0: none).
+    pub log_lines: usize,
 }
 
 /// Where the facts about a rollout come from: ECS (through [`EcsClient`]),
@@ -48,6 +51,9 @@ pub(crate) trait RolloutSource {
     fn first_to_say_fallback(&self) -> bool {
         true
     }
+    /// Our deployment's failed-task count went up: a chance to look at
+    /// what ECS takes away soon (the load balancer's failing targets).
+    async fn tasks_failed(&self, _snapshot: &ServiceSnapshot) {}
 }
 
 impl RolloutSource for EcsClient {
@@ -64,6 +70,10 @@ impl RolloutSource for EcsClient {
 
     fn first_to_say_fallback(&self) -> bool {
         EcsClient::first_to_say_fallback(self)
+    }
+
+    async fn tasks_failed(&self, snapshot: &ServiceSnapshot) {
+        self.target_health.sample(&snapshot.target_groups()).await;
     }
 }
 
@@ -229,6 +239,7 @@ pub(crate) async fn follow<S: RolloutSource>(
         ..Default::default()
     });
     let mut last_counts: Option<DeploymentView> = None;
+    let mut last_failed = 0;
     let mut stages = StageLog::default();
     let mut rolling_back: Option<String> = None;
     loop {
@@ -259,6 +270,10 @@ pub(crate) async fn follow<S: RolloutSource>(
         }
         let sd = service_deployment(source, ours, &snapshot, tracking, progress).await?;
         if let Some(deployment) = snapshot.deployment(&ours.id) {
+            if deployment.failed > last_failed {
+                last_failed = deployment.failed;
+                source.tasks_failed(&snapshot).await;
+            }
             let changed = last_counts.as_ref().is_none_or(|last| {
                 (
                     last.running,
@@ -443,6 +458,7 @@ mod tests {
                 enabled: true,
                 timeout: Duration::from_millis(timeout_ms),
                 interval: Duration::from_millis(1),
+                log_lines: 0,
             },
             &mut Tracking::default(),
             &steps,

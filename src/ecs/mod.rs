@@ -8,20 +8,25 @@
 pub(crate) mod client;
 pub(crate) mod codedeploy;
 pub(crate) mod deploy;
+pub(crate) mod diagnose;
 pub(crate) mod diff;
 pub(crate) mod follow;
+pub(crate) mod logs;
 pub(crate) mod release;
 pub(crate) mod render;
 pub(crate) mod rollout;
 pub(crate) mod status;
+pub(crate) mod target_health;
 pub(crate) mod task_file;
 
 pub use client::EcsClient;
 pub use codedeploy::CodeDeployNames;
 pub use deploy::{deploy, rollback, DeployOptions, DeployReport, ServiceTarget};
+pub use diagnose::{ContainerExit, ContainerLog, Diagnosis, StoppedTask};
 pub use follow::{RolloutProgress, WaitOptions};
 pub use release::{release, OneOffTask, Release, ReleaseReport, TaskReport};
 pub use render::{Rendered, TaskDefinitionPatch};
 pub use rollout::{short_arn, Awsvpc, DeploymentView, ServiceEvent};
 pub use status::{service_status, ServiceStatus};
+pub use target_health::{TargetGroupHealth, TargetState};
 pub use task_file::{TaskDefinitionFile, TaskDefinitionForm};

@@ -69,6 +69,8 @@ pub struct LoadBalancerTarget {
     pub container_name: String,
     /// `loadBalancers[].containerPort`.
     pub container_port: i32,
+    /// `loadBalancers[].targetGroupArn` (absent for a Classic Load Balancer).
+    pub target_group_arn: Option<String>,
 }
 
 /// What DescribeServices says about the service at one moment.
@@ -94,6 +96,8 @@ pub struct ServiceSnapshot {
     pub launch_type: Option<String>,
     /// `networkConfiguration.awsvpcConfiguration`, when set.
     pub awsvpc: Option<Awsvpc>,
+    /// `healthCheckGracePeriodSeconds`, when set.
+    pub health_check_grace_seconds: Option<i32>,
 }
 
 /// An awsvpc network configuration: where a task's ENI goes.
@@ -111,6 +115,17 @@ impl ServiceSnapshot {
     /// The PRIMARY deployment, if any.
     pub fn primary(&self) -> Option<&DeploymentView> {
         self.deployments.iter().find(|d| d.status == "PRIMARY")
+    }
+
+    /// The target groups of its load balancers.
+    pub(crate) fn target_groups(&self) -> Vec<String> {
+        let mut arns: Vec<String> = self
+            .load_balancers
+            .iter()
+            .filter_map(|lb| lb.target_group_arn.clone())
+            .collect();
+        arns.dedup();
+        arns
     }
 
     /// The deployment with this id, if listed.
@@ -378,31 +393,6 @@ impl EventLog {
     }
 }
 
-/// A stopped task and why it stopped.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StoppedTask {
-    /// The task ARN.
-    pub task_arn: String,
-    /// ECS's reason.
-    pub stopped_reason: String,
-    /// Per container: `name: reason (exit code N)`.
-    pub containers: Vec<String>,
-}
-
-impl StoppedTask {
-    /// `name: reason (exit code N)` for one container.
-    pub fn describe_container(name: &str, reason: Option<&str>, exit_code: Option<i64>) -> String {
-        format!(
-            "{name}: {}{}",
-            reason.unwrap_or("no reason"),
-            exit_code
-                .map(|code| format!(" (exit code {code})"))
-                .unwrap_or_default()
-        )
-    }
-}
-
 /// A snapshot from a DescribeServices response in the API's JSON form
 /// (recorded responses, as the AWS CLI prints them).
 #[cfg(test)]
@@ -452,40 +442,40 @@ pub(crate) fn snapshot_from_json(response: &serde_json::Value) -> Option<Service
     })
 }
 
-/// The stopped tasks of `task_definition` in a DescribeTasks response (JSON form).
+/// The stopped tasks in a DescribeTasks response (JSON form).
 #[cfg(test)]
 pub(crate) fn stopped_from_json(
     response: &serde_json::Value,
-    task_definition: &str,
-) -> Vec<StoppedTask> {
+) -> Vec<crate::ecs::diagnose::StoppedTask> {
+    use crate::ecs::diagnose::{ContainerExit, StoppedTask};
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
     response["tasks"]
         .as_array()
         .map(|tasks| {
             tasks
                 .iter()
-                .filter(|t| {
-                    t["taskDefinitionArn"] == task_definition && t["lastStatus"] == "STOPPED"
-                })
+                .filter(|t| t["lastStatus"] == "STOPPED")
                 .map(|t| StoppedTask {
-                    task_arn: t["taskArn"].as_str().unwrap_or_default().to_string(),
-                    stopped_reason: t["stoppedReason"]
-                        .as_str()
-                        .unwrap_or("(no reason given)")
-                        .to_string(),
+                    task_arn: text(&t["taskArn"]).unwrap_or_default(),
+                    task_definition_arn: text(&t["taskDefinitionArn"]).unwrap_or_default(),
+                    stopped_reason: text(&t["stoppedReason"])
+                        .unwrap_or_else(|| "(no reason given)".into()),
+                    stop_code: text(&t["stopCode"]),
+                    started_by: text(&t["startedBy"]),
+                    stopped_at: t["stoppedAt"].as_f64(),
                     containers: t["containers"]
                         .as_array()
                         .map(|cs| {
                             cs.iter()
-                                .map(|c| {
-                                    StoppedTask::describe_container(
-                                        c["name"].as_str().unwrap_or("?"),
-                                        c["reason"].as_str(),
-                                        c["exitCode"].as_i64(),
-                                    )
+                                .map(|c| ContainerExit {
+                                    name: text(&c["name"]).unwrap_or_else(|| "?".into()),
+                                    exit_code: c["exitCode"].as_i64().map(|n| n as i32),
+                                    reason: text(&c["reason"]),
                                 })
                                 .collect()
                         })
                         .unwrap_or_default(),
+                    logs: Vec::new(),
                 })
                 .collect()
         })
@@ -716,17 +706,14 @@ mod tests {
         );
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-        let stopped = stopped_from_json(&json, NEW);
+        let all = stopped_from_json(&json);
+        let stopped = crate::ecs::diagnose::ours(all.clone(), None, NEW);
         assert_eq!(stopped.len(), 1);
         assert_eq!(
-            stopped[0].stopped_reason,
-            "Essential container in task exited"
+            stopped[0].summary(),
+            "Essential container in task exited (plog-back: OutOfMemoryError: Container killed due to memory usage (exit code 1))"
         );
-        assert_eq!(
-            stopped[0].containers[0],
-            "plog-back: OutOfMemoryError: Container killed due to memory usage (exit code 1)"
-        );
-        assert!(stopped_from_json(&json, OLD).is_empty());
+        assert!(crate::ecs::diagnose::ours(all, None, OLD).is_empty());
     }
 
     #[test]

@@ -59,11 +59,11 @@ pub(crate) async fn ecr_credentials(
     let client =
         aws_sdk_ecr::Client::new(&crate::aws::sdk_config(&aws.with_default_region(region)).await);
     // One token serves every registry the principal may reach.
-    let answer = client
-        .get_authorization_token()
-        .send()
-        .await
-        .or_aws(Service::Ecr, "GetAuthorizationToken", host)?;
+    let answer = client.get_authorization_token().send().await.or_aws(
+        Service::Ecr,
+        "GetAuthorizationToken",
+        host,
+    )?;
     let token = answer
         .authorization_data()
         .first()
@@ -149,7 +149,13 @@ pub(crate) async fn lifecycle_policy(
         {
             Ok(None)
         }
-        Err(e) => Err(AwsError::of(Service::Ecr, "GetLifecyclePolicy", &format!("{host}/{repo}"), &e).into()),
+        Err(e) => Err(AwsError::of(
+            Service::Ecr,
+            "GetLifecyclePolicy",
+            &format!("{host}/{repo}"),
+            &e,
+        )
+        .into()),
     }
 }
 
@@ -184,7 +190,13 @@ pub(crate) async fn image_tags(
         {
             Ok(None)
         }
-        Err(e) => Err(AwsError::of(Service::Ecr, "DescribeImages", &format!("{host}/{repo}@{digest}"), &e).into()),
+        Err(e) => Err(AwsError::of(
+            Service::Ecr,
+            "DescribeImages",
+            &format!("{host}/{repo}@{digest}"),
+            &e,
+        )
+        .into()),
     }
 }
 
@@ -220,7 +232,13 @@ pub(crate) async fn ensure_repository(
                 .or_aws(Service::Ecr, "CreateRepository", &format!("{host}/{repo}"))?;
             Ok(true)
         }
-        Err(e) => Err(AwsError::of(Service::Ecr, "DescribeRepositories", &format!("{host}/{repo}"), &e).into()),
+        Err(e) => Err(AwsError::of(
+            Service::Ecr,
+            "DescribeRepositories",
+            &format!("{host}/{repo}"),
+            &e,
+        )
+        .into()),
     }
 }
 

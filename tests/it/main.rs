@@ -24,4 +24,5 @@ mod release;
 mod render;
 mod reproducible;
 mod ship;
+mod why_it_failed;
 mod zstd;

@@ -54,7 +54,20 @@ What each DescribeServices call does to an IN_PROGRESS PRIMARY deployment
       A rollback deployment never rolls back again.
   a container has the environment variable CRASH_ON_START: as
       "fail-rollout" (one service's bad configuration in a release of
-      several that share an image).
+      several that share an image). Value yes, true, 1 (or empty): every
+      container exits 0, no container reason. Any other value: that
+      container exits 1, no reason, and the value is its last log line
+      (e.g. "Caused by: java.net.UnknownHostException: db.plog.internal").
+  image contains "exec-format": as "fail-rollout", but that container
+      exits 255, no reason, and logs exactly one line, "exec
+      /opt/java/openjdk/bin/java: exec format error" (an image built for
+      another CPU architecture).
+  a container has the environment variable HEALTH_CHECK_CODES (e.g. 404)
+      and the service has a load balancer: see "Load balancers" below.
+      Without a load balancer the variable means nothing.
+  Precedence: a crash (any container) over HEALTH_CHECK_CODES over
+      "never-stable"; within one container "exec-format" over
+      "fail-rollout" over CRASH_ON_START.
   image contains "never-stable": like normal, but running stops at
       desired - 1 (at least 0) and the rollout stays IN_PROGRESS forever.
   image contains "throttle-N" (N digits), or the environment variable
@@ -126,6 +139,73 @@ CODE_DEPLOY services (deploymentController CODE_DEPLOY): UpdateService with
 another task definition is refused with InvalidParameterException, as ECS
 does; they deploy through CodeDeploy, emulated in codedeploy_emulator.py.
 
+Crash logs (CloudWatch Logs, written into moto's logs backend, so
+GetLogEvents, FilterLogEvents, DescribeLogStreams answer them): when a
+task crashes as above ("fail-rollout", "exec-format", CRASH_ON_START), each
+container whose logConfiguration.logDriver is awslogs writes to group
+awslogs-group (in awslogs-region, else the task's region), stream
+awslogs-stream-prefix/CONTAINER-NAME/TASK-ID (TASK-ID = the last part of the
+task ARN; DevGuide using_awslogs.html; without a prefix: the container's
+runtimeId, as the driver names a stream after the container's ID): four
+Spring-Boot-like start-up lines ("... INFO 1 --- [main] ... : Starting
+application using Java ..."), then the crashing container adds "...
+ERROR 1 --- [main] o.s.boot.SpringApplication ... : Application run failed"
+and its own line: the CRASH_ON_START text, or "java.lang.OutOfMemoryError:
+Java heap space" for "fail-rollout" (yes/true/1: nothing after "Application
+run failed"). "exec-format" writes its one line only; containers that do not
+crash write the start-up lines only. Timestamps are milliseconds since the
+epoch, strictly increasing, between the task's startedAt and stoppedAt.
+If a group does not exist and awslogs-create-group is not "true", the task
+never starts (DevGuide resource-initialization-error.html, "failed to
+validate logger args"): stopCode TaskFailedToStart, stoppedReason
+"ResourceInitializationError: failed to validate logger args: create stream
+has been retried 1 times: failed to create Cloudwatch log stream:
+ResourceNotFoundException: The specified log group does not exist. : exit
+status 1", no startedAt, no container exitCode, nothing written; it counts
+as a failed task (circuit breaker) all the same. With awslogs-create-group
+"true" the group is made. Only crashing tasks are checked and logged: a task
+that runs (normal rollouts, CreateService, RunTask) writes nothing, even
+when its group is missing (real ECS would stop it with the same
+ResourceInitializationError).
+
+Load balancers (ELBv2 in moto; DevGuide service-load-balancing.html): for an
+ECS-controller service created with loadBalancers [{targetGroupArn,
+containerName, containerPort}], every task the emulator starts for it is
+registered with each target group: Id = the privateIPv4Address of the
+task's ENI attachment, Port = containerPort. A task that stops (drained,
+scaled in, failed) is deregistered at once (no draining state, the
+deregistration delay is not modelled): DescribeTargetHealth no longer lists it, and asked
+by Targets it answers moto's "unused" / Target.NotRegistered. Targets are
+"healthy" (no "initial" phase). healthCheckGracePeriodSeconds is kept and
+answered (API_Service.html) but delays nothing: steps are not seconds.
+A deployment whose task definition has HEALTH_CHECK_CODES in any container
+(the codes its health check path answers) never gets healthy:
+  * its targets are "unhealthy", Reason Target.ResponseCodeMismatch,
+    Description "Health checks failed with these codes: [CODES]"
+    (API_TargetHealth.html, API_DescribeTargetHealth.html); CODES is the
+    variable's value as written;
+  * each DescribeServices call first stops the task started at the previous
+    call (stopCode ServiceSchedulerInitiated, API_Task.html; stoppedReason
+    "Task failed ELB health checks in (target-group TARGET-GROUP-ARN)", as
+    ECS words it; the load-balanced container exits 143 (SIGTERM), the
+    others 0; failedTasks +1; deregistered; events "(service NAME)
+    (task ID) (port PORT) is unhealthy in (target-group TARGET-GROUP-NAME)
+    due to (reason Health checks failed with these codes: [CODES])."
+    (DevGuide service-unhealthy-event-messages.html, the Fargate form) and
+    "(service NAME) has stopped 1 running tasks: (task ID).") and then
+    starts one task (registered, unhealthy; runningCount 1 while it runs,
+    "has started 1 tasks" event);
+  * the old deployment keeps running, registered and healthy;
+  * the circuit breaker counts those tasks (DevGuide
+    deployment-circuit-breaker.html: tasks that fail ELB health checks are
+    failed tasks) and trips as for "fail-rollout", after the task of the
+    same call was started: with desired 2 on the 4th call, failedTasks 3,
+    the newest task still registered and unhealthy, the earlier ones
+    deregistered. With rollback, the rollback deployment drains that task
+    like the other old ones; without, it stays (nothing moves any more).
+The tasks a new service starts at CreateService are healthy whatever the
+task definition says (a new service is always stable).
+
 Tasks: ListTasks honours serviceName (tasks whose group is "service:NAME")
 and, as ECS does, lists only desiredStatus RUNNING tasks unless
 desiredStatus is given. Drained tasks are STOPPED with stopCode
@@ -155,6 +235,8 @@ from moto.ec2 import ec2_backends
 from moto.ec2.utils import random_private_ip
 from moto.core.exceptions import JsonRESTError
 from moto.ecs.exceptions import InvalidParameterException
+from moto.elbv2 import models as elbv2_models
+from moto.logs.models import logs_backends
 
 EcsBackend = ecs_models.EC2ContainerServiceBackend
 
@@ -175,6 +257,25 @@ SD_TERMINAL = {"SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"
 
 OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 OOM_EXIT_CODE = 137
+# The JVM's own last words when the heap runs out.
+OOM_LOG_LINE = "java.lang.OutOfMemoryError: Java heap space"
+# CRASH_ON_START values that only say "crash" (no message of their own).
+CRASH_FLAGS = {"", "yes", "true", "1"}
+CRASH_EXIT_CODE = 1
+# A binary for another CPU architecture: the kernel refuses to exec it.
+EXEC_FORMAT_MARKER = "exec-format"
+EXEC_FORMAT_LINE = "exec /opt/java/openjdk/bin/java: exec format error"
+EXEC_FORMAT_EXIT_CODE = 255
+# DevGuide resource-initialization-error.html ("failed to validate logger
+# args"): the awslogs driver cannot create its stream in a missing group.
+NO_LOG_GROUP_REASON = (
+    "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
+    "failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. "
+    ": exit status 1"
+)
+# ELB health checks (API_TargetHealth.html, API_DescribeTargetHealth.html).
+HEALTH_CODES_ENV = "HEALTH_CHECK_CODES"
+SIGTERM_EXIT_CODE = 143  # 128 + SIGTERM: the container was stopped
 
 
 class AccessDeniedException(JsonRESTError):
@@ -290,21 +391,56 @@ def _strategy(svc) -> str:
     return config.get("strategy") or "ROLLING"
 
 
-def _crashes_on_start(td) -> bool:
-    """A container environment variable CRASH_ON_START (a service's bad
-    configuration: its tasks exit at once, whatever the image)."""
-    return any(
-        e.get("name") == CRASH_ENV
-        for c in td.container_definitions
-        for e in (c.get("environment") or [])
-    )
+def _env_value(cdef: dict, name: str) -> str | None:
+    for e in cdef.get("environment") or []:
+        if e.get("name") == name:
+            return str(e.get("value") or "")
+    return None
 
 
-def _mode(td) -> str:
-    images = _images(td)
-    if any(FAIL_MARKER in i for i in images) or _crashes_on_start(td):
+def _crash_of(cdef: dict) -> tuple[int, str | None, list[str] | None] | None:
+    """How container `cdef` dies right after starting, or None if it runs:
+    (exitCode, container reason, the last lines it logs). None for the
+    lines means "only the exec error" (exec-format)."""
+    image = str(cdef.get("image") or "")
+    if EXEC_FORMAT_MARKER in image:
+        return EXEC_FORMAT_EXIT_CODE, None, None
+    if FAIL_MARKER in image:
+        return OOM_EXIT_CODE, OOM_REASON, [OOM_LOG_LINE]
+    value = _env_value(cdef, CRASH_ENV)
+    if value is None:
+        return None
+    if value.strip().lower() in CRASH_FLAGS:
+        # The original CRASH_ON_START contract: the task stops, its
+        # containers report exit code 0 (tests/it/release.rs relies on
+        # nothing more).
+        return 0, None, []
+    return CRASH_EXIT_CODE, None, [value]
+
+
+def _crashes(td) -> bool:
+    """A container crashes on start: an image marker (fail-rollout,
+    exec-format) or the environment variable CRASH_ON_START (a service's
+    bad configuration: its tasks exit at once, whatever the image)."""
+    return any(_crash_of(c) is not None for c in td.container_definitions)
+
+
+def _health_codes(td) -> str | None:
+    """HEALTH_CHECK_CODES of any container: the HTTP codes its health check
+    path answers (the targets of its tasks are unhealthy)."""
+    for c in td.container_definitions:
+        value = _env_value(c, HEALTH_CODES_ENV)
+        if value:
+            return value
+    return None
+
+
+def _mode(td, svc=None) -> str:
+    if _crashes(td):
         return "fail"
-    if any(NEVER_MARKER in i for i in images):
+    if svc is not None and _target_groups(svc) and _health_codes(td):
+        return "unhealthy"
+    if any(NEVER_MARKER in i for i in _images(td)):
         return "never"
     return "normal"
 
@@ -351,7 +487,8 @@ def _new_deployment(backend, svc, td_arn: str, rollback: bool = False) -> dict:
         "rolloutStateReason": f"ECS deployment {dep_id} in progress.",
     }
     _emu(svc)["meta"][dep_id] = {
-        "mode": _mode(td),
+        "mode": _mode(td, svc),
+        "health_codes": _health_codes(td),
         "rollback": rollback,
         "tasks": [],
         "supersede": 0 if rollback else _marker_number(td, SUPERSEDE_RE),
@@ -511,9 +648,11 @@ def _eni_attachment(backend, task, awsvpc: dict) -> list:
     ]
 
 
-def _start_task(backend, svc, deployment: dict):
-    """A RUNNING task of `deployment` (not yet counted)."""
-    return _make_task(
+def _start_task(backend, svc, deployment: dict, register: bool = True, health_codes: str | None = None):
+    """A RUNNING task of `deployment` (not yet counted), registered with the
+    service's target groups unless `register` is false (unhealthy there
+    with `health_codes`)."""
+    task = _make_task(
         backend,
         svc.cluster_name,
         deployment["taskDefinition"],
@@ -523,6 +662,9 @@ def _start_task(backend, svc, deployment: dict):
         f"service:{svc.name}",
         deployment["id"],
     )
+    if register:
+        _register_targets(backend, svc, task, health_codes)
+    return task
 
 
 def _make_task(backend, cluster_name, td_arn, network, launch_type, platform_version, group, started_by):
@@ -578,7 +720,11 @@ def _make_task(backend, cluster_name, td_arn, network, launch_type, platform_ver
     return task
 
 
-def _stop_task(task, stop_code: str, reason: str, failing_images: tuple = ()) -> None:
+def _stop_task(task, stop_code: str, reason: str, exits: dict | None = None, ran: bool = True) -> None:
+    """STOPPED, deregistered from its target groups. `exits` maps container
+    names to (exitCode, reason); the others exit 0. A task that never ran
+    (`ran` false) has no exit codes and no startedAt."""
+    _deregister_targets(task)
     now = _now()
     task.status = "STOPPED"
     task.desired_status = "STOPPED"
@@ -589,13 +735,184 @@ def _stop_task(task, stop_code: str, reason: str, failing_images: tuple = ()) ->
     task.stopped_at = now
     task.health_status = "UNKNOWN"
     task.version = 3
+    if not ran:
+        task.started_at = None
     for c in task.containers:
         c.last_status = "STOPPED"
-        if any(m in str(c.image or "") for m in failing_images):
-            c.exitCode = OOM_EXIT_CODE
-            c.reason = OOM_REASON
+        code, why = (exits or {}).get(c.name, (0, None))
+        c.exitCode = code if ran else None
+        c.reason = why if ran else None
+
+
+# --- crashes and their logs (CloudWatch Logs, in moto's logs backend) ---------
+
+
+def _millis(moment: datetime.datetime) -> int:
+    return int((moment - datetime.datetime(1970, 1, 1)).total_seconds() * 1000)
+
+
+def _spring_line(moment: datetime.datetime, level: str, logger: str, message: str) -> str:
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return f"{stamp} {level:>5} 1 --- [           main] {logger:<40} : {message}"
+
+
+def _startup_lines(task, cdef: dict) -> list[tuple[int, str]]:
+    """What a Spring Boot application prints before it gets anywhere."""
+    lines = []
+    profile = _env_value(cdef, "SPRING_PROFILES_ACTIVE") or "default"
+    for level, logger, message in (
+        ("INFO", "o.s.boot.SpringApplication", "Starting application using Java 21.0.5 with PID 1 (/app started by 1000 in /app)"),
+        ("INFO", "o.s.boot.SpringApplication", f'The following 1 profile is active: "{profile}"'),
+        ("INFO", "o.s.b.w.embedded.tomcat.TomcatWebServer", "Tomcat initialized with port 8080 (http)"),
+        ("INFO", "o.s.b.w.s.c.ServletWebServerApplicationContext", "Root WebApplicationContext: initialization completed"),
+    ):
+        moment = _now()
+        lines.append((_millis(moment), _spring_line(moment, level, logger, message)))
+    return lines
+
+
+def _crash_lines(task, cdef: dict, crash) -> list[tuple[int, str]]:
+    """The log events (timestamp ms, message) of container `cdef`, which
+    crashes as `crash` says (or runs, if None, until the task stops)."""
+    if crash is not None and crash[2] is None:  # exec-format: the JVM never started
+        return [(_millis(_now()), EXEC_FORMAT_LINE)]
+    lines = _startup_lines(task, cdef)
+    if crash is None:
+        return lines
+    moment = _now()
+    lines.append((_millis(moment), _spring_line(moment, "ERROR", "o.s.boot.SpringApplication", "Application run failed")))
+    for text in crash[2]:
+        lines.append((_millis(_now()), text))
+    return lines
+
+
+def _awslogs(task, cdef: dict):
+    """(logs backend, group, stream, create-group?) of an awslogs container,
+    or None. Stream names as the driver makes them (DevGuide
+    using_awslogs.html, awslogs-stream-prefix: prefix-name/container-name/
+    ecs-task-id; without a prefix, the container's id)."""
+    config = cdef.get("logConfiguration") or {}
+    if config.get("logDriver") != "awslogs":
+        return None
+    options = config.get("options") or {}
+    group = options.get("awslogs-group")
+    if not group:
+        return None
+    region = options.get("awslogs-region") or task.region_name
+    prefix = options.get("awslogs-stream-prefix")
+    task_id = task.task_arn.rsplit("/", 1)[-1]
+    if prefix:
+        stream = f"{prefix}/{cdef.get('name')}/{task_id}"
+    else:
+        runtime = next((c.runtime_id for c in task.containers if c.name == cdef.get("name")), task_id)
+        stream = runtime
+    create = str(options.get("awslogs-create-group", "")).lower() == "true"
+    return logs_backends[task._account_id][region], group, stream, create
+
+
+def _crash_task(backend, task, td) -> None:
+    """Stops `task`, whose containers crash on start (`_crash_of`), after
+    writing their awslogs output; or, when an awslogs group does not exist
+    (and awslogs-create-group is not "true"), stops it before it starts
+    (stopCode TaskFailedToStart, API_Task.html) with nothing written."""
+    outputs = []
+    for cdef in td.container_definitions:
+        where = _awslogs(task, cdef)
+        if where is None:
+            continue
+        logs, group, stream, create = where
+        if group not in logs.groups:
+            if not create:
+                _stop_task(task, "TaskFailedToStart", NO_LOG_GROUP_REASON, ran=False)
+                return
+            logs.create_log_group(group, {})
+        outputs.append((cdef, logs, group, stream))
+    for cdef, logs, group, stream in outputs:
+        if stream not in logs.groups[group].streams:
+            logs.create_log_stream(group, stream)
+        events = _crash_lines(task, cdef, _crash_of(cdef))
+        logs.put_log_events(group, stream, [{"timestamp": t, "message": m} for t, m in events])
+    exits = {}
+    for cdef in td.container_definitions:
+        crash = _crash_of(cdef)
+        if crash is not None:
+            exits[cdef.get("name")] = (crash[0], crash[1])
+    _stop_task(task, "EssentialContainerExited", "Essential container in task exited", exits=exits)
+
+
+# --- load balancer targets (moto's ELBv2 backend) ------------------------------
+#
+# DevGuide service-load-balancing.html: ECS registers each task of a service
+# with its target groups (awsvpc: the task's ENI private IPv4 address, port
+# = containerPort) and deregisters it when the task stops.
+
+_UNHEALTHY: dict[tuple[str, str], str] = {}  # (target group ARN, IP) -> HTTP codes answered
+
+
+def _target_groups(svc) -> list[dict]:
+    return [lb for lb in (getattr(svc, "load_balancers", None) or []) if lb.get("targetGroupArn")]
+
+
+def _task_ip(task) -> str | None:
+    for attachment in getattr(task, "attachments", None) or []:
+        for detail in attachment.get("details") or []:
+            if detail.get("name") == "privateIPv4Address":
+                return detail.get("value")
+    return None
+
+
+def _target_group(task, arn: str):
+    return elbv2_models.elbv2_backends[task._account_id][task.region_name].target_groups.get(arn)
+
+
+def _register_targets(backend, svc, task, health_codes: str | None) -> None:
+    ip = _task_ip(task)
+    task._targets = []
+    if ip is None:
+        return
+    for lb in _target_groups(svc):
+        group = _target_group(task, lb["targetGroupArn"])
+        if group is None:
+            continue
+        port = int(lb.get("containerPort") or group.port)
+        group.register([{"Id": ip, "Port": port}])
+        task._targets.append((group.arn, ip, port, lb.get("containerName")))
+        if health_codes:
+            _UNHEALTHY[(group.arn, ip)] = health_codes
         else:
-            c.exitCode = 0
+            _UNHEALTHY.pop((group.arn, ip), None)
+
+
+def _deregister_targets(task) -> None:
+    for arn, ip, port, _ in getattr(task, "_targets", None) or []:
+        group = _target_group(task, arn)
+        _UNHEALTHY.pop((arn, ip), None)
+        if group is not None and ip in group.targets:
+            group.deregister([{"Id": ip, "Port": port}])
+    task._targets = []
+
+
+_orig_health_for = elbv2_models.FakeTargetGroup.health_for
+
+
+def health_for(self, target, ec2_backend):
+    """API_TargetHealth.html: a target whose health check path answers a
+    code the matcher does not accept is unhealthy, Reason
+    Target.ResponseCodeMismatch; the rest is moto's (healthy when
+    registered, unused / Target.NotRegistered after deregistration)."""
+    with LOCK:
+        codes = _UNHEALTHY.get((self.arn, target.get("Id")))
+        registered = self.targets.get(target.get("Id"))
+        if codes is not None and registered is not None:
+            return elbv2_models.FakeHealthStatus(
+                registered["Id"],
+                registered["Port"],
+                self.health_check_port,
+                "unhealthy",
+                "Target.ResponseCodeMismatch",
+                f"Health checks failed with these codes: [{codes}]",
+            )
+        return _orig_health_for(self, target, ec2_backend)
 
 
 def _task(backend, svc, arn: str):
@@ -687,23 +1004,19 @@ def _step(backend, svc) -> None:
         return
 
     if meta["mode"] == "fail":
-        task = _start_task(backend, svc, primary)
-        _stop_task(
-            task,
-            "EssentialContainerExited",
-            "Essential container in task exited",
-            failing_images=(FAIL_MARKER,),
-        )
+        task = _start_task(backend, svc, primary, register=False)
+        _crash_task(backend, task, backend.describe_task_definition(primary["taskDefinition"]))
         primary["failedTasks"] += 1
         primary["pendingCount"] = desired
         _touch(primary)
         if record is not None:
             record["deploymentCircuitBreaker"]["failureCount"] = primary["failedTasks"]
         _event(svc, f"(service {svc.name}) has started 1 tasks: {_tasks_phrase([task.id])}.")
-        breaker = (getattr(svc, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker") or {}
-        if breaker.get("enable") and primary["failedTasks"] >= _failure_threshold(desired):
-            _trip(backend, svc, primary, meta, bool(breaker.get("rollback")))
+        _maybe_trip(backend, svc, primary, meta)
         _recount(svc)
+        return
+    if meta["mode"] == "unhealthy":
+        _step_unhealthy(backend, svc, primary, meta, record)
         return
 
     blue_green = _strategy(svc) != "ROLLING" and not meta["rollback"]
@@ -730,6 +1043,62 @@ def _step(backend, svc) -> None:
 
     # running == desired since the previous call: finish.
     _finish(backend, svc, primary, meta)
+
+
+def _maybe_trip(backend, svc, primary: dict, meta: dict) -> None:
+    """The circuit breaker, once failedTasks reaches its threshold."""
+    breaker = (getattr(svc, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker") or {}
+    if breaker.get("enable") and primary["failedTasks"] >= _failure_threshold(primary["desiredCount"]):
+        _trip(backend, svc, primary, meta, bool(breaker.get("rollback")))
+
+
+def _step_unhealthy(backend, svc, primary: dict, meta: dict, record: dict | None) -> None:
+    """A step of a deployment whose targets fail their ELB health checks
+    (DevGuide service-load-balancing.html: ECS stops and replaces a task
+    its load balancer reports unhealthy; deployment-circuit-breaker.html:
+    such tasks count as failed). The task found unhealthy at the previous
+    step is stopped, then one task is started (registered, unhealthy)."""
+    desired = primary["desiredCount"]
+    codes = meta.get("health_codes")
+    for arn in list(meta["tasks"]):
+        meta["tasks"].remove(arn)
+        primary["runningCount"] = max(primary["runningCount"] - 1, 0)
+        task = _task(backend, svc, arn)
+        if task is None or task.status == "STOPPED":
+            continue
+        targets = getattr(task, "_targets", None) or []
+        if targets:
+            tg_arn, _, port, container = targets[0]
+            tg_name = tg_arn.split(":targetgroup/", 1)[-1].split("/", 1)[0]
+            # service-unhealthy-event-messages.html (Fargate form).
+            _event(
+                svc,
+                f"(service {svc.name}) (task {task.id}) (port {port}) is unhealthy in (target-group {tg_name}) "
+                f"due to (reason Health checks failed with these codes: [{codes}]).",
+            )
+            # ECS's stoppedReason for it, "Task failed ELB health checks in
+            # (target-group ARN)"; stopCode ServiceSchedulerInitiated (API_Task.html).
+            _stop_task(
+                task,
+                "ServiceSchedulerInitiated",
+                f"Task failed ELB health checks in (target-group {tg_arn})",
+                exits={container: (SIGTERM_EXIT_CODE, None)},
+            )
+        else:
+            _stop_task(task, "ServiceSchedulerInitiated", "Task failed ELB health checks")
+        _event(svc, f"(service {svc.name}) has stopped 1 running tasks: {_tasks_phrase([task.id])}.")
+        primary["failedTasks"] += 1
+    task = _start_task(backend, svc, primary, health_codes=codes)
+    meta["tasks"].append(task.task_arn)
+    primary["runningCount"] += 1
+    primary["pendingCount"] = max(desired - primary["runningCount"], 0)
+    _touch(primary)
+    _sd_counts(record, primary)
+    if record is not None:
+        record["deploymentCircuitBreaker"]["failureCount"] = primary["failedTasks"]
+    _event(svc, f"(service {svc.name}) has started 1 tasks: {_tasks_phrase([task.id])}.")
+    _maybe_trip(backend, svc, primary, meta)
+    _recount(svc)
 
 
 def _finish(backend, svc, primary: dict, meta: dict) -> None:
@@ -1270,6 +1639,12 @@ _orig_response_describe_td = ecs_responses.EC2ContainerServiceResponse.describe_
 def response_create_service(self):
     with LOCK:
         result = _orig_response_create_service(self)
+        grace = self._get_param("healthCheckGracePeriodSeconds")
+        if grace is not None:
+            # API_Service.html: healthCheckGracePeriodSeconds (kept and
+            # answered; steps are not seconds, so it does not delay the
+            # health checks here).
+            result.result["service"].health_check_grace_period_seconds = int(grace)
         config = self._get_param("deploymentConfiguration")
         if config:
             svc = result.result["service"]
@@ -1300,6 +1675,7 @@ def install() -> None:
     EcsBackend.list_tasks = list_tasks
     EcsBackend.describe_tasks = _describe_tasks_locked
     EcsBackend.run_task = run_task
+    elbv2_models.FakeTargetGroup.health_for = health_for
     ecs_responses.EC2ContainerServiceResponse.create_service = response_create_service
     responses.register_task_definition = response_register_task_definition
     responses.describe_task_definition = response_describe_task_definition

@@ -13,7 +13,54 @@
 //! * `never-stable`: running stays at desiredCount - 1 forever;
 //! * `throttle-N`: the first N DescribeServices calls after the update get
 //!   HTTP 400 `ThrottlingException` (or `ECS_EMULATOR_THROTTLE_DESCRIBE=N`
-//!   in the server's environment, through [`EcsEmulator::start_with_env`]).
+//!   in the server's environment, through [`EcsEmulator::start_with_env`]);
+//! * `exec-format`: like `fail-rollout`, but the container exits 255 and
+//!   logs the one line `exec /opt/java/openjdk/bin/java: exec format error`.
+//!
+//! The container environment variable `CRASH_ON_START` crashes the tasks as
+//! `fail-rollout` does: `yes`/`true`/`1` (or empty) with exit code 0 for
+//! every container, any other value with exit code 1 for its container and
+//! that value as its last log line (e.g. `Caused by:
+//! java.net.UnknownHostException: db.plog.internal`).
+//!
+//! Crashing tasks write their output to CloudWatch Logs (moto's logs
+//! backend, so `logs:GetLogEvents` & co. answer it), as the awslogs driver
+//! does (ECS Developer Guide, "Using the awslogs log driver"): group
+//! `awslogs-group`, stream `PREFIX/CONTAINER/TASK-ID` (the seeded task:
+//! group `/ecs/plog-api`, stream `plog-back/plog-back/TASK-ID`); a few
+//! Spring Boot start-up lines, `... ERROR ... Application run failed`, then
+//! the crash's own line (the `CRASH_ON_START` text, or `java.lang.
+//! OutOfMemoryError: Java heap space` for `fail-rollout`; nothing more for
+//! `CRASH_ON_START=yes`); containers that do not crash write the start-up
+//! lines only, `exec-format` its one line only. Timestamps in
+//! milliseconds, strictly increasing. When the group does not exist (and
+//! `awslogs-create-group` is not `"true"`) the task stops before it runs
+//! instead: stopCode `TaskFailedToStart`, stoppedReason
+//! `ResourceInitializationError: failed to validate logger args: create
+//! stream has been retried 1 times: failed to create Cloudwatch log stream:
+//! ResourceNotFoundException: The specified log group does not exist. :
+//! exit status 1`, no exit codes, no logs.
+//!
+//! Load-balanced services ([`EcsEmulator::create_service_behind_load_balancer`]):
+//! every task the emulator starts is registered with the service's target
+//! groups (its ENI's private IPv4 address, port = containerPort) and
+//! deregistered when it stops; targets are healthy. A deployment whose task
+//! definition has the container environment variable `HEALTH_CHECK_CODES`
+//! (e.g. `404`) never gets healthy: its targets are `unhealthy`,
+//! `Target.ResponseCodeMismatch`, `Health checks failed with these codes:
+//! [404]` (API_TargetHealth.html); each DescribeServices call stops the task
+//! started at the previous call (stopCode `ServiceSchedulerInitiated`,
+//! stoppedReason `Task failed ELB health checks in (target-group ARN)`,
+//! exit code 143, failedTasks + 1, deregistered; events `(service NAME)
+//! (task ID) (port 8080) is unhealthy in (target-group NAME) due to (reason
+//! Health checks failed with these codes: [404]).` and `(service NAME) has
+//! stopped 1 running tasks: (task ID).`) and starts one more (registered,
+//! unhealthy). The circuit breaker trips as for `fail-rollout` (3 failed
+//! tasks; for desiredCount 2 on the 4th call), with the newest task still
+//! registered and unhealthy and the earlier ones deregistered.
+//!
+//! [`EcsEmulator::start_plain_moto`] starts moto itself instead, with none
+//! of the above.
 
 #![allow(dead_code)]
 
@@ -52,6 +99,9 @@ pub struct Seeded {
     pub subnet_id: String,
     /// The security group both services' awsvpc configuration names.
     pub security_group_id: String,
+    /// The Secrets Manager secret `plog/db` (its ARN as Secrets Manager made
+    /// it, with the random 6-character suffix): `plog-back`'s `DB_PASSWORD`.
+    pub db_secret_arn: String,
 }
 
 impl EcsEmulator {
@@ -64,14 +114,56 @@ impl EcsEmulator {
     /// Like [`start`](Self::start), with extra environment variables for the
     /// server (e.g. `ECS_EMULATOR_THROTTLE_DESCRIBE`).
     pub fn start_with_env(vars: &[(&str, &str)]) -> Self {
-        let port = free_port();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/ecs_emulator.py");
+        Self::spawn(&[script, "--port"], vars)
+    }
+
+    /// Plain, unpatched moto_server (`python3 -c "from moto.server import
+    /// main; main()" -H 127.0.0.1 -p PORT`): what hoist meets in a user's
+    /// own moto set-up. [`env`](Self::env), [`log`](Self::log),
+    /// [`boto3`](Self::boto3) and [`seed`](Self::seed) work as with the
+    /// emulator, but nothing of the rollout model does: no step-by-step
+    /// deployments, no markers, no events, no service tasks (ListTasks is
+    /// empty), no crash logs, no target registration; RunTask tasks advance
+    /// on DescribeTasks by moto's own model. It runs with
+    /// `MOTO_ECS_SERVICE_RUNNING=2`, moto's documented knob
+    /// (docs.getmoto.org, ECS: "Set the environment variable
+    /// MOTO_ECS_SERVICE_RUNNING to a number of running tasks you want ...
+    /// Every describe_services() will return runningCount AND deployment of
+    /// 2"), so a desiredCount-2 service has runningCount 2 and one PRIMARY
+    /// deployment, COMPLETED, from the start. UpdateService changes the
+    /// service's taskDefinition but not that deployment: it stays the only
+    /// one, COMPLETED, on the old task definition. moto has no
+    /// ListServiceDeployments, DescribeServiceDeployments or
+    /// StopServiceDeployment: each answers HTTP 500 with Werkzeug's HTML
+    /// "Internal Server Error" page (`Content-Type: text/html;
+    /// charset=utf-8`), and the log gets `NotImplementedError: The
+    /// list_service_deployments action has not been implemented` (resp.
+    /// describe_/stop_).
+    pub fn start_plain_moto() -> Self {
+        Self::spawn(
+            &[
+                "-c",
+                "from moto.server import main; main()",
+                "-H",
+                "127.0.0.1",
+                "-p",
+            ],
+            &[("MOTO_ECS_SERVICE_RUNNING", "2")],
+        )
+    }
+
+    /// `python3 ARGS... PORT` on a free port, with `vars`; waits (30 s at
+    /// most) until it accepts connections.
+    fn spawn(args: &[&str], vars: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let what = args.join(" ");
         let log = tempfile::NamedTempFile::new().expect("creating the emulator's log file");
         let stderr = log.reopen().expect("opening the emulator's log file");
         let mut command = Command::new("python3");
         command
-            .arg(script)
-            .args(["--port", &port.to_string()])
+            .args(args)
+            .arg(port.to_string())
             .env("PYTHONUNBUFFERED", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -80,7 +172,7 @@ impl EcsEmulator {
             command.env(key, value);
         }
         let child = command.spawn().unwrap_or_else(|e| {
-            panic!("cannot start {script} ({e}); it needs python3 with moto: pip install 'moto[server]'")
+            panic!("cannot start python3 {what} ({e}); it needs python3 with moto: pip install 'moto[server]'")
         });
         let mut emulator = Self {
             child,
@@ -151,14 +243,19 @@ impl EcsEmulator {
     }
 
     /// Creates the `plog` fixtures: clusters `plog-cluster` and `plog-prod`;
-    /// a VPC, subnet and security group; the Fargate task definition
-    /// `plog-api:1` (awsvpc, cpu 512, memory 1024, execution and task roles,
-    /// runtimePlatform, tags; containers `plog-back` on [`PLOG_BACK_IMAGE`]
-    /// with port 8080, environment, a Secrets Manager secret and awslogs, and
-    /// the non-essential sidecar `datadog-agent`); and the services
-    /// `plog-api` in `plog-cluster` and `plog-api-prod` in `plog-prod`, both
-    /// on `plog-api:1`, desiredCount 2, FARGATE, circuit breaker with
-    /// rollback, stable from the start.
+    /// a VPC, subnet and security group; the CloudWatch Logs group
+    /// `/ecs/plog-api`; the IAM roles `ecsTaskExecutionRole` and
+    /// `plog-api-task`, both assumable by `ecs-tasks.amazonaws.com`; the
+    /// Secrets Manager secret `plog/db`; the Fargate task definition
+    /// `plog-api:1` (awsvpc, cpu 512, memory 1024, those execution and task
+    /// roles, runtimePlatform, tags; containers `plog-back` on
+    /// [`PLOG_BACK_IMAGE`] with port 8080, environment, `DB_PASSWORD` from
+    /// the secret's full ARN and awslogs to `/ecs/plog-api` with prefix
+    /// `plog-back`, and the non-essential sidecar `datadog-agent`); and the
+    /// services `plog-api` in `plog-cluster` and `plog-api-prod` in
+    /// `plog-prod`, both on `plog-api:1`, desiredCount 2, FARGATE, circuit
+    /// breaker with rollback, stable from the start. Works on
+    /// [`start_plain_moto`](Self::start_plain_moto) too.
     pub fn seed(&self) -> Seeded {
         let out = self.boto3("ecs", &SEED.replace("@IMAGE@", PLOG_BACK_IMAGE));
         let v: serde_json::Value =
@@ -177,6 +274,7 @@ impl EcsEmulator {
             prod_service_arn: get("prod_service_arn"),
             subnet_id: get("subnet_id"),
             security_group_id: get("security_group_id"),
+            db_secret_arn: get("db_secret_arn"),
         }
     }
 
@@ -214,6 +312,31 @@ impl EcsEmulator {
                 sg = seeded.security_group_id,
             ),
         );
+    }
+
+    /// Creates an ECS service `name` on `plog-api:1` in `plog-cluster`
+    /// behind an Application Load Balancer and returns its target group's
+    /// ARN: the ALB `NAME-alb` in the seeded VPC (the seeded subnet and a
+    /// second one), the target group `NAME-tg` (HTTP, port 8080, target type
+    /// ip, health check path `health_check_path` on the traffic port,
+    /// matcher 200), an HTTP listener on port 80 forwarding to it, and the
+    /// service (`plog-back` on port 8080 in that target group,
+    /// healthCheckGracePeriodSeconds 60, desiredCount 2, FARGATE, awsvpc as
+    /// the seeded services, circuit breaker with rollback). Its two tasks
+    /// are registered (healthy) when this returns.
+    pub fn create_service_behind_load_balancer(
+        &self,
+        seeded: &Seeded,
+        name: &str,
+        health_check_path: &str,
+    ) -> String {
+        let code = LB_SERVICE
+            .replace("@NAME@", name)
+            .replace("@PATH@", health_check_path)
+            .replace("@TD@", &seeded.task_definition_arn)
+            .replace("@SUBNET@", &seeded.subnet_id)
+            .replace("@SG@", &seeded.security_group_id);
+        self.boto3("ecs", &code).trim().to_string()
     }
 
     /// Creates a CODE_DEPLOY service `name` on `plog-api:1` in
@@ -316,7 +439,9 @@ impl Drop for EcsEmulator {
     }
 }
 
-/// The seeding snippet; `@IMAGE@` is [`PLOG_BACK_IMAGE`].
+/// The seeding snippet; `@IMAGE@` is [`PLOG_BACK_IMAGE`]. Plain boto3 calls
+/// only: it runs on unpatched moto too (tests/support/test_ecs_emulator.py
+/// runs it on both).
 const SEED: &str = r#"
 ec2 = client_for('ec2')
 vpc = ec2.create_vpc(CidrBlock='10.20.0.0/16')['Vpc']['VpcId']
@@ -324,14 +449,25 @@ subnet = ec2.create_subnet(VpcId=vpc, CidrBlock='10.20.1.0/24', AvailabilityZone
 sg = ec2.create_security_group(GroupName='plog-api', Description='plog-api tasks', VpcId=vpc)['GroupId']
 dev = client.create_cluster(clusterName='plog-cluster')['cluster']['clusterArn']
 prod = client.create_cluster(clusterName='plog-prod')['cluster']['clusterArn']
+# The awslogs group plog-back names (the driver does not create it).
+client_for('logs').create_log_group(logGroupName='/ecs/plog-api')
+# The task execution role and the task role: both assumed by ECS tasks
+# (DevGuide task_execution_IAM_role.html / task-iam-roles.html trust policy).
+iam = client_for('iam')
+trust = json.dumps({'Version': '2012-10-17', 'Statement': [{
+    'Effect': 'Allow', 'Principal': {'Service': 'ecs-tasks.amazonaws.com'}, 'Action': 'sts:AssumeRole'}]})
+execution_role = iam.create_role(RoleName='ecsTaskExecutionRole', AssumeRolePolicyDocument=trust)['Role']['Arn']
+task_role = iam.create_role(RoleName='plog-api-task', AssumeRolePolicyDocument=trust)['Role']['Arn']
+# valueFrom is the ARN Secrets Manager answers (name plus a random suffix).
+db_secret = client_for('secretsmanager').create_secret(Name='plog/db', SecretString='plog-dev-db-password')['ARN']
 td = client.register_task_definition(
     family='plog-api',
     requiresCompatibilities=['FARGATE'],
     networkMode='awsvpc',
     cpu='512',
     memory='1024',
-    executionRoleArn='arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
-    taskRoleArn='arn:aws:iam::123456789012:role/plog-api-task',
+    executionRoleArn=execution_role,
+    taskRoleArn=task_role,
     runtimePlatform={'cpuArchitecture': 'X86_64', 'operatingSystemFamily': 'LINUX'},
     tags=[{'key': 'app', 'value': 'plog'}, {'key': 'env', 'value': 'dev'}],
     containerDefinitions=[
@@ -345,7 +481,7 @@ td = client.register_task_definition(
                 {'name': 'JAVA_OPTS', 'value': '-Xmx512m'},
             ],
             'secrets': [
-                {'name': 'DB_PASSWORD', 'valueFrom': 'arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:plog/db'},
+                {'name': 'DB_PASSWORD', 'valueFrom': db_secret},
             ],
             'logConfiguration': {
                 'logDriver': 'awslogs',
@@ -391,5 +527,35 @@ print(json.dumps({
     'prod_service_arn': service('plog-prod', 'plog-api-prod'),
     'subnet_id': subnet,
     'security_group_id': sg,
+    'db_secret_arn': db_secret,
 }))
+"#;
+
+/// The snippet of [`EcsEmulator::create_service_behind_load_balancer`]
+/// (`@NAME@`, `@PATH@`, `@TD@`, `@SUBNET@`, `@SG@`); prints the target
+/// group's ARN. A second subnet of the VPC (for the ALB's two Availability
+/// Zones) is reused if there is one.
+const LB_SERVICE: &str = r#"
+ec2 = client_for('ec2')
+elb = client_for('elbv2')
+vpc = ec2.describe_subnets(SubnetIds=['@SUBNET@'])['Subnets'][0]['VpcId']
+others = [s['SubnetId'] for s in ec2.describe_subnets(Filters=[{'Name': 'vpc-id', 'Values': [vpc]}])['Subnets']
+          if s['SubnetId'] != '@SUBNET@']
+other = others[0] if others else ec2.create_subnet(
+    VpcId=vpc, CidrBlock='10.20.3.0/24', AvailabilityZone='ap-northeast-2b')['Subnet']['SubnetId']
+lb = elb.create_load_balancer(Name='@NAME@-alb', Subnets=['@SUBNET@', other], SecurityGroups=['@SG@'],
+    Scheme='internal', Type='application')['LoadBalancers'][0]
+tg = elb.create_target_group(Name='@NAME@-tg', Protocol='HTTP', Port=8080, VpcId=vpc, TargetType='ip',
+    HealthCheckProtocol='HTTP', HealthCheckPort='traffic-port', HealthCheckPath='@PATH@',
+    Matcher={'HttpCode': '200'})['TargetGroups'][0]['TargetGroupArn']
+elb.create_listener(LoadBalancerArn=lb['LoadBalancerArn'], Protocol='HTTP', Port=80,
+    DefaultActions=[{'Type': 'forward', 'TargetGroupArn': tg}])
+client.create_service(cluster='plog-cluster', serviceName='@NAME@', taskDefinition='@TD@', desiredCount=2,
+    launchType='FARGATE', platformVersion='LATEST', healthCheckGracePeriodSeconds=60,
+    loadBalancers=[{'targetGroupArn': tg, 'containerName': 'plog-back', 'containerPort': 8080}],
+    deploymentConfiguration={'deploymentCircuitBreaker': {'enable': True, 'rollback': True},
+                             'maximumPercent': 200, 'minimumHealthyPercent': 100},
+    networkConfiguration={'awsvpcConfiguration': {
+        'subnets': ['@SUBNET@'], 'securityGroups': ['@SG@'], 'assignPublicIp': 'DISABLED'}})
+print(tg)
 "#;

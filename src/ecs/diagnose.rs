@@ -1,0 +1,582 @@
+//! Why a deployment failed, in the terms a user acts on: the stopped tasks
+//! of *our* deployment (stoppedReason, stopCode, each container's exit code
+//! and reason), the last lines of each essential container's log, the load
+//! balancer's health check and the targets that failed it, and a one-line
+//! hint for the causes seen most.
+//!
+//! Gathering never fails the command: a read that is refused or fails
+//! becomes a note naming what could not be read and, for AccessDenied, the
+//! IAM action it needs. The verdict and exit code stay as they were.
+//! [`hints`] is pure, over the gathered facts.
+
+use crate::ecs::client::EcsClient;
+use crate::ecs::deploy::ServiceTarget;
+use crate::ecs::logs::{LogReader, LogSource};
+use crate::ecs::rollout::{short_arn, ServiceSnapshot};
+use crate::ecs::target_health::TargetGroupHealth;
+use serde::Serialize;
+use serde_json::Value;
+
+/// How many stopped tasks are shown.
+pub(crate) const MAX_TASKS: usize = 3;
+
+/// One container of a stopped task.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerExit {
+    /// Container name.
+    pub name: String,
+    /// Its exit code, if it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// ECS's reason for it (CannotPullContainerError: …, OutOfMemoryError: …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The last lines of one container's log, or where its log is instead.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerLog {
+    /// Container name.
+    pub container: String,
+    /// `awslogs /ecs/plog-api plog-back/plog-back/TASK-ID`, or where the log goes.
+    pub source: String,
+    /// The last lines, oldest first.
+    pub lines: Vec<String>,
+    /// Why there are no lines (stream missing, not readable, another driver).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A stopped task of our deployment.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoppedTask {
+    /// The task ARN.
+    pub task_arn: String,
+    /// The task definition it ran.
+    pub task_definition_arn: String,
+    /// ECS's reason.
+    pub stopped_reason: String,
+    /// EssentialContainerExited, TaskFailedToStart, ServiceSchedulerInitiated, …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_code: Option<String>,
+    /// Its containers.
+    pub containers: Vec<ContainerExit>,
+    /// The last lines of its essential containers' logs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<ContainerLog>,
+    /// `startedBy`: the deployment id for a service's task.
+    #[serde(skip)]
+    pub started_by: Option<String>,
+    /// `stoppedAt`, seconds since the epoch.
+    #[serde(skip)]
+    pub stopped_at: Option<f64>,
+}
+
+impl StoppedTask {
+    /// The task id (the ARN's last part).
+    pub fn id(&self) -> &str {
+        self.task_arn.rsplit('/').next().unwrap_or(&self.task_arn)
+    }
+
+    /// `Essential container in task exited (plog-back: exit code 1)`.
+    pub fn summary(&self) -> String {
+        let containers: Vec<String> = self
+            .containers
+            .iter()
+            .filter(|c| c.exit_code.is_some_and(|code| code != 0) || c.reason.is_some())
+            .map(|c| {
+                let mut text = c.name.clone();
+                if let Some(reason) = &c.reason {
+                    text.push_str(&format!(": {reason}"));
+                }
+                if let Some(code) = c.exit_code {
+                    text.push_str(&format!(" (exit code {code})"));
+                }
+                text
+            })
+            .collect();
+        if containers.is_empty() {
+            self.stopped_reason.clone()
+        } else {
+            format!("{} ({})", self.stopped_reason, containers.join("; "))
+        }
+    }
+}
+
+/// Why a deployment failed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diagnosis {
+    /// A few stopped tasks of our deployment, newest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stopped_tasks: Vec<StoppedTask>,
+    /// The service's target groups, when it is behind a load balancer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub target_groups: Vec<TargetGroupHealth>,
+    /// One line each for the causes recognised.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<String>,
+    /// What could not be read, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Diagnosis {
+    /// Nothing found and nothing to say.
+    pub fn is_empty(&self) -> bool {
+        self.stopped_tasks.is_empty()
+            && self.target_groups.is_empty()
+            && self.hints.is_empty()
+            && self.notes.is_empty()
+    }
+
+    /// The report as lines for a terminal (stderr), each with its kind first.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for task in &self.stopped_tasks {
+            out.push(format!(
+                "task   {} ({}) stopped: {}{}",
+                task.id(),
+                short_arn(&task.task_definition_arn),
+                task.stopped_reason,
+                task.stop_code
+                    .as_deref()
+                    .map(|c| format!(" [{c}]"))
+                    .unwrap_or_default()
+            ));
+            for c in &task.containers {
+                let mut text = format!("task     {}:", c.name);
+                match c.exit_code {
+                    Some(code) => text.push_str(&format!(" exit code {code}")),
+                    None => text.push_str(" no exit code"),
+                }
+                if let Some(reason) = &c.reason {
+                    text.push_str(&format!(", {reason}"));
+                }
+                out.push(text);
+            }
+            for log in &task.logs {
+                match &log.note {
+                    Some(note) => out.push(format!("log    {}: {note}", log.container)),
+                    None => {
+                        out.push(format!(
+                            "log    {} ({}), last {} lines:",
+                            log.container,
+                            log.source,
+                            log.lines.len()
+                        ));
+                        out.extend(log.lines.iter().map(|l| format!("log    | {l}")));
+                    }
+                }
+            }
+        }
+        for group in &self.target_groups {
+            out.push(format!(
+                "health target group {}: health check {}; {} healthy, {} not",
+                group.name,
+                group.check(),
+                group.healthy,
+                group.targets.len()
+            ));
+            for t in &group.targets {
+                out.push(format!(
+                    "health   {}{} {}{}{}{}",
+                    t.id,
+                    t.port.map(|p| format!(":{p}")).unwrap_or_default(),
+                    t.state,
+                    t.reason
+                        .as_deref()
+                        .map(|r| format!(", {r}"))
+                        .unwrap_or_default(),
+                    t.description
+                        .as_deref()
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default(),
+                    if t.seen_during_rollout {
+                        " (seen during the rollout)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
+        out.extend(self.notes.iter().map(|n| format!("note   {n}")));
+        out.extend(self.hints.iter().map(|h| format!("hint   {h}")));
+        out
+    }
+}
+
+/// What to look at.
+pub(crate) struct DiagnoseRequest<'a> {
+    /// The service.
+    pub(crate) target: &'a ServiceTarget,
+    /// Our deployment's id (`startedBy` of its tasks), if known.
+    pub(crate) deployment_id: Option<&'a str>,
+    /// Our task definition.
+    pub(crate) task_definition: &'a str,
+    /// The service as last seen (load balancers, grace period).
+    pub(crate) snapshot: Option<&'a ServiceSnapshot>,
+    /// Log lines per container (0: none).
+    pub(crate) log_lines: usize,
+}
+
+/// Gathers the diagnosis of a failed deployment; never fails.
+pub(crate) async fn diagnose(client: &EcsClient, request: &DiagnoseRequest<'_>) -> Diagnosis {
+    let mut diagnosis = Diagnosis::default();
+    let target = request.target;
+    match client.stopped_tasks(&target.cluster, &target.service).await {
+        Ok(tasks) => {
+            diagnosis.stopped_tasks = ours(tasks, request.deployment_id, request.task_definition)
+        }
+        Err(e) => diagnosis
+            .notes
+            .push(could_not_read("the stopped tasks", &e)),
+    }
+    if request.log_lines > 0 && !diagnosis.stopped_tasks.is_empty() {
+        add_logs(client, request, &mut diagnosis).await;
+    }
+    if let Some(snapshot) = request.snapshot {
+        let groups = snapshot.target_groups();
+        for result in client.target_health.health(&groups).await {
+            match result {
+                Ok(group) => diagnosis.target_groups.push(group),
+                Err(e) => diagnosis
+                    .notes
+                    .push(could_not_read("the target group's health", &e)),
+            }
+        }
+    }
+    diagnosis.hints = hints(&diagnosis, request.snapshot);
+    diagnosis
+}
+
+/// The stopped tasks of our deployment (by `startedBy`, else by task
+/// definition), those that failed before those a scale-in or rollback
+/// stopped ("Scaling activity initiated by …"), newest first, at most
+/// [`MAX_TASKS`].
+pub(crate) fn ours(
+    mut tasks: Vec<StoppedTask>,
+    deployment_id: Option<&str>,
+    task_definition: &str,
+) -> Vec<StoppedTask> {
+    let by_deployment =
+        deployment_id.filter(|id| tasks.iter().any(|t| t.started_by.as_deref() == Some(*id)));
+    tasks.retain(|t| match by_deployment {
+        Some(id) => t.started_by.as_deref() == Some(id),
+        None => t.task_definition_arn == task_definition,
+    });
+    let scaled = |t: &StoppedTask| t.stopped_reason.starts_with("Scaling activity");
+    tasks.sort_by(|a, b| {
+        scaled(a).cmp(&scaled(b)).then(
+            b.stopped_at
+                .unwrap_or(0.0)
+                .total_cmp(&a.stopped_at.unwrap_or(0.0)),
+        )
+    });
+    tasks.truncate(MAX_TASKS);
+    tasks
+}
+
+/// One line for a read that failed: what, and the IAM action if denied.
+pub(crate) fn could_not_read(what: &str, error: &anyhow::Error) -> String {
+    match crate::aws::error::find(error) {
+        Some(aws) if aws.access_denied() => format!(
+            "could not read {what}: the credentials lack {} (verdict unchanged)",
+            aws.iam_action()
+        ),
+        _ => format!("could not read {what}: {}", crate::error::one_line(error)),
+    }
+}
+
+async fn add_logs(client: &EcsClient, request: &DiagnoseRequest<'_>, diagnosis: &mut Diagnosis) {
+    let described = match client
+        .describe_task_definition_raw(request.task_definition)
+        .await
+    {
+        Ok(described) => described,
+        Err(e) => {
+            diagnosis.notes.push(could_not_read(
+                &format!("task definition {}", short_arn(request.task_definition)),
+                &e,
+            ));
+            return;
+        }
+    };
+    let containers: Vec<Value> = described["taskDefinition"]["containerDefinitions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let reader = LogReader::new(&client.aws, &client.region);
+    for task in &mut diagnosis.stopped_tasks {
+        for container in containers.iter().filter(|c| is_essential(c)) {
+            let name = container["name"].as_str().unwrap_or("?").to_string();
+            let source = LogSource::of(container);
+            let log = match (source.stream(&name, task.id()), &source) {
+                (Some(stream), LogSource::Awslogs { group, region, .. }) => {
+                    let place = format!("awslogs {group} {stream}");
+                    match reader
+                        .last_lines(region.as_deref(), group, &stream, request.log_lines)
+                        .await
+                    {
+                        Ok(Some(lines)) if !lines.is_empty() => ContainerLog {
+                            container: name,
+                            source: place,
+                            lines: lines.into_iter().map(|l| l.message).collect(),
+                            note: None,
+                        },
+                        Ok(_) => ContainerLog {
+                            container: name,
+                            note: Some(format!(
+                                "no log lines in {place} (the container may never have started)"
+                            )),
+                            source: place,
+                            lines: Vec::new(),
+                        },
+                        Err(e) => ContainerLog {
+                            container: name,
+                            note: Some(could_not_read(&format!("the log {place}"), &e)),
+                            source: place,
+                            lines: Vec::new(),
+                        },
+                    }
+                }
+                _ => ContainerLog {
+                    container: name,
+                    source: source.describe(),
+                    lines: Vec::new(),
+                    note: Some(format!("its log goes to {}", source.describe())),
+                },
+            };
+            task.logs.push(log);
+        }
+    }
+}
+
+/// A container definition is essential unless it says `essential: false`.
+pub(crate) fn is_essential(container: &Value) -> bool {
+    container["essential"].as_bool().unwrap_or(true)
+}
+
+/// One line per cause recognised in the facts, most specific first.
+pub(crate) fn hints(diagnosis: &Diagnosis, snapshot: Option<&ServiceSnapshot>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |hint: String| {
+        if !out.contains(&hint) {
+            out.push(hint);
+        }
+    };
+    let mut texts: Vec<&str> = Vec::new();
+    for task in &diagnosis.stopped_tasks {
+        texts.push(&task.stopped_reason);
+        for c in &task.containers {
+            texts.extend(c.reason.as_deref());
+        }
+        for log in &task.logs {
+            texts.extend(log.lines.iter().map(String::as_str));
+        }
+    }
+    let any = |needle: &str| texts.iter().any(|t| t.contains(needle));
+    if any("CannotPullContainerError") {
+        add("CannotPullContainerError: the task could not pull its image — in a private subnet it needs a NAT gateway or VPC endpoints for ECR (ecr.api, ecr.dkr) and S3, in a public one assignPublicIp ENABLED; the execution role needs ecr:GetAuthorizationToken, ecr:BatchGetImage and ecr:GetDownloadUrlForLayer".into());
+    }
+    if texts.iter().any(|t| {
+        t.contains("ResourceInitializationError")
+            && (t.contains("secret") || t.contains("ssm") || t.contains("kms"))
+    }) {
+        add("ResourceInitializationError on secrets: the execution role needs secretsmanager:GetSecretValue (ssm:GetParameters for SSM parameters) and kms:Decrypt for a customer-managed key, and the subnets a route to Secrets Manager / SSM".into());
+    }
+    if texts.iter().any(|t| {
+        t.contains("ResourceInitializationError")
+            && (t.contains("log group") || t.contains("logger"))
+    }) {
+        add("ResourceInitializationError on logs: the awslogs group does not exist — create it, or set awslogs-create-group to \"true\" (the execution role then needs logs:CreateLogGroup)".into());
+    }
+    if any("exec format error") {
+        add("exec format error: the image was built for another CPU than the task's runtimePlatform.cpuArchitecture — build for it (platforms = [\"linux/arm64\"] for ARM64) or change runtimePlatform".into());
+    }
+    let oom = diagnosis
+        .stopped_tasks
+        .iter()
+        .flat_map(|t| &t.containers)
+        .any(|c| c.exit_code == Some(137))
+        || any("OutOfMemoryError");
+    if oom {
+        add("exit code 137 / OutOfMemoryError: the container ran out of memory — raise the task's or container's memory, or give the JVM less (-XX:MaxRAMPercentage=75)".into());
+    }
+    let failing_targets: Vec<_> = diagnosis
+        .target_groups
+        .iter()
+        .filter(|g| {
+            g.targets.iter().any(|t| {
+                t.state == "unhealthy"
+                    || t.reason.as_deref().is_some_and(|r| {
+                        r.starts_with("Target.")
+                            && r != "Target.NotRegistered"
+                            && r != "Target.DeregistrationInProgress"
+                    })
+            })
+        })
+        .collect();
+    if any("ELB health checks") || !failing_targets.is_empty() {
+        let grace = snapshot
+            .and_then(|s| s.health_check_grace_seconds)
+            .map(|g| format!("{g} s"))
+            .unwrap_or_else(|| "not set".into());
+        let check = failing_targets
+            .first()
+            .copied()
+            .or(diagnosis.target_groups.first())
+            .map(|g| format!(" ({})", g.check()))
+            .unwrap_or_default();
+        let timeout = failing_targets
+            .iter()
+            .flat_map(|g| &g.targets)
+            .any(|t| t.reason.as_deref() == Some("Target.Timeout"));
+        if timeout {
+            add(format!("the load balancer's health check timed out{check}: the tasks' security group must let the load balancer reach the container port, and the app must answer within the check's timeout"));
+        } else {
+            add(format!("the load balancer's health check failed{check}: the app must answer that path on that port with the matcher's code (Spring Boot Actuator: /actuator/health), and the service's health-check grace period ({grace}) must cover the app's start-up time"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ecs::target_health::TargetState;
+
+    fn task(reason: &str, container: ContainerExit) -> StoppedTask {
+        StoppedTask {
+            task_arn: "arn:aws:ecs:r:1:task/plog-cluster/0123abcd".into(),
+            task_definition_arn: "arn:aws:ecs:r:1:task-definition/plog-api:8".into(),
+            stopped_reason: reason.into(),
+            containers: vec![container],
+            ..Default::default()
+        }
+    }
+
+    fn exit(code: i32, reason: Option<&str>) -> ContainerExit {
+        ContainerExit {
+            name: "plog-back".into(),
+            exit_code: Some(code),
+            reason: reason.map(str::to_string),
+        }
+    }
+
+    fn hints_of(tasks: Vec<StoppedTask>) -> Vec<String> {
+        hints(
+            &Diagnosis {
+                stopped_tasks: tasks,
+                ..Default::default()
+            },
+            None,
+        )
+    }
+
+    #[test]
+    fn each_common_cause_has_its_hint() {
+        let pull = hints_of(vec![task(
+            "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref",
+            exit(0, None),
+        )]);
+        assert!(
+            pull[0].starts_with("CannotPullContainerError") && pull[0].contains("NAT"),
+            "{pull:?}"
+        );
+        let secrets = hints_of(vec![task(
+            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm",
+            exit(0, None),
+        )]);
+        assert!(
+            secrets[0].contains("secretsmanager:GetSecretValue")
+                && secrets[0].contains("kms:Decrypt")
+        );
+        let mut exec = task("Essential container in task exited", exit(255, None));
+        exec.logs.push(ContainerLog {
+            container: "plog-back".into(),
+            lines: vec!["exec /opt/java/openjdk/bin/java: exec format error".into()],
+            ..Default::default()
+        });
+        assert!(hints_of(vec![exec])[0].contains("runtimePlatform.cpuArchitecture"));
+        let oom = hints_of(vec![task(
+            "Essential container in task exited",
+            exit(
+                137,
+                Some("OutOfMemoryError: Container killed due to memory usage"),
+            ),
+        )]);
+        assert_eq!(oom.len(), 1);
+        assert!(oom[0].contains("memory"));
+        assert!(hints_of(vec![task(
+            "Essential container in task exited",
+            exit(1, None)
+        )])
+        .is_empty());
+    }
+
+    #[test]
+    fn a_failed_health_check_names_the_check_and_the_grace_period() {
+        let diagnosis = Diagnosis {
+            target_groups: vec![TargetGroupHealth {
+                name: "plog-api-tg".into(),
+                protocol: Some("HTTP".into()),
+                port: Some("traffic-port".into()),
+                path: Some("/health".into()),
+                matcher: Some("200".into()),
+                targets: vec![TargetState {
+                    id: "10.20.1.7".into(),
+                    port: Some(8080),
+                    state: "unhealthy".into(),
+                    reason: Some("Target.ResponseCodeMismatch".into()),
+                    description: Some("Health checks failed with these codes: [404]".into()),
+                    seen_during_rollout: true,
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let snapshot = ServiceSnapshot {
+            health_check_grace_seconds: Some(60),
+            ..Default::default()
+        };
+        let hints = hints(&diagnosis, Some(&snapshot));
+        assert_eq!(hints.len(), 1, "{hints:?}");
+        assert!(
+            hints[0].contains("(HTTP traffic-port /health, matcher 200)")
+                && hints[0].contains("(60 s)"),
+            "{hints:?}"
+        );
+        let lines = Diagnosis { hints, ..diagnosis }.lines();
+        assert!(lines.iter().any(|l| l.contains("10.20.1.7:8080 unhealthy, Target.ResponseCodeMismatch: Health checks failed with these codes: [404] (seen during the rollout)")), "{lines:?}");
+    }
+
+    #[test]
+    fn our_tasks_are_those_of_our_deployment_newest_first() {
+        let make = |by: &str, td: &str, at: f64| StoppedTask {
+            task_arn: format!("arn:task/c/{by}-{at}"),
+            task_definition_arn: td.into(),
+            started_by: Some(by.into()),
+            stopped_at: Some(at),
+            ..Default::default()
+        };
+        let mut drained = make("ecs-svc/2", "td:8", 9.0);
+        drained.stopped_reason = "Scaling activity initiated by (deployment ecs-svc/3)".into();
+        let tasks = vec![
+            drained,
+            make("ecs-svc/1", "td:7", 1.0),
+            make("ecs-svc/2", "td:8", 2.0),
+            make("ecs-svc/2", "td:8", 5.0),
+            make("ecs-svc/2", "td:8", 3.0),
+            make("ecs-svc/2", "td:8", 4.0),
+        ];
+        let mine = ours(tasks.clone(), Some("ecs-svc/2"), "td:8");
+        let at: Vec<f64> = mine.iter().map(|t| t.stopped_at.unwrap()).collect();
+        assert_eq!(at, [5.0, 4.0, 3.0]);
+        // No startedBy match (another tool's ids): by task definition.
+        assert_eq!(ours(tasks, Some("ecs-svc/9"), "td:7").len(), 1);
+    }
+}
