@@ -14,6 +14,7 @@ mod ecs_rollouts;
 mod fixtures;
 mod image_starts;
 mod layouts;
+mod plain_moto;
 mod rebuild;
 mod registry_auth;
 mod registry_ecr;
