@@ -80,15 +80,21 @@ pub struct RollbackArgs {
 /// `hoist status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// ECS cluster name or ARN (or give --env).
-    #[arg(long, value_name = "CLUSTER", required_unless_present = "env")]
+    /// Every service of this environment of hoist.toml (the same as --env).
+    #[arg(value_name = "ENV", conflicts_with_all = ["cluster", "service", "env"])]
+    pub env_name: Option<String>,
+    /// ECS cluster name or ARN (or give ENV).
+    #[arg(long, value_name = "CLUSTER", required_unless_present_any = ["env", "env_name"])]
     pub cluster: Option<String>,
-    /// ECS service name or ARN (or give --env).
-    #[arg(long, value_name = "SERVICE", required_unless_present = "env")]
+    /// ECS service name or ARN (or give ENV).
+    #[arg(long, value_name = "SERVICE", required_unless_present_any = ["env", "env_name"])]
     pub service: Option<String>,
     /// Every service of this environment of hoist.toml instead.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["cluster", "service"])]
     pub env: Option<String>,
+    /// The last N log lines of each latest stopped task's essential containers (0: none).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub log_lines: usize,
     /// The config file (with --env).
     #[arg(
         long,
@@ -245,7 +251,8 @@ async fn running_tags(args: &StatusArgs, containers: &[String]) -> Vec<(String, 
 pub async fn run_status(args: StatusArgs) -> Result<()> {
     let mut aws = args.aws.options();
     let mut codedeploy = args.codedeploy.names();
-    let targets: Vec<ServiceTarget> = match &args.env {
+    let env_name = args.env.clone().or_else(|| args.env_name.clone());
+    let targets: Vec<ServiceTarget> = match &env_name {
         Some(name) => {
             let config = hoist::HoistConfig::load(&args.config)?;
             let env = config.environment(name)?;
@@ -280,7 +287,7 @@ pub async fn run_status(args: StatusArgs) -> Result<()> {
     }
     let mut out = std::io::stdout().lock();
     if args.json {
-        let value = match &args.env {
+        let value = match &env_name {
             Some(name) => serde_json::json!({"env": name, "services": values}),
             None => values.remove(0),
         };
@@ -320,6 +327,7 @@ async fn one_status(
             })
         })
         .collect();
+    let stopped = hoist::ecs::latest_stopped_tasks(client, target, &snapshot, args.log_lines).await;
     let events: Vec<&str> = snapshot
         .events
         .iter()
@@ -332,6 +340,8 @@ async fn one_status(
         "taskDefinitionArn": snapshot.task_definition,
         "images": images.get(&snapshot.task_definition),
         "deployments": deployments, "events": events,
+        "stoppedTasks": stopped.stopped_tasks, "targetGroups": stopped.target_groups,
+        "hints": stopped.hints, "notes": stopped.notes,
         "codedeploy": codedeploy.as_ref().map(|(id, status)| serde_json::json!({"deploymentId": id, "status": status})),
         "tags": tags.iter().map(|(image, tags)| (image.clone(), serde_json::json!(tags))).collect::<serde_json::Map<_, _>>(),
     });
@@ -384,5 +394,12 @@ async fn one_status(
         writeln!(out, "{}  {}", event.created_at, event.message)?;
     }
     writeln!(out)?;
+    if !stopped.is_empty() {
+        writeln!(out, "LATEST STOPPED TASKS")?;
+        for line in stopped.lines() {
+            writeln!(out, "{line}")?;
+        }
+        writeln!(out)?;
+    }
     Ok((value, out))
 }

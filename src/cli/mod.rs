@@ -1,5 +1,5 @@
 //! The command layer: clap definitions and one module per command group
-//! (`build`, `cache`, `copy`, `deploy`, `render`, `ship`, `manual` for
+//! (`build`, `cache`, `copy`, `deploy`, `logs`, `render`, `ship`, `manual` for
 //! completions and the man page), which turn flags into the library's plain
 //! option structs, call it, and hand results to [`output`]. Shared flag
 //! groups live in [`args`], progress drawing in [`progress`]. The command
@@ -10,6 +10,7 @@ mod build;
 mod cache;
 mod copy;
 mod deploy;
+mod logs;
 mod manual;
 mod output;
 mod progress;
@@ -52,6 +53,8 @@ pub enum Command {
     Rollback(deploy::RollbackArgs),
     /// Show an ECS service's deployments, counts, images and last events.
     Status(deploy::StatusArgs),
+    /// Print the last log lines of an environment's running tasks (CloudWatch Logs); --follow for new ones.
+    Logs(logs::LogsArgs),
     /// Write the RegisterTaskDefinition JSON for a task-definition file with a new image (offline).
     Render(render::RenderArgs),
     /// Build, push and deploy one environment of hoist.toml, and wait until it is stable.
@@ -83,6 +86,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Deploy(args) => deploy::run_deploy(*args).await,
         Command::Rollback(args) => deploy::run_rollback(args).await,
         Command::Status(args) => deploy::run_status(args).await,
+        Command::Logs(args) => logs::run_logs(args).await,
         Command::Render(args) => render::run_render(args),
         Command::Ship(args) => ship::run_ship(args).await,
         Command::Promote(args) => ship::run_promote(args).await,

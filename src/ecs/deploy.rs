@@ -453,7 +453,7 @@ async fn conclude(
         &DiagnoseRequest {
             target,
             deployment_id: Some(ours.id.as_str()).filter(|id| id.starts_with("ecs-svc/")),
-            task_definition: &ours.task_definition,
+            task_definition: Some(&ours.task_definition),
             snapshot: last.snapshot.as_ref(),
             log_lines,
         },

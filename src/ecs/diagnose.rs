@@ -215,12 +215,34 @@ pub(crate) struct DiagnoseRequest<'a> {
     pub(crate) target: &'a ServiceTarget,
     /// Our deployment's id (`startedBy` of its tasks), if known.
     pub(crate) deployment_id: Option<&'a str>,
-    /// Our task definition.
-    pub(crate) task_definition: &'a str,
+    /// Our task definition (`None`: the service's latest stopped tasks,
+    /// whatever they ran).
+    pub(crate) task_definition: Option<&'a str>,
     /// The service as last seen (load balancers, grace period).
     pub(crate) snapshot: Option<&'a ServiceSnapshot>,
     /// Log lines per container (0: none).
     pub(crate) log_lines: usize,
+}
+
+/// The latest stopped tasks of a service (failed ones first), with their
+/// logs, the load balancer's health and hints: what `hoist status` shows.
+pub async fn latest_stopped_tasks(
+    client: &EcsClient,
+    target: &ServiceTarget,
+    snapshot: &ServiceSnapshot,
+    log_lines: usize,
+) -> Diagnosis {
+    diagnose(
+        client,
+        &DiagnoseRequest {
+            target,
+            deployment_id: None,
+            task_definition: None,
+            snapshot: Some(snapshot),
+            log_lines,
+        },
+    )
+    .await
 }
 
 /// Gathers the diagnosis of a failed deployment; never fails.
@@ -260,13 +282,13 @@ pub(crate) async fn diagnose(client: &EcsClient, request: &DiagnoseRequest<'_>) 
 pub(crate) fn ours(
     mut tasks: Vec<StoppedTask>,
     deployment_id: Option<&str>,
-    task_definition: &str,
+    task_definition: Option<&str>,
 ) -> Vec<StoppedTask> {
     let by_deployment =
         deployment_id.filter(|id| tasks.iter().any(|t| t.started_by.as_deref() == Some(*id)));
     tasks.retain(|t| match by_deployment {
         Some(id) => t.started_by.as_deref() == Some(id),
-        None => t.task_definition_arn == task_definition,
+        None => task_definition.is_none_or(|td| t.task_definition_arn == td),
     });
     let scaled = |t: &StoppedTask| t.stopped_reason.starts_with("Scaling activity");
     tasks.sort_by(|a, b| {
@@ -292,26 +314,29 @@ pub(crate) fn could_not_read(what: &str, error: &anyhow::Error) -> String {
 }
 
 async fn add_logs(client: &EcsClient, request: &DiagnoseRequest<'_>, diagnosis: &mut Diagnosis) {
-    let described = match client
-        .describe_task_definition_raw(request.task_definition)
-        .await
-    {
-        Ok(described) => described,
-        Err(e) => {
-            diagnosis.notes.push(could_not_read(
-                &format!("task definition {}", short_arn(request.task_definition)),
-                &e,
-            ));
-            return;
-        }
-    };
-    let containers: Vec<Value> = described["taskDefinition"]["containerDefinitions"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
     let reader = LogReader::new(&client.aws, &client.region);
+    let mut definitions: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
     for task in &mut diagnosis.stopped_tasks {
-        for container in containers.iter().filter(|c| is_essential(c)) {
+        let arn = task.task_definition_arn.clone();
+        if !definitions.contains_key(&arn) {
+            match client.describe_task_definition_raw(&arn).await {
+                Ok(described) => {
+                    let containers = described["taskDefinition"]["containerDefinitions"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default();
+                    definitions.insert(arn.clone(), containers);
+                }
+                Err(e) => {
+                    diagnosis.notes.push(could_not_read(
+                        &format!("task definition {}", short_arn(&arn)),
+                        &e,
+                    ));
+                    definitions.insert(arn.clone(), Vec::new());
+                }
+            }
+        }
+        for container in definitions[&arn].iter().filter(|c| is_essential(c)) {
             let name = container["name"].as_str().unwrap_or("?").to_string();
             let source = LogSource::of(container);
             let log = match (source.stream(&name, task.id()), &source) {
@@ -573,10 +598,15 @@ mod tests {
             make("ecs-svc/2", "td:8", 3.0),
             make("ecs-svc/2", "td:8", 4.0),
         ];
-        let mine = ours(tasks.clone(), Some("ecs-svc/2"), "td:8");
+        let mine = ours(tasks.clone(), Some("ecs-svc/2"), Some("td:8"));
         let at: Vec<f64> = mine.iter().map(|t| t.stopped_at.unwrap()).collect();
         assert_eq!(at, [5.0, 4.0, 3.0]);
         // No startedBy match (another tool's ids): by task definition.
-        assert_eq!(ours(tasks, Some("ecs-svc/9"), "td:7").len(), 1);
+        assert_eq!(
+            ours(tasks.clone(), Some("ecs-svc/9"), Some("td:7")).len(),
+            1
+        );
+        // Any task definition: the latest stopped tasks of the service.
+        assert_eq!(ours(tasks, None, None).len(), MAX_TASKS);
     }
 }

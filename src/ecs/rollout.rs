@@ -707,13 +707,13 @@ mod tests {
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         let all = stopped_from_json(&json);
-        let stopped = crate::ecs::diagnose::ours(all.clone(), None, NEW);
+        let stopped = crate::ecs::diagnose::ours(all.clone(), None, Some(NEW));
         assert_eq!(stopped.len(), 1);
         assert_eq!(
             stopped[0].summary(),
             "Essential container in task exited (plog-back: OutOfMemoryError: Container killed due to memory usage (exit code 1))"
         );
-        assert!(crate::ecs::diagnose::ours(all, None, OLD).is_empty());
+        assert!(crate::ecs::diagnose::ours(all, None, Some(OLD)).is_empty());
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod ecs_rollouts;
 mod fixtures;
 mod image_starts;
 mod layouts;
+mod logs_and_status;
 mod plain_moto;
 mod rebuild;
 mod registry_auth;

@@ -1,0 +1,194 @@
+//! `hoist logs ENV` (and `--follow`) reads the running tasks' awslogs
+//! streams from CloudWatch Logs; `hoist status ENV` shows the latest
+//! stopped tasks with their exit codes and log lines. Against the ECS
+//! emulator (moto: its CloudWatch Logs is the real moto one).
+
+use crate::support::cli::{hoist, Hoist};
+use crate::support::ecs_emulator::EcsEmulator;
+use std::io::{BufRead, BufReader};
+use std::time::{Duration, Instant};
+
+const TOML: &str = r#"[image]
+from = "scratch"
+to = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/plog-back"
+
+[env.dev]
+cluster = "plog-cluster"
+service = "plog-api"
+container = "plog-back"
+"#;
+
+fn in_project(command: Hoist, emulator: &EcsEmulator, dir: &std::path::Path) -> Hoist {
+    let mut command = command
+        .current_dir(dir)
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+    for (key, value) in emulator.env() {
+        command = command.env(key, value);
+    }
+    command
+}
+
+/// Writes `lines` to the awslogs stream of each running task of plog-api
+/// and returns the task ids.
+fn log_running_tasks(emulator: &EcsEmulator, lines: &[&str]) -> Vec<String> {
+    let out = emulator.boto3(
+        "ecs",
+        &format!(
+            r#"
+import time
+logs = client_for('logs')
+arns = client.list_tasks(cluster='plog-cluster', serviceName='plog-api')['taskArns']
+ids = [a.rsplit('/', 1)[1] for a in arns]
+for i in ids:
+    stream = 'plog-back/plog-back/' + i
+    try:
+        logs.create_log_stream(logGroupName='/ecs/plog-api', logStreamName=stream)
+    except logs.exceptions.ResourceAlreadyExistsException:
+        pass
+    now = int(time.time() * 1000)
+    logs.put_log_events(logGroupName='/ecs/plog-api', logStreamName=stream,
+        logEvents=[{{'timestamp': now + n, 'message': m + ' ' + i[:6]}} for n, m in enumerate({lines:?})])
+print(json.dumps(ids))
+"#
+        ),
+    );
+    serde_json::from_str(out.trim()).unwrap()
+}
+
+#[test]
+fn logs_prints_the_running_tasks_lines_and_follow_prints_new_ones() {
+    let emulator = EcsEmulator::start();
+    emulator.seed();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hoist.toml"), TOML).unwrap();
+    let ids = log_running_tasks(
+        &emulator,
+        &["Started PlogApplication", "Tomcat started on port 8080"],
+    );
+    assert_eq!(ids.len(), 2);
+    let stdout = in_project(
+        hoist().args(["logs", "dev", "-n", "1"]),
+        &emulator,
+        dir.path(),
+    )
+    .success();
+    for id in &ids {
+        let line = format!(
+            "plog-back/{} | Tomcat started on port 8080 {}",
+            &id[..12],
+            &id[..6]
+        );
+        assert!(stdout.contains(&line), "{line:?} not in:\n{stdout}");
+    }
+    assert!(
+        !stdout.contains("Started PlogApplication"),
+        "-n 1: {stdout}"
+    );
+
+    // --follow: a line written afterwards shows up; bounded by a deadline.
+    let (_, mut command) = in_project(
+        hoist().args([
+            "logs",
+            "dev",
+            "-n",
+            "0",
+            "--follow",
+            "--poll-interval",
+            "100ms",
+        ]),
+        &emulator,
+        dir.path(),
+    )
+    .into_command();
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    log_running_tasks(&emulator, &["GET /orders 200"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline && seen.len() < 2 {
+        if let Ok(line) = lines_rx.recv_timeout(Duration::from_millis(200)) {
+            if line.contains("GET /orders 200") {
+                seen.push(line);
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(seen.len(), 2, "new lines of both tasks: {seen:?}");
+    assert!(
+        seen.iter().all(|l| !l.contains("Tomcat")),
+        "-n 0 shows only new lines: {seen:?}"
+    );
+}
+
+#[test]
+fn status_shows_the_latest_stopped_tasks_with_their_exit_codes_and_log_lines() {
+    let emulator = EcsEmulator::start();
+    emulator.seed();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hoist.toml"), TOML).unwrap();
+    let crash = "Caused by: org.postgresql.util.PSQLException: Connection refused";
+    in_project(
+        hoist().args([
+            "deploy",
+            "--cluster",
+            "plog-cluster",
+            "--service",
+            "plog-api",
+            "--container",
+            "plog-back",
+            "--image",
+            &format!(
+                "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/plog-back@sha256:{}",
+                "f".repeat(64)
+            ),
+            "--env",
+            &format!("CRASH_ON_START={crash}"),
+            "--poll-interval",
+            "10ms",
+        ]),
+        &emulator,
+        dir.path(),
+    )
+    .failure(3);
+    let stdout = in_project(
+        hoist().args(["status", "dev", "--log-lines", "3"]),
+        &emulator,
+        dir.path(),
+    )
+    .success();
+    assert!(stdout.contains("LATEST STOPPED TASKS"), "{stdout}");
+    assert!(
+        stdout.contains("stopped: Essential container in task exited [EssentialContainerExited]"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("task     plog-back: exit code 1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("log    | {crash}")), "{stdout}");
+    let json = in_project(
+        hoist().args(["status", "dev", "--json", "--log-lines", "0"]),
+        &emulator,
+        dir.path(),
+    )
+    .success();
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let tasks = value["services"][0]["stoppedTasks"].as_array().unwrap();
+    assert!(!tasks.is_empty() && tasks.len() <= 3, "{value}");
+    assert_eq!(tasks[0]["containers"][0]["exitCode"], 1);
+}
