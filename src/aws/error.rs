@@ -369,6 +369,23 @@ where
     }
 }
 
+/// An AccessDenied answer to `operation`, as IAM gives it (for tests of
+/// what callers make of one).
+#[cfg(test)]
+pub(crate) fn access_denied_for_test(service: Service, operation: &str) -> AwsError {
+    AwsError {
+        service,
+        operation: operation.into(),
+        subject: String::new(),
+        kind: Kind::Service,
+        code: Some("AccessDeniedException".into()),
+        message: Some(format!("User: arn:aws:iam::123456789012:user/ci is not authorized to perform: {}:{operation}", service.iam_prefix())),
+        status: Some(400),
+        request_id: Some("0f6c-test".into()),
+        cause: None,
+    }
+}
+
 /// The [`AwsError`] in an error chain, if there is one.
 pub(crate) fn find(error: &anyhow::Error) -> Option<&AwsError> {
     error.chain().find_map(|e| e.downcast_ref::<AwsError>())

@@ -580,6 +580,20 @@ mod tests {
     }
 
     #[test]
+    fn a_read_that_is_denied_names_the_iam_action_and_keeps_the_verdict() {
+        use crate::aws::error::{access_denied_for_test, Service};
+        let denied = anyhow::Error::new(access_denied_for_test(Service::Logs, "GetLogEvents"))
+            .context("reading the log");
+        assert_eq!(
+            could_not_read("the log /ecs/plog-api plog-back/plog-back/0123", &denied),
+            "could not read the log /ecs/plog-api plog-back/plog-back/0123: the credentials lack logs:GetLogEvents (verdict unchanged)"
+        );
+        let elb = anyhow::Error::new(access_denied_for_test(Service::Elbv2, "DescribeTargetHealth"));
+        assert!(could_not_read("the target group's health", &elb)
+            .ends_with("lack elasticloadbalancing:DescribeTargetHealth (verdict unchanged)"));
+    }
+
+    #[test]
     fn our_tasks_are_those_of_our_deployment_newest_first() {
         let make = |by: &str, td: &str, at: f64| StoppedTask {
             task_arn: format!("arn:task/c/{by}-{at}"),
