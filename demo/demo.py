@@ -114,10 +114,23 @@ def client(service: str):
 
 def seed() -> None:
     """What tests/support/ecs_emulator.rs seeds: clusters plog-cluster and plog-prod, a VPC,
-    subnet and security group, the Fargate task definition plog-api:1 (plog-back + a
+    subnet and security group, the execution and task roles (trusting ecs-tasks), the awslogs
+    group, the secret plog/db, the Fargate task definition plog-api:1 (plog-back + a
     datadog-agent sidecar) and the services plog-api and plog-api-prod on it (desiredCount 2,
-    circuit breaker with rollback), stable from the start."""
+    circuit breaker with rollback), stable from the start: a setup `hoist verify` passes."""
     ecs, ec2 = client("ecs"), client("ec2")
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+    for role in ("ecsTaskExecutionRole", "plog-api-task"):
+        client("iam").create_role(RoleName=role, AssumeRolePolicyDocument=trust)
+    client("logs").create_log_group(logGroupName="/ecs/plog-api")
+    db_secret = client("secretsmanager").create_secret(Name="plog/db", SecretString="demo-only")["ARN"]
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24", AvailabilityZone="ap-northeast-2a")[
         "Subnet"
@@ -148,7 +161,7 @@ def seed() -> None:
                 "secrets": [
                     {
                         "name": "DB_PASSWORD",
-                        "valueFrom": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:plog/db",
+                        "valueFrom": db_secret,
                     }
                 ],
                 "logConfiguration": {
