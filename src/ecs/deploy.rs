@@ -459,19 +459,21 @@ async fn conclude(
         },
     )
     .await;
-    let reasons: Vec<String> = diagnosis
-        .stopped_tasks
-        .iter()
-        .map(|t| t.summary())
-        .collect();
+    let reasons = crate::ecs::diagnose::summaries(&diagnosis.stopped_tasks);
     let mut message = format!("{what} {}: {reason}", outcome.replace('-', " "));
     if !reasons.is_empty() {
         message.push_str(&format!("; stopped tasks: {}", reasons.join(" | ")));
     }
-    if let Some(hint) = diagnosis.hints.first() {
-        let short = hint.split(" — ").next().unwrap_or(hint);
-        let short = short.split(": ").next().unwrap_or(short);
-        message.push_str(&format!(" (hint: {short}; see the lines above)"));
+    match diagnosis.hints.first() {
+        Some(hint) => {
+            let short = hint.split(" — ").next().unwrap_or(hint);
+            let short = short.split(": ").next().unwrap_or(short);
+            message.push_str(&format!(" (hint: {short}; see the lines above)"));
+        }
+        None if !diagnosis.stopped_tasks.is_empty() => message.push_str(
+            " (hint: the stopped tasks and log lines above say why; hoist status shows them again)",
+        ),
+        None => {}
     }
     report.diagnosis = (!diagnosis.is_empty()).then_some(diagnosis);
     Err(DeploymentFailed(message).into())

@@ -88,14 +88,14 @@ impl StoppedTask {
             .iter()
             .filter(|c| c.exit_code.is_some_and(|code| code != 0) || c.reason.is_some())
             .map(|c| {
-                let mut text = c.name.clone();
+                let mut parts = Vec::new();
                 if let Some(reason) = &c.reason {
-                    text.push_str(&format!(": {reason}"));
+                    parts.push(reason.clone());
                 }
                 if let Some(code) = c.exit_code {
-                    text.push_str(&format!(" (exit code {code})"));
+                    parts.push(format!("exit code {code}"));
                 }
-                text
+                format!("{}: {}", c.name, parts.join(", "))
             })
             .collect();
         if containers.is_empty() {
@@ -104,6 +104,31 @@ impl StoppedTask {
             format!("{} ({})", self.stopped_reason, containers.join("; "))
         }
     }
+
+    /// The last line of the first log read, if any.
+    fn last_log_line(&self) -> Option<&str> {
+        self.logs
+            .iter()
+            .find_map(|l| l.lines.last())
+            .map(String::as_str)
+    }
+}
+
+/// The tasks' summaries, the same ones counted: `3× Essential container in
+/// task exited (plog-back: exit code 1)`.
+pub(crate) fn summaries(tasks: &[StoppedTask]) -> Vec<String> {
+    let mut counted: Vec<(String, usize)> = Vec::new();
+    for task in tasks {
+        let summary = task.summary();
+        match counted.iter_mut().find(|(s, _)| *s == summary) {
+            Some((_, n)) => *n += 1,
+            None => counted.push((summary, 1)),
+        }
+    }
+    counted
+        .into_iter()
+        .map(|(s, n)| if n > 1 { format!("{n}× {s}") } else { s })
+        .collect()
 }
 
 /// Why a deployment failed.
@@ -136,7 +161,20 @@ impl Diagnosis {
     /// The report as lines for a terminal (stderr), each with its kind first.
     pub fn lines(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for task in &self.stopped_tasks {
+        let first = self.stopped_tasks.first();
+        for (i, task) in self.stopped_tasks.iter().enumerate() {
+            let same_as_first = i > 0
+                && first.is_some_and(|f| {
+                    f.summary() == task.summary() && f.last_log_line() == task.last_log_line()
+                });
+            if same_as_first {
+                out.push(format!(
+                    "task   {} ({}) stopped the same way",
+                    task.id(),
+                    short_arn(&task.task_definition_arn)
+                ));
+                continue;
+            }
             out.push(format!(
                 "task   {} ({}) stopped: {}{}",
                 task.id(),
@@ -588,7 +626,10 @@ mod tests {
             could_not_read("the log /ecs/plog-api plog-back/plog-back/0123", &denied),
             "could not read the log /ecs/plog-api plog-back/plog-back/0123: the credentials lack logs:GetLogEvents (verdict unchanged)"
         );
-        let elb = anyhow::Error::new(access_denied_for_test(Service::Elbv2, "DescribeTargetHealth"));
+        let elb = anyhow::Error::new(access_denied_for_test(
+            Service::Elbv2,
+            "DescribeTargetHealth",
+        ));
         assert!(could_not_read("the target group's health", &elb)
             .ends_with("lack elasticloadbalancing:DescribeTargetHealth (verdict unchanged)"));
     }

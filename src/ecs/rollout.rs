@@ -711,7 +711,7 @@ mod tests {
         assert_eq!(stopped.len(), 1);
         assert_eq!(
             stopped[0].summary(),
-            "Essential container in task exited (plog-back: OutOfMemoryError: Container killed due to memory usage (exit code 1))"
+            "Essential container in task exited (plog-back: OutOfMemoryError: Container killed due to memory usage, exit code 1)"
         );
         assert!(crate::ecs::diagnose::ours(all, None, Some(OLD)).is_empty());
     }
