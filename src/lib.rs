@@ -40,7 +40,7 @@ pub use dest::Location;
 pub use image::cache_dir::{cache_usage, prune_cache, CacheUsage, PruneOptions, PruneReport};
 pub use image::Digest;
 pub use init::init;
-pub use ship::{promote, ship, PromoteOptions, PromoteReport, ShipOptions, ShipReport};
+pub use ship::{promote, ship, verify, PromoteOptions, PromoteReport, ShipOptions, ShipReport};
 pub use util::fs::write_atomic;
 pub use util::temp::remove_all_and_hold as remove_temp_files_and_hold;
 

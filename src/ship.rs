@@ -1,5 +1,5 @@
 //! `hoist ship ENV` and `hoist promote FROM TO`: the whole pipeline for one
-//! environment of `hoist.toml` — Gradle, jar, image, push, deploy, wait —
+//! environment of `hoist.toml` — Gradle, jar, image, push, verify, deploy, wait —
 //! and moving the exact digest one environment runs to another. The only
 //! module that knows every step; each step is another module's job.
 
@@ -12,6 +12,7 @@ use crate::ecs::deploy::{DeployOptions, DeployReport, ServiceTarget};
 use crate::ecs::follow::{RolloutProgress, WaitOptions};
 use crate::ecs::release::{release, OneOffTask, Release, ReleaseReport};
 use crate::ecs::render::TaskDefinitionPatch;
+use crate::ecs::verify::{PlatformsFrom, VerifyReport, VerifyRequest, VerifyTarget};
 use crate::error::{usage, usage_hint};
 use crate::image::compression::Compression;
 use crate::image::platform::Platform;
@@ -44,6 +45,9 @@ pub struct ShipOptions {
     pub dry_run: bool,
     /// Roll back on failure, besides the environment's `rollback-on-failure`.
     pub rollback_on_failure: bool,
+    /// Skip the checks of the environment's ECS setup (`hoist verify`)
+    /// made before anything is registered.
+    pub no_verify: bool,
 }
 
 /// What releasing to an environment did (ship's and promote's reports).
@@ -86,6 +90,10 @@ pub struct ShipReport {
     /// The release to the environment's services.
     #[serde(flatten)]
     pub released: Released,
+    /// The checks of the environment's ECS setup, made before anything was
+    /// registered (none with `--no-verify`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifyReport>,
     /// Seconds for everything.
     pub seconds: f64,
 }
@@ -423,9 +431,65 @@ fn env_tags(dir: &Path, name: &str, env: &EnvSection) -> Result<Vec<String>> {
     Ok(tags)
 }
 
+/// The checks of `hoist verify` for environment `name`, with the image's
+/// `platforms` and the `image` (or repository) its containers get.
+async fn verify_env(
+    name: &str,
+    env: &EnvSection,
+    platforms: Vec<String>,
+    platforms_from: PlatformsFrom,
+    image: Option<String>,
+) -> Result<VerifyReport> {
+    let client = EcsClient::new(&aws_options(env)).await?;
+    let request = VerifyRequest {
+        label: name.to_string(),
+        cluster: env.cluster.clone(),
+        targets: env
+            .targets()
+            .into_iter()
+            .map(|t| VerifyTarget {
+                service: t.service,
+                containers: t.containers,
+                secrets: t.secrets.into_iter().collect(),
+            })
+            .collect(),
+        platforms,
+        platforms_from,
+        image,
+    };
+    Ok(crate::ecs::verify(&client, &request).await)
+}
+
+/// `hoist verify ENV`: the environment's ECS setup checked against
+/// `[image] platforms` and the environment's repository, before a deploy.
+pub async fn verify(config: &HoistConfig, name: &str) -> Result<VerifyReport> {
+    let env = config.environment(name)?;
+    let (platforms, from) = if config.image.platforms.is_empty() {
+        (
+            vec![Platform::default_linux_amd64().to_string()],
+            PlatformsFrom::Default,
+        )
+    } else {
+        let parsed = config
+            .image
+            .platforms
+            .iter()
+            .map(|p| Platform::parse(p).map(|p| p.to_string()).map_err(usage))
+            .collect::<Result<_>>()?;
+        (parsed, PlatformsFrom::Configured)
+    };
+    let image = env_repository(config, name, env)
+        .ok()
+        .map(|r| r.to_string());
+    verify_env(name, env, platforms, from, image).await
+}
+
 /// `hoist ship ENV`.
 /// The report is in `report_out` once the image is built, whatever the
 /// deploy's result (so a failed release still reports every service).
+/// Between the build and the release the environment's ECS setup is
+/// checked as `hoist verify` does (unless `no_verify`): a problem stops the
+/// ship before anything is registered (a usage error, exit 2).
 pub async fn ship(
     config: &HoistConfig,
     options: &ShipOptions,
@@ -458,6 +522,7 @@ pub async fn ship(
             .map(|p| Platform::parse(p).map_err(usage))
             .collect::<Result<_>>()?
     };
+    let platform_names: Vec<String> = platforms.iter().map(Platform::to_string).collect();
     let (created, mtime) = crate::build::reproducible_times(None)?;
     let build_options = BuildOptions {
         jar: Some(jar),
@@ -514,6 +579,37 @@ pub async fn ship(
     } else {
         rollout_progress.step(&format!("pushed {pinned}"));
     }
+    // Before anything is registered: a problem stops here (what could not
+    // be checked is said, and never stops anything).
+    let verified = if options.no_verify {
+        None
+    } else {
+        let report = verify_env(
+            &options.env,
+            env,
+            platform_names,
+            PlatformsFrom::Build,
+            Some(pinned.clone()),
+        )
+        .await?;
+        for line in report.unchecked_lines() {
+            rollout_progress.step(&line);
+        }
+        if report.problems > 0 {
+            let problems = format!("{}: {}", report.summary(), report.problem_text());
+            *report_out = Some(ShipReport {
+                env: options.env.clone(),
+                image: pinned,
+                build: built,
+                released: Released::default(),
+                verify: Some(report),
+                seconds: started.elapsed().as_secs_f64(),
+            });
+            return Err(usage_hint(problems, "fix it, or pass --no-verify"));
+        }
+        rollout_progress.step(&report.summary());
+        Some(report)
+    };
     let mut plan = release_for(env, &pinned, options.wait, options.dry_run)?;
     plan.rollback_on_failure |= options.rollback_on_failure;
     let mut released = ReleaseReport::default();
@@ -531,6 +627,7 @@ pub async fn ship(
         image: pinned,
         build: built,
         released: Released::of(released, warnings),
+        verify: verified,
         seconds: started.elapsed().as_secs_f64(),
     };
     *report_out = Some(report);

@@ -185,11 +185,6 @@ impl AwsError {
         self.code.as_deref()
     }
 
-    /// AWS's message, if any.
-    pub(crate) fn message(&self) -> Option<&str> {
-        self.message.as_deref()
-    }
-
     /// `ecs:UpdateService`: the IAM action the call needs.
     pub(crate) fn iam_action(&self) -> String {
         format!("{}:{}", self.service.iam_prefix(), self.operation)
@@ -354,12 +349,15 @@ fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// `.or_aws(Service::Ecs, "UpdateService", "cluster/service")` on an SDK
-/// call's result.
+/// call's result. The error is as large as what it says (a few strings);
+/// it is made once per failed call, never in a loop that could mind.
+#[allow(clippy::result_large_err)]
 pub(crate) trait AwsCall<T> {
     /// The result with its error as an [`AwsError`].
     fn or_aws(self, service: Service, operation: &str, subject: &str) -> Result<T, AwsError>;
 }
 
+#[allow(clippy::result_large_err)]
 impl<T, E> AwsCall<T> for Result<T, SdkError<E, HttpResponse>>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -379,7 +377,10 @@ pub(crate) fn access_denied_for_test(service: Service, operation: &str) -> AwsEr
         subject: String::new(),
         kind: Kind::Service,
         code: Some("AccessDeniedException".into()),
-        message: Some(format!("User: arn:aws:iam::123456789012:user/ci is not authorized to perform: {}:{operation}", service.iam_prefix())),
+        message: Some(format!(
+            "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: {}:{operation}",
+            service.iam_prefix()
+        )),
         status: Some(400),
         request_id: Some("0f6c-test".into()),
         cause: None,

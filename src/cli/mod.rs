@@ -1,5 +1,5 @@
 //! The command layer: clap definitions and one module per command group
-//! (`build`, `cache`, `copy`, `deploy`, `logs`, `render`, `ship`, `manual` for
+//! (`build`, `cache`, `copy`, `deploy`, `logs`, `render`, `ship`, `verify`, `manual` for
 //! completions and the man page), which turn flags into the library's plain
 //! option structs, call it, and hand results to [`output`]. Shared flag
 //! groups live in [`args`], progress drawing in [`progress`]. The command
@@ -16,6 +16,7 @@ mod output;
 mod progress;
 mod render;
 mod ship;
+mod verify;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -59,6 +60,8 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Build, push and deploy one environment of hoist.toml, and wait until it is stable.
     Ship(ship::ShipArgs),
+    /// Check an environment's ECS setup before deploying: image platform, container and port, execution role, secrets, log group, health-check grace period.
+    Verify(verify::VerifyArgs),
     /// Deploy the exact image one environment runs to another, with no rebuild.
     Promote(ship::PromoteArgs),
     /// Write a commented hoist.toml for the Gradle project in this directory.
@@ -89,6 +92,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Logs(args) => logs::run_logs(args).await,
         Command::Render(args) => render::run_render(args),
         Command::Ship(args) => ship::run_ship(args).await,
+        Command::Verify(args) => verify::run_verify(args).await,
         Command::Promote(args) => ship::run_promote(args).await,
         Command::Init(args) => ship::run_init(args),
         Command::Completions(args) => manual::run_completions(args),

@@ -51,6 +51,9 @@ pub struct ShipArgs {
     /// When a service fails, roll back every service that reached the new revision.
     #[arg(long)]
     pub rollback_on_failure: bool,
+    /// Do not check the environment's ECS setup (hoist verify) before registering anything.
+    #[arg(long)]
+    pub no_verify: bool,
     #[command(flatten)]
     pub wait: WaitArgs,
     /// Layer cache directory (default: $XDG_CACHE_HOME/hoist or ~/.cache/hoist).
@@ -107,6 +110,7 @@ pub async fn run_ship(args: ShipArgs) -> Result<()> {
         cache_dir: args.cache_dir.clone().or_else(hoist::default_cache_dir),
         dry_run: args.dry_run,
         rollback_on_failure: args.rollback_on_failure,
+        no_verify: args.no_verify,
     };
     let push_progress = crate::cli::progress::for_stderr();
     let rollout = RolloutDrawer::for_stderr();

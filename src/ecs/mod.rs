@@ -19,6 +19,7 @@ pub(crate) mod status;
 pub(crate) mod tail;
 pub(crate) mod target_health;
 pub(crate) mod task_file;
+pub(crate) mod verify;
 
 pub use client::EcsClient;
 pub use codedeploy::CodeDeployNames;
@@ -28,7 +29,10 @@ pub use follow::{RolloutProgress, WaitOptions};
 pub use release::{release, OneOffTask, Release, ReleaseReport, TaskReport};
 pub use render::{Rendered, TaskDefinitionPatch};
 pub use rollout::{short_arn, Awsvpc, DeploymentView, ServiceEvent};
-pub use tail::{tail_logs, LogSink, LogsOptions};
 pub use status::{service_status, ServiceStatus};
+pub use tail::{tail_logs, LogSink, LogsOptions};
 pub use target_health::{TargetGroupHealth, TargetState};
 pub use task_file::{TaskDefinitionFile, TaskDefinitionForm};
+pub use verify::{
+    verify, Check, CheckStatus, PlatformsFrom, VerifyReport, VerifyRequest, VerifyTarget,
+};

@@ -26,5 +26,6 @@ mod release;
 mod render;
 mod reproducible;
 mod ship;
+mod verify;
 mod why_it_failed;
 mod zstd;

@@ -1,0 +1,46 @@
+//! `hoist verify ENV`: the environment's ECS setup checked before a deploy,
+//! one line per check on stdout (`ok`, `problem`, `could not check`) and a
+//! summary; `--json` for the report. Exit 2 when there is a problem.
+
+use crate::cli::output::{emit, OutputArgs};
+use anyhow::Result;
+use clap::Args;
+use hoist::error::usage_hint;
+use hoist::HoistConfig;
+use std::path::PathBuf;
+
+/// `hoist verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The environment ([env.NAME] in hoist.toml).
+    pub env: String,
+    /// The config file.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "HOIST_CONFIG",
+        default_value = "hoist.toml"
+    )]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `hoist verify ENV`.
+pub async fn run_verify(args: VerifyArgs) -> Result<()> {
+    let config = HoistConfig::load(&args.config)?;
+    let report = hoist::verify(&config, &args.env).await?;
+    let mut human = report.lines().join("\n");
+    if !human.is_empty() {
+        human.push('\n');
+    }
+    human.push_str(&report.summary());
+    emit(&report, &args.output, &[], &human)?;
+    if report.problems > 0 {
+        return Err(usage_hint(
+            format!("{}: {}", report.summary(), report.problem_text()),
+            format!("fix it, then run hoist verify {} again", args.env),
+        ));
+    }
+    Ok(())
+}
