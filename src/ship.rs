@@ -1,5 +1,5 @@
 //! `hoist ship ENV` and `hoist promote FROM TO`: the whole pipeline for one
-//! environment of `hoist.toml` — Gradle, jar, image, push, verify, deploy, wait —
+//! environment of `hoist.toml` — verify, Gradle, jar, image, push, deploy, wait —
 //! and moving the exact digest one environment runs to another. The only
 //! module that knows every step; each step is another module's job.
 
@@ -487,9 +487,9 @@ pub async fn verify(config: &HoistConfig, name: &str) -> Result<VerifyReport> {
 /// `hoist ship ENV`.
 /// The report is in `report_out` once the image is built, whatever the
 /// deploy's result (so a failed release still reports every service).
-/// Between the build and the release the environment's ECS setup is
-/// checked as `hoist verify` does (unless `no_verify`): a problem stops the
-/// ship before anything is registered (a usage error, exit 2).
+/// First the environment's ECS setup is checked as `hoist verify` does
+/// (unless `no_verify`): a problem stops the ship before anything is
+/// built, pushed or registered (a usage error, exit 2).
 pub async fn ship(
     config: &HoistConfig,
     options: &ShipOptions,
@@ -501,6 +501,44 @@ pub async fn ship(
     let env = config.environment(&options.env)?;
     confirm(&options.env, env, options.yes)?;
     let dir = config.base_dir();
+    let platforms = if config.image.platforms.is_empty() {
+        vec![Platform::default_linux_amd64()]
+    } else {
+        config
+            .image
+            .platforms
+            .iter()
+            .map(|p| Platform::parse(p).map_err(usage))
+            .collect::<Result<_>>()?
+    };
+    // Before anything is built, pushed or registered: a problem stops here
+    // (what could not be checked is said, and never stops anything).
+    let verified = if options.no_verify {
+        None
+    } else {
+        let repository = env_repository(config, &options.env, env)?;
+        let report = verify_env(
+            &options.env,
+            env,
+            platforms.iter().map(Platform::to_string).collect(),
+            PlatformsFrom::Build,
+            Some(repository.to_string()),
+        )
+        .await?;
+        for line in report.lines() {
+            if !line.starts_with("ok ") {
+                rollout_progress.step(&line);
+            }
+        }
+        if report.problems > 0 {
+            return Err(usage_hint(
+                format!("{}: {}", report.summary(), report.problem_text()),
+                "fix it, or pass --no-verify",
+            ));
+        }
+        rollout_progress.step(&report.summary());
+        Some(report)
+    };
     if let (Some(task), false) = (&config.image.gradle_task, options.skip_gradle) {
         run_gradle(&dir, task, rollout_progress)?;
     }
@@ -512,17 +550,6 @@ pub async fn ship(
     // Holds secret files: removed when done, and on interrupt.
     let scratch = crate::util::temp::scratch_dir()?;
     let files = extra_files(config, &aws_options(env), scratch.path()).await?;
-    let platforms = if config.image.platforms.is_empty() {
-        vec![Platform::default_linux_amd64()]
-    } else {
-        config
-            .image
-            .platforms
-            .iter()
-            .map(|p| Platform::parse(p).map_err(usage))
-            .collect::<Result<_>>()?
-    };
-    let platform_names: Vec<String> = platforms.iter().map(Platform::to_string).collect();
     let (created, mtime) = crate::build::reproducible_times(None)?;
     let build_options = BuildOptions {
         jar: Some(jar),
@@ -579,37 +606,6 @@ pub async fn ship(
     } else {
         rollout_progress.step(&format!("pushed {pinned}"));
     }
-    // Before anything is registered: a problem stops here (what could not
-    // be checked is said, and never stops anything).
-    let verified = if options.no_verify {
-        None
-    } else {
-        let report = verify_env(
-            &options.env,
-            env,
-            platform_names,
-            PlatformsFrom::Build,
-            Some(pinned.clone()),
-        )
-        .await?;
-        for line in report.unchecked_lines() {
-            rollout_progress.step(&line);
-        }
-        if report.problems > 0 {
-            let problems = format!("{}: {}", report.summary(), report.problem_text());
-            *report_out = Some(ShipReport {
-                env: options.env.clone(),
-                image: pinned,
-                build: built,
-                released: Released::default(),
-                verify: Some(report),
-                seconds: started.elapsed().as_secs_f64(),
-            });
-            return Err(usage_hint(problems, "fix it, or pass --no-verify"));
-        }
-        rollout_progress.step(&report.summary());
-        Some(report)
-    };
     let mut plan = release_for(env, &pinned, options.wait, options.dry_run)?;
     plan.rollback_on_failure |= options.rollback_on_failure;
     let mut released = ReleaseReport::default();

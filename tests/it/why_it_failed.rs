@@ -218,6 +218,46 @@ fn out_of_memory_and_exec_format_errors_get_their_hints() {
 }
 
 #[test]
+fn an_image_that_cannot_be_pulled_and_a_missing_secret_get_their_hints() {
+    let emulator = EcsEmulator::start();
+    emulator.seed();
+    let (stderr, report) =
+        deploy(&emulator, "plog-api", &image("pull-fails"), &[]).failure_report(3);
+    assert_clean_errors(&stderr);
+    let task = &report["diagnosis"]["stoppedTasks"][0];
+    assert_eq!(task["stopCode"], "TaskFailedToStart", "{report}");
+    assert!(
+        task["stoppedReason"]
+            .as_str()
+            .unwrap()
+            .starts_with("CannotPullContainerError: pull image manifest has been retried"),
+        "{task}"
+    );
+    assert!(
+        stderr.contains("hint   CannotPullContainerError: the task could not pull its image")
+            && stderr.contains("NAT gateway or VPC endpoints"),
+        "{stderr}"
+    );
+    // A secret the task definition names that Secrets Manager does not have.
+    let missing = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:plog/gone";
+    let stderr = deploy(
+        &emulator,
+        "plog-api",
+        &image(""),
+        &["--secret", &format!("API_KEY={missing}")],
+    )
+    .failure(3);
+    assert!(
+        stderr.contains("ResourceInitializationError: unable to pull secrets or registry auth"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint   ResourceInitializationError on secrets: the execution role needs secretsmanager:GetSecretValue"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_missing_log_group_is_a_resource_initialization_error_with_its_hint() {
     let emulator = EcsEmulator::start();
     emulator.seed();

@@ -14,7 +14,10 @@ Services (deploymentController ECS, the default):
   * CreateService: one PRIMARY deployment, rolloutState COMPLETED, running ==
     desired, RUNNING tasks (group "service:NAME", startedBy = deployment id)
     and the events "has started N tasks" and "has reached a steady state".
-    Markers in the image are ignored here: a new service is always stable.
+    Markers in the image are ignored here: a new service is always stable,
+    unless a secret of its task definition is missing (see "Secrets" below):
+    then its one deployment stays IN_PROGRESS with running 0, and each
+    DescribeServices call tries one task, as after an UpdateService.
   * UpdateService opens a new deployment when the task definition (resolved
     to its ARN) differs from the current one, or forceNewDeployment is set.
     The new one is PRIMARY, IN_PROGRESS, running 0, pending = desired; the
@@ -62,12 +65,33 @@ What each DescribeServices call does to an IN_PROGRESS PRIMARY deployment
       exits 255, no reason, and logs exactly one line, "exec
       /opt/java/openjdk/bin/java: exec format error" (an image built for
       another CPU architecture).
+  image contains "pull-fails": as "fail-rollout" (one task per call,
+      failedTasks +1, the same circuit breaker and rollback), but the task
+      never starts: its image pull times out, as for a Fargate task whose
+      subnet has no route to the registry (DevGuide "CannotPullContainer
+      task errors", task_cannot_pull_image.html; "Stopped task error
+      codes", stopped-task-error-codes.html). The task is STOPPED with
+      stopCode TaskFailedToStart, no startedAt, no exitCode on any
+      container, and stoppedReason (also the reason of that container)
+      "CannotPullContainerError: pull image manifest has been retried 5
+      time(s): failed to resolve ref IMAGE: failed to do request: Head
+      "https://REGISTRY/v2/REPO/manifests/REF": dial tcp 10.0.0.1:443: i/o
+      timeout", IMAGE the container's image as containerd resolves it
+      (a missing tag is ":latest"; Docker Hub names become
+      docker.io/library/NAME, REGISTRY registry-1.docker.io), REF its tag
+      or digest. pullStartedAt is set, pullStoppedAt is not. Nothing is
+      logged.
+  a secret of the task definition is missing: see "Secrets" below; the
+      task never starts, whatever the deployment (any marker or none,
+      rollbacks included) and it counts as a failed task the same way.
   a container has the environment variable HEALTH_CHECK_CODES (e.g. 404)
       and the service has a load balancer: see "Load balancers" below.
       Without a load balancer the variable means nothing.
-  Precedence: a crash (any container) over HEALTH_CHECK_CODES over
-      "never-stable"; within one container "exec-format" over
-      "fail-rollout" over CRASH_ON_START.
+  Precedence: a crash or "pull-fails" (any container) over
+      HEALTH_CHECK_CODES over "never-stable"; within one container
+      "exec-format" over "fail-rollout" over CRASH_ON_START. At the start
+      of a task: a missing secret (execution resources are retrieved first)
+      over "pull-fails" over a missing log group over a crash.
   image contains "never-stable": like normal, but running stops at
       desired - 1 (at least 0) and the rollout stays IN_PROGRESS forever.
   image contains "throttle-N" (N digits), or the environment variable
@@ -135,6 +159,42 @@ message: "(service NAME) has started 1 tasks: (task ID).", "(service NAME)
 has stopped 1 running tasks: (task ID).", "(service NAME) has reached a
 steady state.", "(service NAME) (deployment ID) deployment completed.", ...
 
+Secrets (DevGuide "Stopped task error codes", ResourceInitializationError;
+secrets-envvar-secrets-manager.html, secrets-envvar-ssm-paramstore.html):
+every time the emulator starts a task of a service (CreateService, each
+rollout step, a rollback, a scale-out), each container's secrets[].valueFrom
+is looked up in moto's Secrets Manager or SSM backend of the account and
+region it names (a bare name: the task's), at that moment, not at
+RegisterTaskDefinition: a secret created later lets the later tasks start.
+  * Secrets Manager, arn:aws:secretsmanager:REGION:ACCOUNT:secret:ID...:
+    only the first 7 ":" fields count (the JSON-key form
+    ARN:json-key:version-stage:version-id is the secret ARN); found when a
+    secret has that full ARN, or that name (a partial ARN without the
+    6-character suffix, which ECS accepts). Missing: stoppedReason
+    "ResourceInitializationError: unable to pull secrets or registry auth:
+    execution resource retrieval failed: unable to retrieve secret from asm:
+    service call has been retried 1 time(s): failed to fetch secret ARN from
+    secrets manager: ResourceNotFoundException: Secrets Manager can't find
+    the specified secret." (ARN: those 7 fields).
+  * SSM, arn:aws:ssm:REGION:ACCOUNT:parameter/NAME (the parameter /NAME, or
+    NAME) or a bare name (a ":N" version selector aside). Missing:
+    "ResourceInitializationError: unable to pull secrets or registry auth:
+    execution resource retrieval failed: unable to retrieve secrets from
+    ssm: service call has been retried 1 time(s): invalid parameters:
+    NAMES", NAMES the missing valueFroms of that region as written, joined
+    by ",".
+  The first missing one (containers and secrets in order) decides which.
+  Other valueFroms are not checked, nor are repositoryCredentials or
+  logConfiguration.secretOptions; a secret scheduled for deletion counts as
+  there. Such a task is STOPPED at once: stopCode TaskFailedToStart, no
+  startedAt, no pullStartedAt, no exitCode, no container reason, nothing
+  logged, never registered with a target group; it counts as a failed task
+  (failedTasks +1, "has started 1 tasks" event, circuit breaker at the same
+  threshold as "fail-rollout", rollback unchanged), and the old deployment
+  keeps running. A scale-out of a COMPLETED deployment (UpdateService
+  desiredCount) fails its new tasks at once (failedTasks, pendingCount
+  left) and does not retry. One-off tasks (RunTask) are not checked.
+
 CODE_DEPLOY services (deploymentController CODE_DEPLOY): UpdateService with
 another task definition is refused with InvalidParameterException, as ECS
 does; they deploy through CodeDeploy, emulated in codedeploy_emulator.py.
@@ -166,7 +226,8 @@ as a failed task (circuit breaker) all the same. With awslogs-create-group
 "true" the group is made. Only crashing tasks are checked and logged: a task
 that runs (normal rollouts, CreateService, RunTask) writes nothing, even
 when its group is missing (real ECS would stop it with the same
-ResourceInitializationError).
+ResourceInitializationError); nor does a task that never starts
+("pull-fails", a missing secret).
 
 Load balancers (ELBv2 in moto; DevGuide service-load-balancing.html): for an
 ECS-controller service created with loadBalancers [{targetGroupArn,
@@ -237,6 +298,8 @@ from moto.core.exceptions import JsonRESTError
 from moto.ecs.exceptions import InvalidParameterException
 from moto.elbv2 import models as elbv2_models
 from moto.logs.models import logs_backends
+from moto.secretsmanager.models import secretsmanager_backends
+from moto.ssm.models import ssm_backends
 
 EcsBackend = ecs_models.EC2ContainerServiceBackend
 
@@ -272,6 +335,51 @@ NO_LOG_GROUP_REASON = (
     "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
     "failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. "
     ": exit status 1"
+)
+# DevGuide "CannotPullContainer task errors" (task_cannot_pull_image.html,
+# "Connection timed out": "When a Fargate task is launched, its elastic
+# network interface requires a route to the internet to pull container
+# images") and "Stopped task error codes" (stopped-task-error-codes.html,
+# CannotPullContainerError, stopCode TaskFailedToStart). That page's example
+# is the old Docker-era text ("API error (500): ... request canceled while
+# waiting for connection"); today's Fargate (containerd) text, as reported
+# from such tasks (e.g. GitHub ActionIQ/terraform-aws-retool-ecs-fargate#20:
+# "pull image manifest has been retried 5 time(s): failed to resolve ref
+# docker.io/tryretool/backend:2.110.5: failed to do request: Head
+# "https://registry-1.docker.io/v2/tryretool/backend/manifests/2.110.5":
+# dial tcp ...:443: i/o timeout"), names the resolved reference and the
+# manifest request that timed out.
+PULL_FAILS_MARKER = "pull-fails"
+PULL_TIMEOUT_REASON = (
+    "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref {image}: "
+    'failed to do request: Head "https://{registry}/v2/{repo}/manifests/{ref}": dial tcp 10.0.0.1:443: i/o timeout'
+)
+# DevGuide "Stopped task error codes" (stopped-task-error-codes.html,
+# ResourceInitializationError, stopCode TaskFailedToStart) and "Troubleshoot
+# Amazon ECS ResourceInitializationError errors"
+# (resource-initialization-error.html, "unable to pull secrets or registry
+# auth"). AWS re:Post knowledge-center/ecs-unable-to-pull-secrets lists the
+# Fargate text for Secrets Manager: "ResourceInitializationError: unable to
+# pull secrets or registry auth: execution resource retrieval failed: unable
+# to retrieve secret from asm: service call has been retried 1 time(s):
+# failed to fetch secret arn:aws:secretsmanager:<region>:<accountID>:secret:
+# <secretName> from secrets manager: ..."; what follows is Secrets Manager's
+# own ResourceNotFoundException message ("Secrets Manager can't find the
+# specified secret."). For SSM the text ends as the ECS agent words its
+# GetParameters answer (amazon-ecs-agent agent/ssm/ssm.go: "invalid
+# parameters: %s", the names as asked for, joined by ","); Fargate has been
+# seen to say "invalid ssm parameters: NAME" there instead.
+SECRET_PREFIX = (
+    "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+)
+ASM_MISSING_REASON = (
+    SECRET_PREFIX + "unable to retrieve secret from asm: service call has been retried 1 time(s): "
+    "failed to fetch secret {arn} from secrets manager: ResourceNotFoundException: "
+    "Secrets Manager can't find the specified secret."
+)
+SSM_MISSING_REASON = (
+    SECRET_PREFIX + "unable to retrieve secrets from ssm: service call has been retried 1 time(s): "
+    "invalid parameters: {names}"
 )
 # ELB health checks (API_TargetHealth.html, API_DescribeTargetHealth.html).
 HEALTH_CODES_ENV = "HEALTH_CHECK_CODES"
@@ -435,8 +543,13 @@ def _health_codes(td) -> str | None:
     return None
 
 
+def _pull_fails(td) -> bool:
+    """An image carries the marker "pull-fails": its pull times out."""
+    return any(PULL_FAILS_MARKER in i for i in _images(td))
+
+
 def _mode(td, svc=None) -> str:
-    if _crashes(td):
+    if _crashes(td) or _pull_fails(td):
         return "fail"
     if svc is not None and _target_groups(svc) and _health_codes(td):
         return "unhealthy"
@@ -744,6 +857,151 @@ def _stop_task(task, stop_code: str, reason: str, exits: dict | None = None, ran
         c.reason = why if ran else None
 
 
+# --- tasks that never start (TaskFailedToStart) --------------------------------
+#
+# DevGuide "Stopped task error codes" (stopped-task-error-codes.html): a task
+# whose secrets cannot be retrieved (ResourceInitializationError) or whose
+# image cannot be pulled (CannotPullContainerError) stops with stopCode
+# TaskFailedToStart (API_Task.html) before any container runs: no startedAt,
+# no exit codes, nothing logged.
+
+
+def _pull_ref(image: str) -> tuple[str, str, str, str]:
+    """(reference, registry host, repository, tag or digest) of `image` as
+    containerd resolves it: Docker Hub names are normalized
+    (docker.io/library/NAME:latest, served by registry-1.docker.io), a
+    missing tag is "latest"."""
+    name, _, digest = image.partition("@")
+    tag = ""
+    if not digest and ":" in name.rsplit("/", 1)[-1]:
+        name, tag = name.rsplit(":", 1)
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        registry, host, repo = first, first, rest
+    else:
+        registry, host, repo = "docker.io", "registry-1.docker.io", name if rest else f"library/{name}"
+    ref = digest or tag or "latest"
+    reference = f"{registry}/{repo}" + (f"@{digest}" if digest else f":{ref}")
+    return reference, host, repo, ref
+
+
+def _pull_timeout_reason(image: str) -> str:
+    reference, host, repo, ref = _pull_ref(image)
+    return PULL_TIMEOUT_REASON.format(image=reference, registry=host, repo=repo, ref=ref)
+
+
+def _secret_ref(backend, value_from: str) -> tuple[str, str, str, str] | None:
+    """What a container secret's valueFrom names, as ECS reads it
+    (DevGuide secrets-envvar-secrets-manager.html, secrets-envvar-ssm-paramstore.html):
+    ("asm", account, region, secret ARN without the JSON key, version stage
+    and version id: the first 7 ":" fields; a full ARN or a partial one
+    without the 6-character suffix), ("ssm", account, region, name or ARN as
+    written; a bare name is a parameter of the task's account and region),
+    or None for anything else (not checked)."""
+    if not value_from.startswith("arn:"):
+        return ("ssm", backend.account_id, backend.region_name, value_from) if value_from else None
+    fields = value_from.split(":")
+    if len(fields) < 6:
+        return None
+    if fields[2] == "secretsmanager" and len(fields) >= 7 and fields[5] == "secret":
+        return "asm", fields[4], fields[3], ":".join(fields[:7])
+    if fields[2] == "ssm" and fields[5].startswith("parameter/"):
+        return "ssm", fields[4], fields[3], value_from
+    return None
+
+
+def _secret_exists(account: str, region: str, secret_id: str) -> bool:
+    """Whether Secrets Manager (moto's backend of that account and region)
+    has the secret `secret_id` names: its full ARN, or a partial ARN (the
+    name without the random suffix, which ECS accepts)."""
+    try:
+        store = secretsmanager_backends[account][region].secrets
+    except Exception:  # noqa: BLE001 - an account/region moto does not know
+        return False
+    name = secret_id.split(":", 6)[-1]
+    for secret in dict.values(store):
+        if getattr(secret, "arn", None) == secret_id or getattr(secret, "name", None) == name:
+            return True
+    return False
+
+
+def _parameter_exists(account: str, region: str, value_from: str) -> bool:
+    """Whether SSM Parameter Store (moto's backend) has the parameter: by
+    ARN (...:parameter/NAME; a name with "/" in it is "/NAME", a one-level
+    one may have been created with or without its leading "/") or by name;
+    a version or label selector (":N") is not part of the name."""
+    if value_from.startswith("arn:"):
+        rest = value_from.split(":")[5][len("parameter"):]  # "/NAME"
+        names = [rest, rest[1:]]
+    else:
+        names = [value_from.split(":")[0]]
+    try:
+        parameters = ssm_backends[account][region]._parameters
+    except Exception:  # noqa: BLE001 - an account/region moto does not know
+        return False
+    for name in names:
+        try:
+            if name and name in parameters:
+                return True
+        except Exception:  # noqa: BLE001 - e.g. a /aws/reference/secretsmanager/ name that is missing
+            continue
+    return False
+
+
+def _secrets_failure(backend, td) -> str | None:
+    """The stoppedReason of a task of `td` whose secrets[].valueFrom names a
+    Secrets Manager secret or SSM parameter that does not exist, or None.
+    The first missing one (containers and their secrets in order) decides:
+    a secret is named alone; parameters are listed together, those of its
+    region (the agent asks GetParameters per region)."""
+    missing = []
+    for cdef in td.container_definitions:
+        for secret in cdef.get("secrets") or []:
+            ref = _secret_ref(backend, str(secret.get("valueFrom") or ""))
+            if ref is None:
+                continue
+            kind, account, region, what = ref
+            exists = _secret_exists if kind == "asm" else _parameter_exists
+            if not exists(account, region, what):
+                missing.append(ref)
+    if not missing:
+        return None
+    kind, _, region, what = missing[0]
+    if kind == "asm":
+        return ASM_MISSING_REASON.format(arn=what)
+    names = [m[3] for m in missing if m[0] == "ssm" and m[2] == region]
+    return SSM_MISSING_REASON.format(names=",".join(dict.fromkeys(names)))
+
+
+def _start_failure(backend, td) -> tuple[str, dict] | None:
+    """Why a task of `td` does not start, as (stoppedReason, {container
+    name: its reason}), or None: a missing secret (the execution resources
+    are retrieved before any image is pulled), else an image marked
+    "pull-fails" (that container's reason is the pull error too)."""
+    reason = _secrets_failure(backend, td)
+    if reason is not None:
+        return reason, {}
+    for cdef in td.container_definitions:
+        image = str(cdef.get("image") or "")
+        if PULL_FAILS_MARKER in image:
+            reason = _pull_timeout_reason(image)
+            return reason, {cdef.get("name"): reason}
+    return None
+
+
+def _fail_to_start(task, reason: str, container_reasons: dict | None = None) -> None:
+    """Stops `task` before it ran: stopCode TaskFailedToStart, no startedAt,
+    no exit codes; a container named in `container_reasons` gets its reason."""
+    _stop_task(task, "TaskFailedToStart", reason, ran=False)
+    if not (container_reasons or {}):
+        # Nothing was pulled either (the secrets come first).
+        task.pull_started_at = None
+    task.pull_stopped_at = None
+    for c in task.containers:
+        if c.name in (container_reasons or {}):
+            c.reason = container_reasons[c.name]
+
+
 # --- crashes and their logs (CloudWatch Logs, in moto's logs backend) ---------
 
 
@@ -950,6 +1208,21 @@ def _scale_primary(backend, svc, primary: dict) -> None:
     """Brings a COMPLETED PRIMARY to its desiredCount at once."""
     meta = _emu(svc)["meta"].setdefault(primary["id"], {"mode": "normal", "rollback": False, "tasks": []})
     started, stopped = [], []
+    reason = None
+    if primary["runningCount"] < primary["desiredCount"]:
+        reason = _secrets_failure(backend, backend.describe_task_definition(primary["taskDefinition"]))
+    if reason is not None:
+        # A scale-out whose tasks cannot get their secrets: each fails to
+        # start (failedTasks), the rest stays pending; nothing retries.
+        for _ in range(primary["desiredCount"] - primary["runningCount"]):
+            task = _start_task(backend, svc, primary, register=False)
+            _fail_to_start(task, reason)
+            primary["failedTasks"] += 1
+            started.append(task.id)
+        primary["pendingCount"] = primary["desiredCount"] - primary["runningCount"]
+        _touch(primary)
+        _event(svc, f"(service {svc.name}) has started {len(started)} tasks: {_tasks_phrase(started)}.")
+        return
     while primary["runningCount"] < primary["desiredCount"]:
         task = _start_task(backend, svc, primary)
         meta["tasks"].append(task.task_arn)
@@ -1004,24 +1277,29 @@ def _step(backend, svc) -> None:
         return
 
     if meta["mode"] == "fail":
+        td = backend.describe_task_definition(primary["taskDefinition"])
         task = _start_task(backend, svc, primary, register=False)
-        _crash_task(backend, task, backend.describe_task_definition(primary["taskDefinition"]))
-        primary["failedTasks"] += 1
-        primary["pendingCount"] = desired
-        _touch(primary)
-        if record is not None:
-            record["deploymentCircuitBreaker"]["failureCount"] = primary["failedTasks"]
-        _event(svc, f"(service {svc.name}) has started 1 tasks: {_tasks_phrase([task.id])}.")
-        _maybe_trip(backend, svc, primary, meta)
-        _recount(svc)
+        failure = _start_failure(backend, td)
+        if failure is not None:
+            _fail_to_start(task, *failure)
+        else:
+            _crash_task(backend, task, td)
+        _count_failed_start(backend, svc, primary, meta, record, task)
         return
     if meta["mode"] == "unhealthy":
         _step_unhealthy(backend, svc, primary, meta, record)
         return
 
-    blue_green = _strategy(svc) != "ROLLING" and not meta["rollback"]
+    blue_green = _strategy(svc) != "ROLLING" and not meta["rollback"] and not meta.get("initial")
     target = max(desired - 1, 0) if meta["mode"] == "never" else desired
     if primary["runningCount"] < target:
+        reason = _secrets_failure(backend, backend.describe_task_definition(primary["taskDefinition"]))
+        if reason is not None:
+            # The task never starts: nothing registered, nothing drained.
+            task = _start_task(backend, svc, primary, register=False)
+            _fail_to_start(task, reason)
+            _count_failed_start(backend, svc, primary, meta, record, task)
+            return
         task = _start_task(backend, svc, primary)
         meta["tasks"].append(task.task_arn)
         primary["runningCount"] += 1
@@ -1043,6 +1321,21 @@ def _step(backend, svc) -> None:
 
     # running == desired since the previous call: finish.
     _finish(backend, svc, primary, meta)
+
+
+def _count_failed_start(backend, svc, primary: dict, meta: dict, record: dict | None, task) -> None:
+    """`task` of `primary` stopped as soon as it was started (a crash, or
+    it never started): failedTasks + 1, the "has started" event, and the
+    circuit breaker."""
+    primary["failedTasks"] += 1
+    primary["pendingCount"] = max(primary["desiredCount"] - primary["runningCount"], 0)
+    _touch(primary)
+    _sd_counts(record, primary)
+    if record is not None:
+        record["deploymentCircuitBreaker"]["failureCount"] = primary["failedTasks"]
+    _event(svc, f"(service {svc.name}) has started 1 tasks: {_tasks_phrase([task.id])}.")
+    _maybe_trip(backend, svc, primary, meta)
+    _recount(svc)
 
 
 def _maybe_trip(backend, svc, primary: dict, meta: dict) -> None:
@@ -1088,6 +1381,13 @@ def _step_unhealthy(backend, svc, primary: dict, meta: dict, record: dict | None
             _stop_task(task, "ServiceSchedulerInitiated", "Task failed ELB health checks")
         _event(svc, f"(service {svc.name}) has stopped 1 running tasks: {_tasks_phrase([task.id])}.")
         primary["failedTasks"] += 1
+    reason = _secrets_failure(backend, backend.describe_task_definition(primary["taskDefinition"]))
+    if reason is not None:
+        # It never starts, so it is never registered (nor found unhealthy).
+        task = _start_task(backend, svc, primary, register=False)
+        _fail_to_start(task, reason)
+        _count_failed_start(backend, svc, primary, meta, record, task)
+        return
     task = _start_task(backend, svc, primary, health_codes=codes)
     meta["tasks"].append(task.task_arn)
     primary["runningCount"] += 1
@@ -1109,7 +1409,7 @@ def _finish(backend, svc, primary: dict, meta: dict) -> None:
         state["meta"].pop(old["id"], None)
     del svc.deployments[1:]
     primary["pendingCount"] = 0
-    if _strategy(svc) == "ROLLING" or meta["rollback"]:
+    if _strategy(svc) == "ROLLING" or meta["rollback"] or meta.get("initial"):
         primary["rolloutState"] = "COMPLETED"
         primary["rolloutStateReason"] = f"ECS deployment {primary['id']} completed."
     meta["done"] = True
@@ -1284,6 +1584,19 @@ def _set_up_service(backend, svc):
         return svc
     deployment = _new_deployment(backend, svc, svc.task_definition)
     svc.deployments = [deployment]
+    if svc.desired_count > 0 and _secrets_failure(backend, backend.describe_task_definition(svc.task_definition)):
+        # Its tasks cannot get their secrets: the first deployment stays
+        # IN_PROGRESS (running 0) and every DescribeServices call tries one
+        # task, as for an update; markers and HEALTH_CHECK_CODES still mean
+        # nothing here. Once the secret exists, it rolls out and completes.
+        # It rolls out as a rolling deployment whatever the strategy (there
+        # is no blue to shift traffic from).
+        meta = _emu(svc)["meta"][deployment["id"]]
+        meta.update(mode="normal", health_codes=None, supersede=0, initial=True)
+        deployment["rolloutState"] = "IN_PROGRESS"
+        deployment["rolloutStateReason"] = f"ECS deployment {deployment['id']} in progress."
+        _recount(svc)
+        return svc
     _scale_primary(backend, svc, deployment)
     deployment["rolloutState"] = "COMPLETED"
     deployment["rolloutStateReason"] = f"ECS deployment {deployment['id']} completed."

@@ -15,7 +15,38 @@
 //!   HTTP 400 `ThrottlingException` (or `ECS_EMULATOR_THROTTLE_DESCRIBE=N`
 //!   in the server's environment, through [`EcsEmulator::start_with_env`]);
 //! * `exec-format`: like `fail-rollout`, but the container exits 255 and
-//!   logs the one line `exec /opt/java/openjdk/bin/java: exec format error`.
+//!   logs the one line `exec /opt/java/openjdk/bin/java: exec format error`;
+//! * `pull-fails`: like `fail-rollout` (one failed task per call, the same
+//!   circuit breaker and rollback), but the task never starts (ECS Developer
+//!   Guide, "CannotPullContainer task errors" / "Stopped task error codes"):
+//!   STOPPED, stopCode `TaskFailedToStart`, no `startedAt`, no exit codes,
+//!   no logs, stoppedReason (also that container's reason)
+//!   `CannotPullContainerError: pull image manifest has been retried 5
+//!   time(s): failed to resolve ref IMAGE: failed to do request: Head
+//!   "https://REGISTRY/v2/REPO/manifests/REF": dial tcp 10.0.0.1:443: i/o
+//!   timeout`, from the container's image (the seeded image with
+//!   `plog-back-pull-fails@` gives `REGISTRY` = the ECR host, `REPO` =
+//!   `plog-back-pull-fails`, `REF` = the digest).
+//!
+//! Secrets are looked up whenever the emulator starts a service task
+//! (CreateService, every rollout step, rollbacks, scale-outs): a
+//! `secrets[].valueFrom` naming a Secrets Manager secret (full ARN, partial
+//! ARN without the 6-character suffix, or the JSON-key form `ARN:key:stage:
+//! version`) or an SSM parameter (ARN or bare name) that does not exist in
+//! moto at that moment makes the task fail to start: stopCode
+//! `TaskFailedToStart`, no `startedAt`, no exit codes, no logs, counted as a
+//! failed task (circuit breaker and rollback as for `fail-rollout`); the
+//! stoppedReason is `ResourceInitializationError: unable to pull secrets or
+//! registry auth: execution resource retrieval failed: unable to retrieve
+//! secret from asm: service call has been retried 1 time(s): failed to fetch
+//! secret ARN from secrets manager: ResourceNotFoundException: Secrets
+//! Manager can't find the specified secret.` (ARN without the JSON key), or
+//! for SSM `...: unable to retrieve secrets from ssm: service call has been
+//! retried 1 time(s): invalid parameters: NAMES` (the missing valueFroms,
+//! `,`-joined). A new service whose secret is missing is not stable: its one
+//! deployment stays IN_PROGRESS and tries one task per DescribeServices call
+//! (FAILED at 3, nothing to roll back to). The seed creates `plog/db` before
+//! the task definition and the services, so it is unaffected.
 //!
 //! The container environment variable `CRASH_ON_START` crashes the tasks as
 //! `fail-rollout` does: `yes`/`true`/`1` (or empty) with exit code 0 for

@@ -38,6 +38,26 @@ CLUSTER = "plog-cluster"
 GROUP = "/ecs/plog-api"
 CRASH_TEXT = "Caused by: java.net.UnknownHostException: db.plog.internal"
 SECRET_ARN = re.compile(r"^arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:plog/db-[A-Za-z0-9]{6}$")
+ECR = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+# What a task that cannot get its secrets says (ecs_emulator.py: ASM_MISSING_REASON, SSM_MISSING_REASON).
+SECRETS_PREFIX = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+
+
+def asm_missing(arn: str) -> str:
+    return (SECRETS_PREFIX + "unable to retrieve secret from asm: service call has been retried 1 time(s): "
+            f"failed to fetch secret {arn} from secrets manager: ResourceNotFoundException: "
+            "Secrets Manager can't find the specified secret.")
+
+
+def ssm_missing(names: str) -> str:
+    return (SECRETS_PREFIX + "unable to retrieve secrets from ssm: service call has been retried 1 time(s): "
+            f"invalid parameters: {names}")
+
+
+def pull_timeout(image: str, registry: str, repo: str, ref: str) -> str:
+    return ("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
+            f'{image}: failed to do request: Head "https://{registry}/v2/{repo}/manifests/{ref}": '
+            "dial tcp 10.0.0.1:443: i/o timeout")
 
 PATCHED = (
     "import sys; sys.path.insert(0, sys.argv[1]); import ecs_emulator; "
@@ -196,10 +216,46 @@ class SeedTest(unittest.TestCase):
         for key in ("cluster_arn", "prod_cluster_arn", "service_arn", "prod_service_arn", "subnet_id", "security_group_id"):
             self.assertTrue(seeded[key], key)
 
+    def check_stable(self, server: Server, cluster: str, name: str) -> None:
+        """The service is COMPLETED with 2 RUNNING tasks (its secret was
+        found when CreateService started them)."""
+        ecs = server.client("ecs")
+        svc = ecs.describe_services(cluster=cluster, services=[name])["services"][0]
+        self.assertEqual([(d["status"], d["rolloutState"], d["runningCount"]) for d in svc["deployments"]],
+                         [("PRIMARY", "COMPLETED", 2)], name)
+        arns = ecs.list_tasks(cluster=cluster, serviceName=name)["taskArns"]
+        self.assertEqual(len(arns), 2, name)
+        self.assertEqual(ecs.list_tasks(cluster=cluster, serviceName=name, desiredStatus="STOPPED")["taskArns"], [])
+
     def test_seed_on_the_emulator(self):
         server = Server.patched()
         try:
             self.check_seed(server, server.seed())
+            self.check_stable(server, CLUSTER, "plog-api")
+            self.check_stable(server, "plog-prod", "plog-api-prod")
+        finally:
+            server.stop()
+
+    def test_demo_seed_on_the_emulator(self):
+        """demo/demo.py seed (plog/db by its real ARN): the services are
+        stable, and a new deployment of plog-api completes."""
+        server = Server.patched()
+        try:
+            env = dict(os.environ, AWS_ENDPOINT_URL=server.endpoint, AWS_REGION=REGION,
+                       AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+            subprocess.run([sys.executable, str(HERE.parent.parent / "demo" / "demo.py"), "seed"], env=env,
+                           check=True, stdout=subprocess.DEVNULL, timeout=60)
+            self.check_stable(server, CLUSTER, "plog-api")
+            self.check_stable(server, "plog-prod", "plog-api-prod")
+            ecs = server.client("ecs")
+            ecs.update_service(cluster=CLUSTER, service="plog-api", forceNewDeployment=True)
+            for _ in range(MAX_STEPS):
+                svc = ecs.describe_services(cluster=CLUSTER, services=["plog-api"])["services"][0]
+                if len(svc["deployments"]) == 1 and svc["deployments"][0]["rolloutState"] == "COMPLETED":
+                    break
+            else:
+                self.fail(f"the deployment did not complete: {svc['deployments']}")
+            self.assertEqual(svc["deployments"][0]["failedTasks"], 0)
         finally:
             server.stop()
 
@@ -261,15 +317,19 @@ class EcsEmulatorTest(unittest.TestCase):
 
     # --- helpers ---
 
-    def register(self, image: str | None = None, env: dict | None = None, log_options: dict | None = None) -> str:
+    def register(self, image: str | None = None, env: dict | None = None, log_options: dict | None = None,
+                 secrets: dict | None = None) -> str:
         """A new revision of plog-api: plog-back with `image`, extra
-        environment `env`, and awslogs options updated by `log_options`."""
+        environment `env`, awslogs options updated by `log_options`, and
+        `secrets` (name -> valueFrom) replacing or added to its secrets."""
         td = self.ecs.describe_task_definition(taskDefinition=self.seeded["task_definition_arn"])["taskDefinition"]
         for c in td["containerDefinitions"]:
             if c["name"] != "plog-back":
                 continue
             if image:
                 c["image"] = image
+            for name, value_from in (secrets or {}).items():
+                c["secrets"] = [s for s in c["secrets"] if s["name"] != name] + [{"name": name, "valueFrom": value_from}]
             for name, value in (env or {}).items():
                 c["environment"].append({"name": name, "value": value})
             if log_options:
@@ -278,17 +338,17 @@ class EcsEmulatorTest(unittest.TestCase):
                 "requiresCompatibilities", "cpu", "memory", "runtimePlatform"]
         return self.ecs.register_task_definition(**{k: td[k] for k in keep if k in td})["taskDefinition"]["taskDefinitionArn"]
 
-    def service(self, name: str) -> None:
-        """A service like the seeded plog-api, on plog-api:1."""
-        self.ecs.create_service(
-            cluster=CLUSTER, serviceName=name, taskDefinition=self.seeded["task_definition_arn"], desiredCount=2,
+    def service(self, name: str, td: str | None = None) -> dict:
+        """A service like the seeded plog-api, on plog-api:1 (or `td`)."""
+        return self.ecs.create_service(
+            cluster=CLUSTER, serviceName=name, taskDefinition=td or self.seeded["task_definition_arn"], desiredCount=2,
             launchType="FARGATE", platformVersion="LATEST",
             deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True},
                                      "maximumPercent": 200, "minimumHealthyPercent": 100},
             networkConfiguration={"awsvpcConfiguration": {
                 "subnets": [self.seeded["subnet_id"]], "securityGroups": [self.seeded["security_group_id"]],
                 "assignPublicIp": "DISABLED"}},
-        )
+        )["service"]
 
     def lb_service(self, name: str, path: str = "/actuator/health") -> str:
         code = (LB_SERVICE.replace("@NAME@", name).replace("@PATH@", path)
@@ -433,6 +493,193 @@ class EcsEmulatorTest(unittest.TestCase):
         td = self.ecs.describe_task_definition(taskDefinition=self.seeded["task_definition_arn"])["taskDefinition"]
         return next(c["image"] for c in td["containerDefinitions"] if c["name"] == "plog-back")
 
+    # --- tasks that never start: image pulls and secrets ---
+
+    def assert_failed_to_start(self, task: dict, reason: str) -> None:
+        """STOPPED before it ran, for `reason`: no startedAt, no exit code,
+        no log stream."""
+        self.assertEqual(task["lastStatus"], "STOPPED")
+        self.assertEqual(task["stopCode"], "TaskFailedToStart")
+        self.assertEqual(task["stoppedReason"], reason)
+        self.assertNotIn("startedAt", task)
+        for c in task["containers"]:
+            self.assertNotIn("exitCode", c)
+            self.assertEqual(c["lastStatus"], "STOPPED")
+        task_id = task["taskArn"].rsplit("/", 1)[-1]
+        streams = self.logs.describe_log_streams(logGroupName=GROUP, logStreamNamePrefix="plog-back/")["logStreams"]
+        self.assertFalse([s for s in streams if s["logStreamName"].endswith(task_id)], "nothing logged")
+
+    def complete(self, name: str) -> dict:
+        """Steps until `name` has one COMPLETED deployment."""
+        for _ in range(MAX_STEPS):
+            svc = self.step(name)
+            if len(svc["deployments"]) == 1 and svc["deployments"][0].get("rolloutState") == "COMPLETED":
+                return svc
+        self.fail(f"{name} did not complete: {svc['deployments']}")
+
+    def assert_rolled_back(self, name: str, td: str, reason: str) -> None:
+        """After the first failed task of `td` (one step): the 2nd and 3rd
+        fail too, the circuit breaker trips at 3 and rolls back to
+        plog-api:1, which completes; the 3 tasks of `td` stopped for `reason`."""
+        svc = self.step(name)
+        self.assertEqual(svc["deployments"][0]["failedTasks"], 2)
+        self.assertEqual(svc["deployments"][0]["rolloutState"], "IN_PROGRESS")
+        svc = self.step(name)
+        failed = next(d for d in svc["deployments"] if d["taskDefinition"] == td)
+        self.assertEqual((failed["rolloutState"], failed["failedTasks"], failed["runningCount"]), ("FAILED", 3, 0))
+        self.assertEqual(failed["rolloutStateReason"], "ECS deployment circuit breaker: tasks failed to start.")
+        back = svc["deployments"][0]
+        self.assertEqual(back["taskDefinition"], self.seeded["task_definition_arn"])
+        self.assertIn("circuit breaker: rolling back to deploymentId", back["rolloutStateReason"])
+        self.assertEqual(svc["taskDefinition"], self.seeded["task_definition_arn"])
+        messages = [e["message"] for e in svc["events"]]
+        self.assertIn(f"(service {name}) (deployment {failed['id']}) deployment failed: tasks failed to start.", messages)
+        svc = self.complete(name)
+        self.assertEqual(svc["deployments"][0]["taskDefinition"], self.seeded["task_definition_arn"])
+        running = self.tasks(name, "RUNNING")
+        self.assertEqual({t["taskDefinitionArn"] for t in running}, {self.seeded["task_definition_arn"]})
+        self.assertEqual(len(running), 2, "the old tasks kept running")
+        stopped = [t for t in self.tasks(name, "STOPPED") if t["taskDefinitionArn"] == td]
+        self.assertEqual(len(stopped), 3)
+        for task in stopped:
+            self.assert_failed_to_start(task, reason)
+
+    def test_an_image_pull_that_times_out(self):
+        self.service("pull-fail")
+        image = self.seeded_image().replace("plog-back@", "plog-back-pull-fails@")
+        td = self.register(image=image)
+        task = self.stopped_after_update("pull-fail", td)
+        digest = image.split("@", 1)[1]
+        reason = pull_timeout(image, ECR, "plog-back-pull-fails", digest)
+        self.assert_failed_to_start(task, reason)
+        self.assertEqual(self.container(task, "plog-back")["reason"], reason)
+        self.assertNotIn("reason", self.container(task, "datadog-agent"))
+        running = self.tasks("pull-fail", "RUNNING")
+        self.assertEqual({t["taskDefinitionArn"] for t in running}, {self.seeded["task_definition_arn"]})
+        self.assertEqual(len(running), 2, "the old deployment keeps running")
+        self.assert_rolled_back("pull-fail", td, reason)
+
+    def test_a_missing_secret_fails_the_task_before_it_starts(self):
+        self.service("no-secret")
+        missing = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:plog/missing"
+        td = self.register(secrets={"API_KEY": missing})
+        task = self.stopped_after_update("no-secret", td)
+        self.assert_failed_to_start(task, asm_missing(missing))
+        for c in task["containers"]:
+            self.assertNotIn("reason", c)
+        self.assertNotIn("pullStartedAt", task)
+        self.assert_rolled_back("no-secret", td, asm_missing(missing))
+
+    def test_a_missing_ssm_parameter_fails_the_task_before_it_starts(self):
+        self.service("no-param")
+        arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/plog/missing"
+        td = self.register(secrets={"FEATURE_KEY": arn, "OTHER_KEY": "/plog/also-missing"})
+        reason = ssm_missing(f"{arn},/plog/also-missing")
+        task = self.stopped_after_update("no-param", td)
+        self.assert_failed_to_start(task, reason)
+        self.assert_rolled_back("no-param", td, reason)
+
+    def test_which_secret_references_are_found(self):
+        ssm = self.server.client("ssm")
+        ssm.put_parameter(Name="/plog/flags", Value="beta=on", Type="SecureString")
+        ssm.put_parameter(Name="toplevel", Value="x", Type="String")
+        full = self.seeded["db_secret_arn"]
+        partial = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:plog/db"
+        missing = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:plog/missing"
+        parameter = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter"
+        found = [
+            partial,  # a partial ARN (no random suffix), as ECS accepts it (tests/it/ship.rs)
+            f"{full}:password::",  # JSON key, default stage and version
+            f"{partial}:password:AWSCURRENT:",  # partial ARN with a JSON key and a version stage
+            f"{full}::AWSCURRENT:",
+            f"{parameter}/plog/flags",
+            "/plog/flags",  # a bare name: SSM, the task's region
+            f"{parameter}/toplevel",
+        ]
+        for n, value_from in enumerate(found):
+            with self.subTest(value_from=value_from):
+                name = f"found-{n}"
+                self.service(name)
+                td = self.register(secrets={"DB_PASSWORD": value_from})
+                self.ecs.update_service(cluster=CLUSTER, service=name, taskDefinition=td)
+                svc = self.complete(name)
+                self.assertEqual((svc["deployments"][0]["taskDefinition"], svc["deployments"][0]["failedTasks"]), (td, 0))
+                self.assertEqual(self.tasks(name, "STOPPED")[0]["stopCode"], "ServiceSchedulerInitiated")
+        not_found = [
+            (full[:-6] + "ZZZZZZ", asm_missing(full[:-6] + "ZZZZZZ")),  # a full ARN with another suffix
+            (f"{missing}:password::", asm_missing(missing)),  # named without its JSON key
+            (partial.replace(REGION, "us-east-1"), asm_missing(partial.replace(REGION, "us-east-1"))),
+            ("/plog/nope", ssm_missing("/plog/nope")),
+        ]
+        for n, (value_from, reason) in enumerate(not_found):
+            with self.subTest(value_from=value_from):
+                name = f"not-found-{n}"
+                self.service(name)
+                task = self.stopped_after_update(name, self.register(secrets={"DB_PASSWORD": value_from}))
+                self.assert_failed_to_start(task, reason)
+
+    def test_a_secret_created_during_the_rollout(self):
+        self.service("later")
+        arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:plog/later"
+        td = self.register(secrets={"LATER": arn})
+        self.assert_failed_to_start(self.stopped_after_update("later", td), asm_missing(arn))
+        # Checked at each task start: from now on they start.
+        self.server.client("secretsmanager").create_secret(Name="plog/later", SecretString="x")
+        svc = self.complete("later")
+        self.assertEqual((svc["deployments"][0]["taskDefinition"], svc["deployments"][0]["failedTasks"]), (td, 1))
+
+    def test_create_service_with_a_missing_secret(self):
+        arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:plog/not-yet"
+        td = self.register(secrets={"NOT_YET": arn})
+        created = self.service("not-yet", td)
+        (deployment,) = created["deployments"]
+        self.assertEqual((deployment["rolloutState"], deployment["runningCount"], deployment["pendingCount"]),
+                         ("IN_PROGRESS", 0, 2))
+        self.assertEqual(self.tasks("not-yet", "RUNNING"), [])
+        for n in range(1, 4):
+            svc = self.step("not-yet")
+            (deployment,) = svc["deployments"]
+            self.assertEqual((deployment["failedTasks"], deployment["runningCount"]), (n, 0))
+        # Nothing to roll back to: it stays the PRIMARY, FAILED, and nothing moves any more.
+        self.assertEqual((deployment["status"], deployment["rolloutState"]), ("PRIMARY", "FAILED"))
+        self.assertEqual(self.step("not-yet")["deployments"][0]["failedTasks"], 3)
+        stopped = self.tasks("not-yet", "STOPPED")
+        self.assertEqual(len(stopped), 3)
+        for task in stopped:
+            self.assert_failed_to_start(task, asm_missing(arn))
+
+        # Created before the secret exists, created after it: stable at once.
+        self.server.client("secretsmanager").create_secret(Name="plog/not-yet", SecretString="x")
+        created = self.service("now-there", td)
+        self.assertEqual([(d["rolloutState"], d["runningCount"]) for d in created["deployments"]], [("COMPLETED", 2)])
+
+    def test_a_scale_out_without_its_secret(self):
+        secrets = self.server.client("secretsmanager")
+        arn = secrets.create_secret(Name="plog/scale", SecretString="x")["ARN"]
+        td = self.register(secrets={"SCALE": arn})
+        self.service("scale", td)
+        secrets.delete_secret(SecretId="plog/scale", ForceDeleteWithoutRecovery=True)
+        self.ecs.update_service(cluster=CLUSTER, service="scale", desiredCount=3)
+        (deployment,) = self.step("scale")["deployments"]
+        self.assertEqual((deployment["rolloutState"], deployment["runningCount"], deployment["failedTasks"]),
+                         ("COMPLETED", 2, 1))
+        (task,) = self.tasks("scale", "STOPPED")
+        self.assert_failed_to_start(task, asm_missing(arn))
+
+    def test_a_missing_secret_behind_a_load_balancer(self):
+        tg = self.lb_service("lb-secret")
+        old = {self.ip(t) for t in self.tasks("lb-secret", "RUNNING")}
+        arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/plog/lb-missing"
+        td = self.register(env={"HEALTH_CHECK_CODES": "404"}, secrets={"LB": arn})
+        self.ecs.update_service(cluster=CLUSTER, service="lb-secret", taskDefinition=td)
+        for _ in range(3):
+            svc = self.step("lb-secret")
+        failed = next(d for d in svc["deployments"] if d["taskDefinition"] == td)
+        self.assertEqual((failed["rolloutState"], failed["failedTasks"]), ("FAILED", 3))
+        self.assertEqual(set(self.health(tg)), old, "never registered")
+        for task in [t for t in self.tasks("lb-secret", "STOPPED") if t["taskDefinitionArn"] == td]:
+            self.assert_failed_to_start(task, ssm_missing(arn))
+
     # --- load balancer targets ---
 
     def test_unhealthy_targets_fail_the_deployment_and_roll_it_back(self):
@@ -532,6 +779,35 @@ class EcsEmulatorTest(unittest.TestCase):
         self.ecs.update_service(cluster=CLUSTER, service="no-lb", taskDefinition=self.register(env={"HEALTH_CHECK_CODES": "404"}))
         states = [self.step("no-lb")["deployments"][0].get("rolloutState") for _ in range(3)]
         self.assertEqual(states[-1], "COMPLETED")
+
+
+class PullReferenceTest(unittest.TestCase):
+    """The reference a timed-out pull names, as containerd resolves it."""
+
+    def test_references(self):
+        sys.path.insert(0, str(HERE))
+        import ecs_emulator
+
+        digest = "sha256:" + "ab" * 32
+        cases = {
+            f"{ECR}/plog-back@{digest}": (f"{ECR}/plog-back@{digest}", ECR, "plog-back", digest),
+            f"{ECR}/plog-back:1.2": (f"{ECR}/plog-back:1.2", ECR, "plog-back", "1.2"),
+            f"{ECR}/team/plog-back": (f"{ECR}/team/plog-back:latest", ECR, "team/plog-back", "latest"),
+            "public.ecr.aws/datadog/agent:7": ("public.ecr.aws/datadog/agent:7", "public.ecr.aws", "datadog/agent", "7"),
+            "localhost:5000/plog-back": ("localhost:5000/plog-back:latest", "localhost:5000", "plog-back", "latest"),
+            "nginx": ("docker.io/library/nginx:latest", "registry-1.docker.io", "library/nginx", "latest"),
+            "tryretool/backend:2.110.5": ("docker.io/tryretool/backend:2.110.5", "registry-1.docker.io",
+                                          "tryretool/backend", "2.110.5"),
+        }
+        for image, expected in cases.items():
+            self.assertEqual(ecs_emulator._pull_ref(image), expected, image)
+        # A message of this shape, reported from a real Fargate task without a route to the registry.
+        self.assertEqual(
+            ecs_emulator._pull_timeout_reason("tryretool/backend:2.110.5"),
+            "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
+            "docker.io/tryretool/backend:2.110.5: failed to do request: Head "
+            '"https://registry-1.docker.io/v2/tryretool/backend/manifests/2.110.5": dial tcp 10.0.0.1:443: i/o timeout',
+        )
 
 
 if __name__ == "__main__":

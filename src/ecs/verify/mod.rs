@@ -1,0 +1,324 @@
+//! `hoist verify ENV`, and the same checks `hoist ship` makes before it
+//! registers anything: can the environment's ECS setup run this image?
+//! Modelled on ecspresso's `verify`, and going further.
+//!
+//! For each service (and the containers hoist deploys to), on its current
+//! task definition:
+//!
+//! * **platform**: the image's platforms (handed in as `os/arch[/variant]`
+//!   strings: this module knows no image format) include the task's
+//!   `runtimePlatform` (X86_64 ↔ amd64, ARM64 ↔ arm64; none on Fargate
+//!   means X86_64 LINUX);
+//! * **container**: each container named exists, and each `loadBalancers[]`
+//!   entry's container exists and maps its `containerPort`;
+//! * **execution role** / **task role**: set where the task needs one
+//!   (secrets, awslogs or an ECR image on Fargate, registry credentials),
+//!   exists (IAM GetRole) and trusts `ecs-tasks.amazonaws.com` to
+//!   `sts:AssumeRole`;
+//! * **secret**: every `valueFrom` (the task definition's, with hoist.toml's
+//!   over them, log-driver `secretOptions`, `repositoryCredentials`) names a
+//!   Secrets Manager secret (DescribeSecret) or an SSM parameter
+//!   (GetParameters) that exists; no value is ever read into a message;
+//! * **log group**: each awslogs group exists (or `awslogs-create-group` is
+//!   "true"), with a stream prefix on Fargate;
+//! * **grace period**: a load-balanced service has
+//!   `healthCheckGracePeriodSeconds` > 0;
+//! * **target group**: each target group exists, is attached to a load
+//!   balancer, has target type `ip` for awsvpc tasks, and health-checks a
+//!   port the task maps.
+//!
+//! Each check is one [`Check`]: `ok`, `problem` or `could not check` (with
+//! why; an AccessDenied names the IAM action needed). The decisions are
+//! pure ([`judge`] on [`TargetFacts`](facts::TargetFacts));
+//! the AWS reads are done at the edge ([`verify`]), and a read that fails
+//! never counts as a problem.
+//!
+//! Here: the report's types and [`verify`]. The checks are in `checks` (the
+//! platform's in `platform`), the reads in `facts`; `secrets`, `trust` and
+//! `task_definition` parse what they look at.
+
+mod checks;
+mod facts;
+#[cfg(test)]
+mod fixtures;
+mod platform;
+mod secrets;
+mod task_definition;
+mod trust;
+
+use crate::ecs::client::EcsClient;
+use checks::judge;
+use facts::{gather, Readers};
+use serde::Serialize;
+
+/// What a check found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckStatus {
+    /// Fine.
+    Ok,
+    /// The deploy would fail, or its tasks would.
+    Problem,
+    /// The facts could not be read (never blocks).
+    CouldNotCheck,
+}
+
+impl CheckStatus {
+    /// `ok`, `problem`, `could not check`.
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckStatus::Ok => "ok",
+            CheckStatus::Problem => "problem",
+            CheckStatus::CouldNotCheck => "could not check",
+        }
+    }
+}
+
+/// One check of one service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    /// The ECS service.
+    pub service: String,
+    /// `platform`, `container`, `execution role`, `task role`, `secret`,
+    /// `log group`, `grace period`, `target group` (or `service` when the
+    /// service itself could not be read).
+    pub check: String,
+    /// Its outcome.
+    pub status: CheckStatus,
+    /// What was found, in words.
+    pub message: String,
+}
+
+impl Check {
+    fn new(service: &str, check: &str, status: CheckStatus, message: impl Into<String>) -> Self {
+        Self {
+            service: service.to_string(),
+            check: check.to_string(),
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// `check: message`, with `[service] ` first when `with_service`.
+    pub fn text(&self, with_service: bool) -> String {
+        if with_service {
+            format!("[{}] {}: {}", self.service, self.check, self.message)
+        } else {
+            format!("{}: {}", self.check, self.message)
+        }
+    }
+
+    /// `ok       platform: …` / `problem  …` / `could not check …`.
+    pub fn line(&self, with_service: bool) -> String {
+        format!("{:<8} {}", self.status.label(), self.text(with_service))
+    }
+}
+
+/// Where the image's platforms come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlatformsFrom {
+    /// The image just built.
+    Build,
+    /// `[image] platforms` in hoist.toml.
+    Configured,
+    /// None configured: hoist's default (linux/amd64).
+    Default,
+}
+
+/// One service to check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyTarget {
+    /// The ECS service.
+    pub service: String,
+    /// The containers whose image is replaced.
+    pub containers: Vec<String>,
+    /// The secrets a deploy adds to those containers (`NAME`, `valueFrom`).
+    pub secrets: Vec<(String, String)>,
+}
+
+/// What to check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyRequest {
+    /// What the report is named after (the environment).
+    pub label: String,
+    /// The ECS cluster.
+    pub cluster: String,
+    /// Its services.
+    pub targets: Vec<VerifyTarget>,
+    /// The image's platforms, `os/arch[/variant]`.
+    pub platforms: Vec<String>,
+    /// Where they come from.
+    pub platforms_from: PlatformsFrom,
+    /// The image (or repository) deployed to the named containers, if
+    /// known: whether it is in ECR decides whether an execution role is
+    /// needed to pull it.
+    pub image: Option<String>,
+}
+
+/// Every check of an environment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyReport {
+    /// The environment.
+    pub env: String,
+    /// The ECS cluster.
+    pub cluster: String,
+    /// The image's platforms checked.
+    pub platforms: Vec<String>,
+    /// Where they came from.
+    pub platforms_from: PlatformsFrom,
+    /// Every check, service by service.
+    pub checks: Vec<Check>,
+    /// How many are ok.
+    pub ok: usize,
+    /// How many are problems.
+    pub problems: usize,
+    /// How many could not be checked.
+    pub could_not_check: usize,
+}
+
+impl VerifyReport {
+    /// A report of `checks`, counted.
+    pub fn new(request: &VerifyRequest, checks: Vec<Check>) -> Self {
+        let count = |s: CheckStatus| checks.iter().filter(|c| c.status == s).count();
+        Self {
+            env: request.label.clone(),
+            cluster: request.cluster.clone(),
+            platforms: request.platforms.clone(),
+            platforms_from: request.platforms_from,
+            ok: count(CheckStatus::Ok),
+            problems: count(CheckStatus::Problem),
+            could_not_check: count(CheckStatus::CouldNotCheck),
+            checks,
+        }
+    }
+
+    /// Whether the checks are of several services (lines then name them).
+    fn several(&self) -> bool {
+        self.checks
+            .iter()
+            .any(|c| c.service != self.checks[0].service)
+    }
+
+    /// One line per check.
+    pub fn lines(&self) -> Vec<String> {
+        let several = self.several();
+        self.checks.iter().map(|c| c.line(several)).collect()
+    }
+
+    /// The checks that could not be made, as lines.
+    pub fn unchecked_lines(&self) -> Vec<String> {
+        let several = self.several();
+        self.checks
+            .iter()
+            .filter(|c| c.status == CheckStatus::CouldNotCheck)
+            .map(|c| c.line(several))
+            .collect()
+    }
+
+    /// `verify dev (plog-cluster): 9 ok, 1 problem, 0 could not check`.
+    pub fn summary(&self) -> String {
+        format!(
+            "verify {} ({}): {} ok, {} {}, {} could not check",
+            self.env,
+            self.cluster,
+            self.ok,
+            self.problems,
+            if self.problems == 1 {
+                "problem"
+            } else {
+                "problems"
+            },
+            self.could_not_check
+        )
+    }
+
+    /// The problems on one line: `platform: …; log group: …`.
+    pub fn problem_text(&self) -> String {
+        let several = self.several();
+        self.checks
+            .iter()
+            .filter(|c| c.status == CheckStatus::Problem)
+            .map(|c| c.text(several))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Checks every service of `request`. Never fails: what cannot be read is
+/// a `could not check` line (a service that does not exist is a problem).
+pub async fn verify(client: &EcsClient, request: &VerifyRequest) -> VerifyReport {
+    let mut readers = Readers::new(client);
+    let mut checks = Vec::new();
+    for target in &request.targets {
+        match gather(
+            client,
+            &mut readers,
+            &request.cluster,
+            target,
+            request.image.as_deref(),
+        )
+        .await
+        {
+            Ok(facts) => checks.extend(judge(&facts, &request.platforms, request.platforms_from)),
+            Err(check) => checks.push(check),
+        }
+    }
+    VerifyReport::new(request, checks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::amd64;
+    use super::*;
+
+    #[test]
+    fn the_report_counts_and_names_several_services() {
+        let request = VerifyRequest {
+            label: "dev".into(),
+            cluster: "plog-cluster".into(),
+            targets: Vec::new(),
+            platforms: amd64(),
+            platforms_from: PlatformsFrom::Build,
+            image: None,
+        };
+        let checks = vec![
+            Check::new("api", "platform", CheckStatus::Ok, "fine"),
+            Check::new(
+                "worker",
+                "log group",
+                CheckStatus::Problem,
+                "/ecs/w does not exist",
+            ),
+            Check::new(
+                "worker",
+                "task role",
+                CheckStatus::CouldNotCheck,
+                "w (needs iam:GetRole: AccessDenied)",
+            ),
+        ];
+        let report = VerifyReport::new(&request, checks);
+        assert_eq!(
+            report.summary(),
+            "verify dev (plog-cluster): 1 ok, 1 problem, 1 could not check"
+        );
+        assert_eq!(
+            report.problem_text(),
+            "[worker] log group: /ecs/w does not exist"
+        );
+        assert_eq!(
+            report.lines(),
+            [
+                "ok       [api] platform: fine",
+                "problem  [worker] log group: /ecs/w does not exist",
+                "could not check [worker] task role: w (needs iam:GetRole: AccessDenied)",
+            ]
+        );
+        assert_eq!(report.unchecked_lines().len(), 1);
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["checks"][2]["status"], "could-not-check");
+        assert_eq!(json["couldNotCheck"], 1);
+    }
+}
