@@ -460,11 +460,37 @@ async fn verify_env(
     Ok(crate::ecs::verify(&client, &request).await)
 }
 
-/// `hoist verify ENV`: the environment's ECS setup checked against
-/// `[image] platforms` and the environment's repository, before a deploy.
-pub async fn verify(config: &HoistConfig, name: &str) -> Result<VerifyReport> {
-    let env = config.environment(name)?;
-    let (platforms, from) = if config.image.platforms.is_empty() {
+/// The checks of `hoist verify` before a ship or promote to `name`: every
+/// line that is not ok is said, and a problem is an error (exit 2) — so
+/// nothing is built, pushed, copied or registered. What could not be
+/// checked never stops anything.
+async fn preflight(
+    config: &HoistConfig,
+    name: &str,
+    env: &EnvSection,
+    (platforms, from): (Vec<String>, PlatformsFrom),
+    progress: &dyn RolloutProgress,
+) -> Result<VerifyReport> {
+    let repository = env_repository(config, name, env)?;
+    let report = verify_env(name, env, platforms, from, Some(repository.to_string())).await?;
+    for line in report.lines() {
+        if !line.starts_with("ok ") {
+            progress.step(&line);
+        }
+    }
+    if report.problems > 0 {
+        return Err(usage_hint(
+            format!("{}: {}", report.summary(), report.problem_text()),
+            "fix it, or pass --no-verify",
+        ));
+    }
+    progress.step(&report.summary());
+    Ok(report)
+}
+
+/// `[image] platforms` as verify names them, and where they came from.
+fn configured_platforms(config: &HoistConfig) -> Result<(Vec<String>, PlatformsFrom)> {
+    Ok(if config.image.platforms.is_empty() {
         (
             vec![Platform::default_linux_amd64().to_string()],
             PlatformsFrom::Default,
@@ -477,7 +503,14 @@ pub async fn verify(config: &HoistConfig, name: &str) -> Result<VerifyReport> {
             .map(|p| Platform::parse(p).map(|p| p.to_string()).map_err(usage))
             .collect::<Result<_>>()?;
         (parsed, PlatformsFrom::Configured)
-    };
+    })
+}
+
+/// `hoist verify ENV`: the environment's ECS setup checked against
+/// `[image] platforms` and the environment's repository, before a deploy.
+pub async fn verify(config: &HoistConfig, name: &str) -> Result<VerifyReport> {
+    let env = config.environment(name)?;
+    let (platforms, from) = configured_platforms(config)?;
     let image = env_repository(config, name, env)
         .ok()
         .map(|r| r.to_string());
@@ -511,33 +544,21 @@ pub async fn ship(
             .map(|p| Platform::parse(p).map_err(usage))
             .collect::<Result<_>>()?
     };
-    // Before anything is built, pushed or registered: a problem stops here
-    // (what could not be checked is said, and never stops anything).
+    // Before anything is built, pushed or registered.
     let verified = if options.no_verify {
         None
     } else {
-        let repository = env_repository(config, &options.env, env)?;
-        let report = verify_env(
-            &options.env,
-            env,
-            platforms.iter().map(Platform::to_string).collect(),
-            PlatformsFrom::Build,
-            Some(repository.to_string()),
+        let names = platforms.iter().map(Platform::to_string).collect();
+        Some(
+            preflight(
+                config,
+                &options.env,
+                env,
+                (names, PlatformsFrom::Build),
+                rollout_progress,
+            )
+            .await?,
         )
-        .await?;
-        for line in report.lines() {
-            if !line.starts_with("ok ") {
-                rollout_progress.step(&line);
-            }
-        }
-        if report.problems > 0 {
-            return Err(usage_hint(
-                format!("{}: {}", report.summary(), report.problem_text()),
-                "fix it, or pass --no-verify",
-            ));
-        }
-        rollout_progress.step(&report.summary());
-        Some(report)
     };
     if let (Some(task), false) = (&config.image.gradle_task, options.skip_gradle) {
         run_gradle(&dir, task, rollout_progress)?;
@@ -643,6 +664,9 @@ pub struct PromoteOptions {
     pub wait: WaitOptions,
     /// Roll back on failure, besides TO's `rollback-on-failure`.
     pub rollback_on_failure: bool,
+    /// Skip the checks of TO's ECS setup (`hoist verify`) made before
+    /// anything is copied or registered.
+    pub no_verify: bool,
 }
 
 /// What a promote did.
@@ -667,6 +691,10 @@ pub struct PromoteReport {
     /// The copy into TO's repository, when it is another one than FROM's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub copy: Option<crate::dest::remote::PushSummary>,
+    /// The checks of TO's ECS setup, made before anything was copied or
+    /// registered (none with `--no-verify`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifyReport>,
     /// The release to the environment's services.
     #[serde(flatten)]
     pub released: Released,
@@ -748,6 +776,7 @@ pub async fn promote(
         yes,
         wait,
         rollback_on_failure,
+        no_verify,
     } = options;
     let (from, to, yes, wait, rollback_on_failure) = (
         from.as_str(),
@@ -763,6 +792,20 @@ pub async fn promote(
     let target_repo = env_repository(config, to, target_env)?;
     let tags = env_tags(&config.base_dir(), to, target_env)?;
     let source = running_image(from, source_env).await?;
+    let verified = if *no_verify {
+        None
+    } else {
+        Some(
+            preflight(
+                config,
+                to,
+                target_env,
+                configured_platforms(config)?,
+                progress,
+            )
+            .await?,
+        )
+    };
     let digest = source.digest.clone().expect("running_image pins by digest");
     progress.step(&format!("promoting {source} from {from} to {to}"));
     let mut client = client_options(config, target_env)?;
@@ -827,6 +870,7 @@ pub async fn promote(
         tags: tagged.written,
         skipped_tags: tagged.skipped,
         copy: copied,
+        verify: verified,
         released: Released::of(released, warnings),
         seconds: started.elapsed().as_secs_f64(),
     };

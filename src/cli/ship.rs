@@ -75,6 +75,9 @@ pub struct PromoteArgs {
     /// When a service fails, roll back every service that reached the new revision.
     #[arg(long)]
     pub rollback_on_failure: bool,
+    /// Do not check TO's ECS setup (hoist verify) before copying or registering anything.
+    #[arg(long)]
+    pub no_verify: bool,
     #[command(flatten)]
     pub wait: WaitArgs,
     #[command(flatten)]
@@ -183,6 +186,7 @@ pub async fn run_promote(args: PromoteArgs) -> Result<()> {
         yes: args.config.yes,
         wait: args.wait.options()?,
         rollback_on_failure: args.rollback_on_failure,
+        no_verify: args.no_verify,
     };
     let result = promote(
         &config,

@@ -51,9 +51,10 @@ pub(crate) trait RolloutSource {
     fn first_to_say_fallback(&self) -> bool {
         true
     }
-    /// Our deployment's failed-task count went up: a chance to look at
-    /// what ECS takes away soon (the load balancer's failing targets).
-    async fn tasks_failed(&self, _snapshot: &ServiceSnapshot) {}
+    /// Our deployment is not done yet: a chance to look at what ECS takes
+    /// away soon (the load balancer's failing targets, deregistered with
+    /// the tasks ECS stops for failing health checks).
+    async fn watch(&self, _snapshot: &ServiceSnapshot) {}
 }
 
 impl RolloutSource for EcsClient {
@@ -72,7 +73,7 @@ impl RolloutSource for EcsClient {
         EcsClient::first_to_say_fallback(self)
     }
 
-    async fn tasks_failed(&self, snapshot: &ServiceSnapshot) {
+    async fn watch(&self, snapshot: &ServiceSnapshot) {
         self.target_health.sample(&snapshot.target_groups()).await;
     }
 }
@@ -239,7 +240,6 @@ pub(crate) async fn follow<S: RolloutSource>(
         ..Default::default()
     });
     let mut last_counts: Option<DeploymentView> = None;
-    let mut last_failed = 0;
     let mut stages = StageLog::default();
     let mut rolling_back: Option<String> = None;
     loop {
@@ -270,10 +270,6 @@ pub(crate) async fn follow<S: RolloutSource>(
         }
         let sd = service_deployment(source, ours, &snapshot, tracking, progress).await?;
         if let Some(deployment) = snapshot.deployment(&ours.id) {
-            if deployment.failed > last_failed {
-                last_failed = deployment.failed;
-                source.tasks_failed(&snapshot).await;
-            }
             let changed = last_counts.as_ref().is_none_or(|last| {
                 (
                     last.running,
@@ -296,6 +292,9 @@ pub(crate) async fn follow<S: RolloutSource>(
             stages.see(sd, snapshot.bake_minutes, progress);
         }
         let verdict = judge(&snapshot, ours, sd.as_ref());
+        if !matches!(verdict, Verdict::Stable) && !snapshot.load_balancers.is_empty() {
+            source.watch(&snapshot).await;
+        }
         last.snapshot = Some(snapshot);
         match verdict {
             Verdict::Stable => return Ok(Ending::Stable),

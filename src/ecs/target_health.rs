@@ -6,8 +6,9 @@
 //!
 //! ECS stops a task that fails its health checks and deregisters it, so by
 //! the time a rollout has failed the evidence may be gone. [`TargetHealthWatch`]
-//! keeps what it saw while the rollout was going on: the follow loop asks it
-//! to look whenever the deployment's failed-task count goes up.
+//! keeps the failing targets it saw while the rollout was going on: the
+//! follow loop asks it to look at each poll until the deployment is done
+//! (one DescribeTargetHealth per target group and poll).
 
 use crate::aws::error::{AwsCall, Service};
 use crate::aws::AwsOptions;
@@ -122,10 +123,8 @@ impl TargetHealthWatch {
             if let Ok(states) = self.states(arn).await {
                 let mut seen = self.seen.lock().await;
                 let kept = seen.entry(arn.clone()).or_default();
-                for state in states.into_iter().filter(|s| s.state != "healthy") {
-                    if state.reason.is_some() || state.state == "unhealthy" {
-                        kept.insert(key(&state), state);
-                    }
+                for state in states.into_iter().filter(failing) {
+                    kept.insert(key(&state), state);
                 }
             }
         }
@@ -201,18 +200,18 @@ impl TargetHealthWatch {
                 }
             };
             let healthy = states.iter().filter(|s| s.state == "healthy").count();
+            // Old tasks draining and targets gone are a rollout's ordinary
+            // business: only failing and still-checked targets are shown.
             let mut targets: BTreeMap<String, TargetState> = states
                 .into_iter()
-                .filter(|s| s.state != "healthy")
+                .filter(|s| failing(s) || s.state == "initial")
                 .map(|s| (key(&s), s))
                 .collect();
             if let Some(seen) = self.seen.lock().await.get(arn) {
                 for (k, state) in seen {
                     // What it looked like while failing beats "draining" or
                     // "unused" after ECS took the task away.
-                    let now_uninformative = targets.get(k).is_none_or(|t| {
-                        t.state != "unhealthy" && t.reason.as_deref() != state.reason.as_deref()
-                    });
+                    let now_uninformative = targets.get(k).is_none_or(|t| !failing(t));
                     if now_uninformative {
                         targets.insert(
                             k.clone(),
@@ -247,6 +246,12 @@ impl TargetHealthWatch {
         }
         out
     }
+}
+
+/// A target the health check fails (API_TargetHealth.html: `unhealthy`,
+/// or `unavailable` when health checks are off and the target is not ok).
+fn failing(state: &TargetState) -> bool {
+    matches!(state.state.as_str(), "unhealthy" | "unavailable")
 }
 
 fn key(state: &TargetState) -> String {

@@ -552,3 +552,52 @@ fn ship_refuses_before_registering_anything_unless_no_verify() {
     assert!(report["verify"]["ok"].as_u64().unwrap() >= 7, "{report}");
     assert_eq!(setup.revisions(), 3);
 }
+
+#[test]
+fn promote_checks_the_target_environment_before_it_copies_or_registers_anything() {
+    let registry = TestRegistry::start(Auth::None);
+    let setup = Setup::new(&format!("{}/plog-back", registry.host), "", "plog-back");
+    setup.write_toml(
+        &format!("{}/plog-back", registry.host),
+        "",
+        "plog-back",
+        r#"
+[env.prod]
+cluster = "plog-prod"
+service = "plog-api-prod"
+container = "plog-back"
+tags = ["prod"]
+secrets = { API_KEY = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:plog/prod-api-key" }
+"#,
+    );
+    boot3_layered(&setup.dir.path().join("build/libs"));
+    setup
+        .hoist(&["ship", "dev", "--poll-interval", "20ms"])
+        .success();
+    let revisions = setup.revisions();
+    let manifests = registry.requests("PUT", "/manifests/");
+    let stderr = setup
+        .hoist(&["promote", "dev", "prod", "--poll-interval", "20ms"])
+        .failure(2);
+    assert!(
+        stderr.contains("problem  secret: API_KEY (plog-back)")
+            && stderr.contains("no such secret in Secrets Manager"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("(hint: fix it, or pass --no-verify)"),
+        "{stderr}"
+    );
+    assert_eq!(setup.revisions(), revisions, "nothing registered");
+    assert_eq!(
+        registry.requests("PUT", "/manifests/"),
+        manifests,
+        "nothing tagged or copied"
+    );
+    assert_eq!(
+        setup
+            .emulator
+            .update_service_calls("plog-prod", "plog-api-prod"),
+        0
+    );
+}
