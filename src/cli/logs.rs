@@ -35,15 +35,16 @@ pub struct LogsArgs {
     pub aws: AwsArgs,
 }
 
-/// Prints lines as `container/task | message` (with `[service] ` first
-/// when the environment has several).
+/// Prints lines as `container/TASK | message`, TASK the first 12
+/// characters of the task id (with `[service] ` first when the environment
+/// has several).
 struct Printer {
     several: bool,
 }
 
 impl LogSink for Printer {
     fn line(&self, service: &str, container: &str, task: &str, message: &str) {
-        let short = &task[..task.len().min(12)];
+        let short: String = task.chars().take(12).collect();
         let mut out = std::io::stdout().lock();
         let _ = if self.several {
             writeln!(out, "[{service}] {container}/{short} | {message}")

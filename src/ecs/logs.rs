@@ -184,6 +184,22 @@ impl LogReader {
         stream: &str,
         n: usize,
     ) -> Result<Option<Vec<LogLine>>> {
+        Ok(self
+            .tail(region, group, stream, n)
+            .await?
+            .map(|page| page.lines))
+    }
+
+    /// The last `n` lines of `stream` (none for 0) and the token to read on
+    /// from its end: what a follow starts with. A stream that does not
+    /// exist gives `Ok(None)`.
+    pub(crate) async fn tail(
+        &self,
+        region: Option<&str>,
+        group: &str,
+        stream: &str,
+        n: usize,
+    ) -> Result<Option<LogPage>> {
         let client = self.client(region).await;
         let answer = client
             .get_log_events()
@@ -214,29 +230,29 @@ impl LogReader {
         let mut lines: Vec<LogLine> = answer.events().iter().map(line).collect();
         let keep = lines.len().saturating_sub(n);
         lines.drain(..keep);
-        Ok(Some(lines))
+        Ok(Some(LogPage {
+            lines,
+            next: answer.next_forward_token().map(str::to_string),
+        }))
     }
 
-    /// Lines of `stream` after `token` (from the start when `None`), at
-    /// most `limit`; a stream not there yet gives no lines and no token.
+    /// Lines of `stream` after `token` (from its start when `None`: a
+    /// stream that did not exist when the follow began); a stream not there
+    /// yet gives no lines and no token.
     pub(crate) async fn read_forward(
         &self,
         region: Option<&str>,
         group: &str,
         stream: &str,
         token: Option<&str>,
-        start_time: Option<i64>,
     ) -> Result<LogPage> {
         let client = self.client(region).await;
-        let mut request = client
+        let request = client
             .get_log_events()
             .log_group_name(group)
             .log_stream_name(stream)
             .start_from_head(true)
             .set_next_token(token.map(str::to_string));
-        if token.is_none() {
-            request = request.set_start_time(start_time);
-        }
         match request.send().await {
             Ok(answer) => Ok(LogPage {
                 lines: answer.events().iter().map(line).collect(),

@@ -86,7 +86,8 @@ fn logs_prints_the_running_tasks_lines_and_follow_prints_new_ones() {
         "-n 1: {stdout}"
     );
 
-    // --follow: a line written afterwards shows up; bounded by a deadline.
+    // --follow -n 0: only lines written after it began, of both tasks;
+    // every wait bounded by a deadline.
     let (_, mut command) = in_project(
         hoist().args([
             "logs",
@@ -103,35 +104,76 @@ fn logs_prints_the_running_tasks_lines_and_follow_prints_new_ones() {
     .into_command();
     let mut child = command
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
+    let (tx, rx) = std::sync::mpsc::channel::<(bool, String)>();
+    for (is_stdout, pipe) in [
+        (
+            true,
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        ),
+        (false, Box::new(child.stderr.take().unwrap())),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if tx.send((is_stdout, line)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    // Ready: it has read where each stream ends.
+    while Instant::now() < deadline
+        && !stderr
+            .iter()
+            .any(|l: &String| l.contains("following 2 log streams"))
+    {
+        if let Ok((is_stdout, line)) = rx.recv_timeout(Duration::from_millis(100)) {
+            if is_stdout {
+                stdout.push(line)
+            } else {
+                stderr.push(line)
             }
         }
-    });
-    std::thread::sleep(Duration::from_millis(700));
+    }
+    assert!(
+        stderr.iter().any(|l| l.contains("following 2 log streams")),
+        "{stderr:?}"
+    );
     log_running_tasks(&emulator, &["GET /orders 200"]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut seen = Vec::new();
-    while Instant::now() < deadline && seen.len() < 2 {
-        if let Ok(line) = lines_rx.recv_timeout(Duration::from_millis(200)) {
-            if line.contains("GET /orders 200") {
-                seen.push(line);
+    while Instant::now() < deadline
+        && stdout
+            .iter()
+            .filter(|l| l.contains("GET /orders 200"))
+            .count()
+            < 2
+    {
+        if let Ok((is_stdout, line)) = rx.recv_timeout(Duration::from_millis(100)) {
+            if is_stdout {
+                stdout.push(line)
+            } else {
+                stderr.push(line)
             }
         }
     }
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(seen.len(), 2, "new lines of both tasks: {seen:?}");
+    assert_eq!(
+        stdout
+            .iter()
+            .filter(|l| l.contains("GET /orders 200"))
+            .count(),
+        2,
+        "new lines of both tasks: {stdout:?} {stderr:?}"
+    );
     assert!(
-        seen.iter().all(|l| !l.contains("Tomcat")),
-        "-n 0 shows only new lines: {seen:?}"
+        stdout.iter().all(|l| l.contains("GET /orders 200")),
+        "-n 0 --follow shows only new lines: {stdout:?}"
     );
 }
 
