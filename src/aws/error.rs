@@ -13,10 +13,10 @@
 //! ([`AwsError::api_missing`]: an endpoint or partition without it, or a
 //! policy without the action), access was denied, or ECS is throttling.
 
-use aws_sdk_ecs::error::ProvideErrorMetadata;
-use aws_sdk_ecs::error::SdkError;
-use aws_sdk_ecs::operation::RequestId;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_types::request_id::RequestId;
 use std::fmt;
 
 /// The AWS services hoist calls: their names in messages and IAM prefixes.
@@ -207,17 +207,21 @@ impl AwsError {
 
     /// The operation is not there for us: an unknown or unsupported
     /// operation, a policy without the action, or an endpoint that fails
-    /// it with a 5xx after the SDK's retries (an emulator that lacks it,
-    /// as moto answers ListServiceDeployments with HTTP 500). The caller
-    /// falls back to an older API.
+    /// it with a 5xx that is no AWS error at all, after the SDK's retries
+    /// (an emulator that lacks it: moto answers ListServiceDeployments with
+    /// an HTML HTTP 500). A 5xx with an AWS error code (ECS's
+    /// ServerException) is AWS failing for now, not an API that is missing.
+    /// The caller falls back to an older API.
     pub(crate) fn api_missing(&self) -> bool {
         self.access_denied()
             || self
                 .code
                 .as_deref()
                 .is_some_and(|c| MISSING_OPERATION_CODES.contains(&c))
-            || self.status.is_some_and(|s| (500..600).contains(&s))
-            || (self.kind == Kind::Response && self.status == Some(404))
+            || (self.kind == Kind::Response
+                && self
+                    .status
+                    .is_some_and(|s| s == 404 || (500..600).contains(&s)))
     }
 
     /// Why, in a few words: `HTTP 500` or `AccessDeniedException`.
@@ -256,12 +260,13 @@ impl AwsError {
             Kind::Dispatch | Kind::Timeout => Some(
                 "no answer from AWS: check the network, the region and AWS_ENDPOINT_URL".into(),
             ),
-            Kind::Response | Kind::Service if self.status.is_some_and(|s| s >= 500) => Some(
-                format!(
-                    "the endpoint failed the call; if it is an emulator or a partition without {}, hoist falls back where it can",
-                    self.operation
-                ),
-            ),
+            Kind::Service if self.status.is_some_and(|s| s >= 500) => {
+                Some("AWS failed the call after the SDK's retries: retry in a minute".into())
+            }
+            Kind::Response if self.status.is_some_and(|s| s >= 500) => Some(format!(
+                "the endpoint failed the call and gave no AWS error; an emulator or endpoint without {} answers so",
+                self.operation
+            )),
             _ => None,
         }
     }
@@ -442,6 +447,13 @@ mod tests {
             );
         }
         assert!(!error(Some("ClusterNotFoundException"), Some(400), Kind::Service).api_missing());
+        // ECS failing for now (ServerException, HTTP 500) is no missing API.
+        let server = error(Some("ServerException"), Some(500), Kind::Service);
+        assert!(!server.api_missing());
+        assert!(
+            server.to_string().contains("hint: AWS failed the call"),
+            "{server}"
+        );
         assert!(!error(None, None, Kind::Dispatch).api_missing());
         let throttled = error(Some("ThrottlingException"), Some(400), Kind::Service);
         assert!(throttled.throttling() && !throttled.api_missing());

@@ -395,7 +395,12 @@ async fn one_status(
     }
     writeln!(out)?;
     if !stopped.is_empty() {
-        writeln!(out, "LATEST STOPPED TASKS")?;
+        let header = if stopped.stopped_tasks.is_empty() {
+            "LOAD BALANCER"
+        } else {
+            "LATEST STOPPED TASKS"
+        };
+        writeln!(out, "{header}")?;
         for line in stopped.lines() {
             writeln!(out, "{line}")?;
         }

@@ -34,10 +34,11 @@ pub struct EcsClient {
     pub(crate) aws: AwsOptions,
     /// The region in use.
     pub region: String,
-    /// Why the ServiceDeployments API is not there, once a call found out:
-    /// later calls (other services of a release, the rollback) fall back at
-    /// once instead of waiting through the SDK's retries again.
-    service_deployments_missing: Mutex<Option<String>>,
+    /// Why each ServiceDeployments operation is not there, once a call
+    /// found out: later calls of it (other services of a release, the
+    /// rollback) fall back at once instead of waiting through the SDK's
+    /// retries again. Per operation: a policy may allow one and not another.
+    service_deployments_missing: Mutex<std::collections::BTreeMap<&'static str, String>>,
     /// The fallback was said (once per command).
     fallback_said: std::sync::atomic::AtomicBool,
     /// The load balancer's view of the services followed (ELBv2).
@@ -96,7 +97,7 @@ impl EcsClient {
             client: aws_sdk_ecs::Client::new(&config),
             aws: options.clone(),
             region,
-            service_deployments_missing: Mutex::new(None),
+            service_deployments_missing: Mutex::new(Default::default()),
             fallback_said: std::sync::atomic::AtomicBool::new(false),
             target_health: TargetHealthWatch::new(options),
         })
@@ -219,7 +220,7 @@ impl EcsClient {
                             "ECS task definition {task_definition:?} not found ({})",
                             e.message().unwrap_or("ClientException")
                         ),
-                        "check --task-family",
+                        "check the family and revision (--task-family, [[env.NAME.tasks]] task-definition)",
                     )
                 } else {
                     api_error("DescribeTaskDefinition", task_definition, e)
@@ -332,7 +333,7 @@ impl EcsClient {
         service: &str,
         since: f64,
     ) -> Result<ServiceDeploymentLookup<Option<String>>> {
-        if let Some(why) = self.known_missing() {
+        if let Some(why) = self.known_missing("ListServiceDeployments") {
             return Ok(ServiceDeploymentLookup::Unavailable(why));
         }
         let answer = self
@@ -350,11 +351,14 @@ impl EcsClient {
         let answer = match answer {
             Ok(answer) => answer,
             Err(e) => {
-                return self.remember(unavailable_or_error(
+                return self.remember(
                     "ListServiceDeployments",
-                    &format!("{cluster}/{service}"),
-                    e,
-                ))
+                    unavailable_or_error(
+                        "ListServiceDeployments",
+                        &format!("{cluster}/{service}"),
+                        e,
+                    ),
+                )
             }
         };
         Ok(ServiceDeploymentLookup::Found(
@@ -377,7 +381,7 @@ impl EcsClient {
         &self,
         arn: &str,
     ) -> Result<ServiceDeploymentLookup<Option<ServiceDeploymentView>>> {
-        if let Some(why) = self.known_missing() {
+        if let Some(why) = self.known_missing("DescribeServiceDeployments") {
             return Ok(ServiceDeploymentLookup::Unavailable(why));
         }
         let answer = self
@@ -389,7 +393,10 @@ impl EcsClient {
         let answer = match answer {
             Ok(answer) => answer,
             Err(e) => {
-                return self.remember(unavailable_or_error("DescribeServiceDeployments", arn, e))
+                return self.remember(
+                    "DescribeServiceDeployments",
+                    unavailable_or_error("DescribeServiceDeployments", arn, e),
+                )
             }
         };
         // Not there (yet): `failures` with reason MISSING.
@@ -417,7 +424,7 @@ impl EcsClient {
         &self,
         arn: &str,
     ) -> Result<ServiceDeploymentLookup<bool>> {
-        if let Some(why) = self.known_missing() {
+        if let Some(why) = self.known_missing("StopServiceDeployment") {
             return Ok(ServiceDeploymentLookup::Unavailable(why));
         }
         let answer = self
@@ -432,28 +439,34 @@ impl EcsClient {
             Err(e) if e.code() == Some("ConflictException") => {
                 Ok(ServiceDeploymentLookup::Found(false))
             }
-            Err(e) => self.remember(unavailable_or_error("StopServiceDeployment", arn, e)),
+            Err(e) => self.remember(
+                "StopServiceDeployment",
+                unavailable_or_error("StopServiceDeployment", arn, e),
+            ),
         }
     }
 
-    /// Why the ServiceDeployments API is known to be missing, if it is.
-    fn known_missing(&self) -> Option<String> {
+    /// Why `operation` is known to be missing, if it is.
+    fn known_missing(&self, operation: &str) -> Option<String> {
         self.service_deployments_missing
             .lock()
             .expect("service deployments lock")
-            .clone()
+            .get(operation)
+            .cloned()
     }
 
-    /// Keeps an `Unavailable` answer for the later calls of this command.
+    /// Keeps an `Unavailable` answer to `operation` for the later calls of
+    /// this command.
     fn remember<T>(
         &self,
+        operation: &'static str,
         lookup: Result<ServiceDeploymentLookup<T>>,
     ) -> Result<ServiceDeploymentLookup<T>> {
         if let Ok(ServiceDeploymentLookup::Unavailable(why)) = &lookup {
-            *self
-                .service_deployments_missing
+            self.service_deployments_missing
                 .lock()
-                .expect("service deployments lock") = Some(why.clone());
+                .expect("service deployments lock")
+                .insert(operation, why.clone());
         }
         lookup
     }
@@ -499,89 +512,32 @@ impl EcsClient {
     }
 
     /// The service's stopped tasks that ECS still lists (it keeps them for
-    /// about an hour), at most 100, with their reasons and exit codes.
+    /// at least an hour, API_ListTasks.html), up to [`MAX_LISTED_TASKS`],
+    /// with their reasons and exit codes. (ListTasks' `startedBy` filter
+    /// would find a deployment's tasks directly, but "must be the only
+    /// filter", and without `desiredStatus` ListTasks lists RUNNING tasks
+    /// only: the caller picks ours by `startedBy` from these.)
     pub(crate) async fn stopped_tasks(
         &self,
         cluster: &str,
         service: &str,
     ) -> Result<Vec<StoppedTask>> {
-        let listed = self
-            .client
-            .list_tasks()
-            .cluster(cluster)
-            .service_name(service)
-            .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
-            .send()
-            .await
-            .map_err(|e| api_error("ListTasks", &format!("{cluster}/{service}"), e))?;
-        let arns = listed.task_arns();
-        if arns.is_empty() {
-            return Ok(Vec::new());
-        }
-        let described = self
-            .client
-            .describe_tasks()
-            .cluster(cluster)
-            .set_tasks(Some(arns.iter().take(100).cloned().collect()))
-            .send()
-            .await
-            .map_err(|e| api_error("DescribeTasks", cluster, e))?;
-        Ok(described
-            .tasks()
-            .iter()
-            .map(|t| StoppedTask {
-                task_arn: t.task_arn().unwrap_or_default().to_string(),
-                task_definition_arn: t.task_definition_arn().unwrap_or_default().to_string(),
-                stopped_reason: t
-                    .stopped_reason()
-                    .unwrap_or("(no reason given)")
-                    .to_string(),
-                stop_code: t.stop_code().map(|c| c.as_str().to_string()),
-                started_by: t.started_by().map(str::to_string),
-                stopped_at: t.stopped_at().map(|at| at.as_secs_f64()),
-                containers: t
-                    .containers()
-                    .iter()
-                    .map(|c| ContainerExit {
-                        name: c.name().unwrap_or("?").to_string(),
-                        exit_code: c.exit_code(),
-                        reason: c.reason().map(str::to_string),
-                    })
-                    .collect(),
-                logs: Vec::new(),
-            })
-            .collect())
+        let tasks = self
+            .service_tasks(cluster, service, aws_sdk_ecs::types::DesiredStatus::Stopped)
+            .await?;
+        Ok(tasks.iter().map(stopped_task).collect())
     }
 
-    /// The ids and task-definition ARNs of the service's running tasks.
+    /// The ARNs and task-definition ARNs of the service's running tasks.
     pub(crate) async fn running_tasks(
         &self,
         cluster: &str,
         service: &str,
     ) -> Result<Vec<(String, String)>> {
-        let listed = self
-            .client
-            .list_tasks()
-            .cluster(cluster)
-            .service_name(service)
-            .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
-            .send()
-            .await
-            .map_err(|e| api_error("ListTasks", &format!("{cluster}/{service}"), e))?;
-        let arns = listed.task_arns();
-        if arns.is_empty() {
-            return Ok(Vec::new());
-        }
-        let described = self
-            .client
-            .describe_tasks()
-            .cluster(cluster)
-            .set_tasks(Some(arns.iter().take(100).cloned().collect()))
-            .send()
-            .await
-            .map_err(|e| api_error("DescribeTasks", cluster, e))?;
-        Ok(described
-            .tasks()
+        let tasks = self
+            .service_tasks(cluster, service, aws_sdk_ecs::types::DesiredStatus::Running)
+            .await?;
+        Ok(tasks
             .iter()
             .map(|t| {
                 (
@@ -590,6 +546,77 @@ impl EcsClient {
                 )
             })
             .collect())
+    }
+
+    /// The service's tasks of `status` (up to [`MAX_LISTED_TASKS`], a
+    /// page of 100 at a time), described.
+    async fn service_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+        status: aws_sdk_ecs::types::DesiredStatus,
+    ) -> Result<Vec<aws_sdk_ecs::types::Task>> {
+        let mut arns: Vec<String> = Vec::new();
+        let mut next: Option<String> = None;
+        while arns.len() < MAX_LISTED_TASKS {
+            let listed = self
+                .client
+                .list_tasks()
+                .cluster(cluster)
+                .service_name(service)
+                .desired_status(status.clone())
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| api_error("ListTasks", &format!("{cluster}/{service}"), e))?;
+            arns.extend(listed.task_arns().iter().cloned());
+            match listed.next_token() {
+                Some(token) => next = Some(token.to_string()),
+                None => break,
+            }
+        }
+        arns.truncate(MAX_LISTED_TASKS);
+        let mut tasks = Vec::new();
+        for chunk in arns.chunks(100) {
+            let described = self
+                .client
+                .describe_tasks()
+                .cluster(cluster)
+                .set_tasks(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| api_error("DescribeTasks", cluster, e))?;
+            tasks.extend(described.tasks().iter().cloned());
+        }
+        Ok(tasks)
+    }
+}
+
+/// How many of a service's tasks are read at most (three pages).
+const MAX_LISTED_TASKS: usize = 300;
+
+/// A task as the diagnosis shows it.
+fn stopped_task(t: &aws_sdk_ecs::types::Task) -> StoppedTask {
+    StoppedTask {
+        task_arn: t.task_arn().unwrap_or_default().to_string(),
+        task_definition_arn: t.task_definition_arn().unwrap_or_default().to_string(),
+        stopped_reason: t
+            .stopped_reason()
+            .unwrap_or("(no reason given)")
+            .to_string(),
+        stop_code: t.stop_code().map(|c| c.as_str().to_string()),
+        started_by: t.started_by().map(str::to_string),
+        stopped_at: t.stopped_at().map(|at| at.as_secs_f64()),
+        containers: t
+            .containers()
+            .iter()
+            .map(|c| ContainerExit {
+                name: c.name().unwrap_or("?").to_string(),
+                exit_code: c.exit_code(),
+                reason: c.reason().map(str::to_string),
+            })
+            .collect(),
+        logs: Vec::new(),
     }
 }
 

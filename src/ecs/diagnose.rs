@@ -6,8 +6,8 @@
 //!
 //! Gathering never fails the command: a read that is refused or fails
 //! becomes a note naming what could not be read and, for AccessDenied, the
-//! IAM action it needs. The verdict and exit code stay as they were.
-//! [`hints`] is pure, over the gathered facts.
+//! IAM action it needs. The verdict and exit code stay as they were. The
+//! hints are [`crate::ecs::hints`]' (pure, over the gathered facts).
 
 use crate::ecs::client::EcsClient;
 use crate::ecs::deploy::ServiceTarget;
@@ -309,7 +309,7 @@ pub(crate) async fn diagnose(client: &EcsClient, request: &DiagnoseRequest<'_>) 
             }
         }
     }
-    diagnosis.hints = hints(&diagnosis, request.snapshot);
+    diagnosis.hints = crate::ecs::hints::hints(&diagnosis, request.snapshot);
     diagnosis
 }
 
@@ -423,199 +423,9 @@ pub(crate) fn is_essential(container: &Value) -> bool {
     container["essential"].as_bool().unwrap_or(true)
 }
 
-/// One line per cause recognised in the facts, most specific first.
-pub(crate) fn hints(diagnosis: &Diagnosis, snapshot: Option<&ServiceSnapshot>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut add = |hint: String| {
-        if !out.contains(&hint) {
-            out.push(hint);
-        }
-    };
-    let mut texts: Vec<&str> = Vec::new();
-    for task in &diagnosis.stopped_tasks {
-        texts.push(&task.stopped_reason);
-        for c in &task.containers {
-            texts.extend(c.reason.as_deref());
-        }
-        for log in &task.logs {
-            texts.extend(log.lines.iter().map(String::as_str));
-        }
-    }
-    let any = |needle: &str| texts.iter().any(|t| t.contains(needle));
-    if any("CannotPullContainerError") {
-        add("CannotPullContainerError: the task could not pull its image — in a private subnet it needs a NAT gateway or VPC endpoints for ECR (ecr.api, ecr.dkr) and S3, in a public one assignPublicIp ENABLED; the execution role needs ecr:GetAuthorizationToken, ecr:BatchGetImage and ecr:GetDownloadUrlForLayer".into());
-    }
-    if texts.iter().any(|t| {
-        t.contains("ResourceInitializationError")
-            && (t.contains("secret") || t.contains("ssm") || t.contains("kms"))
-    }) {
-        add("ResourceInitializationError on secrets: the execution role needs secretsmanager:GetSecretValue (ssm:GetParameters for SSM parameters) and kms:Decrypt for a customer-managed key, and the subnets a route to Secrets Manager / SSM".into());
-    }
-    if texts.iter().any(|t| {
-        t.contains("ResourceInitializationError")
-            && (t.contains("log group") || t.contains("logger"))
-    }) {
-        add("ResourceInitializationError on logs: the awslogs group does not exist — create it, or set awslogs-create-group to \"true\" (the execution role then needs logs:CreateLogGroup)".into());
-    }
-    if any("exec format error") {
-        add("exec format error: the image was built for another CPU than the task's runtimePlatform.cpuArchitecture — build for it (platforms = [\"linux/arm64\"] for ARM64) or change runtimePlatform".into());
-    }
-    let oom = diagnosis
-        .stopped_tasks
-        .iter()
-        .flat_map(|t| &t.containers)
-        .any(|c| c.exit_code == Some(137))
-        || any("OutOfMemoryError");
-    if oom {
-        add("exit code 137 / OutOfMemoryError: the container ran out of memory — raise the task's or container's memory, or give the JVM less (-XX:MaxRAMPercentage=75)".into());
-    }
-    let failing_targets: Vec<_> = diagnosis
-        .target_groups
-        .iter()
-        .filter(|g| {
-            g.targets.iter().any(|t| {
-                t.state == "unhealthy"
-                    || t.reason.as_deref().is_some_and(|r| {
-                        r.starts_with("Target.")
-                            && r != "Target.NotRegistered"
-                            && r != "Target.DeregistrationInProgress"
-                    })
-            })
-        })
-        .collect();
-    if any("ELB health checks") || !failing_targets.is_empty() {
-        let grace = snapshot
-            .and_then(|s| s.health_check_grace_seconds)
-            .map(|g| format!("{g} s"))
-            .unwrap_or_else(|| "not set".into());
-        let check = failing_targets
-            .first()
-            .copied()
-            .or(diagnosis.target_groups.first())
-            .map(|g| format!(" ({})", g.check()))
-            .unwrap_or_default();
-        let timeout = failing_targets
-            .iter()
-            .flat_map(|g| &g.targets)
-            .any(|t| t.reason.as_deref() == Some("Target.Timeout"));
-        if timeout {
-            add(format!("the load balancer's health check timed out{check}: the tasks' security group must let the load balancer reach the container port, and the app must answer within the check's timeout"));
-        } else {
-            add(format!("the load balancer's health check failed{check}: the app must answer that path on that port with the matcher's code (Spring Boot Actuator: /actuator/health), and the service's health-check grace period ({grace}) must cover the app's start-up time"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ecs::target_health::TargetState;
-
-    fn task(reason: &str, container: ContainerExit) -> StoppedTask {
-        StoppedTask {
-            task_arn: "arn:aws:ecs:r:1:task/plog-cluster/0123abcd".into(),
-            task_definition_arn: "arn:aws:ecs:r:1:task-definition/plog-api:8".into(),
-            stopped_reason: reason.into(),
-            containers: vec![container],
-            ..Default::default()
-        }
-    }
-
-    fn exit(code: i32, reason: Option<&str>) -> ContainerExit {
-        ContainerExit {
-            name: "plog-back".into(),
-            exit_code: Some(code),
-            reason: reason.map(str::to_string),
-        }
-    }
-
-    fn hints_of(tasks: Vec<StoppedTask>) -> Vec<String> {
-        hints(
-            &Diagnosis {
-                stopped_tasks: tasks,
-                ..Default::default()
-            },
-            None,
-        )
-    }
-
-    #[test]
-    fn each_common_cause_has_its_hint() {
-        let pull = hints_of(vec![task(
-            "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref",
-            exit(0, None),
-        )]);
-        assert!(
-            pull[0].starts_with("CannotPullContainerError") && pull[0].contains("NAT"),
-            "{pull:?}"
-        );
-        let secrets = hints_of(vec![task(
-            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm",
-            exit(0, None),
-        )]);
-        assert!(
-            secrets[0].contains("secretsmanager:GetSecretValue")
-                && secrets[0].contains("kms:Decrypt")
-        );
-        let mut exec = task("Essential container in task exited", exit(255, None));
-        exec.logs.push(ContainerLog {
-            container: "plog-back".into(),
-            lines: vec!["exec /opt/java/openjdk/bin/java: exec format error".into()],
-            ..Default::default()
-        });
-        assert!(hints_of(vec![exec])[0].contains("runtimePlatform.cpuArchitecture"));
-        let oom = hints_of(vec![task(
-            "Essential container in task exited",
-            exit(
-                137,
-                Some("OutOfMemoryError: Container killed due to memory usage"),
-            ),
-        )]);
-        assert_eq!(oom.len(), 1);
-        assert!(oom[0].contains("memory"));
-        assert!(hints_of(vec![task(
-            "Essential container in task exited",
-            exit(1, None)
-        )])
-        .is_empty());
-    }
-
-    #[test]
-    fn a_failed_health_check_names_the_check_and_the_grace_period() {
-        let diagnosis = Diagnosis {
-            target_groups: vec![TargetGroupHealth {
-                name: "plog-api-tg".into(),
-                protocol: Some("HTTP".into()),
-                port: Some("traffic-port".into()),
-                path: Some("/health".into()),
-                matcher: Some("200".into()),
-                targets: vec![TargetState {
-                    id: "10.20.1.7".into(),
-                    port: Some(8080),
-                    state: "unhealthy".into(),
-                    reason: Some("Target.ResponseCodeMismatch".into()),
-                    description: Some("Health checks failed with these codes: [404]".into()),
-                    seen_during_rollout: true,
-                }],
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        let snapshot = ServiceSnapshot {
-            health_check_grace_seconds: Some(60),
-            ..Default::default()
-        };
-        let hints = hints(&diagnosis, Some(&snapshot));
-        assert_eq!(hints.len(), 1, "{hints:?}");
-        assert!(
-            hints[0].contains("(HTTP traffic-port /health, matcher 200)")
-                && hints[0].contains("(60 s)"),
-            "{hints:?}"
-        );
-        let lines = Diagnosis { hints, ..diagnosis }.lines();
-        assert!(lines.iter().any(|l| l.contains("10.20.1.7:8080 unhealthy, Target.ResponseCodeMismatch: Health checks failed with these codes: [404] (seen during the rollout)")), "{lines:?}");
-    }
 
     #[test]
     fn a_read_that_is_denied_names_the_iam_action_and_keeps_the_verdict() {

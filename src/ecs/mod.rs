@@ -2,8 +2,9 @@
 //! definitions read from files, rollout judgement (pure), and the client that
 //! registers, updates and waits.
 //!
-//! Knows nothing of tar, layers or Java: it deploys an image reference it is
-//! handed.
+//! Knows nothing of tar, layers or how an image is built: it deploys an
+//! image reference it is handed. What it knows of the JVM apps it runs is in
+//! the words of its hints and checks (heap flags, Spring Boot Actuator).
 
 pub(crate) mod client;
 pub(crate) mod codedeploy;
@@ -11,6 +12,7 @@ pub(crate) mod deploy;
 pub(crate) mod diagnose;
 pub(crate) mod diff;
 pub(crate) mod follow;
+pub(crate) mod hints;
 pub(crate) mod logs;
 pub(crate) mod release;
 pub(crate) mod render;

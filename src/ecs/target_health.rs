@@ -93,7 +93,13 @@ pub(crate) struct TargetHealthWatch {
     client: OnceCell<aws_sdk_elasticloadbalancingv2::Client>,
     /// Unhealthy targets seen, per target group, by `id:port`.
     seen: Mutex<BTreeMap<String, BTreeMap<String, TargetState>>>,
+    /// A sample failed or took too long: no more samples this command
+    /// (a denied or unreachable ELB must not slow every poll down).
+    given_up: std::sync::atomic::AtomicBool,
 }
+
+/// How long one sample of a target group may take.
+const SAMPLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl TargetHealthWatch {
     /// A watch calling ELB as `aws` says.
@@ -102,6 +108,7 @@ impl TargetHealthWatch {
             aws: aws.clone(),
             client: OnceCell::new(),
             seen: Mutex::new(BTreeMap::new()),
+            given_up: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -115,12 +122,20 @@ impl TargetHealthWatch {
             .await
     }
 
-    /// Looks at each target group now and keeps the targets that are not
-    /// healthy (best effort: a failure is ignored here and shows up in
-    /// [`Self::health`]).
+    /// Looks at each target group now and keeps the failing targets (best
+    /// effort: a failure or a call slower than [`SAMPLE_TIMEOUT`] ends the
+    /// sampling; the error shows up in [`Self::health`]).
     pub(crate) async fn sample(&self, target_groups: &[String]) {
+        use std::sync::atomic::Ordering;
         for arn in target_groups {
-            if let Ok(states) = self.states(arn).await {
+            if self.given_up.load(Ordering::Relaxed) {
+                return;
+            }
+            let answer = tokio::time::timeout(SAMPLE_TIMEOUT, self.states(arn)).await;
+            if !matches!(answer, Ok(Ok(_))) {
+                self.given_up.store(true, Ordering::Relaxed);
+            }
+            if let Ok(Ok(states)) = answer {
                 let mut seen = self.seen.lock().await;
                 let kept = seen.entry(arn.clone()).or_default();
                 for state in states.into_iter().filter(failing) {
@@ -190,6 +205,9 @@ impl TargetHealthWatch {
                 .iter()
                 .find(|g| g.target_group_arn() == Some(arn.as_str()))
             else {
+                out.push(Err(anyhow::anyhow!(
+                    "ELB DescribeTargetGroups did not return target group {arn}, which the service names (deleted?)"
+                )));
                 continue;
             };
             let states = match self.states(arn).await {

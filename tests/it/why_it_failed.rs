@@ -201,7 +201,7 @@ fn out_of_memory_and_exec_format_errors_get_their_hints() {
     emulator.seed();
     let stderr = deploy(&emulator, "plog-api", &image("fail-rollout"), &[]).failure(3);
     assert!(
-        stderr.contains("java.lang.OutOfMemoryError: Java heap space"),
+        stderr.contains("task     plog-back: exit code 137, OutOfMemoryError: Container killed due to memory usage"),
         "{stderr}"
     );
     assert!(
@@ -255,6 +255,43 @@ fn an_image_that_cannot_be_pulled_and_a_missing_secret_get_their_hints() {
         stderr.contains("hint   ResourceInitializationError on secrets: the execution role needs secretsmanager:GetSecretValue"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_log_or_load_balancer_read_that_is_denied_is_one_note_and_the_verdict_stays() {
+    use crate::support::denying::{denying_endpoint, Protocol};
+    let emulator = EcsEmulator::start();
+    let seeded = emulator.seed();
+    emulator.create_service_behind_load_balancer(&seeded, "plog-web", "/actuator/health");
+    let logs = denying_endpoint("logs", Protocol::Json, 64);
+    let elb = denying_endpoint("elasticloadbalancing", Protocol::Query, 64);
+    let (stderr, report) = deploy(
+        &emulator,
+        "plog-web",
+        &image(""),
+        &["--env", "CRASH_ON_START=never read"],
+    )
+    .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", &logs)
+    .env("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", &elb)
+    .failure_report(3);
+    assert_clean_errors(&stderr);
+    assert_eq!(report["outcome"], "rolled-back", "{report}");
+    assert!(
+        stderr.contains(
+            "log    plog-back: could not read the log awslogs /ecs/plog-api plog-back/plog-back/"
+        ) && stderr.contains("the credentials lack logs:GetLogEvents (verdict unchanged)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("note   could not read the target group's health: the credentials lack elasticloadbalancing:DescribeTargetGroups (verdict unchanged)"),
+        "{stderr}"
+    );
+    // The stopped tasks (ECS) are still there, with their exit codes.
+    assert!(
+        stderr.contains("task     plog-back: exit code 1"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("never read\n"), "{stderr}");
 }
 
 #[test]

@@ -210,9 +210,9 @@ runtimeId, as the driver names a stream after the container's ID): four
 Spring-Boot-like start-up lines ("... INFO 1 --- [main] ... : Starting
 application using Java ..."), then the crashing container adds "...
 ERROR 1 --- [main] o.s.boot.SpringApplication ... : Application run failed"
-and its own line: the CRASH_ON_START text, or "java.lang.OutOfMemoryError:
-Java heap space" for "fail-rollout" (yes/true/1: nothing after "Application
-run failed"). "exec-format" writes its one line only; containers that do not
+and its own line: the CRASH_ON_START text (yes/true/1: nothing after
+"Application run failed"); "fail-rollout" (killed by the kernel for memory)
+writes the start-up lines only: a SIGKILL leaves no last words. "exec-format" writes its one line only; containers that do not
 crash write the start-up lines only. Timestamps are milliseconds since the
 epoch, strictly increasing, between the task's startedAt and stoppedAt.
 If a group does not exist and awslogs-create-group is not "true", the task
@@ -321,7 +321,6 @@ SD_TERMINAL = {"SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"
 OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 OOM_EXIT_CODE = 137
 # The JVM's own last words when the heap runs out.
-OOM_LOG_LINE = "java.lang.OutOfMemoryError: Java heap space"
 # CRASH_ON_START values that only say "crash" (no message of their own).
 CRASH_FLAGS = {"", "yes", "true", "1"}
 CRASH_EXIT_CODE = 1
@@ -514,7 +513,7 @@ def _crash_of(cdef: dict) -> tuple[int, str | None, list[str] | None] | None:
     if EXEC_FORMAT_MARKER in image:
         return EXEC_FORMAT_EXIT_CODE, None, None
     if FAIL_MARKER in image:
-        return OOM_EXIT_CODE, OOM_REASON, [OOM_LOG_LINE]
+        return OOM_EXIT_CODE, OOM_REASON, []
     value = _env_value(cdef, CRASH_ENV)
     if value is None:
         return None
@@ -1035,7 +1034,10 @@ def _crash_lines(task, cdef: dict, crash) -> list[tuple[int, str]]:
     if crash is not None and crash[2] is None:  # exec-format: the JVM never started
         return [(_millis(_now()), EXEC_FORMAT_LINE)]
     lines = _startup_lines(task, cdef)
-    if crash is None:
+    if crash is None or crash[1] == OOM_REASON:
+        # Killed by the kernel for memory (SIGKILL, exit 137): no last
+        # words, the log just stops (DevGuide "Stopped task error codes",
+        # OutOfMemoryError: Container killed due to memory usage).
         return lines
     moment = _now()
     lines.append((_millis(moment), _spring_line(moment, "ERROR", "o.s.boot.SpringApplication", "Application run failed")))
