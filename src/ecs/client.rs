@@ -1,7 +1,10 @@
 //! The ECS API through aws-sdk-ecs: services, raw task definitions
 //! (DescribeTaskDefinition's body as sent, RegisterTaskDefinition from raw
 //! JSON — both through interceptors, so no field is lost to an SDK older than
-//! the API), updates and stopped tasks.
+//! the API), updates and stopped tasks. It also carries, for the commands it
+//! serves, what they learn along the way: which ServiceDeployments
+//! operations are missing, and the load balancer's failing targets seen
+//! while a rollout runs ([`TargetHealthWatch`], which does the ELB calls).
 
 use crate::aws::error::{AwsError, Service};
 use crate::ecs::diagnose::{ContainerExit, StoppedTask};

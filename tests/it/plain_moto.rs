@@ -166,6 +166,10 @@ fn deploy_rollback_and_status_work_without_the_service_deployments_api() {
     }
     let value: serde_json::Value = serde_json::from_str(&status.success()).unwrap();
     assert_eq!(value["taskDefinitionArn"], arn.as_str(), "{value}");
+    // The stopped-task and load-balancer reads work there too: nothing
+    // stopped, nothing that could not be read.
+    assert_eq!(value["stoppedTasks"], serde_json::json!([]), "{value}");
+    assert_eq!(value["notes"], serde_json::json!([]), "{value}");
 
     let (shown, output) = project
         .hoist(&[
