@@ -457,7 +457,19 @@ async fn verify_env(
         platforms_from,
         image,
     };
-    Ok(crate::ecs::verify(&client, &request).await)
+    // One-off tasks are checked on their family's latest revision, with
+    // the secrets a release patches into them.
+    let tasks: Vec<crate::ecs::verify::VerifyTask> = env
+        .tasks
+        .iter()
+        .map(|t| crate::ecs::verify::VerifyTask {
+            name: t.name.clone(),
+            family: t.task_definition.clone(),
+            container: t.container.clone(),
+            secrets: env.secrets.clone().into_iter().collect(),
+        })
+        .collect();
+    Ok(crate::ecs::verify::verify_with_tasks(&client, &request, &tasks).await)
 }
 
 /// The checks of `hoist verify` before a ship or promote to `name`: every
@@ -548,13 +560,12 @@ pub async fn ship(
     let verified = if options.no_verify {
         None
     } else {
-        let names = platforms.iter().map(Platform::to_string).collect();
         Some(
             preflight(
                 config,
                 &options.env,
                 env,
-                (names, PlatformsFrom::Build),
+                configured_platforms(config)?,
                 rollout_progress,
             )
             .await?,

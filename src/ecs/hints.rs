@@ -258,15 +258,17 @@ mod tests {
         );
         let lines = Diagnosis { hints, ..diagnosis }.lines();
         assert!(lines.iter().any(|l| l.contains("10.20.1.7:8080 unhealthy, Target.ResponseCodeMismatch: Health checks failed with these codes: [404] (seen during the rollout)")), "{lines:?}");
-        let mut timed_out = Diagnosis::default();
-        timed_out.target_groups = vec![TargetGroupHealth {
-            targets: vec![TargetState {
-                state: "unhealthy".into(),
-                reason: Some("Target.Timeout".into()),
+        let timed_out = Diagnosis {
+            target_groups: vec![TargetGroupHealth {
+                targets: vec![TargetState {
+                    state: "unhealthy".into(),
+                    reason: Some("Target.Timeout".into()),
+                    ..Default::default()
+                }],
                 ..Default::default()
             }],
             ..Default::default()
-        }];
+        };
         assert!(super::hints(&timed_out, None)[0].contains("security group"));
     }
 }

@@ -1,7 +1,8 @@
 //! `hoist verify ENV` against the ECS emulator: a clean setup passes with
 //! every line ok; each planted problem (platform, container, load-balancer
 //! port, execution role, trust policy, secret, SSM parameter, log group,
-//! grace period) is found, named on its line, and exits 2; and `hoist ship`
+//! grace period) is found, named on its line, and exits 2; SSM parameters
+//! are looked up by name (DescribeParameters), never read; and `hoist ship`
 //! refuses before it registers anything unless `--no-verify`.
 
 use crate::support::cli::{hoist, Hoist};
@@ -11,6 +12,7 @@ use crate::support::registry::{Auth, TestRegistry};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const MISSING_PARAMETER: &str = "arn:aws:ssm:ap-northeast-2:123456789012:parameter/plog/missing";
@@ -149,28 +151,39 @@ container = "plog-back"
     }
 }
 
-/// An IAM endpoint that denies every call as IAM answers an action the
-/// caller's policy lacks (HTTP 403, `AccessDenied`); its URL. It serves 64
-/// connections at most, then stops.
-fn denying_iam() -> String {
+/// An endpoint that denies every call as AWS answers an action the
+/// caller's policy lacks: IAM (query protocol) with HTTP 403 `AccessDenied`,
+/// SSM (JSON protocol) with HTTP 400 `AccessDeniedException`. Its URL, and
+/// the actions asked for. It serves 64 connections at most, then stops.
+fn denying(service: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&asked);
     std::thread::spawn(move || {
         for mut stream in listener.incoming().take(64).flatten() {
-            let _ = deny(&mut stream);
+            match deny(&mut stream, service) {
+                Ok(action) if !action.is_empty() => record.lock().unwrap().push(action),
+                _ => {}
+            }
         }
     });
-    url
+    (url, asked)
 }
 
-fn deny(stream: &mut TcpStream) -> std::io::Result<()> {
+fn denying_iam() -> String {
+    denying("iam").0
+}
+
+fn deny(stream: &mut TcpStream, service: &str) -> std::io::Result<String> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut length = 0;
+    let mut target = None;
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 {
-            return Ok(());
+            return Ok(String::new());
         }
         if line == "\r\n" {
             break;
@@ -179,25 +192,46 @@ fn deny(stream: &mut TcpStream) -> std::io::Result<()> {
             if key.eq_ignore_ascii_case("content-length") {
                 length = value.trim().parse().unwrap_or(0);
             }
+            if key.eq_ignore_ascii_case("x-amz-target") {
+                // `AmazonSSM.DescribeParameters`
+                target = value.trim().rsplit('.').next().map(str::to_string);
+            }
         }
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
     let body = String::from_utf8_lossy(&body);
-    let action = body
-        .split('&')
-        .find_map(|p| p.strip_prefix("Action="))
-        .unwrap_or("?");
-    let xml = format!(
-        "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>AccessDenied</Code>\
-         <Message>User: arn:aws:iam::123456789012:user/ci is not authorized to perform: iam:{action}</Message></Error>\
-         <RequestId>denied-1</RequestId></ErrorResponse>"
+    let action = target.unwrap_or_else(|| {
+        body.split('&')
+            .find_map(|p| p.strip_prefix("Action="))
+            .unwrap_or("?")
+            .to_string()
+    });
+    let who = format!(
+        "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: {service}:{action}"
     );
+    let (status, content_type, body) = if service == "iam" {
+        (
+            "403 Forbidden",
+            "text/xml",
+            format!(
+                "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>AccessDenied</Code>\
+                 <Message>{who}</Message></Error><RequestId>denied-1</RequestId></ErrorResponse>"
+            ),
+        )
+    } else {
+        (
+            "400 Bad Request",
+            "application/x-amz-json-1.1",
+            format!("{{\"__type\":\"AccessDeniedException\",\"message\":\"{who}\"}}"),
+        )
+    };
     write!(
         stream,
-        "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
-        xml.len()
-    )
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    Ok(action)
 }
 
 fn clean() -> Setup {
@@ -245,7 +279,7 @@ fn a_clean_setup_passes_with_every_line_ok() {
         "{lines:#?}"
     );
     for expected in [
-        "ok       platform: linux/amd64 (as configured: the default) matches X86_64 (plog-api:1)",
+        "ok       platform: linux/amd64 (the default) matches X86_64 (plog-api:1)",
         "ok       container: plog-back is in plog-api:1",
         "ok       execution role: ecsTaskExecutionRole exists and trusts ecs-tasks.amazonaws.com",
         "ok       task role: plog-api-task exists and trusts ecs-tasks.amazonaws.com",
@@ -462,6 +496,127 @@ fn a_missing_ssm_parameter_is_a_problem() {
 }
 
 #[test]
+fn ssm_parameters_are_looked_up_by_name_and_never_read() {
+    // DescribeParameters with a Name/Equals filter, as moto answers it: the
+    // name, never the value.
+    let setup = clean();
+    let listed = setup.emulator.boto3(
+        "ssm",
+        "print(json.dumps(client.describe_parameters(ParameterFilters=[{'Key': 'Name', 'Option': 'Equals', 'Values': ['/plog/flags', 'plog/flags']}])['Parameters'], default=str))",
+    );
+    let listed: Value = serde_json::from_str(listed.trim()).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["Name"], "/plog/flags");
+    assert!(listed[0].get("Value").is_none(), "{listed}");
+
+    // Only DescribeParameters is asked, and a refusal names it.
+    let (ssm, asked) = denying("ssm");
+    let (_, output) = setup
+        .hoist(&["verify", "dev"])
+        .env("AWS_ENDPOINT_URL_SSM", &ssm)
+        .output();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    for expected in [
+        format!("could not check secret: FLAGS (plog-back) {FLAGS_PARAMETER}: needs ssm:DescribeParameters: AccessDeniedException"),
+        "could not check secret: FLAGS_BY_NAME (plog-back) /plog/flags: needs ssm:DescribeParameters: AccessDeniedException".to_string(),
+    ] {
+        assert!(stdout.lines().any(|l| l == expected), "{expected}\n{stdout}");
+    }
+    assert!(
+        stdout.trim_end().ends_with("0 problems, 2 could not check"),
+        "{stdout}"
+    );
+    let asked = asked.lock().unwrap().clone();
+    assert!(
+        !asked.is_empty() && asked.iter().all(|a| a == "DescribeParameters"),
+        "{asked:?}"
+    );
+}
+
+#[test]
+fn another_accounts_parameter_could_not_be_checked() {
+    let setup = clean();
+    let shared = "arn:aws:ssm:ap-northeast-2:999999999999:parameter/shared/flags";
+    setup.point_plog_api_at_revision(&format!(
+        "c['secrets'] = c.get('secrets', []) + [{{'name': 'SHARED', 'valueFrom': '{shared}'}}]"
+    ));
+    let (code, lines, stderr) = setup.verify("dev");
+    assert_eq!(code, Some(0), "{lines:#?}\n{stderr}");
+    let expected = format!(
+        "could not check secret: SHARED (plog-back) {shared}: a parameter of account 999999999999, not the task definition's (123456789012): ssm:DescribeParameters does not list another account's parameters, and hoist reads no values"
+    );
+    assert!(lines.contains(&expected), "{lines:#?}");
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.ends_with("0 problems, 1 could not check")),
+        "{lines:#?}"
+    );
+}
+
+/// One-off tasks (`[[env.NAME.tasks]]`) are checked too, each on its
+/// family's latest revision, on lines named `[task NAME]`.
+#[test]
+fn one_off_tasks_are_checked_on_their_familys_latest_revision() {
+    let setup = clean();
+    setup.emulator.boto3(
+        "ecs",
+        &format!(
+            "td = client.describe_task_definition(taskDefinition='plog-api')['taskDefinition']\n\
+             c = [c for c in td['containerDefinitions'] if c['name'] == 'plog-back'][0]\n\
+             c['secrets'] = c.get('secrets', []) + [{{'name': 'MIGRATE_KEY', 'valueFrom': '{MISSING_PARAMETER}'}}]\n\
+             td['family'] = 'plog-migrate'\n\
+             keep = ['family', 'taskRoleArn', 'executionRoleArn', 'networkMode', 'containerDefinitions', 'requiresCompatibilities', 'cpu', 'memory', 'runtimePlatform']\n\
+             client.register_task_definition(**{{k: td[k] for k in keep if k in td}})"
+        ),
+    );
+    setup.write_toml(
+        "registry.example/plog-back",
+        "",
+        "plog-back",
+        r#"
+[[env.dev.tasks]]
+name = "db-migrate"
+task-definition = "plog-migrate"
+container = "plog-back"
+
+[[env.dev.tasks]]
+name = "gone"
+task-definition = "plog-gone"
+container = "plog-back"
+"#,
+    );
+    let (code, lines, stderr) = setup.verify("dev");
+    assert_eq!(code, Some(2), "{lines:#?}\n{stderr}");
+    for expected in [
+        "ok       [plog-api] platform: linux/amd64 (the default) matches X86_64 (plog-api:1)".to_string(),
+        "ok       [task db-migrate] platform: linux/amd64 (the default) matches X86_64 (plog-migrate:1)".to_string(),
+        "ok       [task db-migrate] container: plog-back is in plog-migrate:1".to_string(),
+        "ok       [task db-migrate] execution role: ecsTaskExecutionRole exists and trusts ecs-tasks.amazonaws.com".to_string(),
+        format!("ok       [task db-migrate] secret: FLAGS (plog-back) {FLAGS_PARAMETER}: found in SSM Parameter Store"),
+        format!("problem  [task db-migrate] secret: MIGRATE_KEY (plog-back) {MISSING_PARAMETER}: no such SSM parameter: the tasks would fail to start (ResourceInitializationError)"),
+        "ok       [task db-migrate] log group: /ecs/plog-api in ap-northeast-2 (plog-back) exists".to_string(),
+        "problem  [task gone] task definition: no task definition family \"plog-gone\" (its task-definition): the release would stop before it updates any service".to_string(),
+    ] {
+        assert!(lines.contains(&expected), "{expected}\n{lines:#?}");
+    }
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("[task db-migrate] grace period")
+                || l.contains("[task db-migrate] target group")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.ends_with("2 problems, 0 could not check")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
 fn a_missing_log_group_is_a_problem() {
     let setup = clean();
     setup.emulator.boto3(
@@ -511,7 +666,7 @@ fn ship_refuses_before_registering_anything_unless_no_verify() {
         .unwrap_or_else(|| panic!("no error line: {stderr}"));
     assert!(
         error.contains("1 problem")
-            && error.contains("platform: linux/arm64 does not match X86_64")
+            && error.contains("platform: linux/arm64 (as configured) does not match X86_64")
             && error.ends_with("(hint: fix it, or pass --no-verify)"),
         "{error}"
     );
@@ -530,7 +685,7 @@ fn ship_refuses_before_registering_anything_unless_no_verify() {
         registry.log()
     );
     assert!(
-        stderr.contains("problem  platform: linux/arm64 does not match X86_64"),
+        stderr.contains("problem  platform: linux/arm64 (as configured) does not match X86_64"),
         "each problem on its own line: {stderr}"
     );
 

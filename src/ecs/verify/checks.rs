@@ -15,8 +15,10 @@ use crate::ecs::logs::LogSource;
 use crate::ecs::rollout::short_arn;
 use std::collections::BTreeMap;
 
-/// Why the task needs an execution role (empty: it does not).
-fn execution_role_needs(facts: &TargetFacts, target: &VerifyTarget) -> Vec<&'static str> {
+/// Why the task needs an execution role (empty: it does not), and whether
+/// the need to pull from ECR went unjudged: on Fargate without the image
+/// the named containers get (`facts.image`), whose registry decides it.
+fn execution_role_needs(facts: &TargetFacts, target: &VerifyTarget) -> (Vec<&'static str>, bool) {
     let td = &facts.task_definition;
     let fargate = on_fargate(&facts.snapshot, td);
     let uses = secret_uses(td, target);
@@ -33,16 +35,23 @@ fn execution_role_needs(facts: &TargetFacts, target: &VerifyTarget) -> Vec<&'sta
     if uses.iter().any(|u| u.name == "repositoryCredentials") {
         needs.push("to read its registry credentials");
     }
+    let mut unjudged = false;
     if fargate {
-        let images = containers(td).into_iter().map(|c| {
+        // The named containers get the image deployed; the others keep
+        // theirs. Without that image, theirs is not guessed from the task
+        // definition (hoist replaces it).
+        let mut images = Vec::new();
+        for c in containers(td) {
             let name = c["name"].as_str().unwrap_or_default();
             match (&facts.image, target.containers.iter().any(|n| n == name)) {
-                (Some(image), true) => image.clone(),
-                _ => c["image"].as_str().unwrap_or_default().to_string(),
+                (Some(image), true) => images.push(image.clone()),
+                (None, true) => unjudged = true,
+                _ => images.push(c["image"].as_str().unwrap_or_default().to_string()),
             }
-        });
-        if images.clone().any(|i| is_ecr_image(&i)) {
+        }
+        if images.iter().any(|i| is_ecr_image(i)) {
             needs.push("to pull a private ECR image on Fargate");
+            unjudged = false;
         }
         if containers(td)
             .iter()
@@ -51,7 +60,7 @@ fn execution_role_needs(facts: &TargetFacts, target: &VerifyTarget) -> Vec<&'sta
             needs.push("to write awslogs on Fargate");
         }
     }
-    needs
+    (needs, unjudged)
 }
 
 fn container_checks(facts: &TargetFacts, target: &VerifyTarget) -> Vec<Check> {
@@ -164,20 +173,25 @@ fn role_checks(facts: &TargetFacts, target: &VerifyTarget) -> Vec<Check> {
     let td = &facts.task_definition;
     let name = short_arn(&facts.snapshot.task_definition);
     let mut checks = Vec::new();
-    let needs = execution_role_needs(facts, target);
+    let (needs, unjudged) = execution_role_needs(facts, target);
+    let ecr = if unjudged {
+        " (no image to judge ECR pulls by)"
+    } else {
+        ""
+    };
     match td["executionRoleArn"].as_str().filter(|a| !a.is_empty()) {
         None if needs.is_empty() => checks.push(Check::new(
             service,
             "execution role",
             CheckStatus::Ok,
-            format!("{name} has none and needs none"),
+            format!("{name} has none and needs none{ecr}"),
         )),
         None => checks.push(Check::new(
             service,
             "execution role",
             CheckStatus::Problem,
             format!(
-                "{name} has no executionRoleArn, but its tasks need one {}: they would fail to start",
+                "{name} has no executionRoleArn, but its tasks need one {}{ecr}: they would fail to start",
                 needs.join(", ")
             ),
         )),
@@ -230,6 +244,13 @@ fn secret_checks(facts: &TargetFacts, target: &VerifyTarget) -> Vec<Check> {
                 (SecretRef::Unknown, _) => (
                     CheckStatus::Problem,
                     "not a Secrets Manager secret ARN nor an SSM parameter (ARN or name): ECS cannot read it".to_string(),
+                ),
+                (SecretRef::OtherAccountParameter { account: theirs }, _) => (
+                    CheckStatus::CouldNotCheck,
+                    format!(
+                        "a parameter of account {theirs}, not the task definition's ({}): ssm:DescribeParameters does not list another account's parameters, and hoist reads no values",
+                        account.unwrap_or("?")
+                    ),
                 ),
                 (_, None) => (CheckStatus::CouldNotCheck, "not looked up".to_string()),
                 (_, Some(Err(why))) => (CheckStatus::CouldNotCheck, why.clone()),
@@ -404,7 +425,7 @@ fn target_group_checks(facts: &TargetFacts, target: &VerifyTarget) -> Vec<Check>
             Some(Ok(None)) => {
                 checks.push(check(
                     CheckStatus::Problem,
-                    format!("{arn} does not exist: ECS cannot register the tasks"),
+                    format!("target group ARN not found: {arn} (DescribeTargetGroups did not return it), so ECS cannot register the tasks"),
                 ));
                 continue;
             }
@@ -461,7 +482,8 @@ fn target_group_checks(facts: &TargetFacts, target: &VerifyTarget) -> Vec<Check>
     checks
 }
 
-/// Every check of one service, from what was read (pure).
+/// Every check of one service (or one-off task: no grace period nor target
+/// groups), from what was read (pure).
 pub(super) fn judge(facts: &TargetFacts, platforms: &[String], from: PlatformsFrom) -> Vec<Check> {
     let Some(target) = &facts.target else {
         return Vec::new();
@@ -471,8 +493,10 @@ pub(super) fn judge(facts: &TargetFacts, platforms: &[String], from: PlatformsFr
     checks.extend(role_checks(facts, target));
     checks.extend(secret_checks(facts, target));
     checks.extend(log_checks(facts, target));
-    checks.extend(grace_checks(facts, target));
-    checks.extend(target_group_checks(facts, target));
+    if !facts.one_off {
+        checks.extend(grace_checks(facts, target));
+        checks.extend(target_group_checks(facts, target));
+    }
     checks
 }
 
@@ -480,7 +504,7 @@ pub(super) fn judge(facts: &TargetFacts, platforms: &[String], from: PlatformsFr
 mod tests {
     use crate::ecs::verify::facts::{SecretState, TargetGroupFacts};
     use crate::ecs::verify::fixtures::{
-        behind_load_balancer, facts, only, problem, run, DB, EXEC, TASK, TG, TRUST,
+        behind_load_balancer, facts, only, problem, run, DB, ECR_IMAGE, EXEC, TASK, TG, TRUST,
     };
     use crate::ecs::verify::{Check, CheckStatus};
     use serde_json::json;
@@ -495,7 +519,7 @@ mod tests {
         let lines: Vec<String> = checks.iter().map(|c| c.line(false)).collect();
         assert_eq!(
             lines[0],
-            "ok       platform: linux/amd64 matches X86_64 (plog-api:3)"
+            "ok       platform: linux/amd64 (as configured) matches X86_64 (plog-api:3)"
         );
         for expected in [
             "ok       container: plog-back is in plog-api:3",
@@ -550,11 +574,19 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .remove("executionRoleArn");
+        facts.image = Some(ECR_IMAGE.into());
         let checks = run(&facts);
         let bad = problem(&checks, "execution role");
         assert_eq!(
             bad.message,
             "plog-api:3 has no executionRoleArn, but its tasks need one to read its secrets, to pull a private ECR image on Fargate, to write awslogs on Fargate: they would fail to start"
+        );
+        // Without the image deployed, the ECR need is not guessed from the
+        // task definition's image (which hoist replaces): said so.
+        facts.image = None;
+        assert_eq!(
+            problem(&run(&facts), "execution role").message,
+            "plog-api:3 has no executionRoleArn, but its tasks need one to read its secrets, to write awslogs on Fargate (no image to judge ECR pulls by): they would fail to start"
         );
         // Not needed: no secrets, no logs, a public image, on EC2.
         let mut plain = facts.clone();
@@ -589,9 +621,29 @@ mod tests {
             .remove("executionRoleArn");
         public.image = Some("registry.example/plog-back@sha256:cd".into());
         assert_eq!(
-            only(&run(&public), "execution role")[0].status,
-            CheckStatus::Ok
+            only(&run(&public), "execution role")[0].message,
+            "plog-api:3 has none and needs none"
         );
+        public.image = None;
+        let unknown = only(&run(&public), "execution role")[0].clone();
+        assert_eq!(
+            (unknown.status, unknown.message.as_str()),
+            (
+                CheckStatus::Ok,
+                "plog-api:3 has none and needs none (no image to judge ECR pulls by)"
+            )
+        );
+        // On EC2 the instance pulls: nothing to judge.
+        public.snapshot.launch_type = Some("EC2".into());
+        assert_eq!(
+            only(&run(&public), "execution role")[0].message,
+            "plog-api:3 has none and needs none"
+        );
+        public.snapshot.launch_type = Some("FARGATE".into());
+        public.image = Some(ECR_IMAGE.into());
+        assert!(problem(&run(&public), "execution role")
+            .message
+            .contains("to pull a private ECR image on Fargate"));
         // Missing, untrusting, unreadable.
         let mut gone = self::facts();
         gone.roles.insert(EXEC.into(), Ok(None));
@@ -706,8 +758,56 @@ mod tests {
             "{bad}"
         );
         facts.target_groups.insert(TG.into(), Ok(None));
-        assert!(problem(&run(&facts), "target group")
-            .message
-            .ends_with("does not exist: ECS cannot register the tasks"));
+        assert_eq!(
+            problem(&run(&facts), "target group").message,
+            format!("target group ARN not found: {TG} (DescribeTargetGroups did not return it), so ECS cannot register the tasks")
+        );
+    }
+
+    #[test]
+    fn another_accounts_parameter_could_not_be_checked_and_is_not_looked_up() {
+        let shared = "arn:aws:ssm:ap-northeast-2:999999999999:parameter/shared/flags";
+        let mut facts = facts();
+        facts.target.as_mut().unwrap().secrets = vec![("SHARED".into(), shared.into())];
+        let checks = run(&facts);
+        let line = only(&checks, "secret")
+            .into_iter()
+            .find(|c| c.message.contains(shared))
+            .unwrap()
+            .line(false);
+        assert_eq!(
+            line,
+            format!("could not check secret: SHARED (plog-back) {shared}: a parameter of account 999999999999, not the task definition's (123456789012): ssm:DescribeParameters does not list another account's parameters, and hoist reads no values")
+        );
+    }
+
+    #[test]
+    fn a_one_off_task_gets_the_task_definitions_checks_and_no_service_ones() {
+        let mut task = behind_load_balancer(facts(), None);
+        task.one_off = true;
+        task.snapshot.load_balancers.clear();
+        let target = task.target.as_mut().unwrap();
+        target.service = "task db-migrate".into();
+        target.secrets = vec![("FLAGS".into(), "/plog/flags".into())];
+        task.secrets
+            .insert("/plog/flags".into(), Ok(SecretState::Missing));
+        let checks = run(&task);
+        let kinds: Vec<&str> = checks.iter().map(|c| c.check.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "platform",
+                "container",
+                "execution role",
+                "task role",
+                "secret",
+                "secret",
+                "log group"
+            ]
+        );
+        assert_eq!(
+            problem(&checks, "secret").text(true),
+            "[task db-migrate] secret: FLAGS (plog-back) /plog/flags: no such SSM parameter: the tasks would fail to start (ResourceInitializationError)"
+        );
     }
 }

@@ -5,7 +5,7 @@
 use super::secrets::{secret_uses, SecretRef};
 use super::task_definition::{account_of, containers};
 use super::trust::role_name;
-use super::{Check, CheckStatus, VerifyTarget};
+use super::{Check, CheckStatus, VerifyTarget, VerifyTask};
 use crate::aws::error::{AwsCall, AwsError, Service};
 use crate::aws::AwsOptions;
 use crate::ecs::client::EcsClient;
@@ -53,11 +53,15 @@ pub(super) struct TargetGroupFacts {
 /// Everything the checks of one service are decided on, read at the edge.
 #[derive(Clone, Debug, Default)]
 pub(super) struct TargetFacts {
-    /// The service and what hoist deploys to it.
+    /// The service and what hoist deploys to it (for a one-off task:
+    /// `task NAME`, its container and secrets).
     pub(super) target: Option<VerifyTarget>,
+    /// A one-off task: no service, so no grace period nor target groups.
+    pub(super) one_off: bool,
     /// The image deployed to the named containers.
     pub(super) image: Option<String>,
-    /// DescribeServices' view.
+    /// DescribeServices' view (a one-off task's: its task definition and
+    /// the launch type it runs as).
     pub(super) snapshot: ServiceSnapshot,
     /// DescribeTaskDefinition's `taskDefinition`.
     pub(super) task_definition: Value,
@@ -98,11 +102,18 @@ fn why_any(error: &anyhow::Error) -> String {
     }
 }
 
-/// The AWS clients the checks read with, made when first needed.
+/// The AWS clients the checks read with, each made when first needed and
+/// kept: one IAM and one ELB client (the client's region), one Secrets
+/// Manager and one SSM client per region, and the log reader (which keeps
+/// its own per region).
 pub(super) struct Readers {
     aws: AwsOptions,
     region: String,
     configs: BTreeMap<String, aws_config::SdkConfig>,
+    iam: Option<aws_sdk_iam::Client>,
+    elb: Option<aws_sdk_elasticloadbalancingv2::Client>,
+    secrets_manager: BTreeMap<String, aws_sdk_secretsmanager::Client>,
+    ssm: BTreeMap<String, aws_sdk_ssm::Client>,
     logs: LogReader,
 }
 
@@ -112,22 +123,69 @@ impl Readers {
             aws: client.aws.clone(),
             region: client.region.clone(),
             configs: BTreeMap::new(),
+            iam: None,
+            elb: None,
+            secrets_manager: BTreeMap::new(),
+            ssm: BTreeMap::new(),
             logs: LogReader::new(&client.aws, &client.region),
         }
     }
 
-    async fn config(&mut self, region: Option<&str>) -> aws_config::SdkConfig {
-        let region = region.unwrap_or(&self.region).to_string();
-        if let Some(config) = self.configs.get(&region) {
+    fn region_of(&self, region: Option<&str>) -> String {
+        region.unwrap_or(&self.region).to_string()
+    }
+
+    async fn config(&mut self, region: &str) -> aws_config::SdkConfig {
+        if let Some(config) = self.configs.get(region) {
             return config.clone();
         }
         let options = AwsOptions {
-            region: Some(region.clone()),
+            region: Some(region.to_string()),
             profile: self.aws.profile.clone(),
         };
         let config = crate::aws::sdk_config(&options).await;
-        self.configs.insert(region, config.clone());
+        self.configs.insert(region.to_string(), config.clone());
         config
+    }
+
+    async fn iam(&mut self) -> aws_sdk_iam::Client {
+        if let Some(client) = &self.iam {
+            return client.clone();
+        }
+        let region = self.region.clone();
+        let client = aws_sdk_iam::Client::new(&self.config(&region).await);
+        self.iam = Some(client.clone());
+        client
+    }
+
+    async fn elb(&mut self) -> aws_sdk_elasticloadbalancingv2::Client {
+        if let Some(client) = &self.elb {
+            return client.clone();
+        }
+        let region = self.region.clone();
+        let client = aws_sdk_elasticloadbalancingv2::Client::new(&self.config(&region).await);
+        self.elb = Some(client.clone());
+        client
+    }
+
+    async fn secrets_manager(&mut self, region: &str) -> aws_sdk_secretsmanager::Client {
+        if let Some(client) = self.secrets_manager.get(region) {
+            return client.clone();
+        }
+        let client = aws_sdk_secretsmanager::Client::new(&self.config(region).await);
+        self.secrets_manager
+            .insert(region.to_string(), client.clone());
+        client
+    }
+
+    async fn ssm(&mut self, region: Option<&str>) -> aws_sdk_ssm::Client {
+        let region = self.region_of(region);
+        if let Some(client) = self.ssm.get(&region) {
+            return client.clone();
+        }
+        let client = aws_sdk_ssm::Client::new(&self.config(&region).await);
+        self.ssm.insert(region, client.clone());
+        client
     }
 
     /// The role's trust policy document; `None`: no such role.
@@ -140,8 +198,9 @@ impl Readers {
             }
         }
         let name = role_name(arn);
-        let iam = aws_sdk_iam::Client::new(&self.config(None).await);
-        match iam
+        match self
+            .iam()
+            .await
             .get_role()
             .role_name(name)
             .send()
@@ -163,7 +222,7 @@ impl Readers {
     async fn secret(&mut self, reference: &SecretRef) -> Answer<SecretState> {
         match reference {
             SecretRef::SecretsManager { id, region } => {
-                let client = aws_sdk_secretsmanager::Client::new(&self.config(Some(region)).await);
+                let client = self.secrets_manager(region).await;
                 match client.describe_secret().secret_id(id).send().await.or_aws(
                     Service::SecretsManager,
                     "DescribeSecret",
@@ -178,22 +237,13 @@ impl Readers {
                 }
             }
             SecretRef::Parameter { names, region } => {
-                let client = aws_sdk_ssm::Client::new(&self.config(region.as_deref()).await);
-                let subject = names.join(" ");
-                match client
-                    .get_parameters()
-                    .set_names(Some(names.clone()))
-                    .send()
-                    .await
-                    .or_aws(Service::Ssm, "GetParameters", &subject)
-                {
-                    // Only the names are looked at: the values are never kept.
-                    Ok(answer) if !answer.parameters().is_empty() => Ok(SecretState::Found),
-                    Ok(_) => Ok(SecretState::Missing),
-                    Err(e) => Err(why(&e)),
-                }
+                let client = self.ssm(region.as_deref()).await;
+                parameter_exists(&client, names).await
             }
-            SecretRef::Unknown => Ok(SecretState::Missing),
+            // Judged without a lookup.
+            SecretRef::OtherAccountParameter { .. } | SecretRef::Unknown => {
+                Err("not looked up".to_string())
+            }
         }
     }
 
@@ -205,33 +255,77 @@ impl Readers {
     }
 
     async fn target_group(&mut self, arn: &str) -> Answer<Option<TargetGroupFacts>> {
-        let elb = aws_sdk_elasticloadbalancingv2::Client::new(&self.config(None).await);
-        let answer = elb
+        let answer = self
+            .elb()
+            .await
             .describe_target_groups()
             .target_group_arns(arn)
             .send()
             .await
             .or_aws(Service::Elbv2, "DescribeTargetGroups", arn);
         match answer {
-            Ok(answer) => Ok(answer
-                .target_groups()
-                .iter()
-                .find(|g| g.target_group_arn() == Some(arn))
-                .or(answer.target_groups().first())
-                .map(|g| TargetGroupFacts {
-                    name: g.target_group_name().unwrap_or_default().to_string(),
-                    target_type: g.target_type().map(|t| t.as_str().to_string()),
-                    health_check_protocol: g
-                        .health_check_protocol()
-                        .map(|p| p.as_str().to_string()),
-                    health_check_port: g.health_check_port().map(str::to_string),
-                    health_check_path: g.health_check_path().map(str::to_string),
-                    load_balancers: g.load_balancer_arns().len(),
-                })),
+            Ok(answer) => Ok(target_group_facts(answer.target_groups(), arn)),
             Err(e) if e.code() == Some("TargetGroupNotFound") => Ok(None),
             Err(e) => Err(why(&e)),
         }
     }
+}
+
+/// Whether an SSM parameter of one of `names` exists: DescribeParameters
+/// with a `Name` `Equals` filter, which lists names and never values (at
+/// most a few pages: a filtered answer may come a page at a time).
+async fn parameter_exists(client: &aws_sdk_ssm::Client, names: &[String]) -> Answer<SecretState> {
+    let subject = names.join(" ");
+    let filter = aws_sdk_ssm::types::ParameterStringFilter::builder()
+        .key("Name")
+        .option("Equals")
+        .set_values(Some(names.to_vec()))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut next_token: Option<String> = None;
+    for _ in 0..10 {
+        let answer = client
+            .describe_parameters()
+            .parameter_filters(filter.clone())
+            .set_next_token(next_token.take())
+            .send()
+            .await
+            .or_aws(Service::Ssm, "DescribeParameters", &subject)
+            .map_err(|e| why(&e))?;
+        if answer
+            .parameters()
+            .iter()
+            .any(|p| p.name().is_some_and(|n| names.iter().any(|m| m == n)))
+        {
+            return Ok(SecretState::Found);
+        }
+        match answer.next_token() {
+            Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
+            _ => return Ok(SecretState::Missing),
+        }
+    }
+    Err(format!(
+        "DescribeParameters gave no answer for {subject} in 10 pages"
+    ))
+}
+
+/// The group `arn` among those DescribeTargetGroups returned; `None` when
+/// it is not there (no other group is ever judged in its place).
+fn target_group_facts(
+    groups: &[aws_sdk_elasticloadbalancingv2::types::TargetGroup],
+    arn: &str,
+) -> Option<TargetGroupFacts> {
+    groups
+        .iter()
+        .find(|g| g.target_group_arn() == Some(arn))
+        .map(|g| TargetGroupFacts {
+            name: g.target_group_name().unwrap_or_default().to_string(),
+            target_type: g.target_type().map(|t| t.as_str().to_string()),
+            health_check_protocol: g.health_check_protocol().map(|p| p.as_str().to_string()),
+            health_check_port: g.health_check_port().map(str::to_string),
+            health_check_path: g.health_check_path().map(str::to_string),
+            load_balancers: g.load_balancer_arns().len(),
+        })
 }
 
 /// Reads what one service's checks need; a service or task definition that
@@ -263,18 +357,94 @@ pub(super) async fn gather(
                 format!("its task definition: {}", why_any(&e)),
             )
         })?;
-    let td = described["taskDefinition"].clone();
-    let account = td["taskDefinitionArn"]
-        .as_str()
-        .and_then(account_of)
-        .map(str::to_string);
     let mut facts = TargetFacts {
         target: Some(target.clone()),
         image: image.map(str::to_string),
         snapshot,
-        task_definition: td.clone(),
+        task_definition: described["taskDefinition"].clone(),
         ..TargetFacts::default()
     };
+    read_task_definition_facts(readers, &mut facts).await;
+    for arn in facts.snapshot.target_groups() {
+        if let Entry::Vacant(entry) = facts.target_groups.entry(arn) {
+            let answer = readers.target_group(entry.key()).await;
+            entry.insert(answer);
+        }
+    }
+    Ok(facts)
+}
+
+/// Reads what one one-off task's checks need, on its family's latest
+/// revision, run as `launch_type` (the first service's); its checks are
+/// named `task NAME`. A task definition that cannot be read is one check
+/// saying so.
+pub(super) async fn gather_task(
+    client: &EcsClient,
+    readers: &mut Readers,
+    task: &VerifyTask,
+    launch_type: Option<&str>,
+    image: Option<&str>,
+) -> Result<TargetFacts, Check> {
+    let subject = format!("task {}", task.name);
+    let described = client
+        .describe_task_definition_raw(&task.family)
+        .await
+        .map_err(|e| {
+            if e.chain().any(|c| c.is::<UsageError>()) {
+                Check::new(
+                    &subject,
+                    "task definition",
+                    CheckStatus::Problem,
+                    format!(
+                        "no task definition family {:?} (its task-definition): the release would stop before it updates any service",
+                        task.family
+                    ),
+                )
+            } else {
+                Check::new(
+                    &subject,
+                    "task definition",
+                    CheckStatus::CouldNotCheck,
+                    format!("{} ({})", task.family, why_any(&e)),
+                )
+            }
+        })?;
+    let td = described["taskDefinition"].clone();
+    let arn = td["taskDefinitionArn"]
+        .as_str()
+        .unwrap_or(&task.family)
+        .to_string();
+    let mut facts = TargetFacts {
+        target: Some(VerifyTarget {
+            service: subject,
+            containers: vec![task.container.clone()],
+            secrets: task.secrets.clone(),
+        }),
+        one_off: true,
+        image: image.map(str::to_string),
+        snapshot: ServiceSnapshot {
+            task_definition: arn,
+            launch_type: launch_type.map(str::to_string),
+            ..ServiceSnapshot::default()
+        },
+        task_definition: td,
+        ..TargetFacts::default()
+    };
+    read_task_definition_facts(readers, &mut facts).await;
+    Ok(facts)
+}
+
+/// Reads what the task definition's checks need: its roles, secrets and
+/// awslogs groups.
+async fn read_task_definition_facts(readers: &mut Readers, facts: &mut TargetFacts) {
+    let td = facts.task_definition.clone();
+    let Some(target) = facts.target.clone() else {
+        return;
+    };
+    let account = td["taskDefinitionArn"]
+        .as_str()
+        .and_then(account_of)
+        .map(str::to_string);
     for key in ["executionRoleArn", "taskRoleArn"] {
         if let Some(arn) = td[key].as_str().filter(|a| !a.is_empty()) {
             if !facts.roles.contains_key(arn) {
@@ -283,12 +453,15 @@ pub(super) async fn gather(
             }
         }
     }
-    for one in secret_uses(&td, target) {
+    for one in secret_uses(&td, &target) {
         if facts.secrets.contains_key(&one.value_from) {
             continue;
         }
         let reference = SecretRef::parse(&one.value_from, account.as_deref());
-        if reference != SecretRef::Unknown {
+        if matches!(
+            reference,
+            SecretRef::SecretsManager { .. } | SecretRef::Parameter { .. }
+        ) {
             let answer = readers.secret(&reference).await;
             facts.secrets.insert(one.value_from.clone(), answer);
         }
@@ -308,11 +481,34 @@ pub(super) async fn gather(
             }
         }
     }
-    for arn in facts.snapshot.target_groups() {
-        if let Entry::Vacant(entry) = facts.target_groups.entry(arn) {
-            let answer = readers.target_group(entry.key()).await;
-            entry.insert(answer);
-        }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_elasticloadbalancingv2::types::TargetGroup;
+
+    #[test]
+    fn only_the_target_group_asked_for_is_judged() {
+        let asked =
+            "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/plog-tg/01";
+        let other = TargetGroup::builder()
+            .target_group_arn(asked.replace("plog-tg/01", "other-tg/02"))
+            .target_group_name("other-tg")
+            .load_balancer_arns("arn:lb")
+            .build();
+        assert_eq!(
+            target_group_facts(std::slice::from_ref(&other), asked),
+            None
+        );
+        assert_eq!(target_group_facts(&[], asked), None);
+        let mine = TargetGroup::builder()
+            .target_group_arn(asked)
+            .target_group_name("plog-tg")
+            .health_check_port("traffic-port")
+            .build();
+        let found = target_group_facts(&[other, mine], asked).unwrap();
+        assert_eq!((found.name.as_str(), found.load_balancers), ("plog-tg", 0));
+        assert_eq!(found.health_check_port.as_deref(), Some("traffic-port"));
     }
-    Ok(facts)
 }

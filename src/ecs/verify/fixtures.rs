@@ -16,6 +16,9 @@ pub(super) const DB: &str =
     "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:plog/db-AbCdEf";
 pub(super) const TG: &str =
     "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/plog-tg/0123456789abcdef";
+/// The image a ship deploys, in a private ECR repository.
+pub(super) const ECR_IMAGE: &str =
+    "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/plog-back@sha256:ab";
 pub(super) const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 pub(super) fn task_definition() -> Value {
@@ -99,7 +102,7 @@ pub(super) fn amd64() -> Vec<String> {
 }
 
 pub(super) fn run(facts: &TargetFacts) -> Vec<Check> {
-    judge(facts, &amd64(), PlatformsFrom::Build)
+    judge(facts, &amd64(), PlatformsFrom::Configured)
 }
 
 pub(super) fn only<'a>(checks: &'a [Check], check: &str) -> Vec<&'a Check> {

@@ -3,7 +3,9 @@
 //! Modelled on ecspresso's `verify`, and going further.
 //!
 //! For each service (and the containers hoist deploys to), on its current
-//! task definition:
+//! task definition, and for each one-off task (`[[env.NAME.tasks]]`, its
+//! family's latest revision, lines named `[task NAME]`: all but the grace
+//! period and target groups, which a task has not):
 //!
 //! * **platform**: the image's platforms (handed in as `os/arch[/variant]`
 //!   strings: this module knows no image format) include the task's
@@ -18,7 +20,9 @@
 //! * **secret**: every `valueFrom` (the task definition's, with hoist.toml's
 //!   over them, log-driver `secretOptions`, `repositoryCredentials`) names a
 //!   Secrets Manager secret (DescribeSecret) or an SSM parameter
-//!   (GetParameters) that exists; no value is ever read into a message;
+//!   (DescribeParameters, by name) that exists; no value is ever read (an
+//!   SSM parameter ARN of another account, which DescribeParameters cannot
+//!   see, is `could not check`);
 //! * **log group**: each awslogs group exists (or `awslogs-create-group` is
 //!   "true"), with a stream prefix on Fargate;
 //! * **grace period**: a load-balanced service has
@@ -48,7 +52,7 @@ mod trust;
 
 use crate::ecs::client::EcsClient;
 use checks::judge;
-use facts::{gather, Readers};
+use facts::{gather, gather_task, Readers};
 use serde::Serialize;
 
 /// What a check found.
@@ -78,11 +82,12 @@ impl CheckStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Check {
-    /// The ECS service.
+    /// The ECS service, or `task NAME` for a one-off task.
     pub service: String,
     /// `platform`, `container`, `execution role`, `task role`, `secret`,
     /// `log group`, `grace period`, `target group` (or `service` when the
-    /// service itself could not be read).
+    /// service itself could not be read, `task definition` when a one-off
+    /// task's could not).
     pub check: String,
     /// Its outcome.
     pub status: CheckStatus,
@@ -115,15 +120,14 @@ impl Check {
     }
 }
 
-/// Where the image's platforms come from.
+/// Where the image's platforms come from. The checks run before anything
+/// is built, so they are always hoist.toml's (or its default).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PlatformsFrom {
-    /// The image just built.
-    Build,
-    /// `[image] platforms` in hoist.toml.
+    /// As configured: `[image] platforms` in hoist.toml.
     Configured,
-    /// None configured: hoist's default (linux/amd64).
+    /// None configured: the default, linux/amd64.
     Default,
 }
 
@@ -135,6 +139,19 @@ pub struct VerifyTarget {
     /// The containers whose image is replaced.
     pub containers: Vec<String>,
     /// The secrets a deploy adds to those containers (`NAME`, `valueFrom`).
+    pub secrets: Vec<(String, String)>,
+}
+
+/// One one-off task (`[[env.NAME.tasks]]`) to check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct VerifyTask {
+    /// Its name (`db-migrate`): its lines are named `[task NAME]`.
+    pub name: String,
+    /// Its task definition family: the latest revision is checked.
+    pub family: String,
+    /// The container that gets the image.
+    pub container: String,
+    /// The secrets a release adds to that container (`NAME`, `valueFrom`).
     pub secrets: Vec<(String, String)>,
 }
 
@@ -208,16 +225,6 @@ impl VerifyReport {
         self.checks.iter().map(|c| c.line(several)).collect()
     }
 
-    /// The checks that could not be made, as lines.
-    pub fn unchecked_lines(&self) -> Vec<String> {
-        let several = self.several();
-        self.checks
-            .iter()
-            .filter(|c| c.status == CheckStatus::CouldNotCheck)
-            .map(|c| c.line(several))
-            .collect()
-    }
-
     /// `verify dev (plog-cluster): 9 ok, 1 problem, 0 could not check`.
     pub fn summary(&self) -> String {
         format!(
@@ -250,14 +257,45 @@ impl VerifyReport {
 /// Checks every service of `request`. Never fails: what cannot be read is
 /// a `could not check` line (a service that does not exist is a problem).
 pub async fn verify(client: &EcsClient, request: &VerifyRequest) -> VerifyReport {
+    verify_with_tasks(client, request, &[]).await
+}
+
+/// [`verify`], and the one-off `tasks` after the services: each on its
+/// family's latest revision, run as the first service's launch type (as a
+/// release runs them).
+pub(crate) async fn verify_with_tasks(
+    client: &EcsClient,
+    request: &VerifyRequest,
+    tasks: &[VerifyTask],
+) -> VerifyReport {
     let mut readers = Readers::new(client);
     let mut checks = Vec::new();
-    for target in &request.targets {
+    let mut launch_type = None;
+    for (i, target) in request.targets.iter().enumerate() {
         match gather(
             client,
             &mut readers,
             &request.cluster,
             target,
+            request.image.as_deref(),
+        )
+        .await
+        {
+            Ok(facts) => {
+                if i == 0 {
+                    launch_type = facts.snapshot.launch_type.clone();
+                }
+                checks.extend(judge(&facts, &request.platforms, request.platforms_from));
+            }
+            Err(check) => checks.push(check),
+        }
+    }
+    for task in tasks {
+        match gather_task(
+            client,
+            &mut readers,
+            task,
+            launch_type.as_deref(),
             request.image.as_deref(),
         )
         .await
@@ -281,7 +319,7 @@ mod tests {
             cluster: "plog-cluster".into(),
             targets: Vec::new(),
             platforms: amd64(),
-            platforms_from: PlatformsFrom::Build,
+            platforms_from: PlatformsFrom::Configured,
             image: None,
         };
         let checks = vec![
@@ -316,9 +354,9 @@ mod tests {
                 "could not check [worker] task role: w (needs iam:GetRole: AccessDenied)",
             ]
         );
-        assert_eq!(report.unchecked_lines().len(), 1);
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["checks"][2]["status"], "could-not-check");
         assert_eq!(json["couldNotCheck"], 1);
+        assert_eq!(json["platformsFrom"], "configured");
     }
 }

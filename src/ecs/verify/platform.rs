@@ -24,9 +24,8 @@ pub(super) fn platform_check(facts: &TargetFacts, request: &Platforms<'_>) -> Ch
         "{}{}",
         request.platforms.join(", "),
         match request.from {
-            PlatformsFrom::Build => "",
             PlatformsFrom::Configured => " (as configured)",
-            PlatformsFrom::Default => " (as configured: the default)",
+            PlatformsFrom::Default => " (the default)",
         }
     );
     let runtime = &td["runtimePlatform"];
@@ -146,12 +145,16 @@ mod tests {
         let checks = judge(&facts, &both, PlatformsFrom::Default);
         assert_eq!(
             only(&checks, "platform")[0].line(false),
-            "ok       platform: linux/amd64, linux/arm64/v8 (as configured: the default) include X86_64 (plog-api:3)"
+            "ok       platform: linux/amd64, linux/arm64/v8 (the default) include X86_64 (plog-api:3)"
         );
         let mut arm_task = facts.clone();
         arm_task.task_definition["runtimePlatform"]["cpuArchitecture"] = json!("ARM64");
         assert_eq!(
-            only(&judge(&arm_task, &arm, PlatformsFrom::Build), "platform")[0].status,
+            only(
+                &judge(&arm_task, &arm, PlatformsFrom::Configured),
+                "platform"
+            )[0]
+            .status,
             CheckStatus::Ok
         );
         // No runtimePlatform: X86_64 on Fargate, said so; unknown on EC2.
@@ -160,7 +163,7 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .remove("runtimePlatform");
-        let checks = judge(&bare, &arm, PlatformsFrom::Build);
+        let checks = judge(&bare, &arm, PlatformsFrom::Configured);
         assert!(
             problem(&checks, "platform")
                 .message
@@ -169,7 +172,7 @@ mod tests {
         );
         assert_eq!(
             only(&run(&bare), "platform")[0].message,
-            "linux/amd64 matches X86_64 (plog-api:3; plog-api:3 has no runtimePlatform: Fargate runs X86_64)"
+            "linux/amd64 (as configured) matches X86_64 (plog-api:3; plog-api:3 has no runtimePlatform: Fargate runs X86_64)"
         );
         bare.snapshot.launch_type = Some("EC2".into());
         assert_eq!(

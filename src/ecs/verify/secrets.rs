@@ -29,14 +29,21 @@ pub(super) enum SecretRef {
         /// The ARN's region.
         region: String,
     },
-    /// An SSM parameter: the names to ask GetParameters for (a one-level
-    /// name in an ARN may have been created with or without its leading
-    /// `/`), in `region` (else the task's).
+    /// An SSM parameter of the task's own account: the names to look for
+    /// with DescribeParameters (a one-level name in an ARN may have been
+    /// created with or without its leading `/`; a `:version` or `:label`
+    /// selector is left off), in `region` (else the task's).
     Parameter {
-        /// Names for GetParameters.
+        /// Names for DescribeParameters' `Name` filter.
         names: Vec<String>,
         /// The ARN's region, if an ARN.
         region: Option<String>,
+    },
+    /// An SSM parameter ARN of another account (a shared parameter), which
+    /// DescribeParameters does not list: not looked up.
+    OtherAccountParameter {
+        /// The ARN's account.
+        account: String,
     },
     /// Neither.
     Unknown,
@@ -44,11 +51,11 @@ pub(super) enum SecretRef {
 
 impl SecretRef {
     /// What `value_from` names; `account` is the task's account (an SSM ARN
-    /// of another account is asked for by its ARN, as shared parameters are).
+    /// of another one is an [`OtherAccountParameter`](Self::OtherAccountParameter)).
     pub(super) fn parse(value_from: &str, account: Option<&str>) -> Self {
         if !value_from.starts_with("arn:") {
             return SecretRef::Parameter {
-                names: vec![value_from.to_string()],
+                names: vec![without_selector(value_from).to_string()],
                 region: None,
             };
         }
@@ -68,9 +75,13 @@ impl SecretRef {
                 let Some(name) = resource.strip_prefix("parameter/") else {
                     return SecretRef::Unknown;
                 };
-                let names = if account.is_some_and(|a| a != fields[4]) {
-                    vec![value_from.to_string()]
-                } else if name.contains('/') {
+                if account.is_some_and(|a| a != fields[4]) {
+                    return SecretRef::OtherAccountParameter {
+                        account: fields[4].to_string(),
+                    };
+                }
+                let name = without_selector(name);
+                let names = if name.contains('/') {
                     vec![format!("/{name}")]
                 } else {
                     vec![name.to_string(), format!("/{name}")]
@@ -88,10 +99,18 @@ impl SecretRef {
     pub(super) fn store(&self) -> &'static str {
         match self {
             SecretRef::SecretsManager { .. } => "Secrets Manager",
-            SecretRef::Parameter { .. } => "SSM Parameter Store",
+            SecretRef::Parameter { .. } | SecretRef::OtherAccountParameter { .. } => {
+                "SSM Parameter Store"
+            }
             SecretRef::Unknown => "?",
         }
     }
+}
+
+/// A parameter name without its `:version` or `:label` selector (a name
+/// has no `:` of its own).
+fn without_selector(name: &str) -> &str {
+    name.split(':').next().unwrap_or(name)
 }
 
 /// The secrets the task reads once deployed: each container's `secrets`
@@ -187,16 +206,40 @@ mod tests {
                 region: Some("us-east-1".into())
             }
         );
+        assert_eq!(
+            SecretRef::parse(
+                "arn:aws:ssm:us-east-1:123456789012:parameter/plog/flags:3",
+                Some("123456789012")
+            ),
+            SecretRef::Parameter {
+                names: vec!["/plog/flags".into()],
+                region: Some("us-east-1".into())
+            }
+        );
         let shared = "arn:aws:ssm:us-east-1:999999999999:parameter/shared/x";
         assert_eq!(
             SecretRef::parse(shared, Some("123456789012")),
+            SecretRef::OtherAccountParameter {
+                account: "999999999999".into()
+            }
+        );
+        // Without the task's account, an ARN is taken as its own.
+        assert_eq!(
+            SecretRef::parse(shared, None),
             SecretRef::Parameter {
-                names: vec![shared.into()],
+                names: vec!["/shared/x".into()],
                 region: Some("us-east-1".into())
             }
         );
         assert_eq!(
             SecretRef::parse("/plog/db-url", None),
+            SecretRef::Parameter {
+                names: vec!["/plog/db-url".into()],
+                region: None
+            }
+        );
+        assert_eq!(
+            SecretRef::parse("/plog/db-url:prod", None),
             SecretRef::Parameter {
                 names: vec!["/plog/db-url".into()],
                 region: None
