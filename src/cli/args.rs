@@ -208,3 +208,23 @@ mod tests {
         assert!(split_key_value("--env", "novalue").is_err());
     }
 }
+
+/// Which hoist.toml (`--config`, `HOIST_CONFIG`).
+#[derive(Debug, Args)]
+pub struct ConfigFileArgs {
+    /// The config file.
+    #[arg(
+        long = "config",
+        value_name = "FILE",
+        env = "HOIST_CONFIG",
+        default_value = "hoist.toml"
+    )]
+    pub path: std::path::PathBuf,
+}
+
+impl ConfigFileArgs {
+    /// The config file, loaded.
+    pub fn load(&self) -> Result<hoist::HoistConfig> {
+        hoist::HoistConfig::load(&self.path)
+    }
+}

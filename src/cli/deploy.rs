@@ -2,7 +2,9 @@
 //! through the library, results out (stdout carries the result; progress and
 //! service events go to stderr).
 
-use crate::cli::args::{key_values, AwsArgs, CodeDeployArgs, RegistryArgs, ServiceArgs, WaitArgs};
+use crate::cli::args::{
+    key_values, AwsArgs, CodeDeployArgs, ConfigFileArgs, RegistryArgs, ServiceArgs, WaitArgs,
+};
 use crate::cli::output::{deploy_outputs, emit, OutputArgs};
 use crate::cli::progress::RolloutDrawer;
 use anyhow::{Context, Result};
@@ -95,14 +97,9 @@ pub struct StatusArgs {
     /// The last N log lines of each latest stopped task's essential containers (0: none).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub log_lines: usize,
-    /// The config file (with --env).
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "HOIST_CONFIG",
-        default_value = "hoist.toml"
-    )]
-    pub config: std::path::PathBuf,
+    /// The config file (with ENV or --env).
+    #[command(flatten)]
+    pub config: ConfigFileArgs,
     #[command(flatten)]
     pub codedeploy: CodeDeployArgs,
     #[command(flatten)]
@@ -254,7 +251,7 @@ pub async fn run_status(args: StatusArgs) -> Result<()> {
     let env_name = args.env.clone().or_else(|| args.env_name.clone());
     let targets: Vec<ServiceTarget> = match &env_name {
         Some(name) => {
-            let config = hoist::HoistConfig::load(&args.config)?;
+            let config = args.config.load()?;
             let env = config.environment(name)?;
             aws.region = aws.region.or_else(|| env.region.clone());
             aws.profile = aws.profile.or_else(|| env.profile.clone());

@@ -3,7 +3,7 @@
 //! ones until interrupted; notes (no tasks, another log driver, a read
 //! refused) on stderr.
 
-use crate::cli::args::AwsArgs;
+use crate::cli::args::{AwsArgs, ConfigFileArgs};
 use anyhow::Result;
 use clap::Args;
 use hoist::ecs::{tail_logs, EcsClient, LogSink, LogsOptions, ServiceTarget};
@@ -14,14 +14,8 @@ use std::io::Write;
 pub struct LogsArgs {
     /// The environment ([env.NAME] in hoist.toml).
     pub env: String,
-    /// The config file.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "HOIST_CONFIG",
-        default_value = "hoist.toml"
-    )]
-    pub config: std::path::PathBuf,
+    #[command(flatten)]
+    pub config: ConfigFileArgs,
     /// The last N lines of each container first (0: only new ones with --follow).
     #[arg(short = 'n', long, value_name = "N", default_value_t = 20)]
     pub lines: usize,
@@ -61,7 +55,7 @@ impl LogSink for Printer {
 
 /// `hoist logs ENV`.
 pub async fn run_logs(args: LogsArgs) -> Result<()> {
-    let config = hoist::HoistConfig::load(&args.config)?;
+    let config = args.config.load()?;
     let env = config.environment(&args.env)?;
     let mut aws = args.aws.options();
     aws.region = aws.region.or_else(|| env.region.clone());

@@ -1,26 +1,20 @@
 //! `hoist ship`, `hoist promote` and `hoist init`: the hoist.toml commands.
 //! Flags and `HOIST_*` variables win over the file.
 
-use crate::cli::args::WaitArgs;
+use crate::cli::args::{ConfigFileArgs, WaitArgs};
 use crate::cli::output::{deploy_outputs, emit, image_outputs, OutputArgs};
 use crate::cli::progress::RolloutDrawer;
 use anyhow::Result;
 use clap::Args;
 use hoist::ecs::short_arn;
-use hoist::{promote, ship, HoistConfig, PromoteOptions, ShipOptions};
+use hoist::{promote, ship, PromoteOptions, ShipOptions};
 use std::path::PathBuf;
 
 /// Which hoist.toml, and whether a protected environment is confirmed.
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
-    /// The config file.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "HOIST_CONFIG",
-        default_value = "hoist.toml"
-    )]
-    pub config: PathBuf,
+    #[command(flatten)]
+    pub file: ConfigFileArgs,
     /// Confirm a protected environment.
     #[arg(long)]
     pub yes: bool,
@@ -94,7 +88,7 @@ pub struct InitArgs {
 
 /// `hoist ship ENV`.
 pub async fn run_ship(args: ShipArgs) -> Result<()> {
-    let mut config = HoistConfig::load(&args.config.config)?;
+    let mut config = args.config.file.load()?;
     // Flags (and HOIST_* variables) win over the file.
     if let Some(from) = &args.from {
         config.image.from = from.clone();
@@ -176,7 +170,7 @@ pub async fn run_ship(args: ShipArgs) -> Result<()> {
 
 /// `hoist promote FROM TO`.
 pub async fn run_promote(args: PromoteArgs) -> Result<()> {
-    let config = HoistConfig::load(&args.config.config)?;
+    let config = args.config.file.load()?;
     let push_progress = crate::cli::progress::for_stderr();
     let rollout = RolloutDrawer::for_stderr();
     let mut report = None;

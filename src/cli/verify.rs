@@ -2,33 +2,26 @@
 //! one line per check on stdout (`ok`, `problem`, `could not check`) and a
 //! summary; `--json` for the report. Exit 2 when there is a problem.
 
+use crate::cli::args::ConfigFileArgs;
 use crate::cli::output::{emit, OutputArgs};
 use anyhow::Result;
 use clap::Args;
 use hoist::error::usage_hint;
-use hoist::HoistConfig;
-use std::path::PathBuf;
 
 /// `hoist verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The environment ([env.NAME] in hoist.toml).
     pub env: String,
-    /// The config file.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "HOIST_CONFIG",
-        default_value = "hoist.toml"
-    )]
-    pub config: PathBuf,
+    #[command(flatten)]
+    pub config: ConfigFileArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
 
 /// `hoist verify ENV`.
 pub async fn run_verify(args: VerifyArgs) -> Result<()> {
-    let config = HoistConfig::load(&args.config)?;
+    let config = args.config.load()?;
     let report = hoist::verify(&config, &args.env).await?;
     let mut human = report.lines().join("\n");
     if !human.is_empty() {
