@@ -500,11 +500,11 @@ async fn preflight(
     Ok(report)
 }
 
-/// `[image] platforms` as verify names them, and where they came from.
-fn configured_platforms(config: &HoistConfig) -> Result<(Vec<String>, PlatformsFrom)> {
+/// `[image] platforms` (linux/amd64 when none), and where they came from.
+fn image_platforms(config: &HoistConfig) -> Result<(Vec<Platform>, PlatformsFrom)> {
     Ok(if config.image.platforms.is_empty() {
         (
-            vec![Platform::default_linux_amd64().to_string()],
+            vec![Platform::default_linux_amd64()],
             PlatformsFrom::Default,
         )
     } else {
@@ -512,10 +512,16 @@ fn configured_platforms(config: &HoistConfig) -> Result<(Vec<String>, PlatformsF
             .image
             .platforms
             .iter()
-            .map(|p| Platform::parse(p).map(|p| p.to_string()).map_err(usage))
+            .map(|p| Platform::parse(p).map_err(usage))
             .collect::<Result<_>>()?;
         (parsed, PlatformsFrom::Configured)
     })
+}
+
+/// [`image_platforms`] as verify names them (`linux/amd64`).
+fn configured_platforms(config: &HoistConfig) -> Result<(Vec<String>, PlatformsFrom)> {
+    let (platforms, from) = image_platforms(config)?;
+    Ok((platforms.iter().map(Platform::to_string).collect(), from))
 }
 
 /// `hoist verify ENV`: the environment's ECS setup checked against
@@ -546,16 +552,7 @@ pub async fn ship(
     let env = config.environment(&options.env)?;
     confirm(&options.env, env, options.yes)?;
     let dir = config.base_dir();
-    let platforms = if config.image.platforms.is_empty() {
-        vec![Platform::default_linux_amd64()]
-    } else {
-        config
-            .image
-            .platforms
-            .iter()
-            .map(|p| Platform::parse(p).map_err(usage))
-            .collect::<Result<_>>()?
-    };
+    let (platforms, _) = image_platforms(config)?;
     // Before anything is built, pushed or registered.
     let verified = if options.no_verify {
         None
