@@ -3,51 +3,24 @@
 //! progress, fail, roll back and throttle like ECS).
 
 use crate::support::cli::{hoist, Hoist};
-use crate::support::ecs_emulator::{EcsEmulator, PLOG_BACK_IMAGE};
+use crate::support::ecs_emulator::{
+    deploy_args, marked_image, service_args, EcsEmulator, PLOG_BACK_IMAGE,
+};
 use serde_json::Value;
 
-const REPO: &str = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/plog-back";
-
 fn image(marker: &str) -> String {
-    // A digest-pinned image; a marker in the repository name steers the emulator.
-    let digest = format!("sha256:{}", "c".repeat(64));
-    if marker.is_empty() {
-        format!("{REPO}@{digest}")
-    } else {
-        format!("{REPO}-{marker}@{digest}")
-    }
-}
-
-fn with_aws(command: Hoist, emulator: &EcsEmulator) -> Hoist {
-    let mut command = command
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
-    for (key, value) in emulator.env() {
-        command = command.env(key, value);
-    }
-    command
+    marked_image(marker, 'c')
 }
 
 fn deploy(emulator: &EcsEmulator, image: &str, extra: &[&str]) -> Hoist {
-    with_aws(
-        hoist().args([
-            "deploy",
-            "--cluster",
-            "plog-cluster",
-            "--service",
-            "plog-api",
-            "--container",
-            "plog-back",
-            "--image",
-            image,
+    emulator
+        .aws(hoist().args(deploy_args("plog-api", image)).args([
             "--poll-interval",
             "20ms",
             "--wait-timeout",
             "60s",
-        ]),
-        emulator,
-    )
-    .args(extra)
+        ]))
+        .args(extra)
 }
 
 fn describe(emulator: &EcsEmulator, task_definition: &str) -> Value {
@@ -58,13 +31,6 @@ fn describe(emulator: &EcsEmulator, task_definition: &str) -> Value {
         ),
     );
     serde_json::from_str(&out).unwrap()
-}
-
-fn service_task_definition(emulator: &EcsEmulator, cluster: &str, service: &str) -> String {
-    emulator
-        .boto3("ecs", &format!("print(client.describe_services(cluster='{cluster}', services=['{service}'])['services'][0]['taskDefinition'])"))
-        .trim()
-        .to_string()
 }
 
 fn revisions(emulator: &EcsEmulator) -> usize {
@@ -100,7 +66,7 @@ fn deploy_registers_a_pinned_revision_and_waits_until_stable() {
     let arn = stdout.trim();
     assert!(arn.ends_with(":task-definition/plog-api:2"), "{stdout}");
     assert_eq!(
-        service_task_definition(&emulator, "plog-cluster", "plog-api"),
+        emulator.service_task_definition("plog-cluster", "plog-api"),
         arn
     );
     let report: Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
@@ -161,7 +127,7 @@ fn deploy_registers_a_pinned_revision_and_waits_until_stable() {
     );
     // The prod service in its own cluster was not touched.
     assert_eq!(
-        service_task_definition(&emulator, "plog-prod", "plog-api-prod"),
+        emulator.service_task_definition("plog-prod", "plog-api-prod"),
         seeded.task_definition_arn
     );
 }
@@ -184,7 +150,7 @@ fn a_failed_rollout_exits_3_with_events_and_stopped_task_reasons() {
     assert_eq!(stderr.matches("hoist: error:").count(), 1, "{stderr}");
     // The emulator's circuit breaker rolled the service back by itself.
     assert_eq!(
-        service_task_definition(&emulator, "plog-cluster", "plog-api"),
+        emulator.service_task_definition("plog-cluster", "plog-api"),
         seeded.task_definition_arn
     );
 }
@@ -195,7 +161,7 @@ fn rollback_on_failure_puts_the_previous_revision_back() {
     emulator.seed();
     // First a good deploy (revision 2), then a failing one (revision 3).
     deploy(&emulator, &image(""), &[]).success();
-    let good = service_task_definition(&emulator, "plog-cluster", "plog-api");
+    let good = emulator.service_task_definition("plog-cluster", "plog-api");
     let dir = tempfile::tempdir().unwrap();
     let meta = dir.path().join("m.json");
     let stderr = deploy(
@@ -212,21 +178,16 @@ fn rollback_on_failure_puts_the_previous_revision_back() {
     assert_eq!(report["outcome"], "rolled-back");
     assert_eq!(report["rolledBackBy"], "ecs");
     assert_eq!(
-        service_task_definition(&emulator, "plog-cluster", "plog-api"),
+        emulator.service_task_definition("plog-cluster", "plog-api"),
         good
     );
-    let status = with_aws(
-        hoist().args([
-            "status",
-            "--cluster",
-            "plog-cluster",
-            "--service",
-            "plog-api",
-            "--json",
-        ]),
-        &emulator,
-    )
-    .success();
+    let status = emulator
+        .aws(
+            hoist()
+                .args(service_args("status", "plog-api"))
+                .args(["--json"]),
+        )
+        .success();
     let status: Value = serde_json::from_str(&status).unwrap();
     let deployments = status["deployments"].as_array().unwrap();
     assert_eq!(deployments.len(), 1, "{status}");
@@ -262,7 +223,7 @@ fn dry_run_prints_the_diff_and_changes_nothing() {
     );
     assert_eq!(revisions(&emulator), 1, "nothing registered");
     assert_eq!(
-        service_task_definition(&emulator, "plog-cluster", "plog-api"),
+        emulator.service_task_definition("plog-cluster", "plog-api"),
         seeded.task_definition_arn
     );
 }
@@ -273,61 +234,42 @@ fn rollback_restores_the_previous_revision() {
     let seeded = emulator.seed();
     deploy(&emulator, &image(""), &[]).success();
     assert_ne!(
-        service_task_definition(&emulator, "plog-cluster", "plog-api"),
+        emulator.service_task_definition("plog-cluster", "plog-api"),
         seeded.task_definition_arn
     );
-    let stdout = with_aws(
-        hoist().args([
-            "rollback",
-            "--cluster",
-            "plog-cluster",
-            "--service",
-            "plog-api",
-            "--poll-interval",
-            "20ms",
-        ]),
-        &emulator,
-    )
-    .success();
+    let stdout = emulator
+        .aws(
+            hoist()
+                .args(service_args("rollback", "plog-api"))
+                .args(["--poll-interval", "20ms"]),
+        )
+        .success();
     assert_eq!(stdout.trim(), seeded.task_definition_arn);
     assert_eq!(
-        service_task_definition(&emulator, "plog-cluster", "plog-api"),
+        emulator.service_task_definition("plog-cluster", "plog-api"),
         seeded.task_definition_arn
     );
     // And forward again to an explicit revision.
-    with_aws(
-        hoist().args([
-            "rollback",
-            "--cluster",
-            "plog-cluster",
-            "--service",
-            "plog-api",
+    emulator
+        .aws(hoist().args(service_args("rollback", "plog-api")).args([
             "--to-revision",
             "2",
             "--poll-interval",
             "20ms",
-        ]),
-        &emulator,
-    )
-    .success();
-    assert!(service_task_definition(&emulator, "plog-cluster", "plog-api").ends_with(":2"));
+        ]))
+        .success();
+    assert!(emulator
+        .service_task_definition("plog-cluster", "plog-api")
+        .ends_with(":2"));
 }
 
 #[test]
 fn status_shows_deployments_images_and_events() {
     let emulator = EcsEmulator::start();
     emulator.seed();
-    let table = with_aws(
-        hoist().args([
-            "status",
-            "--cluster",
-            "plog-cluster",
-            "--service",
-            "plog-api",
-        ]),
-        &emulator,
-    )
-    .success();
+    let table = emulator
+        .aws(hoist().args(service_args("status", "plog-api")))
+        .success();
     assert!(
         table.contains("PRIMARY") && table.contains("plog-api:1"),
         "{table}"
@@ -371,22 +313,13 @@ fn bad_targets_fail_in_one_line_and_register_nothing() {
         (&["--container", "web"], "plog-back, datadog-agent"),
     ];
     for (overrides, expected) in cases {
-        let mut args = vec![
-            "deploy",
-            "--cluster",
-            "plog-cluster",
-            "--service",
-            "plog-api",
-            "--container",
-            "plog-back",
-        ];
+        let digest_image = image("");
+        let mut args = deploy_args("plog-api", &digest_image);
         for pair in overrides.chunks(2) {
             let i = args.iter().position(|a| *a == pair[0]).unwrap();
             args[i + 1] = pair[1];
         }
-        let digest_image = image("");
-        args.extend(["--image", &digest_image]);
-        let stderr = with_aws(hoist().args(&args), &emulator).failure(2);
+        let stderr = emulator.aws(hoist().args(args)).failure(2);
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
         assert!(stderr.contains(expected), "{expected:?} in {stderr}");
     }
@@ -398,25 +331,17 @@ fn missing_region_and_missing_credentials_fail_in_one_line() {
     let emulator = EcsEmulator::start();
     emulator.seed();
     let digest_image = image("");
-    let args = [
-        "deploy",
-        "--cluster",
-        "plog-cluster",
-        "--service",
-        "plog-api",
-        "--container",
-        "plog-back",
-        "--image",
-        &digest_image,
-    ];
-    let stderr = with_aws(hoist().args(args), &emulator)
+    let args = deploy_args("plog-api", &digest_image);
+    let stderr = emulator
+        .aws(hoist().args(args))
         .env_remove("AWS_REGION")
         .failure(2);
     assert!(
         stderr.contains("no AWS region") && stderr.contains("--region"),
         "{stderr}"
     );
-    let stderr = with_aws(hoist().args(args), &emulator)
+    let stderr = emulator
+        .aws(hoist().args(args))
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .failure(1);
@@ -448,12 +373,12 @@ fn task_family_starts_from_that_familys_latest_revision() {
     let emulator = EcsEmulator::start();
     emulator.seed();
     // Revision 2 registered outside hoist, with another image; the service stays on 1.
-    let registered = emulator.register_plog_api(&format!("{REPO}@sha256:{}", "d".repeat(64)));
+    let registered = emulator.register_plog_api(&marked_image("", 'd'));
     assert!(registered.ends_with(":2"));
     let arn = deploy(&emulator, &image(""), &["--task-family", "plog-api"]).success();
     assert!(arn.trim().ends_with(":3"), "{arn}");
     assert_eq!(
-        service_task_definition(&emulator, "plog-cluster", "plog-api"),
+        emulator.service_task_definition("plog-cluster", "plog-api"),
         arn.trim()
     );
 }

@@ -5,56 +5,24 @@
 //! an IAM policy without the ServiceDeployments actions.
 
 use crate::support::cli::{hoist, Hoist};
-use crate::support::ecs_emulator::{EcsEmulator, Seeded};
+use crate::support::ecs_emulator::{deploy_args, marked_image, service_args, EcsEmulator, Seeded};
 use serde_json::Value;
 
-const REPO: &str = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/plog-back";
-
-/// A digest-pinned image; a marker in the repository name steers the emulator.
 fn image(marker: &str) -> String {
-    let digest = format!("sha256:{}", "d".repeat(64));
-    if marker.is_empty() {
-        format!("{REPO}@{digest}")
-    } else {
-        format!("{REPO}-{marker}@{digest}")
-    }
+    marked_image(marker, 'd')
 }
 
 fn deploy(emulator: &EcsEmulator, service: &str, image: &str, extra: &[&str]) -> Hoist {
-    let mut command = hoist()
-        .args([
-            "deploy",
-            "--cluster",
-            "plog-cluster",
-            "--service",
-            service,
-            "--container",
-            "plog-back",
-            "--image",
-            image,
-            "--poll-interval",
-            "10ms",
-        ])
-        .args(extra)
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+    let mut command = emulator.aws(
+        hoist()
+            .args(deploy_args(service, image))
+            .args(["--poll-interval", "10ms"])
+            .args(extra),
+    );
     if !extra.contains(&"--wait-timeout") {
         command = command.args(["--wait-timeout", "60s"]);
     }
-    for (key, value) in emulator.env() {
-        command = command.env(key, value);
-    }
     command
-}
-
-fn service_task_definition(emulator: &EcsEmulator, service: &str) -> String {
-    emulator
-        .boto3(
-            "ecs",
-            &format!("print(client.describe_services(cluster='plog-cluster', services=['{service}'])['services'][0]['taskDefinition'])"),
-        )
-        .trim()
-        .to_string()
 }
 
 /// The seeded emulator, with a second service whose circuit breaker does
@@ -92,7 +60,9 @@ fn a_stale_read_right_after_the_update_is_waited_for_not_failed() {
         .as_str()
         .unwrap()
         .contains(":service-deployment/plog-cluster/plog-api/"));
-    assert!(service_task_definition(&emulator, "plog-api").ends_with("plog-api:2"));
+    assert!(emulator
+        .service_task_definition("plog-cluster", "plog-api")
+        .ends_with("plog-api:2"));
     assert_eq!(emulator.update_service_calls("plog-cluster", "plog-api"), 1);
 }
 
@@ -116,7 +86,9 @@ fn a_newer_deployment_supersedes_ours_exit_4_and_nothing_is_rolled_back() {
     assert_eq!(stderr.matches("hoist: error:").count(), 1, "{stderr}");
     // Only our own UpdateService: none to roll back over the newer one.
     assert_eq!(emulator.update_service_calls("plog-cluster", "plog-api"), 1);
-    assert!(service_task_definition(&emulator, "plog-api").ends_with("plog-api:3"));
+    assert!(emulator
+        .service_task_definition("plog-cluster", "plog-api")
+        .ends_with("plog-api:3"));
 }
 
 #[test]
@@ -135,7 +107,7 @@ fn ecs_rolling_back_by_itself_is_exit_3_and_hoist_adds_no_update() {
     assert!(stderr.contains("OutOfMemoryError"), "{stderr}");
     assert_eq!(emulator.update_service_calls("plog-cluster", "plog-api"), 1);
     assert_eq!(
-        service_task_definition(&emulator, "plog-api"),
+        emulator.service_task_definition("plog-cluster", "plog-api"),
         seeded.task_definition_arn
     );
 }
@@ -163,14 +135,16 @@ fn without_an_ecs_rollback_hoist_puts_the_previous_revision_back() {
         2
     );
     assert_eq!(
-        service_task_definition(&emulator, "plog-norollback"),
+        emulator.service_task_definition("plog-cluster", "plog-norollback"),
         seeded.task_definition_arn
     );
     // Without --rollback-on-failure the failed revision stays.
     let (_, report) =
         deploy(&emulator, "plog-norollback", &image("fail-rollout"), &[]).failure_report(3);
     assert_eq!(report["outcome"], "failed", "{report}");
-    assert!(service_task_definition(&emulator, "plog-norollback").ends_with("plog-api:3"));
+    assert!(emulator
+        .service_task_definition("plog-cluster", "plog-norollback")
+        .ends_with("plog-api:3"));
 }
 
 #[test]
@@ -201,7 +175,7 @@ fn a_rollout_that_never_settles_is_rolled_back_through_stop_service_deployment()
         "ROLLBACK_SUCCESSFUL"
     );
     assert_eq!(
-        service_task_definition(&emulator, "plog-norollback"),
+        emulator.service_task_definition("plog-cluster", "plog-norollback"),
         seeded.task_definition_arn
     );
 }
@@ -260,7 +234,7 @@ fn without_the_service_deployments_api_hoist_follows_describe_services() {
     assert_eq!(report["rolledBackBy"], "hoist", "{stderr}");
     assert!(stderr.contains("by hoist (UpdateService)"), "{stderr}");
     assert_eq!(
-        service_task_definition(&emulator, "plog-norollback"),
+        emulator.service_task_definition("plog-cluster", "plog-norollback"),
         seeded.task_definition_arn
     );
 }
@@ -286,7 +260,10 @@ fn a_code_deploy_service_deploys_through_codedeploy_with_its_app_spec() {
     }
     // No UpdateService: ECS refuses it for CODE_DEPLOY services.
     assert_eq!(emulator.update_service_calls("plog-cluster", "plog-cd"), 0);
-    assert_eq!(service_task_definition(&emulator, "plog-cd"), revision);
+    assert_eq!(
+        emulator.service_task_definition("plog-cluster", "plog-cd"),
+        revision
+    );
     let id = report["deploymentId"].as_str().unwrap();
     assert!(id.starts_with("d-"), "{report}");
     let spec = emulator.codedeploy_app_spec(id);
@@ -303,40 +280,26 @@ fn a_code_deploy_service_deploys_through_codedeploy_with_its_app_spec() {
     );
 
     // status shows the controller and the newest CodeDeploy deployment.
-    let mut status = hoist().args([
-        "status",
-        "--cluster",
-        "plog-cluster",
-        "--service",
-        "plog-cd",
-        "--json",
-    ]);
-    for (key, value) in emulator.env() {
-        status = status.env(key, value);
-    }
+    let status = emulator.aws(
+        hoist()
+            .args(service_args("status", "plog-cd"))
+            .args(["--json"]),
+    );
     let status: Value = serde_json::from_str(&status.success()).unwrap();
     assert_eq!(status["deploymentController"], "CODE_DEPLOY");
     assert_eq!(status["codedeploy"]["deploymentId"], id);
     assert_eq!(status["codedeploy"]["status"], "Succeeded");
 
     // rollback goes through CodeDeploy too.
-    let mut rollback = hoist().args([
-        "rollback",
-        "--cluster",
-        "plog-cluster",
-        "--service",
-        "plog-cd",
+    let rollback = emulator.aws(hoist().args(service_args("rollback", "plog-cd")).args([
         "--poll-interval",
         "10ms",
         "--json",
-    ]);
-    for (key, value) in emulator.env() {
-        rollback = rollback.env(key, value);
-    }
+    ]));
     let rolled: Value = serde_json::from_str(&rollback.success()).unwrap();
     assert_eq!(rolled["outcome"], "stable", "{rolled}");
     assert_eq!(
-        service_task_definition(&emulator, "plog-cd"),
+        emulator.service_task_definition("plog-cluster", "plog-cd"),
         seeded.task_definition_arn
     );
 
@@ -347,7 +310,7 @@ fn a_code_deploy_service_deploys_through_codedeploy_with_its_app_spec() {
     assert_eq!(report["rolledBackBy"], "codedeploy");
     assert!(stderr.contains("CodeDeploy rolled it back"), "{stderr}");
     assert_eq!(
-        service_task_definition(&emulator, "plog-cd"),
+        emulator.service_task_definition("plog-cluster", "plog-cd"),
         seeded.task_definition_arn
     );
 }
@@ -372,7 +335,7 @@ fn a_codedeploy_deployment_that_runs_out_of_time_is_stopped_with_rollback() {
         "{stderr}"
     );
     assert_eq!(
-        service_task_definition(&emulator, "plog-cd"),
+        emulator.service_task_definition("plog-cluster", "plog-cd"),
         seeded.task_definition_arn
     );
 }

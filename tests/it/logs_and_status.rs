@@ -4,7 +4,7 @@
 //! emulator (moto: its CloudWatch Logs is the real moto one).
 
 use crate::support::cli::{hoist, Hoist};
-use crate::support::ecs_emulator::EcsEmulator;
+use crate::support::ecs_emulator::{deploy_args, marked_image, EcsEmulator};
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
@@ -19,14 +19,7 @@ container = "plog-back"
 "#;
 
 fn in_project(command: Hoist, emulator: &EcsEmulator, dir: &std::path::Path) -> Hoist {
-    let mut command = command
-        .current_dir(dir)
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
-    for (key, value) in emulator.env() {
-        command = command.env(key, value);
-    }
-    command
+    emulator.aws(command.current_dir(dir))
 }
 
 /// Writes `lines` to the awslogs stream of each running task of plog-api
@@ -185,24 +178,14 @@ fn status_shows_the_latest_stopped_tasks_with_their_exit_codes_and_log_lines() {
     std::fs::write(dir.path().join("hoist.toml"), TOML).unwrap();
     let crash = "Caused by: org.postgresql.util.PSQLException: Connection refused";
     in_project(
-        hoist().args([
-            "deploy",
-            "--cluster",
-            "plog-cluster",
-            "--service",
-            "plog-api",
-            "--container",
-            "plog-back",
-            "--image",
-            &format!(
-                "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/plog-back@sha256:{}",
-                "f".repeat(64)
-            ),
-            "--env",
-            &format!("CRASH_ON_START={crash}"),
-            "--poll-interval",
-            "10ms",
-        ]),
+        hoist()
+            .args(deploy_args("plog-api", &marked_image("", 'f')))
+            .args([
+                "--env",
+                &format!("CRASH_ON_START={crash}"),
+                "--poll-interval",
+                "10ms",
+            ]),
         &emulator,
         dir.path(),
     )

@@ -7,7 +7,7 @@
 //! one proves hoist works on an ECS endpoint that nobody here wrote.
 
 use crate::support::cli::{hoist, Hoist};
-use crate::support::ecs_emulator::{EcsEmulator, Seeded};
+use crate::support::ecs_emulator::{deploy_args, service_args, EcsEmulator, Seeded};
 use crate::support::fixtures::boot3_layered;
 use crate::support::registry::{Auth, TestRegistry};
 use std::process::Command;
@@ -89,23 +89,16 @@ environment = {{ SPRING_PROFILES_ACTIVE = "prod" }}
     }
 
     fn hoist(&self, args: &[&str]) -> Hoist {
-        let mut command = hoist()
-            .args(args)
-            .args(["--poll-interval", "20ms", "--wait-timeout", "60s"])
-            .current_dir(self.dir.path())
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
-        for (key, value) in self.moto.env() {
-            command = command.env(key, value);
-        }
-        command
+        self.moto.aws(
+            hoist()
+                .args(args)
+                .args(["--poll-interval", "20ms", "--wait-timeout", "60s"])
+                .current_dir(self.dir.path()),
+        )
     }
 
     fn service_task_definition(&self, cluster: &str, service: &str) -> String {
-        self.moto
-            .boto3("ecs", &format!("print(client.describe_services(cluster='{cluster}', services=['{service}'])['services'][0]['taskDefinition'])"))
-            .trim()
-            .to_string()
+        self.moto.service_task_definition(cluster, service)
     }
 }
 
@@ -127,17 +120,7 @@ fn deploy_rollback_and_status_work_without_the_service_deployments_api() {
         project.registry.host,
         "a".repeat(64)
     );
-    let deploy = project.hoist(&[
-        "deploy",
-        "--cluster",
-        "plog-cluster",
-        "--service",
-        "plog-api",
-        "--container",
-        "plog-back",
-        "--image",
-        &image,
-    ]);
+    let deploy = project.hoist(&deploy_args("plog-api", &image));
     let (shown, output) = deploy.output();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{shown}:\n{stderr}");
@@ -150,20 +133,11 @@ fn deploy_rollback_and_status_work_without_the_service_deployments_api() {
     );
 
     // status takes no wait flags: not through project.hoist.
-    let mut status = hoist()
-        .args([
-            "status",
-            "--cluster",
-            "plog-cluster",
-            "--service",
-            "plog-api",
-            "--json",
-        ])
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
-    for (key, value) in project.moto.env() {
-        status = status.env(key, value);
-    }
+    let status = project.moto.aws(
+        hoist()
+            .args(service_args("status", "plog-api"))
+            .args(["--json"]),
+    );
     let value: serde_json::Value = serde_json::from_str(&status.success()).unwrap();
     assert_eq!(value["taskDefinitionArn"], arn.as_str(), "{value}");
     // The stopped-task and load-balancer reads work there too: nothing
@@ -172,13 +146,7 @@ fn deploy_rollback_and_status_work_without_the_service_deployments_api() {
     assert_eq!(value["notes"], serde_json::json!([]), "{value}");
 
     let (shown, output) = project
-        .hoist(&[
-            "rollback",
-            "--cluster",
-            "plog-cluster",
-            "--service",
-            "plog-api",
-        ])
+        .hoist(&service_args("rollback", "plog-api"))
         .output();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{shown}:\n{stderr}");

@@ -99,22 +99,13 @@ environment = {{ SPRING_PROFILES_ACTIVE = "stage,worker" }}
     }
 
     fn hoist(&self, args: &[&str]) -> Hoist {
-        let mut command = hoist()
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
-        for (key, value) in self.emulator.env() {
-            command = command.env(key, value);
-        }
-        command
+        self.emulator
+            .aws(hoist().args(args).current_dir(self.dir.path()))
     }
 
     fn task_definition(&self, service: &str) -> String {
         self.emulator
-            .boto3("ecs", &format!("print(client.describe_services(cluster='plog-cluster', services=['{service}'])['services'][0]['taskDefinition'])"))
-            .trim()
-            .to_string()
+            .service_task_definition("plog-cluster", service)
     }
 
     fn environment_of(&self, task_definition: &str) -> Vec<(String, String)> {

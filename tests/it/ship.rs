@@ -96,22 +96,12 @@ protect = true
     }
 
     fn hoist(&self, args: &[&str]) -> Hoist {
-        let mut command = hoist()
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
-        for (key, value) in self.emulator.env() {
-            command = command.env(key, value);
-        }
-        command
+        self.emulator
+            .aws(hoist().args(args).current_dir(self.dir.path()))
     }
 
     fn service_task_definition(&self, cluster: &str, service: &str) -> String {
-        self.emulator
-            .boto3("ecs", &format!("print(client.describe_services(cluster='{cluster}', services=['{service}'])['services'][0]['taskDefinition'])"))
-            .trim()
-            .to_string()
+        self.emulator.service_task_definition(cluster, service)
     }
 
     fn image_of(&self, task_definition: &str) -> Value {

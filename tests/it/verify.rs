@@ -6,14 +6,11 @@
 //! refuses before it registers anything unless `--no-verify`.
 
 use crate::support::cli::{hoist, Hoist};
+use crate::support::denying::{denying_endpoint, Denying, Protocol};
 use crate::support::ecs_emulator::{EcsEmulator, Seeded};
 use crate::support::fixtures::boot3_layered;
 use crate::support::registry::{Auth, TestRegistry};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 const MISSING_PARAMETER: &str = "arn:aws:ssm:ap-northeast-2:123456789012:parameter/plog/missing";
 const FLAGS_PARAMETER: &str = "arn:aws:ssm:ap-northeast-2:123456789012:parameter/plog/flags";
@@ -101,15 +98,8 @@ container = "plog-back"
     }
 
     fn hoist(&self, args: &[&str]) -> Hoist {
-        let mut command = hoist()
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
-        for (key, value) in self.emulator.env() {
-            command = command.env(key, value);
-        }
-        command
+        self.emulator
+            .aws(hoist().args(args).current_dir(self.dir.path()))
     }
 
     /// `hoist verify ENV`: exit code, stdout lines, stderr.
@@ -149,89 +139,6 @@ container = "plog-back"
             .parse()
             .unwrap()
     }
-}
-
-/// An endpoint that denies every call as AWS answers an action the
-/// caller's policy lacks: IAM (query protocol) with HTTP 403 `AccessDenied`,
-/// SSM (JSON protocol) with HTTP 400 `AccessDeniedException`. Its URL, and
-/// the actions asked for. It serves 64 connections at most, then stops.
-fn denying(service: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let asked = Arc::new(Mutex::new(Vec::new()));
-    let record = Arc::clone(&asked);
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().take(64).flatten() {
-            match deny(&mut stream, service) {
-                Ok(action) if !action.is_empty() => record.lock().unwrap().push(action),
-                _ => {}
-            }
-        }
-    });
-    (url, asked)
-}
-
-fn denying_iam() -> String {
-    denying("iam").0
-}
-
-fn deny(stream: &mut TcpStream, service: &str) -> std::io::Result<String> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut length = 0;
-    let mut target = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(String::new());
-        }
-        if line == "\r\n" {
-            break;
-        }
-        if let Some((key, value)) = line.split_once(':') {
-            if key.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-            if key.eq_ignore_ascii_case("x-amz-target") {
-                // `AmazonSSM.DescribeParameters`
-                target = value.trim().rsplit('.').next().map(str::to_string);
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    let body = String::from_utf8_lossy(&body);
-    let action = target.unwrap_or_else(|| {
-        body.split('&')
-            .find_map(|p| p.strip_prefix("Action="))
-            .unwrap_or("?")
-            .to_string()
-    });
-    let who = format!(
-        "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: {service}:{action}"
-    );
-    let (status, content_type, body) = if service == "iam" {
-        (
-            "403 Forbidden",
-            "text/xml",
-            format!(
-                "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>AccessDenied</Code>\
-                 <Message>{who}</Message></Error><RequestId>denied-1</RequestId></ErrorResponse>"
-            ),
-        )
-    } else {
-        (
-            "400 Bad Request",
-            "application/x-amz-json-1.1",
-            format!("{{\"__type\":\"AccessDeniedException\",\"message\":\"{who}\"}}"),
-        )
-    };
-    write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    Ok(action)
 }
 
 fn clean() -> Setup {
@@ -347,7 +254,7 @@ fn a_denied_read_could_not_be_checked_names_the_iam_action_and_never_blocks() {
     let registry = TestRegistry::start(Auth::None);
     let setup = Setup::new(&format!("{}/plog-back", registry.host), "", "plog-back");
     boot3_layered(&setup.dir.path().join("build/libs"));
-    let iam = denying_iam();
+    let iam = denying_endpoint("iam", Protocol::Query, 64);
     let (_, output) = setup
         .hoist(&["verify", "dev"])
         .env("AWS_ENDPOINT_URL_IAM", &iam)
@@ -510,10 +417,10 @@ fn ssm_parameters_are_looked_up_by_name_and_never_read() {
     assert!(listed[0].get("Value").is_none(), "{listed}");
 
     // Only DescribeParameters is asked, and a refusal names it.
-    let (ssm, asked) = denying("ssm");
+    let ssm = Denying::start("ssm", Protocol::Json, 64);
     let (_, output) = setup
         .hoist(&["verify", "dev"])
-        .env("AWS_ENDPOINT_URL_SSM", &ssm)
+        .env("AWS_ENDPOINT_URL_SSM", &ssm.url)
         .output();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
@@ -527,7 +434,7 @@ fn ssm_parameters_are_looked_up_by_name_and_never_read() {
         stdout.trim_end().ends_with("0 problems, 2 could not check"),
         "{stdout}"
     );
-    let asked = asked.lock().unwrap().clone();
+    let asked = ssm.asked();
     assert!(
         !asked.is_empty() && asked.iter().all(|a| a == "DescribeParameters"),
         "{asked:?}"

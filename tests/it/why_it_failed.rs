@@ -5,49 +5,21 @@
 //! (moto with rollouts, crash logs and target health) through the real SDK.
 
 use crate::support::cli::{hoist, Hoist};
-use crate::support::ecs_emulator::EcsEmulator;
-
-const REPO: &str = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/plog-back";
+use crate::support::ecs_emulator::{deploy_args, marked_image, service_args, EcsEmulator};
 
 fn image(marker: &str) -> String {
-    let digest = format!("sha256:{}", "e".repeat(64));
-    if marker.is_empty() {
-        format!("{REPO}@{digest}")
-    } else {
-        format!("{REPO}-{marker}@{digest}")
-    }
-}
-
-fn with_aws(command: Hoist, emulator: &EcsEmulator) -> Hoist {
-    let mut command = command
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
-    for (key, value) in emulator.env() {
-        command = command.env(key, value);
-    }
-    command
+    marked_image(marker, 'e')
 }
 
 fn deploy(emulator: &EcsEmulator, service: &str, image: &str, extra: &[&str]) -> Hoist {
-    with_aws(
-        hoist().args([
-            "deploy",
-            "--cluster",
-            "plog-cluster",
-            "--service",
-            service,
-            "--container",
-            "plog-back",
-            "--image",
-            image,
+    emulator
+        .aws(hoist().args(deploy_args(service, image)).args([
             "--poll-interval",
             "10ms",
             "--wait-timeout",
             "60s",
-        ]),
-        emulator,
-    )
-    .args(extra)
+        ]))
+        .args(extra)
 }
 
 /// No SDK debug dump and one error line.
@@ -336,21 +308,10 @@ fn aws_errors_are_one_line_with_code_request_id_and_hint_never_a_dump() {
     assert!(stderr.contains("no-such-family"), "{stderr}");
     // Nothing listening: a dispatch failure, said in one line.
     let closed = format!("http://127.0.0.1:{}", crate::support::registry::free_port());
-    let stderr = hoist()
-        .args([
-            "status",
-            "--cluster",
-            "plog-cluster",
-            "--service",
-            "plog-api",
-        ])
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    // The emulator's environment with its endpoint replaced by the closed one.
+    let stderr = emulator
+        .aws(hoist().args(service_args("status", "plog-api")))
         .env("AWS_ENDPOINT_URL", &closed)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "ap-northeast-2")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_MAX_ATTEMPTS", "1")
         .failure(1);
     assert_clean_errors(&stderr);

@@ -3,12 +3,14 @@
 //! (CloudWatch Logs, ECS: HTTP 400 `{"__type": "AccessDeniedException"}`)
 //! or query-protocol ones (IAM, ELB: HTTP 403 XML `AccessDenied`). Point a
 //! service at it with `AWS_ENDPOINT_URL_<SERVICE>`. It serves a bounded
-//! number of connections, then stops.
+//! number of connections, then stops; [`Denying::asked`] says which actions
+//! were asked for.
 
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How a denied call is answered.
@@ -20,22 +22,52 @@ pub enum Protocol {
     Query,
 }
 
+/// A running denying endpoint.
+pub struct Denying {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    asked: Arc<Mutex<Vec<String>>>,
+}
+
+impl Denying {
+    /// Starts a denying endpoint for the service whose IAM prefix is
+    /// `prefix` (`logs`, `iam`, `ssm`, …). At most `connections` are served.
+    pub fn start(prefix: &'static str, protocol: Protocol, connections: usize) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&asked);
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().take(connections).flatten() {
+                if let Ok(Some(action)) = deny(&mut stream, prefix, protocol) {
+                    record.lock().unwrap().push(action);
+                }
+            }
+        });
+        Self { url, asked }
+    }
+
+    /// The actions asked for so far (`GetRole`, `DescribeParameters`, …),
+    /// in the order they came.
+    pub fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
 /// Starts a denying endpoint for the service whose IAM prefix is `prefix`
 /// (`logs`, `iam`, …); its URL. At most `connections` are served.
 pub fn denying_endpoint(prefix: &'static str, protocol: Protocol, connections: usize) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().take(connections).flatten() {
-            let _ = deny(&mut stream, prefix, protocol);
-        }
-    });
-    url
+    Denying::start(prefix, protocol, connections).url
 }
 
-/// The action a request names: the JSON protocol's `X-Amz-Target`
+/// Reads one request and denies it; the action it named (`None` when the
+/// connection closed before a request): the JSON protocol's `X-Amz-Target`
 /// (`Logs_20140328.GetLogEvents`), the query protocol's `Action=`.
-fn deny(stream: &mut TcpStream, prefix: &str, protocol: Protocol) -> std::io::Result<()> {
+fn deny(
+    stream: &mut TcpStream,
+    prefix: &str,
+    protocol: Protocol,
+) -> std::io::Result<Option<String>> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut length = 0;
@@ -43,7 +75,7 @@ fn deny(stream: &mut TcpStream, prefix: &str, protocol: Protocol) -> std::io::Re
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 {
-            return Ok(());
+            return Ok(None);
         }
         if line == "\r\n" {
             break;
@@ -89,5 +121,6 @@ fn deny(stream: &mut TcpStream, prefix: &str, protocol: Protocol) -> std::io::Re
         stream,
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nx-amzn-RequestId: denied-1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
         answer.len()
-    )
+    )?;
+    Ok(Some(action))
 }

@@ -95,6 +95,7 @@
 
 #![allow(dead_code)]
 
+use crate::support::cli::Hoist;
 use crate::support::registry::free_port;
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -102,6 +103,44 @@ use std::time::{Duration, Instant};
 
 /// The image of `plog-back` in revision 1 of the seeded `plog-api` family.
 pub const PLOG_BACK_IMAGE: &str = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/plog-back@sha256:abababababababababababababababababababababababababababababababab";
+
+/// The ECR repository of `plog-back`, as the seeded task definition names it.
+pub const PLOG_BACK_REPO: &str = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/plog-back";
+
+/// A digest-pinned `plog-back` image (`sha256:` and 64 × `digest_char`);
+/// a non-empty `marker` is appended to the repository name
+/// (`plog-back-MARKER@…`) and steers the emulator (see the module header).
+/// Each test file keeps its own `digest_char`, so their images differ.
+pub fn marked_image(marker: &str, digest_char: char) -> String {
+    let digest = format!("sha256:{}", digest_char.to_string().repeat(64));
+    if marker.is_empty() {
+        format!("{PLOG_BACK_REPO}@{digest}")
+    } else {
+        format!("{PLOG_BACK_REPO}-{marker}@{digest}")
+    }
+}
+
+/// `COMMAND --cluster plog-cluster --service SERVICE`: the arguments of
+/// `hoist status` or `hoist rollback` for `service` of `plog-cluster`.
+pub fn service_args<'a>(command: &'a str, service: &'a str) -> [&'a str; 5] {
+    [command, "--cluster", "plog-cluster", "--service", service]
+}
+
+/// The arguments of `hoist deploy` for `plog-back` in `service` of
+/// `plog-cluster` to `image` (no wait or poll flags).
+pub fn deploy_args<'a>(service: &'a str, image: &'a str) -> [&'a str; 9] {
+    [
+        "deploy",
+        "--cluster",
+        "plog-cluster",
+        "--service",
+        service,
+        "--container",
+        "plog-back",
+        "--image",
+        image,
+    ]
+}
 
 /// A running emulator; stopped when dropped.
 pub struct EcsEmulator {
@@ -244,6 +283,20 @@ impl EcsEmulator {
             ("AWS_REGION", "ap-northeast-2".into()),
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
         ]
+    }
+
+    /// `command` with this server's AWS environment ([`env`](Self::env)) and
+    /// no AWS config or credentials file (`AWS_CONFIG_FILE` and
+    /// `AWS_SHARED_CREDENTIALS_FILE` are `/nonexistent`), so that nothing of
+    /// the user's own AWS set-up is read.
+    pub fn aws(&self, command: Hoist) -> Hoist {
+        let mut command = command
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+        for (key, value) in self.env() {
+            command = command.env(key, value);
+        }
+        command
     }
 
     /// Runs a Python snippet against this server and returns its stdout;
@@ -450,6 +503,17 @@ cd.create_deployment_group(applicationName='AppECS-plog-cluster-{name}', deploym
             .split(", ")
             .map(|f| f.trim_matches('\'').to_string())
             .collect()
+    }
+
+    /// The task definition ARN service `cluster/service` runs
+    /// (DescribeServices).
+    pub fn service_task_definition(&self, cluster: &str, service: &str) -> String {
+        self.boto3(
+            "ecs",
+            &format!("print(client.describe_services(cluster='{cluster}', services=['{service}'])['services'][0]['taskDefinition'])"),
+        )
+        .trim()
+        .to_string()
     }
 
     /// The status of a service deployment (DescribeServiceDeployments).
