@@ -1,7 +1,9 @@
-//! Loading AWS SDK configuration once, the same way for ECS, ECR and Secrets
-//! Manager: aws-config's default chain (env, profile, SSO, web identity,
-//! container and instance metadata), endpoint overrides (`AWS_ENDPOINT_URL`,
+//! Loading AWS SDK configuration the same way for every service hoist calls
+//! (ECS, ECR, CodeDeploy, Secrets Manager, CloudWatch Logs, ELB, IAM, SSM):
+//! aws-config's default chain (env, profile, SSO, web identity, container
+//! and instance metadata), endpoint overrides (`AWS_ENDPOINT_URL`,
 //! `AWS_ENDPOINT_URL_<SERVICE>`), and the region and profile asked for.
+//! [`error`] turns their failed calls into one line each.
 
 pub(crate) mod error;
 
