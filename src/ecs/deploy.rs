@@ -175,20 +175,11 @@ pub async fn deploy(
         report_out.seconds = started.elapsed().as_secs_f64();
         return result;
     }
-    let mut ours = client
-        .update_service(
-            &target.cluster,
-            &target.service,
-            &arn,
-            options.force_new_deployment,
-        )
-        .await?;
-    let mut tracking = Tracking::default();
-    find_service_deployment(
+    let (ours, mut tracking) = start_deployment(
         client,
         target,
-        &mut ours,
-        &mut tracking,
+        &arn,
+        options.force_new_deployment,
         before.strategy.as_deref(),
         progress,
     )
@@ -355,6 +346,25 @@ async fn follow_to_the_end(
         wait.log_lines,
     )
     .await
+}
+
+/// Points the service at `task_definition` (UpdateService) and finds the
+/// deployment that made, with how it will be followed (the service
+/// deployment ARN, or DescribeServices when that API is missing).
+async fn start_deployment(
+    client: &EcsClient,
+    target: &ServiceTarget,
+    task_definition: &str,
+    force: bool,
+    strategy: Option<&str>,
+    progress: &dyn RolloutProgress,
+) -> Result<(OurDeployment, Tracking)> {
+    let mut ours = client
+        .update_service(&target.cluster, &target.service, task_definition, force)
+        .await?;
+    let mut tracking = Tracking::default();
+    find_service_deployment(client, target, &mut ours, &mut tracking, strategy, progress).await?;
+    Ok((ours, tracking))
 }
 
 /// When UpdateService's answer named no service deployment, the newest one
@@ -703,15 +713,11 @@ pub async fn rollback(
         report_out.seconds = started.elapsed().as_secs_f64();
         return result;
     }
-    let mut ours = client
-        .update_service(&target.cluster, &target.service, &chosen, false)
-        .await?;
-    let mut tracking = Tracking::default();
-    find_service_deployment(
+    let (ours, mut tracking) = start_deployment(
         client,
         target,
-        &mut ours,
-        &mut tracking,
+        &chosen,
+        false,
         before.strategy.as_deref(),
         progress,
     )

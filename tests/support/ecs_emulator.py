@@ -1330,6 +1330,13 @@ def _count_failed_start(backend, svc, primary: dict, meta: dict, record: dict | 
     it never started): failedTasks + 1, the "has started" event, and the
     circuit breaker."""
     primary["failedTasks"] += 1
+    _counted_start(backend, svc, primary, meta, record, task)
+
+
+def _counted_start(backend, svc, primary: dict, meta: dict, record: dict | None, task) -> None:
+    """After `task` of `primary` started (and maybe failed at once): the
+    counts, the service deployment's, the "has started" event, and the
+    circuit breaker."""
     primary["pendingCount"] = max(primary["desiredCount"] - primary["runningCount"], 0)
     _touch(primary)
     _sd_counts(record, primary)
@@ -1353,7 +1360,6 @@ def _step_unhealthy(backend, svc, primary: dict, meta: dict, record: dict | None
     its load balancer reports unhealthy; deployment-circuit-breaker.html:
     such tasks count as failed). The task found unhealthy at the previous
     step is stopped, then one task is started (registered, unhealthy)."""
-    desired = primary["desiredCount"]
     codes = meta.get("health_codes")
     for arn in list(meta["tasks"]):
         meta["tasks"].remove(arn)
@@ -1393,14 +1399,7 @@ def _step_unhealthy(backend, svc, primary: dict, meta: dict, record: dict | None
     task = _start_task(backend, svc, primary, health_codes=codes)
     meta["tasks"].append(task.task_arn)
     primary["runningCount"] += 1
-    primary["pendingCount"] = max(desired - primary["runningCount"], 0)
-    _touch(primary)
-    _sd_counts(record, primary)
-    if record is not None:
-        record["deploymentCircuitBreaker"]["failureCount"] = primary["failedTasks"]
-    _event(svc, f"(service {svc.name}) has started 1 tasks: {_tasks_phrase([task.id])}.")
-    _maybe_trip(backend, svc, primary, meta)
-    _recount(svc)
+    _counted_start(backend, svc, primary, meta, record, task)
 
 
 def _finish(backend, svc, primary: dict, meta: dict) -> None:
