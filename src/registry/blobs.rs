@@ -2,9 +2,17 @@
 //! upload it (small blobs whole in the closing `PUT`; large ones as `PATCH`
 //! parts with `Content-Range`, then `PUT`), download it (streamed, checked
 //! against its digest).
+//!
+//! It answers to registries as they are, not only as the spec reads: any
+//! 2xx is success where the spec names `202` or `201` (Amazon ECR answers a
+//! `PATCH` with `201`: openai/tart#273, jdx/mise PR #11376,
+//! aws/containers-roadmap#2831); the next part's offset is counted from the
+//! bytes sent, never read from the `Range` answer (ECR's stops advancing
+//! after the first part: aws/containers-roadmap#2831, crashappsec/chalk PR
+//! #682); and a mount the registry refuses becomes a plain upload.
 
 use crate::image::digest::{Digest, HashingWriter};
-use crate::registry::transport::{response_error, Registry};
+use crate::registry::transport::{answer_error, response_error, ErrorAnswer, Registry};
 use crate::util::fs::{disk_full_or, DiskFull};
 use crate::util::temp::{self, TempKind};
 use anyhow::{anyhow, bail, Context, Result};
@@ -13,8 +21,22 @@ use reqwest::{Method, StatusCode};
 use std::io::Write;
 use std::path::Path;
 
-/// Upload part size: ECR wants parts of at least 5 MiB (but the last).
+/// The upload part size, and the largest blob sent whole in one `PUT`.
+///
+/// Amazon ECR is the registry that bounds it, from both sides:
+/// - every part but the last must be at least 5 MiB; a smaller one makes
+///   ECR raise LayerPartTooSmallException, and the closing `PUT` fails with
+///   `400 BLOB_UPLOAD_INVALID` (dotnet/sdk-container-builds#424);
+/// - its UploadLayerPart API takes at most 10 MiB in a part (ECR service
+///   quotas, "Layer part size").
+///
+/// 8 MiB sits between the two, and every other registry takes it.
 pub(crate) const DEFAULT_CHUNK_SIZE: usize = 8 << 20;
+/// ECR's smallest part but the last (see [`DEFAULT_CHUNK_SIZE`]).
+const ECR_MIN_PART: usize = 5 << 20;
+/// ECR's UploadLayerPart's largest part (see [`DEFAULT_CHUNK_SIZE`]).
+const ECR_MAX_PART: usize = 10 << 20;
+const _: () = assert!(ECR_MIN_PART <= DEFAULT_CHUNK_SIZE && DEFAULT_CHUNK_SIZE <= ECR_MAX_PART);
 
 /// How many times an upload session is started before giving up.
 const UPLOAD_SESSIONS: u32 = 3;
@@ -55,6 +77,8 @@ pub(crate) enum MountOutcome {
     Mounted,
     /// The registry opened an upload session instead (at this location).
     UploadAt(String),
+    /// The registry refused the mount (403, 404, 405, …): upload instead.
+    Refused,
 }
 
 /// Asks the registry to link `digest` from repository `from` into `repo`.
@@ -73,15 +97,18 @@ pub(crate) async fn mount_blob(
                 .header(CONTENT_LENGTH, 0)
         })
         .await?;
-    match response.status() {
-        StatusCode::CREATED => Ok(MountOutcome::Mounted),
-        StatusCode::ACCEPTED => Ok(MountOutcome::UploadAt(location(&response)?)),
-        _ => Err(response_error(
-            response,
-            registry.host(),
-            &format!("mounting {digest} into {repo}"),
-        )
-        .await),
+    // ECR mounts only where the account enabled BLOB_MOUNTING, within one
+    // account and region, and only a blob that a manifest of `from`
+    // references (ECR user guide, blob mounting); elsewhere it answers 202
+    // with a plain upload session. A refusal or an error never fails the
+    // push: the blob is uploaded instead.
+    let status = response.status();
+    if status == StatusCode::CREATED {
+        Ok(MountOutcome::Mounted)
+    } else if status.is_success() {
+        Ok(location(&response).map_or(MountOutcome::Refused, MountOutcome::UploadAt))
+    } else {
+        Ok(MountOutcome::Refused)
     }
 }
 
@@ -218,7 +245,7 @@ pub(crate) async fn start_session(
                 .header(CONTENT_LENGTH, 0)
         })
         .await?;
-    if response.status() != StatusCode::ACCEPTED {
+    if !response.status().is_success() {
         let error = response_error(response, registry.host(), what).await;
         return Err(SessionRefused(error).into());
     }
@@ -246,7 +273,20 @@ pub(crate) async fn send_part(
                 .body(part.clone())
         })
         .await?;
-    if response.status() != StatusCode::ACCEPTED {
+    part_answer(registry, response, what, location).await
+}
+
+/// Checks the answer to a `PATCH`: any 2xx is success (ECR answers `201`
+/// where the spec names `202`). Returns where the session goes on: the
+/// `Location` if one was sent, else where it was. The `Range` header is
+/// never read: ECR's stops advancing after the first part.
+async fn part_answer(
+    registry: &Registry,
+    response: reqwest::Response,
+    what: &str,
+    location: &str,
+) -> Result<String> {
+    if !response.status().is_success() {
         return Err(response_error(response, registry.host(), what).await);
     }
     Ok(location_of(&response).unwrap_or_else(|| location.to_string()))
@@ -268,10 +308,7 @@ pub(crate) async fn send_stream(
         .header(CONTENT_TYPE, "application/octet-stream")
         .body(body);
     let response = registry.send_once(scope, what, request).await?;
-    if response.status() != StatusCode::ACCEPTED {
-        return Err(response_error(response, registry.host(), what).await);
-    }
-    Ok(location_of(&response).unwrap_or_else(|| location.to_string()))
+    part_answer(registry, response, what, location).await
 }
 
 /// Cancels the session at `location` (`DELETE`), best effort and bounded by
@@ -349,18 +386,21 @@ async fn finish_upload(
     what: &str,
     digest: &Digest,
 ) -> Result<()> {
-    match response.status() {
-        StatusCode::CREATED => Ok(()),
-        StatusCode::BAD_REQUEST => {
-            let error = response_error(response, registry.host(), what).await;
-            Err(DigestRejected {
-                digest: digest.clone(),
-                message: format!("{error:#}"),
-            }
-            .into())
-        }
-        _ => Err(response_error(response, registry.host(), what).await),
+    if response.status().is_success() {
+        return Ok(());
     }
+    let answer = ErrorAnswer::read(response).await;
+    let error = answer_error(&answer, registry.host(), what);
+    // A 400 that names no other cause is a digest mismatch; ECR's
+    // BLOB_UPLOAD_INVALID (a part under 5 MiB) is not.
+    if answer.status == 400 && matches!(answer.code.as_str(), "DIGEST_INVALID" | "") {
+        return Err(DigestRejected {
+            digest: digest.clone(),
+            message: format!("{error:#}"),
+        }
+        .into());
+    }
+    Err(error)
 }
 
 fn location_of(response: &reqwest::Response) -> Option<String> {

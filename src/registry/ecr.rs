@@ -1,6 +1,7 @@
 //! Amazon ECR: recognising its hosts (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`,
 //! FIPS, China and dual-stack `*.on.aws` forms; `public.ecr.aws`), registry
-//! credentials from `GetAuthorizationToken` (no `docker login`), and
+//! credentials from `GetAuthorizationToken` (no `docker login`), renewed
+//! when they expire, and
 //! creating a missing repository when asked to.
 
 use crate::aws::error::{AwsCall, AwsError, Service};
@@ -48,8 +49,9 @@ pub(crate) fn is_ecr_public_host(host: &str) -> bool {
 
 /// Registry credentials for an ECR host from `GetAuthorizationToken`.
 ///
-/// The token is used for the whole run even if it says it has expired (a
-/// token is fetched once per host and run, never in a loop).
+/// The token is used until the registry says it has expired, whatever its
+/// `expiresAt` says; then [`token_renewal`] fetches one more, once per
+/// refusal (never in a loop).
 pub(crate) async fn ecr_credentials(
     host: &str,
     aws: &crate::aws::AwsOptions,
@@ -72,6 +74,22 @@ pub(crate) async fn ecr_credentials(
     crate::registry::auth::Credentials::from_base64_pair(token).ok_or_else(|| {
         anyhow::anyhow!("ECR {host}: the authorization token is not base64 USER:PASSWORD")
     })
+}
+
+/// How a client for ECR host `host` renews its token once the registry
+/// says it expired (after 12 hours): `GetAuthorizationToken` again.
+pub(crate) fn token_renewal(
+    host: &str,
+    aws: &crate::aws::AwsOptions,
+) -> crate::registry::transport::CredentialRenewal {
+    let (host, aws) = (host.to_string(), aws.clone());
+    crate::registry::transport::CredentialRenewal {
+        source: "GetAuthorizationToken",
+        fetch: Box::new(move || {
+            let (host, aws) = (host.clone(), aws.clone());
+            Box::pin(async move { ecr_credentials(&host, &aws).await })
+        }),
+    }
 }
 
 /// An ECR API client for the registry `host`, in its region (unless the

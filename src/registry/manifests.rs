@@ -196,14 +196,15 @@ pub(crate) enum PutOutcome {
 /// True for the answer a registry gives when a tag exists and may not move.
 ///
 /// ECR answers a manifest `PUT` to an existing tag of an IMMUTABLE repository
-/// with HTTP 400 and the distribution error code `TAG_INVALID`, message "The
-/// image tag '…' already exists in the '…' repository and cannot be
-/// overwritten because the repository is immutable." — the ECR user guide
-/// ("Preventing image tags from being overwritten": an
-/// ImageTagAlreadyExistsException is returned) and docker's rendering of it
-/// ("tag invalid: The image tag 'latest' already exists in the … repository
-/// and cannot be overwritten because the repository is immutable.",
-/// aws/containers-roadmap#862). Other registries (Harbor, MSR) say
+/// (or an IMMUTABLE_WITH_EXCLUSION one, for a tag no filter excludes) with
+/// HTTP 400 and the distribution error code `TAG_INVALID`, even when the
+/// tag already names the very manifest sent (aws/containers-roadmap#2380).
+/// The message is "The image tag '…' already exists in the '…' repository
+/// and cannot be overwritten because the tag is immutable." since 2025, and
+/// ended "…because the repository is immutable." before
+/// (GoogleContainerTools/kaniko#3481; the ECR user guide, "Preventing image
+/// tags from being overwritten"; aws/containers-roadmap#862). The code
+/// decides, whichever the wording. Other registries (Harbor, MSR) say
 /// "immutable" in their message.
 pub(crate) fn is_immutable_tag_answer(answer: &ErrorAnswer) -> bool {
     let message = answer.message.to_ascii_lowercase();
@@ -233,7 +234,8 @@ pub(crate) async fn put_manifest(
                 .body(body.clone())
         })
         .await?;
-    if response.status() != StatusCode::CREATED {
+    // Any 2xx: the spec names 201, and hoist asks no more of a registry.
+    if !response.status().is_success() {
         let answer = ErrorAnswer::read(response).await;
         if Digest::parse(reference).is_err() && is_immutable_tag_answer(&answer) {
             return Ok(PutOutcome::TagImmutable(answer));
@@ -268,6 +270,12 @@ mod tests {
             message: "The image tag 'dev' already exists in the 'plog-back' repository and cannot be overwritten because the repository is immutable.".into(),
         };
         assert!(is_immutable_tag_answer(&ecr));
+        let since_2025 = ErrorAnswer {
+            status: 400,
+            code: "TAG_INVALID".into(),
+            message: "The image tag 'dev' already exists in the 'plog-back' repository and cannot be overwritten because the tag is immutable.".into(),
+        };
+        assert!(is_immutable_tag_answer(&since_2025));
         let other = ErrorAnswer {
             status: 400,
             code: "MANIFEST_INVALID".into(),

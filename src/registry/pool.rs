@@ -2,11 +2,13 @@
 //! run. For private ECR hosts `GetAuthorizationToken` comes first: a token
 //! `docker login` left in the docker config lasts 12 hours, so it is the one
 //! likely to be stale, while the AWS credentials are what the run is using;
-//! the docker config is the fallback when the AWS call fails. Every other
-//! host takes its credentials from the docker config.
+//! the docker config is the fallback when the AWS call fails. Either way an
+//! ECR client renews its token with `GetAuthorizationToken` once the
+//! registry says it expired. Every other host takes its credentials from
+//! the docker config.
 
 use crate::registry::auth::docker_credentials;
-use crate::registry::ecr::{ecr_credentials, is_ecr_host};
+use crate::registry::ecr::{ecr_credentials, is_ecr_host, token_renewal};
 use crate::registry::transport::{ClientOptions, Registry};
 use anyhow::Result;
 use std::collections::HashMap;
@@ -52,7 +54,11 @@ impl RegistryPool {
         } else {
             docker_credentials(host)?
         };
-        let client = Arc::new(Registry::new(host, &self.options, credentials)?);
+        let mut client = Registry::new(host, &self.options, credentials)?;
+        if is_ecr_host(host) {
+            client = client.with_renewal(token_renewal(host, self.options.aws_for(host)));
+        }
+        let client = Arc::new(client);
         client.ping().await?;
         clients.insert(host.to_string(), client.clone());
         Ok(client)

@@ -105,6 +105,7 @@ async fn push_blob(
             match mount_blob(registry, repo, &blob.digest, from).await? {
                 MountOutcome::Mounted => mounted = true,
                 MountOutcome::UploadAt(location) => session = Some(location),
+                MountOutcome::Refused => {}
             }
         }
         if mounted {

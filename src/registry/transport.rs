@@ -1,6 +1,7 @@
 //! One registry host: the HTTP client (TLS, timeouts, plain HTTP only where
 //! allowed), authentication on challenge (Basic, or Bearer tokens cached per
-//! scope until they expire) and bounded retries of temporary failures.
+//! scope until they expire), credentials renewed once when the registry says
+//! they expired, and bounded retries of temporary failures.
 
 use crate::error::usage_hint;
 use crate::registry::auth::{Challenge, Credentials};
@@ -11,8 +12,20 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
+
+/// Where a registry's credentials come from again once they have expired:
+/// for Amazon ECR, `GetAuthorizationToken` (a token lasts 12 hours).
+pub(crate) struct CredentialRenewal {
+    /// What is asked, for the note that says so (`GetAuthorizationToken`).
+    pub source: &'static str,
+    /// Fetches new credentials.
+    pub fetch: Box<
+        dyn Fn() -> futures_util::future::BoxFuture<'static, Result<Credentials>> + Send + Sync,
+    >,
+}
 
 /// How to reach registries.
 #[derive(Clone, Debug)]
@@ -92,7 +105,13 @@ pub(crate) struct Registry {
     /// The client for streamed uploads (no read timeout), made on first use.
     stream_http: tokio::sync::OnceCell<reqwest::Client>,
     options: ClientOptions,
-    credentials: Option<Credentials>,
+    credentials: std::sync::Mutex<Option<Credentials>>,
+    /// How to get new credentials when the registry says they expired.
+    renewal: Option<CredentialRenewal>,
+    /// Bumped each time the credentials are renewed, so that requests
+    /// refused together renew them once.
+    generation: AtomicU64,
+    renewing: Mutex<()>,
     auth: Mutex<AuthState>,
 }
 
@@ -112,9 +131,27 @@ impl Registry {
             http,
             stream_http: tokio::sync::OnceCell::new(),
             options: options.clone(),
-            credentials,
+            credentials: std::sync::Mutex::new(credentials),
+            renewal: None,
+            generation: AtomicU64::new(0),
+            renewing: Mutex::new(()),
             auth: Mutex::new(AuthState::default()),
         })
+    }
+
+    /// The same client, renewing its credentials through `renewal` once
+    /// they have expired.
+    pub(crate) fn with_renewal(mut self, renewal: CredentialRenewal) -> Self {
+        self.renewal = Some(renewal);
+        self
+    }
+
+    /// The credentials in use now.
+    fn credentials(&self) -> Option<Credentials> {
+        self.credentials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The time allowed without progress: between bytes of a response, or
@@ -163,9 +200,11 @@ impl Registry {
         make: impl Fn() -> RequestBuilder,
     ) -> Result<Response> {
         let mut challenged = false;
+        let mut renewed = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let generation = self.generation.load(Ordering::SeqCst);
             let (client, request) = make().build_split();
             let mut request = request.context("building a registry request")?;
             let mut used = None;
@@ -198,6 +237,16 @@ impl Registry {
                 Err(error) => return Err(self.connection_error(what, &error)),
             };
             let status = response.status();
+            if status == StatusCode::FORBIDDEN && self.renewal.is_some() && !renewed {
+                let (response, answer) = peek_error(response).await;
+                if !is_expired_token_answer(&answer) {
+                    return Ok(response);
+                }
+                renewed = true;
+                self.renew_credentials(generation).await?;
+                attempt -= 1;
+                continue;
+            }
             if status == StatusCode::UNAUTHORIZED && !challenged {
                 challenged = true;
                 let header = response
@@ -269,6 +318,28 @@ impl Registry {
             .map_err(|error| self.connection_error(what, &error))
     }
 
+    /// After the registry said the credentials of `generation` expired:
+    /// fetches new ones, unless a request refused at the same time already
+    /// did, and says so once.
+    async fn renew_credentials(&self, generation: u64) -> Result<()> {
+        let Some(renewal) = &self.renewal else {
+            return Ok(());
+        };
+        let _one_at_a_time = self.renewing.lock().await;
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return Ok(());
+        }
+        let fresh = (renewal.fetch)().await?;
+        *self.credentials.lock().unwrap_or_else(|e| e.into_inner()) = Some(fresh);
+        self.auth.lock().await.tokens.clear();
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        eprintln!(
+            "note: registry {}: the authorization token expired; fetched a new one ({}) and went on",
+            self.host, renewal.source
+        );
+        Ok(())
+    }
+
     /// Pings `/v2/` to learn how the registry authenticates, so later
     /// requests carry credentials (or a token) from the start instead of
     /// each collecting a 401 first. Also tells early when it is unreachable.
@@ -295,10 +366,9 @@ impl Registry {
         match challenge {
             None => Ok(None),
             Some(Challenge::Basic) => Ok(self
-                .credentials
-                .as_ref()
+                .credentials()
                 .filter(|c| !c.identity_token)
-                .map(Credentials::basic_header)),
+                .map(|c| c.basic_header())),
             Some(challenge @ Challenge::Bearer { .. }) => {
                 if scope.is_empty() {
                     return Ok(None);
@@ -333,8 +403,9 @@ impl Registry {
     ) -> Result<()> {
         let mut state = self.auth.lock().await;
         state.challenge = Some(challenge.clone());
+        let credentials = self.credentials();
         let Challenge::Bearer { realm, service, .. } = challenge else {
-            if self.credentials.as_ref().is_some_and(|c| c.identity_token) {
+            if credentials.as_ref().is_some_and(|c| c.identity_token) {
                 return Err(usage_hint(
                     format!(
                         "registry {}: asks for Basic authentication, and the docker config holds an identity token for it",
@@ -343,7 +414,7 @@ impl Registry {
                     "identity tokens work with token (Bearer) authentication only; log in with a password instead",
                 ));
             }
-            if self.credentials.is_none() {
+            if credentials.is_none() {
                 return Err(usage_hint(
                     format!(
                         "registry {}: authentication required and no credentials found",
@@ -365,7 +436,7 @@ impl Registry {
         // named with --insecure-registry).
         if !realm.starts_with("https://")
             && !self.base_url.starts_with("http://")
-            && self.credentials.is_some()
+            && credentials.is_some()
         {
             return Err(anyhow!(
                 "registry {}: the token service {realm} is plain HTTP; refusing to send credentials there",
@@ -380,7 +451,7 @@ impl Registry {
             query.push(("scope", part));
         }
         let mut request = self.http.get(&realm).query(&query);
-        if let Some(credentials) = self.credentials.as_ref().filter(|c| c.identity_token) {
+        if let Some(credentials) = credentials.as_ref().filter(|c| c.identity_token) {
             // OAuth2 (the distribution token spec's POST form): the identity
             // token is a refresh token, traded for an access token.
             let mut form = reqwest::Url::parse("http://form.invalid/").expect("a valid URL");
@@ -403,7 +474,7 @@ impl Registry {
                     "application/x-www-form-urlencoded",
                 )
                 .body(form.query().unwrap_or_default().to_string());
-        } else if let Some(credentials) = &self.credentials {
+        } else if let Some(credentials) = &credentials {
             request = request.header(AUTHORIZATION, credentials.basic_header());
         }
         let response = request.send().await.map_err(|e| {
@@ -535,11 +606,15 @@ impl ErrorAnswer {
     /// Reads the (bounded) error body of `response`.
     pub(crate) async fn read(response: Response) -> Self {
         let status = response.status().as_u16();
-        let body: serde_json::Value = read_limited(response, MAX_SMALL_BODY_BYTES, "", "")
+        let body = read_limited(response, MAX_SMALL_BODY_BYTES, "", "")
             .await
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
+        Self::parse(status, &body)
+    }
+
+    /// The answer of status `status` with error body `body`.
+    fn parse(status: u16, body: &[u8]) -> Self {
+        let body: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
         let first = &body["errors"][0];
         Self {
             status,
@@ -547,6 +622,33 @@ impl ErrorAnswer {
             message: first["message"].as_str().unwrap_or("").to_string(),
         }
     }
+}
+
+/// True for a registry's answer that the credentials have expired: Amazon
+/// ECR's `403 DENIED` "Your authorization token has expired. Reauthenticate
+/// and try again." (a token from GetAuthorizationToken, or from `docker
+/// login`, lasts 12 hours: ECR API reference, GetAuthorizationToken).
+pub(crate) fn is_expired_token_answer(answer: &ErrorAnswer) -> bool {
+    answer.status == 403
+        && answer
+            .message
+            .to_ascii_lowercase()
+            .contains("token has expired")
+}
+
+/// Reads the error answer of `response` and gives back a response with the
+/// same status, headers and body, for the caller to read as it would have.
+async fn peek_error(response: Response) -> (Response, ErrorAnswer) {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = read_limited(response, MAX_SMALL_BODY_BYTES, "", "")
+        .await
+        .unwrap_or_default();
+    let answer = ErrorAnswer::parse(status.as_u16(), &body);
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.headers_mut() = headers;
+    (Response::from(rebuilt), answer)
 }
 
 /// Turns a failed response into a one-line error naming the registry, what
@@ -575,6 +677,16 @@ pub(crate) fn answer_error(answer: &ErrorAnswer, host: &str, what: &str) -> anyh
         (403, _) | (_, "DENIED") => {
             Some("the credentials lack permission for this repository".to_string())
         }
+        // Docker Hub's pull rate limit (docs.docker.com, "Docker Hub usage
+        // and limits"): retrying does not help for hours.
+        (429, _) if message.contains("pull rate limit") => Some(
+            "Docker Hub limits pulls; copy the base into your own registry once (hoist copy docker.io/library/IMAGE:TAG ACCOUNT.dkr.ecr.REGION.amazonaws.com/IMAGE:TAG) and build from there, or pull through an ECR pull-through cache rule for Docker Hub"
+                .to_string(),
+        ),
+        (429, _) => Some(
+            "the registry is throttling (ECR allows 10 manifest PUTs a second); hoist retried with backoff; try again in a moment"
+                .to_string(),
+        ),
         (404, "NAME_UNKNOWN") => Some(if crate::registry::ecr::is_ecr_host(host) {
             "create the repository (aws ecr create-repository --repository-name NAME) or pass --create-repository".to_string()
         } else {

@@ -8,7 +8,9 @@ the one port), after patching moto's ECS backend so that services roll out
 like real ECS does. Progress is counted in DescribeServices calls, never in
 wall-clock time: every DescribeServices call that names a service advances
 that service by exactly one step (before the response is built), so a client
-sees every intermediate state, whatever its polling interval.
+sees every intermediate state, whatever its polling interval. ECR's
+GetAuthorizationToken is patched too (ecr_tokens.py): a new token per call,
+good for 12 hours, as ECR hands them out.
 
 Services (deploymentController ECS, the default):
   * CreateService: one PRIMARY deployment, rolloutState COMPLETED, running ==
@@ -1977,8 +1979,11 @@ def install() -> None:
     # the same server and lock).
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import codedeploy_emulator
+    import ecr_tokens
 
     codedeploy_emulator.install(lock=LOCK)
+    # ECR's GetAuthorizationToken: a new token per call, good for 12 hours.
+    ecr_tokens.install()
     responses = ecs_responses.EC2ContainerServiceResponse
     responses.list_service_deployments = response_list_service_deployments
     responses.describe_service_deployments = response_describe_service_deployments
