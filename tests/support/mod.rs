@@ -9,4 +9,5 @@ pub mod fault_proxy;
 pub mod fixtures;
 pub mod oci;
 pub mod registry;
+pub mod registry_standin;
 pub mod token_server;
