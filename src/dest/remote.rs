@@ -8,6 +8,7 @@ use crate::image::assemble::{ImageLayer, Publication};
 use crate::image::config::ImageConfig;
 use crate::image::platform::Platform;
 use crate::image::Digest;
+use crate::registry::blobs::SessionRefused;
 use crate::registry::ecr::{ensure_repository, is_ecr_host};
 use crate::registry::pool::RegistryPool;
 use crate::registry::pull::{ensure_blob, ensure_blobs, resolve};
@@ -60,8 +61,9 @@ impl LayerStreams {
     }
 
     /// Waits for every upload; returns the digests that went up. A stream
-    /// that failed is said once and left to the push, which sends that blob
-    /// from its file.
+    /// that failed is said once (unless the registry refused its session,
+    /// which the push will report) and left to the push, which sends that
+    /// blob from its file.
     pub(crate) async fn finish(self) -> Vec<Digest> {
         drop(self.tees);
         let mut streamed = Vec::new();
@@ -69,6 +71,10 @@ impl LayerStreams {
             match task.await {
                 Ok(Ok(Some(digest))) => streamed.push(digest),
                 Ok(Ok(None)) => {}
+                // The registry would not open a session (no such
+                // repository, no permission): the push meets the same
+                // answer and reports it once.
+                Ok(Err(error)) if error.is::<SessionRefused>() => {}
                 Ok(Err(error)) => eprintln!(
                     "hoist: warning: {}; the push sends that layer from its file",
                     crate::error::one_line(&error)
