@@ -18,10 +18,11 @@ test-install: deps
     shellcheck --shell=sh scripts/install.sh
     shellcheck scripts/package-release.sh scripts/install-test-deps.sh .ci/run bench/bench.sh
 
-# The test emulators checked against the AWS behaviour they model (CodeDeploy through boto3).
+# The test emulators and the registry stand-in checked against the behaviour they model (boto3, skopeo).
 test-emulators: deps
     python3 tests/support/test_codedeploy_emulator.py
     python3 tests/support/test_ecs_emulator.py
+    python3 tests/support/test_registry_standin.py
 
 # The release workflow's packaging for this machine's target, verified (dev profile: reuses the test build).
 package-check:

@@ -359,8 +359,8 @@ fn an_expired_token_is_renewed_once_and_the_push_goes_on() {
     // The 12 hours of the run's token pass after its third request.
     ecr.standin.set(json!({"expire_tokens_after": 3}));
     let (shown, output) = ecr
-        .hoist(&["build", "--json", "--no-cache", "--from", "scratch", "--to"])
-        .args([format!("{ECR_HOST}/renewed:1")])
+        .hoist(&["build", "--json", "--no-cache", "--from", "scratch"])
+        .args(["--to".to_string(), format!("{ECR_HOST}/renewed:1")])
         .args(["--jar".as_ref(), jar.as_os_str()])
         .output();
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -47,6 +47,9 @@ Control endpoint on the registry listener (never forwarded, never logged):
                                 setting pull_rate_limit restarts its count
   POST /_standin/expire-tokens  every ECR token seen so far is expired from
                                 now on; answers {"expired": N}
+  setting expire_tokens_after N the same, by itself, once N more requests
+                                have passed with a good token (the 12 hours
+                                pass in the middle of a run)
 """
 
 from __future__ import annotations
@@ -113,6 +116,7 @@ DEFAULT_SETTINGS = {
     "put_image_per_second": 10,
     "immutable_wording": "tag",
     "pull_rate_limit": None,
+    "expire_tokens_after": None,
 }
 SETTING_CHECKS = {
     "blob_mounting": lambda v: isinstance(v, bool),
@@ -120,6 +124,7 @@ SETTING_CHECKS = {
     "put_image_per_second": lambda v: type(v) is int and v >= 0,
     "immutable_wording": lambda v: v in ("tag", "repository"),
     "pull_rate_limit": lambda v: v is None or (type(v) is int and v >= 0),
+    "expire_tokens_after": lambda v: v is None or (type(v) is int and v >= 0),
 }
 
 # --- ECR ---------------------------------------------------------------------
@@ -244,6 +249,9 @@ def split_address(address: str) -> tuple[str, int]:
 
 def rfc3339_now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+CLIENT_BODY = object()  # Exchange.forward: send on the client's own body
 
 
 class BadRequest(Exception):
@@ -391,14 +399,23 @@ class RequestBody:
             yield piece
 
     def drain(self, limit: int) -> bool:
-        """Reads and drops the rest of the body, if it is at most `limit` bytes."""
+        """Reads and drops the rest of the body, if it is at most `limit`
+        bytes and well framed."""
         if self.length is not None and self.length - self.received > limit:
             return False
         start = self.received
-        for _ in self.pieces():
-            if self.received - start > limit:
-                return False
+        try:
+            for _ in self.pieces():
+                if self.received - start > limit:
+                    return False
+        except (BadRequest, ClientGone):
+            return False
         return True
+
+    def abandon(self) -> None:
+        """No more reads: the connection is to close after the answer."""
+        self.complete = True
+        self._on_first_read = None
 
     def _read_sized(self, limit: int) -> bytes:
         want = min(limit, self.length - self.received)
@@ -486,16 +503,18 @@ class RepositoryDirectory:
         self._cache: dict[str, tuple[float, dict | None]] = {}
 
     def describe(self, name: str) -> dict | None:
-        """The repository (as DescribeRepositories lists it) or None. Kept
-        for at most a second: tests create repositories as they go."""
+        """The repository (as DescribeRepositories lists it) or None. One
+        found is kept for at most a second; one missing is asked again every
+        time, since a client may create it (CreateRepository) and push at once."""
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(name)
         if cached and now - cached[0] < REPOSITORY_CACHE_SECONDS:
             return cached[1]
         found = self._ask(name)
-        with self._lock:
-            self._cache[name] = (now, found)
+        if found is not None:
+            with self._lock:
+                self._cache[name] = (now, found)
         return found
 
     def _ask(self, name: str) -> dict | None:
@@ -557,6 +576,13 @@ class EcrTokens:
         self._lock = threading.Lock()
         self._seen: set[str] = set()
         self._expired: set[str] = set()
+        # Good requests left before every token seen expires (None: never).
+        self._countdown: int | None = None
+
+    def expire_after(self, requests: int | None) -> None:
+        """Expires every token seen once `requests` more good ones passed."""
+        with self._lock:
+            self._countdown = requests
 
     def check(self, authorization: str | None) -> str:
         password = self._password(authorization)
@@ -565,7 +591,12 @@ class EcrTokens:
             return UNAUTHORIZED
         with self._lock:
             self._seen.add(password)
+            if self._countdown == 0 and password not in self._expired:
+                self._expired |= self._seen
+                self._countdown = None
             expired = password in self._expired
+            if self._countdown and not expired:
+                self._countdown -= 1
         return EXPIRED if expired or claims["expiration"] <= time.time() else GOOD
 
     def expire_all(self) -> int:
@@ -748,17 +779,12 @@ class Exchange(BaseHTTPRequestHandler):
         pending, self._continue_pending = self._continue_pending, False
         self.answered = False
         self.entry = None
-        try:
-            self.body = RequestBody(self.rfile, self.headers, self._send_continue if pending else None)
-        except BadRequest as error:
-            self.body = RequestBody(self.rfile, {}, None)
-            self.close_connection = True
-            self.send_json(400, errors_body("BAD_REQUEST", str(error)))
-            return
         if not self.request_path.startswith("/_standin/"):
             self.entry = self.standin.log.begin(self.listener, self.command, self.path,
                                                 "Authorization" in self.headers)
+        self.body = RequestBody(self.rfile, {})  # until the real one is framed
         try:
+            self.body = RequestBody(self.rfile, self.headers, self._send_continue if pending else None)
             self.route()
         except ClientGone:
             self.close_connection = True
@@ -779,11 +805,12 @@ class Exchange(BaseHTTPRequestHandler):
         raise NotImplementedError
 
     def _fail(self, status: int, code: str, message: str) -> None:
-        if self.answered:
-            self.close_connection = True
-        else:
-            self.close_connection = True
-            self.send_json(status, errors_body(code, message))
+        """Answers an error unless an answer went out already; either way
+        the connection ends, as its state is unknown."""
+        self.close_connection = True
+        self.body.abandon()
+        if not self.answered:
+            self.send_error_json(status, code, message)
 
     # -- the request --
 
@@ -821,6 +848,7 @@ class Exchange(BaseHTTPRequestHandler):
             return
         if self.body.awaiting_continue or not self.body.drain(DRAIN_LIMIT):
             self.close_connection = True
+            self.body.abandon()
 
     def send_head(self, status: int, headers) -> None:
         self._settle_body()
@@ -864,11 +892,11 @@ class Exchange(BaseHTTPRequestHandler):
         return fields
 
     def forward(self, method: str | None = None, target: str | None = None, drop=(), extra=None,
-                body=None, length=None, client_body: bool = True):
+                body=CLIENT_BODY, length: int | None = None):
         """The request sent on to the backend: same method, target and
         body unless told otherwise; the body is streamed, never held."""
-        if client_body and body is None and self.body.present:
-            body, length = self.body.pieces(), self.body.length
+        if body is CLIENT_BODY:
+            body, length = (self.body.pieces(), self.body.length) if self.body.present else (None, None)
         return self.standin.backend.exchange(method or self.command, target or self.path,
                                              self.forward_headers(drop, extra), body, length)
 
@@ -946,6 +974,8 @@ class RegistryHandler(Exchange):
             return
         if "pull_rate_limit" in changes:
             self.standin.manifest_pulls.reset()
+        if "expire_tokens_after" in changes:
+            self.standin.ecr_tokens.expire_after(changes["expire_tokens_after"])
         self.send_json(200, merged)
 
 
@@ -1160,8 +1190,7 @@ class EcrModel:
             return
         body = itertools.chain([first], x.body.pieces()) if first else None
         target = with_query(session.backend_target, "digest", digest)
-        with x.forward("PUT", target, body=body, length=x.body.length if first else None,
-                       client_body=False) as response:
+        with x.forward("PUT", target, body=body, length=x.body.length if first else None) as response:
             if response.status != 201:
                 x.relay(response)
                 return
@@ -1284,10 +1313,10 @@ class StorageHandler(Exchange):
         """(repository, digest) of a layer bucket path."""
         model = self.standin.model
         prefix = f"/prod-{model.region}-starport-layer-bucket/{model.account}/"
-        repo, _, digest = path[len(prefix):].rpartition("/")
-        if not path.startswith(prefix) or not repo or not is_digest(digest):
+        if not path.startswith(prefix):
             return None
-        return repo, digest
+        repo, _, digest = path[len(prefix):].rpartition("/")
+        return (repo, digest) if repo and is_digest(digest) else None
 
 
 def stream_blob(x: Exchange, repo: str, digest: str) -> None:
