@@ -24,6 +24,12 @@
 # (a monolithic upload) to a new repository per run, each run right after hoist's, so that
 # a machine growing busier or quieter weighs on both alike. Target: the median of the
 # run-by-run ratios hoist cold / floor ≤ 1.1.
+# Then the default cold push again to Amazon ECR as it answers: the ECR stand-in
+# (tests/support/registry_standin.py, its tokens and repositories from the AWS emulator,
+# tests/support/ecs_emulator.py) in front of the same registry, reached as
+# 123456789012.dkr.ecr.ap-northeast-2.amazonaws.com through --resolve, the base copied into it
+# first (untimed) and BLOB_MOUNTING on, so that the base's layers are mounted as in the plain
+# cold push; beside it, its own floor: the same bytes in one `curl` upload through the stand-in.
 #
 # A third section (BENCH_STARTUP) builds a runnable app (examples/bench_app: the fixture app and
 # its stand-in Boot launcher, with the real jars under BENCH_REAL_JARS as dependencies) and
@@ -46,7 +52,8 @@
 # Needs: cargo, unzip, tar, pigz, sha256sum, umoci, GNU time (/usr/bin/time, Debian package
 # `time`; without it peak RSS shows as n/a). The page cache stays warm: "cold" means no hoist
 # state (layout, layer cache), not a cold disk. The registry section also needs
-# docker-registry, skopeo, curl and jq (Debian packages of those names); buildah is optional
+# docker-registry, skopeo, curl and jq (Debian packages of those names) and python3 with
+# moto[server] (the ECR stand-in's AWS emulator; pip install 'moto[server]'); buildah is optional
 # (`apt-get install buildah`; without it, or if it fails here, its row says why). The third
 # section needs java, javac (JDK 17), python3 and gzip; zstd for its `zstd -3` row.
 # Single quotes around `$` are deliberate here: Markdown backticks in row names, scripts for an
@@ -72,6 +79,8 @@ for tool in cargo unzip tar pigz sha256sum umoci; do
   command -v "$tool" >/dev/null || { echo "bench: missing tool: $tool" >&2; exit 2; }
 done
 if [[ $PUSH == 1 ]]; then
+  python3 -c 'import moto.server, boto3' 2>/dev/null ||
+    { echo "bench: missing python3 module moto[server] (the ECR stand-in's AWS; pip install 'moto[server]'; BENCH_PUSH=0 skips it)" >&2; exit 2; }
   for tool in docker-registry skopeo curl jq; do
     command -v "$tool" >/dev/null ||
       { echo "bench: missing tool: $tool (the registry section; BENCH_PUSH=0 skips it)" >&2; exit 2; }
@@ -373,13 +382,63 @@ UPL=$WORK/umoci-push       # the umoci layout that skopeo copies
 BASE_COPY=$WORK/base-rootfs
 REG_PID=
 PORT=
+EMU_PID=
+ECR_PID=
+ECR_HOST=123456789012.dkr.ecr.ap-northeast-2.amazonaws.com
+stop_pid() { # PID: stops it if it is running
+  [[ -n $1 ]] || return 0
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
 cleanup() {
-  if [[ -n $REG_PID ]]; then
-    kill "$REG_PID" 2>/dev/null || true
-    wait "$REG_PID" 2>/dev/null || true
-    REG_PID=
-  fi
+  stop_pid "$ECR_PID"
+  stop_pid "$EMU_PID"
+  stop_pid "$REG_PID"
+  ECR_PID='' EMU_PID='' REG_PID=''
   rm -rf "$REG" "$BH" "$ISO" "$UPL" "$BASE_COPY"
+}
+
+# start_ecr: the AWS emulator (moto) on a free port and the ECR stand-in in front of the
+# registry; sets ECR_STANDIN (its address), ECR_FLAGS (hoist's flags to reach it as $ECR_HOST)
+# and exports the emulator's AWS environment.
+start_ecr() {
+  local emu_port ready=$REG/ecr-standin.json
+  emu_port=$(free_port)
+  python3 "$ROOT/tests/support/ecs_emulator.py" --port "$emu_port" </dev/null >>"$REG/emulator.log" 2>&1 &
+  EMU_PID=$!
+  for _ in $(seq 300); do
+    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$emu_port/" && break
+    kill -0 "$EMU_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$emu_port/" ||
+    { tail -n 20 "$REG/emulator.log" >&2; echo "bench: the AWS emulator did not start" >&2; exit 1; }
+  export AWS_ENDPOINT_URL=http://127.0.0.1:$emu_port AWS_REGION=ap-northeast-2 \
+    AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true \
+    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+  python3 "$ROOT/tests/support/registry_standin.py" --model ecr --backend "127.0.0.1:$PORT" \
+    --aws-endpoint "$AWS_ENDPOINT_URL" --region ap-northeast-2 --account 123456789012 \
+    --ready-file "$ready" </dev/null >>"$REG/ecr-standin.log" 2>&1 &
+  ECR_PID=$!
+  for _ in $(seq 150); do [[ -f $ready ]] && break; sleep 0.1; done
+  [[ -f $ready ]] || { tail -n 20 "$REG/ecr-standin.log" >&2; echo "bench: the ECR stand-in did not start" >&2; exit 1; }
+  ECR_STANDIN=$(jq -r .registry "$ready")
+  ECR_FLAGS=(--insecure-registry "$ECR_HOST" --resolve "$ECR_HOST=$ECR_STANDIN")
+}
+
+# ecr_repositories NAME...: creates ECR repositories in the emulator (untimed).
+ecr_repositories() {
+  python3 -c 'import boto3, sys
+client = boto3.client("ecr")
+for name in sys.argv[1:]:
+    client.create_repository(repositoryName=name)' "$@"
+}
+
+# ecr_password: the registry password of a fresh GetAuthorizationToken (user AWS).
+ecr_password() {
+  python3 -c 'import base64, boto3
+data = boto3.client("ecr").get_authorization_token()["authorizationData"][0]
+print(base64.b64decode(data["authorizationToken"]).decode().split(":", 1)[1])'
 }
 
 free_port() {
@@ -535,21 +594,27 @@ if [[ $PUSH == 1 ]]; then
     [[ $(stat -c %s "$file") == "$(jq '.push.bytesUploaded' "$1")" ]] ||
       log "warning: the floor's $(stat -c %s "$file") bytes differ from hoist's bytesUploaded"
   }
-  # floor_once NAME RUN: $WORK/floor-NAME.bin sent as one monolithic upload (POST for a
-  # session, then one PUT of the whole body with its digest) to a new repository, timed into
-  # $TMP/floor-NAME, then checked with a HEAD.
+  # floor_once NAME RUN [REGISTRY [CREDENTIALS]]: $WORK/floor-NAME.bin sent as one
+  # monolithic upload (POST for a session, then one PUT of the whole body with its digest) to a
+  # new repository floor-NAME-RUN of REGISTRY (default: the plain one), as user:password
+  # CREDENTIALS if given, timed into $TMP/floor-NAME, then checked with a HEAD. The ECR
+  # stand-in's Location is absolute and names $ECR_HOST: curl is sent there with --resolve.
   floor_once() {
-    local file=$WORK/floor-$1.bin repo=floor-$1-$2 digest
+    local file=$WORK/floor-$1.bin repo=floor-$1-$2 registry=${3:-$REGISTRY} creds=${4:-} digest
     digest=sha256:$(sha256sum "$file" | awk '{print $1}')
+    local auth=() resolve=()
+    [[ -z $creds ]] || auth=(-u "$creds")
+    resolve=(--connect-to "$ECR_HOST:80:$registry")
     SAMPLES=$TMP/floor-$1 timed bash -c 'set -euo pipefail
-      location=$(curl -fsS --max-time 30 -X POST -o /dev/null -D - "http://$1/v2/$2/blobs/uploads/" |
+      registry=$1 repo=$2 file=$3 digest=$4; shift 4
+      location=$(curl -fsS --max-time 30 "$@" -X POST -o /dev/null -D - "http://$registry/v2/$repo/blobs/uploads/" |
         tr -d "\r" | awk "tolower(\$1) == \"location:\" {print \$2}")
-      [[ $location == http* ]] || location=http://$1$location
+      [[ $location == http* ]] || location=http://$registry$location
       if [[ $location == *"?"* ]]; then sep="&"; else sep="?"; fi
-      curl -fsS --max-time 300 -X PUT -H "Expect:" -H "Content-Type: application/octet-stream" \
-        -T "$3" -o /dev/null "$location${sep}digest=$4"' \
-      _ "$REGISTRY" "$repo" "$file" "$digest"
-    curl -fsS --max-time 30 -I -o /dev/null "http://$REGISTRY/v2/$repo/blobs/$digest" ||
+      curl -fsS --max-time 300 "$@" -X PUT -H "Expect:" -H "Content-Type: application/octet-stream" \
+        -T "$file" -o /dev/null "$location${sep}digest=$digest"' \
+      _ "$registry" "$repo" "$file" "$digest" "${auth[@]}" "${resolve[@]}"
+    curl -fsS --max-time 30 "${auth[@]}" -I -o /dev/null "http://$registry/v2/$repo/blobs/$digest" ||
       { echo "bench: the floor upload to $repo left no blob $digest" >&2; exit 1; }
   }
   # floor_finish NAME: sets FLOOR_RATIO (hoist's runs over the floor's, run by run, from
@@ -641,6 +706,41 @@ if [[ $PUSH == 1 ]]; then
   [[ $READBACK == "$ZSTD_DIGEST" ]] ||
     { echo "bench: skopeo reads $READBACK from app-zstd-$RUNS:1, hoist pushed $ZSTD_DIGEST" >&2; exit 1; }
 
+  # --- 5. cold through the ECR stand-in: Amazon ECR as it answers ---
+  log "hoist push cold through the ECR stand-in"
+  start_ecr
+  mapfile -t ECR_REPOS < <(for i in $(seq "$RUNS"); do echo "app-ecr-$i"; echo "floor-ecr-$i"; done)
+  ecr_repositories base/jdk "${ECR_REPOS[@]}"
+  # ECR links a blob across repositories only where the account enabled BLOB_MOUNTING (and a
+  # manifest of the source references it): on here, so the base's layers are mounted as in
+  # the plain registry's cold push and the bytes sent are the same.
+  curl -fsS -o /dev/null --max-time 10 -X POST -d '{"blob_mounting": true}' "http://$ECR_STANDIN/_standin/settings"
+  "$HOIST" copy -q "${ECR_FLAGS[@]}" "$BASE_REF" "$ECR_HOST/base/jdk:17" >/dev/null 2>"$TMP/err" ||
+    { cat "$TMP/err" >&2; exit 1; }
+  for i in $(seq "$RUNS"); do
+    rm -rf "$XDG_CACHE_HOME/hoist"
+    timed "$HOIST" build --from "$ECR_HOST/base/jdk:17" --jar "$JAR" "${ECR_FLAGS[@]}" \
+      --to "$ECR_HOST/app-ecr-$i:1" --metadata-file "$META"
+    check "ECR cold push $i: base layers mounted, app layers and config uploaded" "$CHECK_COLD"
+    [[ $(cat "$TMP/out") == "$PUSH_DIGEST" ]] ||
+      { echo "bench: the ECR push gave $(cat "$TMP/out"), the plain registry's $PUSH_DIGEST" >&2; exit 1; }
+    ((i > 1)) || floor_prepare "$META" "app-cold-1" ecr
+    floor_once ecr "$i" "$ECR_STANDIN" "AWS:$(ecr_password)"
+  done
+  ECR_PUSH_PART=$(jq '.push.seconds' "$META")
+  floor_finish ecr
+  FLOOR_ECR_RATIO=$FLOOR_RATIO
+  row "hoist push cold through the ECR stand-in"
+  ECR_SECS=$LAST_SECS
+  row "floor: one \`curl\` upload of the same bytes ($FLOOR_BYTES) through the ECR stand-in" "$TMP/floor-ecr"
+  READBACK=$(skopeo inspect --tls-verify=false --creds "AWS:$(ecr_password)" --format '{{.Digest}}' \
+    "docker://$ECR_STANDIN/app-ecr-$RUNS:1")
+  [[ $READBACK == "$PUSH_DIGEST" ]] ||
+    { echo "bench: skopeo reads $READBACK through the ECR stand-in, hoist pushed $PUSH_DIGEST" >&2; exit 1; }
+  stop_pid "$ECR_PID"
+  stop_pid "$EMU_PID"
+  ECR_PID='' EMU_PID=''
+
   # --- references: the same four layer dirs, no base ---
   log "umoci insert x4 + skopeo copy"
   SKOPEO_NOTE=
@@ -725,7 +825,11 @@ fi
       "hoist runs \`build --from $REGISTRY/base/jdk:17 --jar JAR --to $REGISTRY/REPO:1\`." \
       "Cold: a new repository per run and an empty layer cache; checked: $COLD_MOUNTED base layer(s)" \
       "mounted, $COLD_UPLOADED blobs uploaded ($COLD_BYTES bytes), median upload phase" \
-      "(\`push.seconds\`) $COLD_PUSH_PART s. The class-change runs (variants 1..$RUNS) push to the" \
+      "(\`push.seconds\`) $COLD_PUSH_PART s. The ECR rows: the same cold push to the ECR stand-in" \
+      "(Amazon ECR's answers: \`201\` to a \`PATCH\`, tokens from GetAuthorizationToken, repositories" \
+      "from DescribeRepositories, BLOB_MOUNTING on) in front of the same registry, same digest" \
+      "checked; upload phase of the last run $ECR_PUSH_PART s; its floor sends the same bytes through" \
+      "the stand-in. The class-change runs (variants 1..$RUNS) push to the" \
       "last cold run's repository; checked: exactly 2 blobs uploaded (application layer + config)." \
       "No-op: the last variant again; checked: 0 uploaded. The cold digest read back with skopeo." \
       "References push the same four layer dirs from scratch (no base to mount; buildah as one" \
@@ -741,7 +845,9 @@ fi
       "($(verdict "$CHANGE_SECS" 0.3 lt)), no-op < 0.15 s ($(verdict "$NOOP_SECS" 0.15 lt));" \
       "cold push ≤ 1.1× the floor of its own bytes (median of the run-by-run ratios): default" \
       "${FLOOR_DEFAULT_RATIO}× ($(verdict "$FLOOR_DEFAULT_RATIO" 1.1 le)), zstd ${FLOOR_ZSTD_RATIO}×" \
-      "($(verdict "$FLOOR_ZSTD_RATIO" 1.1 le))."
+      "($(verdict "$FLOOR_ZSTD_RATIO" 1.1 le)), through the ECR stand-in ${FLOOR_ECR_RATIO}×" \
+      "($(verdict "$FLOOR_ECR_RATIO" 1.1 le)); the ECR cold push $ECR_SECS s against the plain" \
+      "registry's $COLD_SECS s."
   fi
   if [[ $STARTUP == 1 ]]; then
     echo
