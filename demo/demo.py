@@ -4,13 +4,14 @@
   free-port                         a free TCP port on 127.0.0.1
   wait-http URL SECONDS [PID]       until URL answers (any HTTP status); fails early if PID dies
   apt-source                        "MIRROR SUITE" of this machine's Debian apt sources
+  ecr-password                      the registry password of a fresh GetAuthorizationToken (user AWS)
   seed                              the plog fixtures in the ECS emulator (see seed())
   service CLUSTER SERVICE           the service's state as JSON (task definition, deployments, events)
   container CLUSTER SERVICE NAME    the container definition of NAME in the service's task definition, as JSON
   task-env CLUSTER SERVICE NAME     that container's environment, NUL-terminated KEY=VALUE items
   image-config LAYOUT TAG FIELD     from an OCI layout's image config: argv (Entrypoint + Cmd),
                                     env or workdir, NUL-terminated items
-  summary WORK REGISTRY SUITE [PREVIOUS_DIGEST]
+  summary WORK ECR_HOST SUITE [PREVIOUS_DIGEST]
                                     the closing summary, from WORK's ship.json, service JSONs,
                                     pulled image and app output
 
@@ -19,6 +20,7 @@ The AWS commands use AWS_ENDPOINT_URL, AWS_REGION and the dummy keys from the en
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pathlib
@@ -112,13 +114,21 @@ def client(service: str):
     )
 
 
+def ecr_password() -> None:
+    """Prints the registry password of a fresh GetAuthorizationToken (user AWS)."""
+    data = client("ecr").get_authorization_token()["authorizationData"][0]
+    print(base64.b64decode(data["authorizationToken"]).decode().split(":", 1)[1])
+
+
 def seed() -> None:
     """What tests/support/ecs_emulator.rs seeds: clusters plog-cluster and plog-prod, a VPC,
     subnet and security group, the execution and task roles (trusting ecs-tasks), the awslogs
     group, the secret plog/db, the Fargate task definition plog-api:1 (plog-back + a
     datadog-agent sidecar) and the services plog-api and plog-api-prod on it (desiredCount 2,
-    circuit breaker with rollback), stable from the start: a setup `hoist verify` passes."""
+    circuit breaker with rollback), stable from the start: a setup `hoist verify` passes; and
+    the ECR repository plog-back, which ship pushes to."""
     ecs, ec2 = client("ecs"), client("ec2")
+    client("ecr").create_repository(repositoryName="plog-back")
     trust = json.dumps(
         {
             "Version": "2012-10-17",
@@ -332,6 +342,7 @@ def summary(work: str, registry: str, suite: str, previous: str = "") -> None:
 
 COMMANDS = {
     "free-port": free_port,
+    "ecr-password": ecr_password,
     "wait-http": wait_http,
     "apt-source": apt_source,
     "seed": seed,

@@ -2,9 +2,12 @@
 # `just demo`: hoist's whole pipeline on one machine, against local servers only.
 #
 #   1. build hoist (release)
-#   2. start Debian's docker-registry and the ECS rollout emulator (moto) on free 127.0.0.1 ports
+#   2. start Debian's docker-registry, the ECS rollout emulator (moto) and, in front of the
+#      registry, the ECR stand-in (answers as Amazon ECR does, tokens from the emulator's
+#      GetAuthorizationToken) on free 127.0.0.1 ports; hoist reaches it as
+#      123456789012.dkr.ecr.ap-northeast-2.amazonaws.com through [registry] resolve
 #   3. a JDK 17 base image from Debian packages (debootstrap), built by hoist, cached in
-#      ${XDG_CACHE_HOME:-~/.cache}/hoist-demo/ and copied into the fresh registry
+#      ${XDG_CACHE_HOME:-~/.cache}/hoist-demo/ and copied into "ECR"
 #   4. the sample app: a Spring Boot-layout jar (examples/demo-app/bootjar.py stands in for
 #      `./gradlew bootJar`)
 #   5. seed the emulator: clusters, a Fargate task definition with a sidecar, services
@@ -32,6 +35,8 @@ STEPS=8
 
 REG_PID=
 EMU_PID=
+ECR_PID=
+ECR_HOST=123456789012.dkr.ecr.ap-northeast-2.amazonaws.com
 PROC_MNT=
 STEP_NO=0
 STEP_START=
@@ -101,11 +106,12 @@ stop() { # pid name
 }
 
 stop_servers() {
-  if [[ -n $EMU_PID || -n $REG_PID ]]; then
+  if [[ -n $EMU_PID || -n $REG_PID || -n $ECR_PID ]]; then
     printf '\n%s==> stopping the servers this demo started%s\n' "$B" "$N"
+    stop "$ECR_PID" "the ECR stand-in"
     stop "$EMU_PID" "the ECS emulator"
     stop "$REG_PID" "docker-registry"
-    EMU_PID='' REG_PID=''
+    EMU_PID='' REG_PID='' ECR_PID=''
   fi
 }
 
@@ -208,7 +214,7 @@ mkdir -p "$DOCKER_CONFIG"
 
 # --- 2. servers ----------------------------------------------------------------------------
 
-step "start docker-registry and the ECS rollout emulator on 127.0.0.1" "servers"
+step "start docker-registry, the ECS rollout emulator and the ECR stand-in on 127.0.0.1" "servers"
 mkdir -p "$WORK/registry/storage"
 for attempt in 1 2 3; do
   REG_PORT=$(python3 "$HELPER" free-port)
@@ -248,6 +254,35 @@ export AWS_ENDPOINT_URL=http://127.0.0.1:$EMU_PORT
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=ap-northeast-2
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 say "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL AWS_REGION=$AWS_REGION (dummy keys)"
+
+# The ECR stand-in in front of the registry: every push and pull below goes through it, as
+# it would go to Amazon ECR (PATCH answered 201, 5 MiB parts, downloads redirected to an S3
+# stand-in, 12-hour tokens from the emulator's GetAuthorizationToken, repositories that must
+# exist, ...). hoist reaches it under ECR's host name through [registry] resolve.
+PYTHONUNBUFFERED=1 python3 "$ROOT/tests/support/registry_standin.py" --model ecr --backend "$REGISTRY" \
+  --aws-endpoint "$AWS_ENDPOINT_URL" --region ap-northeast-2 --account 123456789012 \
+  --ready-file "$WORK/ecr-standin.json" </dev/null >>"$LOGS/ecr-standin.log" 2>&1 &
+ECR_PID=$!
+for _ in $(seq 150); do [[ -f $WORK/ecr-standin.json ]] && break; sleep 0.1; done
+[[ -f $WORK/ecr-standin.json ]] || { tail -n 20 "$LOGS/ecr-standin.log" >&2; die "the ECR stand-in did not start"; }
+ECR_STANDIN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["registry"])' "$WORK/ecr-standin.json")
+say "ECR stand-in for $ECR_HOST on http://$ECR_STANDIN (pid $ECR_PID), in front of $REGISTRY"
+ECR_FLAGS=(--insecure-registry "$ECR_HOST" --resolve "$ECR_HOST=$ECR_STANDIN")
+# This demo account has BLOB_MOUNTING enabled (ECR's registry setting for mounting blobs across
+# repositories), so ship mounts the base's layers from base/jdk; without it ECR opens a plain
+# upload session instead, and hoist uploads them.
+curl -fsS -o /dev/null --max-time 10 -X POST -d '{"blob_mounting": true}' "http://$ECR_STANDIN/_standin/settings" ||
+  die "could not turn BLOB_MOUNTING on in the ECR stand-in"
+# skopeo reads what hoist pushed through the stand-in, with a token from GetAuthorizationToken.
+skopeo_ecr() { # SUBCOMMAND ARGS... (docker:// references name $ECR_STANDIN)
+  local sub=$1 password
+  shift
+  password=$(python3 "$HELPER" ecr-password)
+  case $sub in
+    inspect) skopeo inspect --tls-verify=false --creds "AWS:$password" "$@" ;;
+    copy) skopeo copy --src-tls-verify=false --src-creds "AWS:$password" "$@" ;;
+  esac
+}
 
 # --- 3. base image -------------------------------------------------------------------------
 
@@ -294,12 +329,13 @@ else
   rm -rf --one-file-system "$ROOTFS"
   say "cached as $BASE_LAYOUT ($(du -sh "$BASE_LAYOUT" | cut -f1)); the next run starts here"
 fi
-# The cached layout goes into the registry with hoist copy (digest kept, as skopeo checks).
-BASE_PINNED=$(run "$HOIST" copy "oci:$BASE_LAYOUT:$BASE_TAG" "$REGISTRY/base/jdk:$BASE_TAG") ||
-  die "hoist copy of the base failed"
-BASE_DIGEST=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REGISTRY/base/jdk:$BASE_TAG")
-[[ $BASE_PINNED == "$REGISTRY/base/jdk@$BASE_DIGEST" ]] || die "hoist copy printed $BASE_PINNED, the registry holds $BASE_DIGEST"
-say "$REGISTRY/base/jdk:$BASE_TAG = $BASE_DIGEST"
+# The cached layout goes into "ECR" with hoist copy (digest kept, as skopeo checks); the
+# repository is made on the way (CreateRepository).
+BASE_PINNED=$(run "$HOIST" copy "${ECR_FLAGS[@]}" --create-repository \
+  "oci:$BASE_LAYOUT:$BASE_TAG" "$ECR_HOST/base/jdk:$BASE_TAG") || die "hoist copy of the base failed"
+BASE_DIGEST=$(skopeo_ecr inspect --format '{{.Digest}}' "docker://$ECR_STANDIN/base/jdk:$BASE_TAG")
+[[ $BASE_PINNED == "$ECR_HOST/base/jdk@$BASE_DIGEST" ]] || die "hoist copy printed $BASE_PINNED, ECR holds $BASE_DIGEST"
+say "$ECR_HOST/base/jdk:$BASE_TAG = $BASE_DIGEST"
 
 # --- 4. the app ----------------------------------------------------------------------------
 
@@ -320,7 +356,8 @@ step "hoist ship dev: build, push, deploy, wait" "hoist ship dev"
 # The jar glob is relative to hoist.toml, which lives in the work dir for this run.
 JAR_GLOB="$(python3 -c 'import os,sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' \
   "$APP_DIR/build/libs" "$WORK")/*.jar"
-sed -e "s|@REGISTRY@|$REGISTRY|g" -e "s|@JAR_GLOB@|$JAR_GLOB|g" "$ROOT/demo/hoist.toml.in" >"$WORK/hoist.toml"
+sed -e "s|@ECR_HOST@|$ECR_HOST|g" -e "s|@ECR_STANDIN@|$ECR_STANDIN|g" -e "s|@JAR_GLOB@|$JAR_GLOB|g" \
+  "$ROOT/demo/hoist.toml.in" >"$WORK/hoist.toml"
 say "$WORK/hoist.toml:"
 grep -v '^#' "$WORK/hoist.toml" | sed -e '/./!d' -e 's/^/      /'
 # From the app's directory, as in a project ({git_sha} is its HEAD). The emulator moves one
@@ -345,10 +382,11 @@ step "run the deployed image: pull, unpack, chroot with the task definition's en
 python3 "$HELPER" container plog-cluster plog-api plog-back >"$WORK/plog-back.json"
 IMAGE=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["image"])' "$WORK/plog-back.json")
 say "the service's task definition runs plog-back on $IMAGE"
-[[ $IMAGE == "$REGISTRY/plog-back@sha256:"* ]] || die "plog-back's image is not $REGISTRY/plog-back pinned by digest: $IMAGE"
+[[ $IMAGE == "$ECR_HOST/plog-back@sha256:"* ]] || die "plog-back's image is not $ECR_HOST/plog-back pinned by digest: $IMAGE"
 [[ $IMAGE == "$(cat "$WORK/ship.out")" ]] || die "the task definition's image is not what hoist ship printed"
 APP_DIGEST=${IMAGE#*@}
-run skopeo copy --quiet --insecure-policy --src-tls-verify=false "docker://$IMAGE" "oci:$WORK/pulled:app"
+printf '%s    $ skopeo copy --src-creds AWS:… docker://%s oci:%s%s\n' "$D" "$ECR_STANDIN/plog-back@$APP_DIGEST" "$WORK/pulled:app" "$N"
+skopeo_ecr copy --quiet --insecure-policy "docker://$ECR_STANDIN/plog-back@$APP_DIGEST" "oci:$WORK/pulled:app"
 run umoci unpack --image "$WORK/pulled:app" "$WORK/bundle" >"$LOGS/umoci.log" 2>&1 ||
   { cat "$LOGS/umoci.log" >&2; die "umoci unpack failed"; }
 APP_ROOT=$WORK/bundle/rootfs
@@ -384,7 +422,7 @@ python3 "$HELPER" service plog-cluster plog-api >"$WORK/service.json"
 python3 "$HELPER" service plog-prod plog-api-prod >"$WORK/service-prod.json"
 grep -q '"taskDefinition": "[^"]*/plog-api:1"' "$WORK/service-prod.json" || die "plog-api-prod moved off plog-api:1"
 LAST=$CACHE/last-app-digest # what the previous run shipped
-python3 "$HELPER" summary "$WORK" "$REGISTRY" "$SUITE" "$(cat "$LAST" 2>/dev/null || true)"
+python3 "$HELPER" summary "$WORK" "$ECR_HOST" "$SUITE" "$(cat "$LAST" 2>/dev/null || true)"
 echo "$APP_DIGEST" >"$LAST"
 step_done
 stop_servers
