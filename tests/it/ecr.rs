@@ -85,7 +85,10 @@ impl Ecr {
     /// against its digest; the manifest digest it got.
     fn skopeo_pull(&self, image: &str) -> String {
         let creds = format!("AWS:{}", ecr_password(&self.aws));
-        let layout = self.dir.path().join(format!("pulled-{}", image.replace([':', '/'], "-")));
+        let layout = self
+            .dir
+            .path()
+            .join(format!("pulled-{}", image.replace([':', '/'], "-")));
         run_tool(
             "skopeo",
             &[
@@ -101,7 +104,10 @@ impl Ecr {
         );
         let index: Value =
             serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-        index["manifests"][0]["digest"].as_str().unwrap().to_string()
+        index["manifests"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 }
 
@@ -118,7 +124,10 @@ fn layer_digests(report: &Value) -> Vec<String> {
 #[test]
 fn a_140_mb_layer_and_a_9_mib_incompressible_one_push_cold_and_from_the_cache() {
     let ecr = Ecr::start();
-    ecr.create(&["big-cold", "big-warm", "nine-cold", "nine-warm"], "MUTABLE");
+    ecr.create(
+        &["big-cold", "big-warm", "nine-cold", "nine-warm"],
+        "MUTABLE",
+    );
     let plain = TestRegistry::start(Auth::None);
     let jars = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
@@ -247,7 +256,8 @@ fn layers_of_one_part_one_part_plus_a_byte_and_three_parts_copy_into_ecr() {
     let patches = ecr.standin.count("PATCH", "/parts/blobs/uploads/", None);
     assert_eq!(patches, 2 + 3, "{}", ecr.standin.log_text());
     assert_eq!(
-        ecr.standin.count("PATCH", "/parts/blobs/uploads/", Some(201)),
+        ecr.standin
+            .count("PATCH", "/parts/blobs/uploads/", Some(201)),
         patches
     );
     // crane, another client, agrees on the digest, and reads every blob
@@ -264,12 +274,18 @@ fn layers_of_one_part_one_part_plus_a_byte_and_three_parts_copy_into_ecr() {
         output.stdout
     };
     let image = format!("{}/parts:1", ecr.standin.host);
-    assert_eq!(String::from_utf8_lossy(&crane(&["digest", &image])).trim(), digest);
+    assert_eq!(
+        String::from_utf8_lossy(&crane(&["digest", &image])).trim(),
+        digest
+    );
     for layer in inspect["Layers"].as_array().unwrap() {
         let layer = layer.as_str().unwrap();
         let bytes = crane(&["blob", &format!("{}/parts@{layer}", ecr.standin.host)]);
         use sha2::{Digest as _, Sha256};
-        assert_eq!(format!("sha256:{}", hex::encode(Sha256::digest(&bytes))), layer);
+        assert_eq!(
+            format!("sha256:{}", hex::encode(Sha256::digest(&bytes))),
+            layer
+        );
     }
 }
 
@@ -280,7 +296,8 @@ fn docker_config_with(ecr: &Ecr, password: &str) -> std::path::PathBuf {
     let dir = ecr.dir.path().join("docker-login");
     std::fs::create_dir_all(&dir).unwrap();
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("AWS:{password}"));
-    let config = json!({"auths": {ECR_HOST: {"auth": auth}, (ecr.standin.host.as_str()): {"auth": auth}}});
+    let config =
+        json!({"auths": {ECR_HOST: {"auth": auth}, (ecr.standin.host.as_str()): {"auth": auth}}});
     std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
     dir
 }
@@ -328,20 +345,34 @@ fn mounts_fall_back_to_uploads_unless_ecr_links_the_blob() {
     let built = ecr.build("scratch", &jar, "src:1", &["--no-cache"]);
     let digest = built["digest"].as_str().unwrap();
     let copy = |to: &str| {
-        ecr.hoist(&["copy", "--json", &format!("{ECR_HOST}/src:1"), &format!("{ECR_HOST}/{to}:1")])
-            .report()
+        ecr.hoist(&[
+            "copy",
+            "--json",
+            &format!("{ECR_HOST}/src:1"),
+            &format!("{ECR_HOST}/{to}:1"),
+        ])
+        .report()
     };
     // BLOB_MOUNTING off (ECR's default): 202 and a plain session, used.
     let plain = copy("plain");
     assert_eq!(plain["digest"], digest);
-    assert!(ecr.standin.count("POST", "/plain/blobs/uploads/?mount=", Some(202)) >= 1);
+    assert!(
+        ecr.standin
+            .count("POST", "/plain/blobs/uploads/?mount=", Some(202))
+            >= 1
+    );
     // Refused outright: uploaded all the same.
     ecr.standin.set(json!({"mount_refusal": 405}));
     let refused = copy("refused");
     assert_eq!(refused["digest"], digest);
-    assert!(ecr.standin.count("POST", "/refused/blobs/uploads/?mount=", Some(405)) >= 1);
+    assert!(
+        ecr.standin
+            .count("POST", "/refused/blobs/uploads/?mount=", Some(405))
+            >= 1
+    );
     // BLOB_MOUNTING on, and src's manifest references the blobs: linked.
-    ecr.standin.set(json!({"mount_refusal": null, "blob_mounting": true}));
+    ecr.standin
+        .set(json!({"mount_refusal": null, "blob_mounting": true}));
     let linked = copy("linked");
     assert_eq!(linked["digest"], digest);
     assert!(linked["push"]["mounted"].as_u64().unwrap() >= 1, "{linked}");
@@ -364,17 +395,29 @@ fn an_expired_token_is_renewed_once_and_the_push_goes_on() {
         .args(["--jar".as_ref(), jar.as_os_str()])
         .output();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{shown}: {stderr}\n{}", ecr.standin.log_text());
+    assert!(
+        output.status.success(),
+        "{shown}: {stderr}\n{}",
+        ecr.standin.log_text()
+    );
     let notes: Vec<&str> = stderr
         .lines()
         .filter(|l| l.contains("authorization token expired"))
         .collect();
     assert_eq!(notes.len(), 1, "{stderr}");
     assert!(notes[0].starts_with("note:") && notes[0].contains("GetAuthorizationToken"));
-    let denied = ecr.standin.log().iter().filter(|e| e["status"] == 403).count();
+    let denied = ecr
+        .standin
+        .log()
+        .iter()
+        .filter(|e| e["status"] == 403)
+        .count();
     assert!(denied >= 1, "{}", ecr.standin.log_text());
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(ecr.skopeo_pull("renewed:1"), report["digest"].as_str().unwrap());
+    assert_eq!(
+        ecr.skopeo_pull("renewed:1"),
+        report["digest"].as_str().unwrap()
+    );
 }
 
 #[test]
@@ -396,7 +439,14 @@ fn a_stale_docker_login_is_not_used_when_get_authorization_token_answers() {
     .unwrap();
     let report = ecr.build("scratch", &jar, "plog-back:1", &[]);
     assert!(report["digest"].as_str().unwrap().starts_with("sha256:"));
-    assert_eq!(ecr.standin.log().iter().filter(|e| e["status"] == 403).count(), 0);
+    assert_eq!(
+        ecr.standin
+            .log()
+            .iter()
+            .filter(|e| e["status"] == 403)
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -411,11 +461,16 @@ fn a_missing_repository_fails_in_one_line_naming_it_and_create_repository_makes_
         .failure(1);
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(
-        stderr.contains("NAME_UNKNOWN") && stderr.contains("nowhere") && stderr.contains("--create-repository"),
+        stderr.contains("NAME_UNKNOWN")
+            && stderr.contains("nowhere")
+            && stderr.contains("--create-repository"),
         "{stderr}"
     );
     let report = ecr.build("scratch", &jar, "nowhere:1", &["--create-repository"]);
-    assert_eq!(ecr.skopeo_pull("nowhere:1"), report["digest"].as_str().unwrap());
+    assert_eq!(
+        ecr.skopeo_pull("nowhere:1"),
+        report["digest"].as_str().unwrap()
+    );
 }
 
 #[test]
@@ -434,8 +489,11 @@ fn immutable_tags_are_named_in_one_line_whichever_wording_ecr_uses() {
     assert_eq!(ecr.standin.count("PUT", "/manifests/dev", None), 1);
     // Without ECR's API (the docker login is all hoist has), the registry's
     // TAG_INVALID is the signal, in the old wording and in the new.
-    let denied =
-        crate::support::denying::denying_endpoint("ecr", crate::support::denying::Protocol::Json, 50);
+    let denied = crate::support::denying::denying_endpoint(
+        "ecr",
+        crate::support::denying::Protocol::Json,
+        50,
+    );
     let login = docker_config_with(&ecr, &ecr_password(&ecr.aws));
     // Another image than `one`, which `dev` names.
     let third = synthetic_boot(&dir.path().join("three"));
@@ -444,7 +502,14 @@ fn immutable_tags_are_named_in_one_line_whichever_wording_ecr_uses() {
         // The same image under its own tag again: ECR refuses even that
         // (TAG_INVALID for the same digest), and hoist sees it is in place.
         let same = ecr
-            .hoist(&["build", "--json", "--from", "scratch", "--to", &format!("{ECR_HOST}/imm-app:one")])
+            .hoist(&[
+                "build",
+                "--json",
+                "--from",
+                "scratch",
+                "--to",
+                &format!("{ECR_HOST}/imm-app:one"),
+            ])
             .args(["--jar".as_ref(), first.as_os_str()])
             .env("AWS_ENDPOINT_URL_ECR", &denied)
             .env("DOCKER_CONFIG", &login)
@@ -452,7 +517,16 @@ fn immutable_tags_are_named_in_one_line_whichever_wording_ecr_uses() {
         assert_eq!(same["digest"], one["digest"]);
         assert_eq!(same["tags"], json!(["one"]));
         let stderr = ecr
-            .hoist(&["build", "-q", "--from", "scratch", "--immutable-tags", "fail", "--tag", "dev"])
+            .hoist(&[
+                "build",
+                "-q",
+                "--from",
+                "scratch",
+                "--immutable-tags",
+                "fail",
+                "--tag",
+                "dev",
+            ])
             .args(["--to", &format!("{ECR_HOST}/imm-app:{tag}")])
             .args(["--jar".as_ref(), third.as_os_str()])
             .env("AWS_ENDPOINT_URL_ECR", &denied)
@@ -472,7 +546,14 @@ fn docker_hub_bases_come_through_its_token_service_and_cdn_and_its_pull_limit_ha
     let dir = tempfile::tempdir().unwrap();
     // The base is put straight into the registry behind the stand-in.
     let base = hoist()
-        .args(["build", "--json", "--no-cache", "--from", "scratch", "--jar"])
+        .args([
+            "build",
+            "--json",
+            "--no-cache",
+            "--from",
+            "scratch",
+            "--jar",
+        ])
         .args([big_boot(&dir.path().join("base"), 2 * MIB as u64)])
         .args(["--to", &hub.backend.image("library/base:1")])
         .report();
@@ -486,9 +567,15 @@ fn docker_hub_bases_come_through_its_token_service_and_cdn_and_its_pull_limit_ha
         .env("DOCKER_CONFIG", dir.path())
         .report();
     assert_eq!(app["baseDigest"], base["digest"]);
-    assert!(hub.count("GET", "/blobs/", Some(307)) >= 1, "{}", hub.log_text());
     assert!(
-        hub.log().iter().any(|e| e["listener"] == "storage" && e["status"] == 200),
+        hub.count("GET", "/blobs/", Some(307)) >= 1,
+        "{}",
+        hub.log_text()
+    );
+    assert!(
+        hub.log()
+            .iter()
+            .any(|e| e["listener"] == "storage" && e["status"] == 200),
         "{}",
         hub.log_text()
     );
@@ -502,7 +589,9 @@ fn docker_hub_bases_come_through_its_token_service_and_cdn_and_its_pull_limit_ha
         .failure(1);
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(
-        stderr.contains("TOOMANYREQUESTS") && stderr.contains("hoist copy") && stderr.contains("pull-through cache"),
+        stderr.contains("TOOMANYREQUESTS")
+            && stderr.contains("hoist copy")
+            && stderr.contains("pull-through cache"),
         "{stderr}"
     );
 }
@@ -512,7 +601,14 @@ fn ecr_public_bases_come_with_an_anonymous_token() {
     let public = RegistryStandIn::ecr_public();
     let dir = tempfile::tempdir().unwrap();
     let base = hoist()
-        .args(["build", "--json", "--no-cache", "--from", "scratch", "--jar"])
+        .args([
+            "build",
+            "--json",
+            "--no-cache",
+            "--from",
+            "scratch",
+            "--jar",
+        ])
         .args([uber(&dir.path().join("base"))])
         .args(["--to", &public.backend.image("docker/library/base:1")])
         .report();
@@ -525,7 +621,11 @@ fn ecr_public_bases_come_with_an_anonymous_token() {
         .env("DOCKER_CONFIG", dir.path())
         .report();
     assert_eq!(app["baseDigest"], base["digest"]);
-    assert!(public.count("GET", "/token/", Some(200)) >= 1, "{}", public.log_text());
+    assert!(
+        public.count("GET", "/token/", Some(200)) >= 1,
+        "{}",
+        public.log_text()
+    );
 }
 
 #[test]
@@ -593,7 +693,15 @@ environment = {{ SPRING_PROFILES_ACTIVE = "prod" }}
     for args in [
         &["init", "-q"][..],
         &["add", "-A"],
-        &["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "app"],
+        &[
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "user.name=t",
+            "commit",
+            "-qm",
+            "app",
+        ],
     ] {
         let status = std::process::Command::new("git")
             .args(args)
@@ -612,8 +720,15 @@ environment = {{ SPRING_PROFILES_ACTIVE = "prod" }}
     ecr.standin.set(json!({"put_image_per_second": 1}));
     let (shown, output) = run(&["ship", "dev", "--poll-interval", "20ms", "--json"]).output();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{shown}: {stderr}\n{}", ecr.standin.log_text());
-    assert!(!stderr.contains("429") && !stderr.contains("TOOMANYREQUESTS"), "{stderr}");
+    assert!(
+        output.status.success(),
+        "{shown}: {stderr}\n{}",
+        ecr.standin.log_text()
+    );
+    assert!(
+        !stderr.contains("429") && !stderr.contains("TOOMANYREQUESTS"),
+        "{stderr}"
+    );
     let throttled = ecr.standin.count("PUT", "/manifests/", Some(429));
     assert!(throttled >= 1, "{}", ecr.standin.log_text());
     let shipped: Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -632,7 +747,16 @@ environment = {{ SPRING_PROFILES_ACTIVE = "prod" }}
     // tags naming the same image (ECR refuses the PUT even so).
     ecr.standin.set(json!({"put_image_per_second": 10}));
     for _ in 0..2 {
-        let report = run(&["promote", "dev", "prod", "--yes", "--poll-interval", "20ms", "--json"]).report();
+        let report = run(&[
+            "promote",
+            "dev",
+            "prod",
+            "--yes",
+            "--poll-interval",
+            "20ms",
+            "--json",
+        ])
+        .report();
         assert_eq!(
             report["image"],
             format!("{ECR_HOST}/plog-back-prod@{digest}").as_str(),
