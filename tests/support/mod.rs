@@ -3,6 +3,7 @@
 
 pub mod certs;
 pub mod cli;
+pub mod containerd;
 pub mod denying;
 pub mod ecs_emulator;
 pub mod fault_proxy;
