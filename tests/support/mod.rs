@@ -11,4 +11,5 @@ pub mod fixtures;
 pub mod oci;
 pub mod registry;
 pub mod registry_standin;
+pub mod spring;
 pub mod token_server;
