@@ -26,6 +26,7 @@ mod release;
 mod render;
 mod reproducible;
 mod ship;
+mod spring_apps;
 mod verify;
 mod why_it_failed;
 mod zstd;
