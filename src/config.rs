@@ -4,6 +4,7 @@
 //! so a typo never silently falls back to a default. Precedence, applied by
 //! the commands: flags > `HOIST_*` environment > this file > defaults.
 
+use crate::build_tool::{BuildCommand, BuildTool};
 use crate::error::{usage, usage_hint};
 use anyhow::{Context, Result};
 use serde::Deserialize;
@@ -35,10 +36,15 @@ pub struct ImageSection {
     pub from: String,
     /// Target repository (`REGISTRY/REPO`, no tag: tags come from the environment).
     pub to: String,
-    /// Glob for the jar, relative to the file; Gradle's `*-plain.jar` is ignored.
-    #[serde(default = "default_jar_glob")]
-    pub jar: String,
-    /// Gradle task to run first (`./gradlew TASK`).
+    /// Glob for the jar, relative to the file (see [`jar_glob`](Self::jar_glob)
+    /// for the default). Gradle's `*-plain.jar`, Maven's `*.jar.original`
+    /// and `*-sources.jar` / `*-javadoc.jar` are ignored.
+    pub jar: Option<String>,
+    /// The build to run first, `TOOL ARGS…`: `gradle bootJar`,
+    /// `maven package -DskipTests` (checked when the file is read; see
+    /// [`build_command`](Self::build_command)).
+    pub build: Option<String>,
+    /// The older spelling of `build = "gradle TASK"`.
     pub gradle_task: Option<String>,
     /// Platforms (several make an index).
     #[serde(default)]
@@ -61,10 +67,49 @@ pub struct ImageSection {
     /// Extra files, one layer.
     #[serde(default)]
     pub files: Vec<FileEntry>,
+    /// `build` or `gradle-task`, read (set when the file is parsed).
+    #[serde(skip)]
+    build_command: Option<BuildCommand>,
 }
 
-fn default_jar_glob() -> String {
-    "build/libs/*.jar".into()
+impl ImageSection {
+    /// The build to run before the jar is packed: `build`, or
+    /// `gradle-task` as `gradle TASK`; none when neither is set.
+    pub fn build_command(&self) -> Option<&BuildCommand> {
+        self.build_command.as_ref()
+    }
+
+    /// The build tool `build` (or `gradle-task`) names.
+    pub fn build_tool(&self) -> Option<BuildTool> {
+        self.build_command.as_ref().map(|c| c.tool)
+    }
+
+    /// The `jar` glob: as set, else where the build tool puts jars —
+    /// `target/*.jar` when `build` names Maven, else `build/libs/*.jar`.
+    pub fn jar_glob(&self) -> &str {
+        match &self.jar {
+            Some(glob) => glob,
+            None => self
+                .build_tool()
+                .unwrap_or(BuildTool::Gradle)
+                .default_jar_glob(),
+        }
+    }
+
+    /// Reads `build` and `gradle-task` (at most one of them).
+    fn read_build_command(&mut self) -> std::result::Result<(), String> {
+        self.build_command = match (&self.build, &self.gradle_task) {
+            (Some(build), Some(task)) => {
+                return Err(format!(
+                    "[image]: both build ({build:?}) and gradle-task ({task:?}) are set; keep one (hint: gradle-task = \"{task}\" is the older spelling of build = \"gradle {task}\")"
+                ))
+            }
+            (Some(build), None) => Some(BuildCommand::parse(build)?),
+            (None, Some(task)) => Some(BuildCommand::gradle_task(task)?),
+            (None, None) => None,
+        };
+        Ok(())
+    }
 }
 
 /// `[[image.files]]`: a local file or a Secrets Manager secret, at `to`.
@@ -167,7 +212,7 @@ impl HoistConfig {
 
     /// Parses hoist.toml text; errors name the key and the line.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        let config: Self = toml::from_str(text).map_err(|e| {
+        let mut config: Self = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
                 .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
@@ -180,6 +225,7 @@ impl HoistConfig {
         for (name, env) in &config.env {
             env.check(name)?;
         }
+        config.image.read_build_command()?;
         if let Some(text) = &config.image.compression {
             text.parse::<crate::image::Compression>()
                 .map_err(|why| format!("[image] compression: {why}"))?;
@@ -436,7 +482,8 @@ protect = true
     #[test]
     fn parses_the_sample() {
         let config = HoistConfig::parse(SAMPLE).unwrap();
-        assert_eq!(config.image.jar, "build/libs/*.jar");
+        assert_eq!(config.image.jar_glob(), "build/libs/*.jar");
+        assert!(config.image.build_command().is_none());
         assert_eq!(
             config.env["dev"].environment["SPRING_PROFILES_ACTIVE"],
             "dev"
@@ -469,6 +516,65 @@ protect = true
             err.contains("[image] compression") && err.contains("zstd:1..19"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn build_names_gradle_or_maven_and_sets_the_default_jar_glob() {
+        let with =
+            |line: &str| SAMPLE.replace("ports = [8080]", &format!("ports = [8080]\n{line}"));
+        let config = HoistConfig::parse(&with("build = \"maven package -DskipTests\"")).unwrap();
+        let build = config.image.build_command().unwrap();
+        assert_eq!(build.tool, BuildTool::Maven);
+        assert_eq!(build.arguments(), ["-B", "package", "-DskipTests"]);
+        assert_eq!(config.image.jar_glob(), "target/*.jar");
+
+        let config = HoistConfig::parse(&with("build = \"gradle bootJar\"")).unwrap();
+        assert_eq!(config.image.build_tool(), Some(BuildTool::Gradle));
+        assert_eq!(config.image.jar_glob(), "build/libs/*.jar");
+
+        // A jar glob that is set wins over the tool's.
+        let config = HoistConfig::parse(&with(
+            "build = \"maven package\"\njar = \"app/target/app.jar\"",
+        ))
+        .unwrap();
+        assert_eq!(config.image.jar_glob(), "app/target/app.jar");
+    }
+
+    #[test]
+    fn gradle_task_is_the_older_spelling_of_a_gradle_build() {
+        let with =
+            |line: &str| SAMPLE.replace("ports = [8080]", &format!("ports = [8080]\n{line}"));
+        let old = HoistConfig::parse(&with("gradle-task = \"bootJar\"")).unwrap();
+        let new = HoistConfig::parse(&with("build = \"gradle bootJar\"")).unwrap();
+        assert_eq!(old.image.build_command(), new.image.build_command());
+        assert_eq!(old.image.jar_glob(), "build/libs/*.jar");
+        assert_eq!(old.image.gradle_task.as_deref(), Some("bootJar"));
+    }
+
+    #[test]
+    fn bad_build_settings_are_errors_when_the_file_is_read() {
+        let with =
+            |line: &str| SAMPLE.replace("ports = [8080]", &format!("ports = [8080]\n{line}"));
+        let err = HoistConfig::parse(&with("build = \"ant jar\"")).unwrap_err();
+        assert!(
+            err.contains("[image] build \"ant jar\"")
+                && err.contains("gradle")
+                && err.contains("maven"),
+            "{err}"
+        );
+        let err = HoistConfig::parse(&with(
+            "build = \"maven package\"\ngradle-task = \"bootJar\"",
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("build") && err.contains("gradle-task") && err.contains("keep one"),
+            "{err}"
+        );
+        assert!(!err.contains('\n'), "{err}");
+        let err = HoistConfig::parse(&with("build = \"\"")).unwrap_err();
+        assert!(err.contains("[image] build is empty"), "{err}");
+        let err = HoistConfig::parse(&with("build = [\"maven\", \"package\"]")).unwrap_err();
+        assert!(err.contains("line 7"), "{err}");
     }
 
     #[test]

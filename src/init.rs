@@ -39,7 +39,12 @@ pub fn init(force: bool) -> Result<()> {
         })
         .unwrap_or_else(|| "app".into())
         .to_ascii_lowercase();
-    let jar = crate::ship::find_jar(Path::new("."), "build/libs/*.jar").ok();
+    let jar = crate::ship::find_jar(
+        Path::new("."),
+        "build/libs/*.jar",
+        Some(crate::build_tool::BuildTool::Gradle),
+    )
+    .ok();
     let text = init_template(&name, gradle, jar.as_deref());
     crate::util::fs::write_atomic(path, text.as_bytes())?;
     eprintln!(

@@ -7,8 +7,9 @@
 //! writes images to places (registries, OCI layouts, docker archives);
 //! [`registry`] is the OCI distribution client; [`ecs`] renders task
 //! definitions and follows rollouts; `build` wires jar → image → destination
-//! (`publish` writes the result, repairing blobs found bad on the way) and
-//! `ship` the whole pipeline for one environment of hoist.toml.
+//! (`publish` writes the result, repairing blobs found bad on the way),
+//! `build_tool` runs the project's own Gradle or Maven build, and `ship`
+//! the whole pipeline for one environment of hoist.toml.
 //!
 //! The library knows no command line: it takes plain option structs and
 //! exposes `async fn`s where it does I/O; the binary owns the one runtime.
@@ -18,6 +19,7 @@
 
 mod aws;
 mod build;
+mod build_tool;
 mod config;
 mod dest;
 pub mod ecs;

@@ -1,10 +1,12 @@
 //! `hoist ship ENV` and `hoist promote FROM TO`: the whole pipeline for one
-//! environment of `hoist.toml` — verify, Gradle, jar, image, push, deploy, wait —
-//! and moving the exact digest one environment runs to another. The only
-//! module that knows every step; each step is another module's job.
+//! environment of `hoist.toml` — verify, the Gradle or Maven build, jar,
+//! image, push, deploy, wait — and moving the exact digest one environment
+//! runs to another. The only module that knows every step; each step is
+//! another module's job.
 
 use crate::aws::AwsOptions;
 use crate::build::{build, BuildOptions, BuildReport, ExtraFile};
+use crate::build_tool::BuildTool;
 use crate::config::{expand_tag, git_sha, EnvSection, HoistConfig, Target};
 use crate::dest::Location;
 use crate::ecs::client::EcsClient;
@@ -36,8 +38,9 @@ pub struct ShipOptions {
     pub yes: bool,
     /// Wait settings (timeout overridden by the environment's `wait-timeout`).
     pub wait: WaitOptions,
-    /// Skip the Gradle task even if one is configured.
-    pub skip_gradle: bool,
+    /// Skip the build (`[image] build` or `gradle-task`) even if one is
+    /// configured.
+    pub skip_build: bool,
     /// Layer cache directory.
     pub cache_dir: Option<PathBuf>,
     /// Build (not push) and show every service's task-definition diff
@@ -204,35 +207,21 @@ async fn lifecycle_warnings(client: ClientOptions, image: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Runs `./gradlew TASK` in `dir`.
-fn run_gradle(dir: &Path, task: &str, progress: &dyn RolloutProgress) -> Result<()> {
-    let wrapper = dir.join("gradlew");
-    if !wrapper.is_file() {
-        return Err(usage_hint(
-            format!("gradle-task {task:?}: no ./gradlew in {}", dir.display()),
-            "add the Gradle wrapper, or remove gradle-task and build the jar first",
-        ));
-    }
-    progress.step(&format!("./gradlew {task}"));
-    let status = std::process::Command::new(&wrapper)
-        .arg(task)
-        .current_dir(dir)
-        .status()
-        .with_context(|| format!("running {}", wrapper.display()))?;
-    if !status.success() {
-        anyhow::bail!("./gradlew {task} failed ({status})");
-    }
-    Ok(())
-}
-
-/// The one jar the glob matches, ignoring Gradle's `*-plain.jar`.
-pub(crate) fn find_jar(dir: &Path, pattern: &str) -> Result<PathBuf> {
+/// The one jar the glob matches, ignoring what builds write beside it
+/// (see [`is_side_artifact`]). `tool` picks the hint when none matches
+/// (when not given, the glob's look decides: `target/…` is Maven's).
+pub(crate) fn find_jar(dir: &Path, pattern: &str, tool: Option<BuildTool>) -> Result<PathBuf> {
     let full = dir.join(pattern);
     let text = full.to_string_lossy();
     let mut jars: Vec<PathBuf> = glob::glob(&text)
         .map_err(|e| usage(format!("jar glob {pattern:?}: {e}")))?
         .filter_map(Result::ok)
-        .filter(|p| p.is_file() && !p.to_string_lossy().ends_with("-plain.jar"))
+        .filter(|p| {
+            p.is_file()
+                && !p
+                    .file_name()
+                    .is_some_and(|name| is_side_artifact(&name.to_string_lossy()))
+        })
         .collect();
     jars.sort();
     match jars.len() {
@@ -242,7 +231,11 @@ pub(crate) fn find_jar(dir: &Path, pattern: &str) -> Result<PathBuf> {
         }
         0 => Err(usage_hint(
             format!("no jar matches {text:?}"),
-            "build it first (./gradlew bootJar), or set gradle-task in hoist.toml",
+            format!(
+                "build it first ({}), or set build in hoist.toml",
+                tool.unwrap_or_else(|| BuildTool::guess_from_glob(pattern))
+                    .example()
+            ),
         )),
         _ => Err(usage_hint(
             format!(
@@ -256,6 +249,21 @@ pub(crate) fn find_jar(dir: &Path, pattern: &str) -> Result<PathBuf> {
             "make the `jar` glob in hoist.toml match one",
         )),
     }
+}
+
+/// A file a build writes beside the application jar, never the one to
+/// ship: Gradle's `*-plain.jar` (the jar without dependencies), Maven's
+/// `*.jar.original` (the jar before Spring Boot repackaged it), and
+/// `*-sources.jar` / `*-javadoc.jar`.
+fn is_side_artifact(file_name: &str) -> bool {
+    [
+        "-plain.jar",
+        ".jar.original",
+        "-sources.jar",
+        "-javadoc.jar",
+    ]
+    .iter()
+    .any(|suffix| file_name.ends_with(suffix))
 }
 
 /// The extra files, fetching secrets into `scratch` (mode 0600 in the image).
@@ -553,6 +561,12 @@ pub async fn ship(
     confirm(&options.env, env, options.yes)?;
     let dir = config.base_dir();
     let (platforms, _) = image_platforms(config)?;
+    // The build's program is found before anything runs: a missing tool
+    // stops the ship before ECS or the registry are asked anything.
+    let located_build = match (config.image.build_command(), options.skip_build) {
+        (Some(build), false) => Some(build.locate(&dir, std::env::var_os("PATH").as_deref())?),
+        _ => None,
+    };
     // Before anything is built, pushed or registered.
     let verified = if options.no_verify {
         None
@@ -568,10 +582,11 @@ pub async fn ship(
             .await?,
         )
     };
-    if let (Some(task), false) = (&config.image.gradle_task, options.skip_gradle) {
-        run_gradle(&dir, task, rollout_progress)?;
+    if let Some(build) = &located_build {
+        rollout_progress.step(&build.to_string());
+        build.run()?;
     }
-    let jar = find_jar(&dir, &config.image.jar)?;
+    let jar = find_jar(&dir, config.image.jar_glob(), config.image.build_tool())?;
     rollout_progress.step(&format!("jar {}", jar.display()));
     let tags = env_tags(&dir, &options.env, env)?;
     let repository = env_repository(config, &options.env, env)?;
@@ -884,4 +899,81 @@ pub async fn promote(
     };
     *report_out = Some(report);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn side_artifacts_are_never_the_jar() {
+        for name in [
+            "app-0.1-plain.jar",
+            "app-0.1.jar.original",
+            "app-0.1-sources.jar",
+            "app-0.1-javadoc.jar",
+        ] {
+            assert!(is_side_artifact(name), "{name}");
+        }
+        for name in [
+            "app-0.1.jar",
+            "plain.jar",
+            "original.jar",
+            "app-sources.jar.bak",
+        ] {
+            assert!(!is_side_artifact(name), "{name}");
+        }
+    }
+
+    fn touch(dir: &Path, names: &[&str]) {
+        for name in names {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b"PK").unwrap();
+        }
+    }
+
+    #[test]
+    fn find_jar_skips_what_builds_write_beside_the_jar() {
+        let dir = tempfile::tempdir().unwrap();
+        touch(
+            dir.path(),
+            &[
+                "target/app-0.1.jar",
+                "target/app-0.1.jar.original",
+                "target/app-0.1-sources.jar",
+                "target/app-0.1-javadoc.jar",
+                "build/libs/app-0.1.jar",
+                "build/libs/app-0.1-plain.jar",
+            ],
+        );
+        for glob in ["target/*", "target/*.jar"] {
+            let jar = find_jar(dir.path(), glob, None).unwrap();
+            assert!(jar.ends_with("target/app-0.1.jar"), "{glob}: {jar:?}");
+        }
+        let jar = find_jar(dir.path(), "build/libs/*", None).unwrap();
+        assert!(jar.ends_with("build/libs/app-0.1.jar"), "{jar:?}");
+        let err = find_jar(dir.path(), "**/*.jar", None).unwrap_err();
+        assert!(err.to_string().contains("2 jars match"), "{err}");
+    }
+
+    #[test]
+    fn no_jar_hints_at_the_tool_that_builds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let hint = |glob: &str, tool: Option<BuildTool>| {
+            let err = find_jar(dir.path(), glob, tool).unwrap_err();
+            assert_eq!(crate::error::exit_code(&err), crate::error::EXIT_USAGE);
+            err.to_string()
+        };
+        let maven = hint("target/*.jar", None);
+        assert!(
+            maven.contains("build it first (./mvnw package), or set build in hoist.toml"),
+            "{maven}"
+        );
+        let gradle = hint("build/libs/*.jar", None);
+        assert!(gradle.contains("(./gradlew bootJar)"), "{gradle}");
+        // The configured tool wins over the glob's look.
+        let maven = hint("out/*.jar", Some(BuildTool::Maven));
+        assert!(maven.contains("(./mvnw package)"), "{maven}");
+    }
 }

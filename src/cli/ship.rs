@@ -36,9 +36,10 @@ pub struct ShipArgs {
     pub jar: Option<String>,
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Do not run the configured Gradle task.
-    #[arg(long)]
-    pub skip_gradle: bool,
+    /// Do not run the configured build ([image] build or gradle-task); pack the jar as it is.
+    /// --skip-gradle is its older name.
+    #[arg(long, alias = "skip-gradle")]
+    pub skip_build: bool,
     /// Build without pushing and print every service's task-definition diff; change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -97,13 +98,13 @@ pub async fn run_ship(args: ShipArgs) -> Result<()> {
         config.image.to = to.clone();
     }
     if let Some(jar) = &args.jar {
-        config.image.jar = jar.clone();
+        config.image.jar = Some(jar.clone());
     }
     let options = ShipOptions {
         env: args.env.clone(),
         yes: args.config.yes,
         wait: args.wait.options()?,
-        skip_gradle: args.skip_gradle,
+        skip_build: args.skip_build,
         cache_dir: args.cache_dir.clone().or_else(hoist::default_cache_dir),
         dry_run: args.dry_run,
         rollback_on_failure: args.rollback_on_failure,

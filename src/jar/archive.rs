@@ -48,7 +48,7 @@ impl JarArchive {
             if e.kind() == std::io::ErrorKind::NotFound {
                 usage_hint(
                     format!("jar {}: no such file", path.display()),
-                    "build it first (e.g. ./gradlew bootJar) or fix --jar",
+                    "build it first (e.g. ./gradlew bootJar or ./mvnw package) or fix --jar",
                 )
             } else {
                 anyhow::Error::new(e).context(format!("opening jar {}", path.display()))
