@@ -64,7 +64,7 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Deploy the exact image one environment runs to another, with no rebuild.
     Promote(ship::PromoteArgs),
-    /// Write a commented hoist.toml for the Gradle project in this directory.
+    /// Write a commented hoist.toml for the Gradle or Maven project in this directory.
     Init(ship::InitArgs),
     /// Print a shell completion script: hoist completions bash|zsh|fish.
     Completions(manual::CompletionsArgs),

@@ -484,7 +484,7 @@ fn init_writes_a_config_for_the_gradle_project_and_keeps_an_existing_one() {
     hoist().args(["init"]).current_dir(dir.path()).success();
     let text = std::fs::read_to_string(dir.path().join("hoist.toml")).unwrap();
     assert!(
-        text.contains("/plog-back\"") && text.contains("gradle-task = \"bootJar\""),
+        text.contains("/plog-back\"") && text.contains("build = \"gradle bootJar\""),
         "{text}"
     );
     let stderr = hoist().args(["init"]).current_dir(dir.path()).failure(2);
