@@ -6,6 +6,7 @@ mod support;
 
 mod architecture;
 mod bad_input;
+mod build_tools;
 mod cache;
 mod cli_conveniences;
 mod copy;
