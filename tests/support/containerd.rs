@@ -925,6 +925,25 @@ pub fn busybox_rootfs(dir: &Path) -> PathBuf {
     dir.to_path_buf()
 }
 
+/// Removes `TMPDIR/hoist-jvm-base-PID-*` of processes that have ended.
+fn remove_runtimes_of_ended_processes() {
+    let temp = std::env::temp_dir();
+    for entry in std::fs::read_dir(&temp).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("hoist-jvm-base-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// A Java runtime for images built `--from scratch`: a jlink'ed runtime
 /// (the JDK on `PATH`, `openjdk-17-jdk-headless`) for `/opt/java/openjdk`
 /// and a tree with the glibc libraries and loader it links, for `/`.
@@ -951,8 +970,11 @@ impl JvmBase {
         if let Some(base) = made.get(&key) {
             return base.clone();
         }
+        // Kept for the process (a static is never dropped): named after
+        // it, so that a later process removes it once it is gone.
+        remove_runtimes_of_ended_processes();
         let dir = tempfile::Builder::new()
-            .prefix("hoist-jvm-base-")
+            .prefix(&format!("hoist-jvm-base-{}-", std::process::id()))
             .tempdir()
             .unwrap()
             .keep();
