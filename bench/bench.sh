@@ -413,7 +413,7 @@ start_ecr() {
   done
   curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$emu_port/" ||
     { tail -n 20 "$REG/emulator.log" >&2; echo "bench: the AWS emulator did not start" >&2; exit 1; }
-  export AWS_ENDPOINT_URL=http://127.0.0.1:$emu_port AWS_REGION=ap-northeast-2 \
+  export AWS_ENDPOINT_URL=http://127.0.0.1:$emu_port AWS_REGION=ap-northeast-2 AWS_DEFAULT_REGION=ap-northeast-2 \
     AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true \
     AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
   python3 "$ROOT/tests/support/registry_standin.py" --model ecr --backend "127.0.0.1:$PORT" \
