@@ -17,7 +17,9 @@
 //! after another; containerd that cannot start fails the test with why.
 
 use crate::support::cli::hoist;
-use crate::support::containerd::{free_port, Containerd, JvmBase, RunOptions};
+use crate::support::containerd::{
+    free_port, wait_http, Containerd, JvmBase, RunOptions, RunningContainer,
+};
 use crate::support::registry::{Auth, TestRegistry};
 use crate::support::spring::{jar_files, layer_of, layers_index, parse_layers_index, App};
 use serde_json::Value;
@@ -249,16 +251,17 @@ fn assert_layers_follow_index(
 /// `SPRING_PROFILES_ACTIVE=dev`, waits for `"status":"UP"` on
 /// `/actuator/health`, checks `/hello` and that the app says it started
 /// from `started_from` (`/app/BOOT-INF/classes` exploded, `/app/app.jar`
-/// packaged); the container is killed when this returns.
+/// packaged). Returns the running container and its port; the container is
+/// killed when that is dropped.
 #[track_caller]
-fn expect_serves(
-    containerd: &Containerd,
+fn expect_serves<'a>(
+    containerd: &'a Containerd,
     image: &str,
     name: &str,
     app: App,
     platform: Option<&str>,
     started_from: &str,
-) {
+) -> (RunningContainer<'a>, u16) {
     let port = free_port();
     let port_text = port.to_string();
     let env = [
@@ -307,6 +310,7 @@ fn expect_serves(
         "{name}: the app did not start from {started_from}:\n{logs}"
     );
     eprintln!("{name}: up in {:.1} s, /hello answered", up.as_secs_f64());
+    (container, port)
 }
 
 /// Boot 3.5 in both modes on one daemon. Exploded (the default for a Boot
@@ -579,4 +583,144 @@ fn layers_idx_reader_keeps_empty_layers_and_reads_prefixes() {
     assert_eq!(layer_of(&index, "BOOT-INF/layers.idx"), Some(2));
     assert_eq!(layer_of(&index, "BOOT-INF/layers.idx2"), None);
     assert_eq!(layer_of(&index, "org/x.class"), None);
+}
+
+/// What `GET /which` of the class-order app answers when `java -jar` (this
+/// machine's JVM, Spring's own launcher over the jar) runs it: the library
+/// whose copy of `dev.hoist.shadow.Which` Spring loads.
+#[track_caller]
+fn which_under_java_jar(jar: &Path) -> String {
+    let port = free_port();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut java = Command::new("java")
+        .arg("-jar")
+        .arg(jar)
+        .env("SERVER_PORT", port.to_string())
+        .stdout(log.reopen().unwrap())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run java ({e}); install a JDK 17 (apt-get install openjdk-17-jdk-headless)"
+            )
+        });
+    let answer = wait_http(port, "/which", START_TIMEOUT);
+    let _ = java.kill();
+    let _ = java.wait();
+    match answer {
+        Some((200, body)) => body.trim().to_string(),
+        other => panic!(
+            "java -jar {}: /which answered {other:?}:\n{}",
+            jar.display(),
+            std::fs::read_to_string(log.path()).unwrap_or_default()
+        ),
+    }
+}
+
+/// The regular files under `dir`, relative to it, with their sizes.
+fn tree_files(dir: &Path) -> BTreeMap<String, u64> {
+    let mut files = BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let entry = entry.unwrap();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_file() {
+                let relative = entry
+                    .path()
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                files.insert(relative, entry.metadata().unwrap().len());
+            }
+        }
+    }
+    files
+}
+
+/// Two libraries hold the same class (`shadow-a` and `shadow-b`, both with
+/// `dev.hoist.shadow.Which`): the exploded image loads the copy that `java
+/// -jar` loads, since hoist starts Spring's own launcher over the unpacked
+/// jar and the launcher orders the classpath by `BOOT-INF/classpath.idx`.
+/// And hoist's layers hold, file for file, what Spring's own container
+/// layout (`java -Djarmode=tools -jar app.jar extract --layers --launcher`)
+/// puts in each layer directory: hoist unpacks them into one `/app` tree
+/// (what a Dockerfile's `COPY` of each directory into one `WORKDIR` makes),
+/// leaves out the empty ones, and writes its own fixed times and modes.
+#[test]
+fn exploded_mode_loads_the_class_java_jar_loads_and_matches_springs_extract_layout() {
+    let jar = App::ClassOrder.jar();
+    let spring = which_under_java_jar(&jar);
+    assert!(spring.starts_with("shadow-"), "{spring}");
+    let libs: Vec<String> = jar_files(&jar)
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| name.contains("/shadow-"))
+        .collect();
+    assert_eq!(libs.len(), 2, "both libraries are in the jar: {libs:?}");
+
+    let registry = TestRegistry::start(Auth::None);
+    let base = push_base(&registry, &["linux/amd64"]);
+    let image = registry.image("classorder:exploded");
+    let report = build(&base, &jar, &image, &[]);
+    let containerd = Containerd::start();
+    containerd.pull(&image);
+    let expected = ["dependencies", "spring-boot-loader", "application"];
+    assert_layers_follow_index(&containerd, &report, &jar, &expected);
+    let (mut container, port) = expect_serves(
+        &containerd,
+        &image,
+        "classorder-exploded",
+        App::ClassOrder,
+        None,
+        "/app/BOOT-INF/classes",
+    );
+    let (status, body) = container.expect_http(port, "/which", Duration::from_secs(10));
+    assert_eq!(
+        (status, body.trim()),
+        (200, spring.as_str()),
+        "{}",
+        container.logs()
+    );
+    drop(container);
+
+    // Spring's own layout, layer directory by layer directory.
+    let extracted = tempfile::tempdir().unwrap();
+    let output = Command::new("java")
+        .arg("-Djarmode=tools")
+        .arg("-jar")
+        .arg(&jar)
+        .args(["extract", "--layers", "--launcher", "--destination"])
+        .arg(extracted.path())
+        .output()
+        .expect("running java -Djarmode=tools");
+    assert!(
+        output.status.success(),
+        "extract: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut spring_layers: Vec<String> = std::fs::read_dir(extracted.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !tree_files(&extracted.path().join(name)).is_empty())
+        .collect();
+    spring_layers.sort();
+    let mut ours: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+    ours.sort();
+    assert_eq!(spring_layers, ours, "the layers holding files");
+    for (name, digest, media_type) in app_layers(&report) {
+        let in_image: BTreeMap<String, u64> =
+            tar_files(&pulled_layer_tar(&containerd, &digest, &media_type))
+                .into_iter()
+                .map(|(path, size)| (path.strip_prefix("app/").unwrap_or(&path).to_string(), size))
+                .collect();
+        assert_eq!(
+            in_image,
+            tree_files(&extracted.path().join(&name)),
+            "layer {name}: hoist's files (under /app) and Spring's extract"
+        );
+    }
 }

@@ -39,15 +39,19 @@ pub enum App {
     MultiModule,
     /// Boot 3.5 reactor with five layers of its own (`company-dependencies`).
     CustomLayers,
+    /// Boot 3.5 reactor whose `shadow-a` and `shadow-b` hold the same class
+    /// (`GET /which` names the copy loaded).
+    ClassOrder,
 }
 
 impl App {
     /// Every app.
-    pub const ALL: [App; 4] = [
+    pub const ALL: [App; 5] = [
         App::Boot35,
         App::Boot40,
         App::MultiModule,
         App::CustomLayers,
+        App::ClassOrder,
     ];
 
     /// Its `spring.application.name`, which `/hello` answers with.
@@ -57,6 +61,7 @@ impl App {
             App::Boot40 => "boot40",
             App::MultiModule => "multimodule",
             App::CustomLayers => "customlayers",
+            App::ClassOrder => "classorder",
         }
     }
 
@@ -76,7 +81,7 @@ impl App {
         match self {
             App::Boot35 => "target/boot35-1.0.0.jar",
             App::Boot40 => "target/boot40-1.0.0.jar",
-            App::MultiModule | App::CustomLayers => "app/target/app-1.0.0.jar",
+            App::MultiModule | App::CustomLayers | App::ClassOrder => "app/target/app-1.0.0.jar",
         }
     }
 
@@ -84,7 +89,8 @@ impl App {
     /// process asks for it.
     #[track_caller]
     pub fn jar(self) -> PathBuf {
-        static BUILT: [OnceLock<PathBuf>; 4] = [
+        static BUILT: [OnceLock<PathBuf>; 5] = [
+            OnceLock::new(),
             OnceLock::new(),
             OnceLock::new(),
             OnceLock::new(),
