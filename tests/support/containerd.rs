@@ -43,7 +43,7 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -63,14 +63,7 @@ const CTR_TIMEOUT: Duration = Duration::from_secs(30);
 /// (runc is in `/usr/sbin`, which a user's `PATH` may lack).
 const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// A free loopback port (bound, then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use crate::support::registry::free_port;
 
 /// A running containerd; stopped, and everything it started removed, when
 /// dropped (so keep it in the test, not in a `static`, which is never
