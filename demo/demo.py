@@ -13,7 +13,7 @@
                                     env or workdir, NUL-terminated items
   summary WORK ECR_HOST SUITE [PREVIOUS_DIGEST]
                                     the closing summary, from WORK's ship.json, service JSONs,
-                                    pulled image and app output
+                                    app.answers (runtime, health, greeting) and app.out
 
 The AWS commands use AWS_ENDPOINT_URL, AWS_REGION and the dummy keys from the environment.
 """
@@ -292,7 +292,9 @@ def summary(work: str, registry: str, suite: str, previous: str = "") -> None:
     build, deploy = ship["build"], ship["deploy"]
     dev = json.loads((w / "service.json").read_text())
     prod = json.loads((w / "service-prod.json").read_text())
-    app = (w / "app.out").read_text().splitlines()
+    runtime, health, hello = ((w / "app.answers").read_text().splitlines() + ["", "", ""])[:3]
+    log = (w / "app.out").read_text(errors="replace").splitlines()
+    started = next((l.split("Started ", 1)[1] for l in log if "Started " in l and " seconds" in l), "")
     push = build.get("push") or {}
     base = build.get("baseDigest") or "?"
     lines = [
@@ -333,9 +335,15 @@ def summary(work: str, registry: str, suite: str, previous: str = "") -> None:
     lines += [
         ("ECS prod", f"plog-prod/plog-api-prod still on {_arn_name(prod['taskDefinition'])}: "
                      "dev never reached prod"),
-        ("the app", f"ran from that digest in a chroot, {len(app)} lines of output:"),
+        ("the app", f"ran from that digest under {runtime}"),
     ]
-    lines += [("", f"| {line}") for line in app]
+    if started:
+        lines.append(("", f"Spring Boot: Started {started.strip()}"))
+    lines += [
+        ("", f"GET /actuator/health  {health}"),
+        ("", f"GET /hello            {hello}"),
+        ("", f"(its log: {w / 'app.out'}, {len(log)} lines)"),
+    ]
     for key, value in lines:
         print(f"    {key:<14} {value}")
 

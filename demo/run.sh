@@ -28,7 +28,6 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${DEMO_WORK:-$ROOT/demo-work}
 CACHE=${DEMO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hoist-demo}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-APP_DIR=$ROOT/examples/demo-app
 HELPER=$ROOT/demo/demo.py
 LOGS=$WORK/logs
 STEPS=8
@@ -115,10 +114,163 @@ stop_servers() {
   fi
 }
 
+# --- containerd (step 7) -------------------------------------------------------------------
+
+# As the tests do (tests/support/containerd.rs): a daemon of our own, its config, root, state
+# and socket in $CTRD_DIR, CRI off, driven with ctr in a namespace of its own.
+CTRD_DIR=$WORK/containerd
+CTRD_SOCK=$CTRD_DIR/containerd.sock
+CTRD_NS=hoist-demo
+CTRD_PID=
+CTRD_WHY=
+SNAPSHOTTER=
+CTR_NAME=
+CTR_RUN_PID=
+CHROOT_PID=
+SYS_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+ctr_() { # ctr against our daemon and namespace only, bounded by CTR_TIMEOUT s (0: not; default 30)
+  timeout "${CTR_TIMEOUT:-30}" env -u CONTAINERD_ADDRESS -u CONTAINERD_NAMESPACE -u CONTAINERD_SNAPSHOTTER \
+    PATH="$SYS_PATH" TMPDIR="$CTRD_DIR/tmp" \
+    ctr --address "$CTRD_SOCK" --namespace "$CTRD_NS" "$@" </dev/null
+}
+
+# overlayfs if an overlay with an upper dir mounts in our dir (not on an overlay-backed
+# filesystem) and the daemon loaded the plugin, else native.
+pick_snapshotter() {
+  local p=$CTRD_DIR/overlay-probe ok=
+  mkdir -p "$p"/{lower,upper,work,merged}
+  if mount -t overlay overlay -o "lowerdir=$p/lower,upperdir=$p/upper,workdir=$p/work" "$p/merged" 2>/dev/null; then
+    umount "$p/merged"
+    ok=1
+  fi
+  rm -rf "$p"
+  if [[ -n $ok ]] && ctr_ plugins ls 2>/dev/null | awk '$1 == "io.containerd.snapshotter.v1" && $2 == "overlayfs" && $NF == "ok" { f = 1 } END { exit !f }'; then
+    SNAPSHOTTER=overlayfs
+  else
+    SNAPSHOTTER=native
+  fi
+}
+
+start_containerd() { # 0 when it answers; else 1, the reason in CTRD_WHY
+  local program
+  for program in containerd ctr containerd-shim-runc-v2 runc; do
+    PATH=$SYS_PATH command -v "$program" >/dev/null || { CTRD_WHY="$program is not installed"; return 1; }
+  done
+  mkdir -p "$CTRD_DIR/tmp"
+  cat >"$CTRD_DIR/config.toml" <<EOF
+version = 2
+root = "$CTRD_DIR/root"
+state = "$CTRD_DIR/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+
+[grpc]
+  address = "$CTRD_SOCK"
+
+[ttrpc]
+  address = "$CTRD_SOCK.ttrpc"
+
+[debug]
+  address = ""
+  level = "info"
+
+[metrics]
+  address = ""
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$CTRD_DIR/opt"
+EOF
+  PATH=$SYS_PATH TMPDIR=$CTRD_DIR/tmp containerd --config "$CTRD_DIR/config.toml" \
+    </dev/null >"$LOGS/containerd.log" 2>&1 &
+  CTRD_PID=$!
+  for _ in $(seq 200); do
+    if ! kill -0 "$CTRD_PID" 2>/dev/null; then
+      CTRD_WHY="containerd exited at start: $(tail -n 1 "$LOGS/containerd.log")"
+      CTRD_PID=
+      return 1
+    fi
+    if [[ -S $CTRD_SOCK ]] && ctr_ version >/dev/null 2>&1; then
+      pick_snapshotter
+      return 0
+    fi
+    sleep 0.1
+  done
+  CTRD_WHY="containerd did not answer within 20 s (log: $LOGS/containerd.log)"
+  return 1
+}
+
+wait_pid() { # PID SECONDS: 0 when PID (a child) exited within SECONDS
+  for _ in $(seq $(($2 * 10))); do
+    kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
+    sleep 0.1
+  done
+  return 1
+}
+
+stop_container() { # SIGTERM (Spring shuts down gracefully), SIGKILL after 15 s
+  [[ -n $CTR_NAME ]] || return 0
+  ctr_ tasks kill --signal SIGTERM "$CTR_NAME" >/dev/null 2>&1 || true
+  if [[ -n $CTR_RUN_PID ]] && ! wait_pid "$CTR_RUN_PID" 15; then
+    ctr_ tasks kill --signal SIGKILL "$CTR_NAME" >/dev/null 2>&1 || true
+    wait_pid "$CTR_RUN_PID" 10 || { kill "$CTR_RUN_PID" 2>/dev/null; wait "$CTR_RUN_PID" 2>/dev/null; }
+  fi
+  # --rm deletes them when ctr runs to its end; not when it was killed half way.
+  ctr_ tasks delete --force "$CTR_NAME" >/dev/null 2>&1 || true
+  ctr_ containers delete "$CTR_NAME" >/dev/null 2>&1 || true
+  say "stopped container $CTR_NAME"
+  CTR_NAME='' CTR_RUN_PID=''
+  return 0
+}
+
+stop_containerd() {
+  [[ -n $CTRD_PID ]] || return 0
+  stop_container
+  kill "$CTRD_PID" 2>/dev/null || true
+  wait_pid "$CTRD_PID" 5 || { kill -KILL "$CTRD_PID" 2>/dev/null; wait "$CTRD_PID" 2>/dev/null; }
+  # Shims of this daemon (their command line names its socket) that outlived it.
+  local pid
+  for pid in $(pgrep -f -- "-address $CTRD_SOCK" 2>/dev/null || true); do
+    if [[ $(cat "/proc/$pid/comm" 2>/dev/null) == containerd-shim* ]]; then kill -KILL "$pid" 2>/dev/null || true; fi
+  done
+  unmount_under "$CTRD_DIR"
+  rmdir "/sys/fs/cgroup/$CTRD_NS" /sys/fs/cgroup/*/"$CTRD_NS" "/run/containerd/runc/$CTRD_NS" 2>/dev/null || true
+  say "stopped containerd (pid $CTRD_PID)"
+  CTRD_PID=
+  return 0
+}
+
+stop_chroot_app() {
+  [[ -n $CHROOT_PID ]] || return 0
+  kill "$CHROOT_PID" 2>/dev/null || true
+  wait_pid "$CHROOT_PID" 15 || { kill -KILL "$CHROOT_PID" 2>/dev/null; wait "$CHROOT_PID" 2>/dev/null; }
+  say "stopped the app (pid $CHROOT_PID)"
+  CHROOT_PID=
+  if [[ -n $PROC_MNT ]]; then
+    umount "$PROC_MNT" 2>/dev/null || umount -l "$PROC_MNT" 2>/dev/null
+    PROC_MNT=
+  fi
+  return 0
+}
+
+wait_up() { # PORT PID SECONDS: until /actuator/health says UP (in HEALTH); 1 if PID exits first
+  local deadline=$((SECONDS + $3))
+  while ((SECONDS < deadline)); do
+    if HEALTH=$(curl -fsS --max-time 2 "http://127.0.0.1:$1/actuator/health" 2>/dev/null) &&
+      [[ $HEALTH == *'"UP"'* ]]; then
+      return 0
+    fi
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.25
+  done
+  return 1
+}
+
 cleanup() {
   local rc=$?
   set +e
   trap - EXIT INT TERM
+  stop_chroot_app
+  stop_containerd
   if [[ -n $PROC_MNT ]]; then
     umount "$PROC_MNT" 2>/dev/null || umount -l "$PROC_MNT" 2>/dev/null
   fi
@@ -160,6 +312,7 @@ apt_missing=()
 command -v docker-registry >/dev/null || apt_missing+=(docker-registry)
 command -v skopeo >/dev/null || apt_missing+=(skopeo)
 command -v umoci >/dev/null || apt_missing+=(umoci)
+PATH=$PATH:/usr/sbin command -v containerd >/dev/null || apt_missing+=(containerd) # brings runc and ctr
 if ! have_base; then
   command -v debootstrap >/dev/null || apt_missing+=(debootstrap)
   [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || apt_missing+=(debian-archive-keyring)
@@ -339,9 +492,35 @@ say "$ECR_HOST/base/jdk:$BASE_TAG = $BASE_DIGEST"
 
 # --- 4. the app ----------------------------------------------------------------------------
 
-step "the sample app: a Spring Boot-layout jar (stand-in for ./gradlew bootJar)" "app jar"
-(cd "$APP_DIR" && run python3 bootjar.py | sed 's/^/    /')
-JAR=$APP_DIR/build/libs/demo-0.0.1.jar
+step "the app: testdata/spring/boot35, a real Spring Boot 3.5 web app, built with Maven" "app jar"
+# Built in a copy (the source tree stays clean), offline first. The jar is kept in DEMO_CACHE
+# under a hash of the project's files and reused while they are unchanged.
+command -v mvn >/dev/null || die "missing mvn (apt-get install maven)"
+APP_SRC=$ROOT/testdata/spring/boot35
+APP_HASH=$(cd "$APP_SRC" && find . -path ./target -prune -o -type f -print0 | LC_ALL=C sort -z |
+  xargs -0 sha256sum | sha256sum | cut -c1-16)
+APP_JAR_DIR=$CACHE/boot35-$APP_HASH
+JAR=$APP_JAR_DIR/boot35-1.0.0.jar
+if [[ -f $JAR ]]; then
+  say "cached: $JAR (sources unchanged: hash $APP_HASH)"
+else
+  rm -rf "$WORK/boot35"
+  mkdir -p "$WORK/boot35"
+  (cd "$APP_SRC" && tar --exclude=./target -cf - .) | tar -xf - -C "$WORK/boot35"
+  t=$(date +%s.%N)
+  if ! (cd "$WORK/boot35" && run mvn -B -q -o package -DskipTests) >"$LOGS/maven.log" 2>&1; then
+    say "offline build failed (dependencies not in ~/.m2 yet?); again online"
+    (cd "$WORK/boot35" && run mvn -B -q package -DskipTests) >>"$LOGS/maven.log" 2>&1 ||
+      { tail -n 30 "$LOGS/maven.log" >&2; die "mvn package failed"; }
+  fi
+  say "mvn package: $(elapsed "$t") s (log: $LOGS/maven.log)"
+  rm -rf "$CACHE"/boot35-*
+  mkdir -p "$APP_JAR_DIR.partial"
+  cp "$WORK/boot35/target/boot35-1.0.0.jar" "$APP_JAR_DIR.partial/"
+  mv "$APP_JAR_DIR.partial" "$APP_JAR_DIR"
+  rm -rf "$WORK/boot35"
+  say "cached as $JAR"
+fi
 run "$HOIST" inspect "$JAR" | sed -e 's/^/    /' -e 's/ *$//'
 
 # --- 5. ECS ----------------------------------------------------------------------------------
@@ -355,21 +534,21 @@ step "hoist ship dev: build, push, deploy, wait" "hoist ship dev"
 "$HOIST" ship --help >/dev/null 2>&1 || die "this hoist has no \`ship\` command"
 # The jar glob is relative to hoist.toml, which lives in the work dir for this run.
 JAR_GLOB="$(python3 -c 'import os,sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' \
-  "$APP_DIR/build/libs" "$WORK")/*.jar"
+  "$APP_JAR_DIR" "$WORK")/*.jar"
 sed -e "s|@ECR_HOST@|$ECR_HOST|g" -e "s|@ECR_STANDIN@|$ECR_STANDIN|g" -e "s|@JAR_GLOB@|$JAR_GLOB|g" \
   "$ROOT/demo/hoist.toml.in" >"$WORK/hoist.toml"
 say "$WORK/hoist.toml:"
 grep -v '^#' "$WORK/hoist.toml" | sed -e '/./!d' -e 's/^/      /'
 # From the app's directory, as in a project ({git_sha} is its HEAD). The emulator moves one
 # step per DescribeServices call, so a short poll interval only makes the demo quicker.
-(cd "$APP_DIR" && run "$HOIST" ship dev --config "$WORK/hoist.toml" --poll-interval 2s \
+(cd "$APP_SRC" && run "$HOIST" ship dev --config "$WORK/hoist.toml" --poll-interval 2s \
   --metadata-file "$WORK/ship.json") >"$WORK/ship.out"
 say "stdout: $(cat "$WORK/ship.out")"
 
 say "and prod is protected (protect = true): without --yes, \`hoist ship prod\` must refuse"
 set +e
 printf '%s    $ %s ship prod --config %s%s\n' "$D" "$HOIST" "$WORK/hoist.toml" "$N"
-(cd "$APP_DIR" && "$HOIST" ship prod --config "$WORK/hoist.toml" </dev/null) >/dev/null 2>"$LOGS/ship-prod.err"
+(cd "$APP_SRC" && "$HOIST" ship prod --config "$WORK/hoist.toml" </dev/null) >/dev/null 2>"$LOGS/ship-prod.err"
 PROD_RC=$?
 set -e
 sed 's/^/    /' "$LOGS/ship-prod.err"
@@ -378,41 +557,81 @@ say "refused (exit $PROD_RC)"
 
 # --- 7. run it -------------------------------------------------------------------------------
 
-step "run the deployed image: pull, unpack, chroot with the task definition's environment" "pull + run"
+step "run the deployed image: containerd (or a chroot), health, /hello" "pull + run"
 python3 "$HELPER" container plog-cluster plog-api plog-back >"$WORK/plog-back.json"
 IMAGE=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["image"])' "$WORK/plog-back.json")
 say "the service's task definition runs plog-back on $IMAGE"
 [[ $IMAGE == "$ECR_HOST/plog-back@sha256:"* ]] || die "plog-back's image is not $ECR_HOST/plog-back pinned by digest: $IMAGE"
 [[ $IMAGE == "$(cat "$WORK/ship.out")" ]] || die "the task definition's image is not what hoist ship printed"
 APP_DIGEST=${IMAGE#*@}
-printf '%s    $ skopeo copy --src-creds AWS:… docker://%s oci:%s%s\n' "$D" "$ECR_STANDIN/plog-back@$APP_DIGEST" "$WORK/pulled:app" "$N"
-skopeo_ecr copy --quiet --insecure-policy "docker://$ECR_STANDIN/plog-back@$APP_DIGEST" "oci:$WORK/pulled:app"
-run umoci unpack --image "$WORK/pulled:app" "$WORK/bundle" >"$LOGS/umoci.log" 2>&1 ||
-  { cat "$LOGS/umoci.log" >&2; die "umoci unpack failed"; }
-APP_ROOT=$WORK/bundle/rootfs
-mapfile -d '' ARGV < <(python3 "$HELPER" image-config "$WORK/pulled" app argv)
-mapfile -d '' IMAGE_ENV < <(python3 "$HELPER" image-config "$WORK/pulled" app env)
-mapfile -d '' WORKDIR < <(python3 "$HELPER" image-config "$WORK/pulled" app workdir)
 mapfile -d '' TASK_ENV < <(python3 "$HELPER" task-env plog-cluster plog-api plog-back)
-say "image Entrypoint+Cmd: ${ARGV[*]}"
-say "image WorkingDir:     ${WORKDIR[0]}"
-say "image Env:            ${IMAGE_ENV[*]}"
-say "task environment:     ${TASK_ENV[*]} (the secret DB_PASSWORD is ECS's to inject; not here)"
-[[ ${#ARGV[@]} -gt 0 ]] || die "the image has no Entrypoint or Cmd"
-PROC_MNT=$APP_ROOT/proc
-mkdir -p "$PROC_MNT"
-run mount -t proc proc "$PROC_MNT" # java finds libjli.so through /proc/self/exe
-set +e
-# The task's variables after the image's, so they win (as in ECS).
-timeout --foreground 120 chroot "$APP_ROOT" /usr/bin/env -i -C "${WORKDIR[0]}" "${IMAGE_ENV[@]}" "${TASK_ENV[@]}" \
-  "${ARGV[@]}" >"$WORK/app.out" 2>&1
-APP_RC=$?
-set -e
-umount "$PROC_MNT"
-PROC_MNT=
-sed 's/^/    | /' "$WORK/app.out"
-[[ $APP_RC -eq 0 ]] || die "the app exited with $APP_RC"
-grep -qx 'demo: profile dev' "$WORK/app.out" || die "the app did not print 'demo: profile dev'"
+APP_PORT=$(python3 "$HELPER" free-port)
+say "task environment: ${TASK_ENV[*]} (the secret DB_PASSWORD is ECS's to inject; not here)"
+say "plus SERVER_PORT=$APP_PORT (a free port: the container shares the host's network)"
+HEALTH='' HELLO='' RUNTIME=''
+
+if start_containerd; then
+  RUNTIME="containerd $(containerd --version | awk '{print $3}'), $SNAPSHOTTER snapshotter"
+  say "containerd (pid $CTRD_PID) on $CTRD_SOCK, namespace $CTRD_NS, $SNAPSHOTTER snapshotter"
+  # Pulled through the ECR stand-in with a token, as ECS would. Its blob GETs answer 307 to the
+  # S3 stand-in on another port, which refuses a request that still carries the Authorization
+  # header (as S3 does): containerd drops credentials on a redirect to another host, so the pull
+  # only succeeds if it does.
+  REF=$ECR_STANDIN/plog-back@$APP_DIGEST
+  printf '%s    $ ctr images pull --plain-http --user AWS:… --snapshotter %s %s%s\n' "$D" "$SNAPSHOTTER" "$REF" "$N"
+  CTR_TIMEOUT=180 ctr_ images pull --plain-http --user "AWS:$(python3 "$HELPER" ecr-password)" \
+    --snapshotter "$SNAPSHOTTER" "$REF" >"$LOGS/ctr-pull.log" 2>&1 ||
+    { tail -n 20 "$LOGS/ctr-pull.log" >&2; die "ctr images pull failed (containerd's log: $LOGS/containerd.log)"; }
+  say "pulled $(ctr_ images ls -q | grep -c .) image, $(grep -c 'done' "$LOGS/ctr-pull.log" || true) blobs"
+  CTR_ENV=()
+  for kv in "${TASK_ENV[@]}" "SERVER_PORT=$APP_PORT"; do CTR_ENV+=(--env "$kv"); done
+  CTR_NAME=plog-back
+  printf '%s    $ ctr run --rm --net-host %s %s %s%s\n' "$D" "$(quote "${CTR_ENV[@]}")" "$REF" "$CTR_NAME" "$N"
+  # The container's own cgroup, read-only, where the JVM reads its limits (ctr mounts none).
+  CTR_TIMEOUT=0 ctr_ run --rm --net-host --snapshotter "$SNAPSHOTTER" \
+    --mount type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro:nosuid:noexec:nodev \
+    "${CTR_ENV[@]}" "$REF" "$CTR_NAME" >"$WORK/app.out" 2>&1 &
+  CTR_RUN_PID=$!
+  wait_up "$APP_PORT" "$CTR_RUN_PID" 90 || {
+    sed 's/^/    | /' "$WORK/app.out" | tail -n 30 >&2
+    die "the container did not answer UP on 127.0.0.1:$APP_PORT/actuator/health within 90 s"
+  }
+  HELLO=$(curl -fsS --max-time 5 "http://127.0.0.1:$APP_PORT/hello") || die "GET /hello failed"
+  stop_containerd
+else
+  say "containerd is not usable here ($CTRD_WHY): the image runs in a chroot instead"
+  RUNTIME="chroot (containerd: $CTRD_WHY)"
+  stop_containerd
+  printf '%s    $ skopeo copy --src-creds AWS:… docker://%s oci:%s%s\n' "$D" "$ECR_STANDIN/plog-back@$APP_DIGEST" "$WORK/pulled:app" "$N"
+  skopeo_ecr copy --quiet --insecure-policy "docker://$ECR_STANDIN/plog-back@$APP_DIGEST" "oci:$WORK/pulled:app"
+  run umoci unpack --image "$WORK/pulled:app" "$WORK/bundle" >"$LOGS/umoci.log" 2>&1 ||
+    { cat "$LOGS/umoci.log" >&2; die "umoci unpack failed"; }
+  APP_ROOT=$WORK/bundle/rootfs
+  mapfile -d '' ARGV < <(python3 "$HELPER" image-config "$WORK/pulled" app argv)
+  mapfile -d '' IMAGE_ENV < <(python3 "$HELPER" image-config "$WORK/pulled" app env)
+  mapfile -d '' WORKDIR < <(python3 "$HELPER" image-config "$WORK/pulled" app workdir)
+  say "image Entrypoint+Cmd: ${ARGV[*]}"
+  say "image WorkingDir:     ${WORKDIR[0]}"
+  say "image Env:            ${IMAGE_ENV[*]}"
+  [[ ${#ARGV[@]} -gt 0 ]] || die "the image has no Entrypoint or Cmd"
+  PROC_MNT=$APP_ROOT/proc
+  mkdir -p "$PROC_MNT"
+  run mount -t proc proc "$PROC_MNT" # java finds libjli.so through /proc/self/exe
+  # The task's variables after the image's, so they win (as in ECS).
+  chroot "$APP_ROOT" /usr/bin/env -i -C "${WORKDIR[0]}" "${IMAGE_ENV[@]}" "${TASK_ENV[@]}" \
+    "SERVER_PORT=$APP_PORT" "${ARGV[@]}" >"$WORK/app.out" 2>&1 &
+  CHROOT_PID=$!
+  wait_up "$APP_PORT" "$CHROOT_PID" 90 || {
+    sed 's/^/    | /' "$WORK/app.out" | tail -n 30 >&2
+    die "the app did not answer UP on 127.0.0.1:$APP_PORT/actuator/health within 90 s"
+  }
+  HELLO=$(curl -fsS --max-time 5 "http://127.0.0.1:$APP_PORT/hello") || die "GET /hello failed"
+  stop_chroot_app
+fi
+say "GET /actuator/health: $HEALTH"
+say "GET /hello:           $HELLO"
+[[ $HELLO == *profile=dev* ]] || die "/hello does not say profile=dev"
+printf '%s\n' "$RUNTIME" "$HEALTH" "$HELLO" >"$WORK/app.answers"
 say "${G}ok: the app ran from the image ECS was given, with SPRING_PROFILES_ACTIVE=dev from hoist.toml${N}"
 
 # --- 8. summary ------------------------------------------------------------------------------
@@ -427,9 +646,9 @@ echo "$APP_DIGEST" >"$LAST"
 step_done
 stop_servers
 if [[ -z ${DEMO_KEEP:-} ]]; then # the big files; DEMO_KEEP=1 keeps them for a look
-  rm -rf --one-file-system "$WORK/bundle" "$WORK/pulled" "$WORK/registry/storage"
-  say "removed the unpacked image, the pulled layout and the registry's storage from $WORK"
-  say "(kept: hoist.toml, ship.json, app.out, logs/; DEMO_KEEP=1 keeps everything)"
+  rm -rf --one-file-system "$WORK/bundle" "$WORK/pulled" "$WORK/registry/storage" "$CTRD_DIR"
+  say "removed the pulled image (containerd's or the unpacked one) and the registry's storage from $WORK"
+  say "(kept: hoist.toml, ship.json, app.out (the app's log), logs/; DEMO_KEEP=1 keeps everything)"
 fi
 printf '\n    timings:\n'
 printf '      %s\n' "${TIMES[@]}"
