@@ -11,6 +11,9 @@
   task-env CLUSTER SERVICE NAME     that container's environment, NUL-terminated KEY=VALUE items
   image-config LAYOUT TAG FIELD     from an OCI layout's image config: argv (Entrypoint + Cmd),
                                     env or workdir, NUL-terminated items
+  standin-log STANDIN [FROM]        what the ECR stand-in served from request FROM on (default 0):
+                                    blob GETs redirected, fetched from the S3 stand-in, and whether
+                                    any of those carried an Authorization header (exit 1 if so)
   summary WORK ECR_HOST SUITE [PREVIOUS_DIGEST]
                                     the closing summary, from WORK's ship.json, service JSONs,
                                     app.answers (runtime, health, greeting) and app.out
@@ -212,6 +215,18 @@ def seed() -> None:
     print(f"    task definition {td.rsplit('/', 1)[1]}: plog-back on {SEED_IMAGE[:60]}…, sidecar datadog-agent")
 
 
+def standin_log(standin: str, start: str = "0") -> None:
+    with urllib.request.urlopen(f"http://{standin}/_standin/log", timeout=10) as r:
+        entries = json.load(r)
+    new = entries[int(start):]
+    redirected = [e for e in new if e["listener"] == "registry" and e["status"] == 307]
+    storage = [e for e in new if e["listener"] == "storage"]
+    with_auth = [e for e in storage if e["authorization"]]
+    print(f"{len(entries)} {len(redirected)} {len(storage)} {len(with_auth)}")
+    if with_auth:
+        sys.exit(1)
+
+
 def _service(cluster: str, name: str) -> dict:
     services = client("ecs").describe_services(cluster=cluster, services=[name])["services"]
     if not services:
@@ -358,6 +373,7 @@ COMMANDS = {
     "container": container,
     "task-env": task_env,
     "image-config": image_config,
+    "standin-log": standin_log,
     "summary": summary,
 }
 

@@ -154,6 +154,7 @@ pick_snapshotter() {
 
 start_containerd() { # 0 when it answers; else 1, the reason in CTRD_WHY
   local program
+  if [[ -n ${DEMO_CHROOT:-} ]]; then CTRD_WHY="DEMO_CHROOT is set"; return 1; fi
   for program in containerd ctr containerd-shim-runc-v2 runc; do
     PATH=$SYS_PATH command -v "$program" >/dev/null || { CTRD_WHY="$program is not installed"; return 1; }
   done
@@ -569,6 +570,11 @@ APP_PORT=$(python3 "$HELPER" free-port)
 say "task environment: ${TASK_ENV[*]} (the secret DB_PASSWORD is ECS's to inject; not here)"
 say "plus SERVER_PORT=$APP_PORT (a free port: the container shares the host's network)"
 HEALTH='' HELLO='' RUNTIME=''
+show_answers() {
+  say "up after $(elapsed "$APP_T") s; $(grep -o 'Started .* seconds' "$WORK/app.out" | head -n 1 || true)"
+  say "GET /actuator/health: $HEALTH"
+  say "GET /hello:           $HELLO"
+}
 
 if start_containerd; then
   RUNTIME="containerd $(containerd --version | awk '{print $3}'), $SNAPSHOTTER snapshotter"
@@ -578,16 +584,22 @@ if start_containerd; then
   # header (as S3 does): containerd drops credentials on a redirect to another host, so the pull
   # only succeeds if it does.
   REF=$ECR_STANDIN/plog-back@$APP_DIGEST
+  read -r LOG_START _ < <(python3 "$HELPER" standin-log "$ECR_STANDIN")
+  t=$(date +%s.%N)
   printf '%s    $ ctr images pull --plain-http --user AWS:… --snapshotter %s %s%s\n' "$D" "$SNAPSHOTTER" "$REF" "$N"
   CTR_TIMEOUT=180 ctr_ images pull --plain-http --user "AWS:$(python3 "$HELPER" ecr-password)" \
     --snapshotter "$SNAPSHOTTER" "$REF" >"$LOGS/ctr-pull.log" 2>&1 ||
     { tail -n 20 "$LOGS/ctr-pull.log" >&2; die "ctr images pull failed (containerd's log: $LOGS/containerd.log)"; }
-  say "pulled $(ctr_ images ls -q | grep -c .) image, $(grep -c 'done' "$LOGS/ctr-pull.log" || true) blobs"
+  read -r _ REDIRECTED FETCHED WITH_AUTH < <(python3 "$HELPER" standin-log "$ECR_STANDIN" "$LOG_START" || true)
+  say "pulled and unpacked in $(elapsed "$t") s: $REDIRECTED blob GETs answered 307 by the stand-in, $FETCHED fetched"
+  say "from its S3 stand-in, $WITH_AUTH of them with an Authorization header (containerd drops it on the redirect)"
+  [[ $WITH_AUTH == 0 && $FETCHED -gt 0 ]] || die "containerd's pull did not go through the S3 redirect as expected"
   CTR_ENV=()
   for kv in "${TASK_ENV[@]}" "SERVER_PORT=$APP_PORT"; do CTR_ENV+=(--env "$kv"); done
   CTR_NAME=plog-back
   printf '%s    $ ctr run --rm --net-host %s %s %s%s\n' "$D" "$(quote "${CTR_ENV[@]}")" "$REF" "$CTR_NAME" "$N"
   # The container's own cgroup, read-only, where the JVM reads its limits (ctr mounts none).
+  APP_T=$(date +%s.%N)
   CTR_TIMEOUT=0 ctr_ run --rm --net-host --snapshotter "$SNAPSHOTTER" \
     --mount type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro:nosuid:noexec:nodev \
     "${CTR_ENV[@]}" "$REF" "$CTR_NAME" >"$WORK/app.out" 2>&1 &
@@ -597,6 +609,7 @@ if start_containerd; then
     die "the container did not answer UP on 127.0.0.1:$APP_PORT/actuator/health within 90 s"
   }
   HELLO=$(curl -fsS --max-time 5 "http://127.0.0.1:$APP_PORT/hello") || die "GET /hello failed"
+  show_answers
   stop_containerd
 else
   say "containerd is not usable here ($CTRD_WHY): the image runs in a chroot instead"
@@ -618,6 +631,7 @@ else
   mkdir -p "$PROC_MNT"
   run mount -t proc proc "$PROC_MNT" # java finds libjli.so through /proc/self/exe
   # The task's variables after the image's, so they win (as in ECS).
+  APP_T=$(date +%s.%N)
   chroot "$APP_ROOT" /usr/bin/env -i -C "${WORKDIR[0]}" "${IMAGE_ENV[@]}" "${TASK_ENV[@]}" \
     "SERVER_PORT=$APP_PORT" "${ARGV[@]}" >"$WORK/app.out" 2>&1 &
   CHROOT_PID=$!
@@ -626,10 +640,9 @@ else
     die "the app did not answer UP on 127.0.0.1:$APP_PORT/actuator/health within 90 s"
   }
   HELLO=$(curl -fsS --max-time 5 "http://127.0.0.1:$APP_PORT/hello") || die "GET /hello failed"
+  show_answers
   stop_chroot_app
 fi
-say "GET /actuator/health: $HEALTH"
-say "GET /hello:           $HELLO"
 [[ $HELLO == *profile=dev* ]] || die "/hello does not say profile=dev"
 printf '%s\n' "$RUNTIME" "$HEALTH" "$HELLO" >"$WORK/app.answers"
 say "${G}ok: the app ran from the image ECS was given, with SPRING_PROFILES_ACTIVE=dev from hoist.toml${N}"
