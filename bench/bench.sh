@@ -37,6 +37,15 @@
 # `zstd -3` of the same layer tars -- and its start-up to the first line of output for
 # `java -jar`, hoist's exploded image and hoist's packaged image (bench/startup.py).
 #
+# A fourth section (BENCH_CONTAINERD, bench/startup_containerd.sh) times the real Spring Boot app
+# testdata/spring/boot35 (built with Maven) under a containerd of the bench's own, from `ctr run`
+# to the first 200 from /actuator/health, in four images on one base with a jlink'ed JDK 17
+# runtime: the fat jar as one layer run with `java -jar`, hoist exploded, hoist packaged, and
+# Spring's `extract --layers --launcher` run with JarLauncher -- the baseline a CDS/AOT cache is
+# to beat. It uses the registry section's registry (or starts its own) and never fails the
+# bench: when it cannot run (not root, no containerd or mvn, containerd does not start) its rows
+# say why.
+#
 # Environment:
 #   BENCH_MB     dependency megabytes (10^6 bytes) in the jar (default 140)
 #   BENCH_RUNS   runs per case, odd (default 3)
@@ -45,6 +54,7 @@
 #   BENCH_PUSH   0: skip the registry section (default 1)
 #   BENCH_BASE_DIR  directory pushed as the base image's layer (default: see above)
 #   BENCH_STARTUP 0: skip the layer-bytes and start-up section (default 1)
+#   BENCH_CONTAINERD 0: skip the start-up under containerd section (default 1)
 #   BENCH_REAL_JARS directory whose *.jar files are the app's dependencies (default
 #                /usr/share/java; the README's "Speed" section names the Debian packages of the
 #                recorded run; under 10 MB of jars there, synthetic jars stand in)
@@ -55,7 +65,9 @@
 # docker-registry, skopeo, curl and jq (Debian packages of those names) and python3 with
 # moto[server] (the ECR stand-in's AWS emulator; pip install 'moto[server]'); buildah is optional
 # (`apt-get install buildah`; without it, or if it fails here, its row says why). The third
-# section needs java, javac (JDK 17), python3 and gzip; zstd for its `zstd -3` row.
+# section needs java, javac (JDK 17), python3 and gzip; zstd for its `zstd -3` row. The fourth
+# needs root, containerd (`apt-get install containerd`, brings runc), mvn (Maven), jlink (JDK 17
+# with jmods) and docker-registry when the registry section is skipped.
 # Single quotes around `$` are deliberate here: Markdown backticks in row names, scripts for an
 # inner bash, jq filters.
 # shellcheck disable=SC2016
@@ -68,6 +80,7 @@ EXTRA=${BENCH_EXTRA:-0}
 WORK=${BENCH_WORK:-$ROOT/bench-work}
 PUSH=${BENCH_PUSH:-1}
 STARTUP=${BENCH_STARTUP:-1}
+CONTAINERD=${BENCH_CONTAINERD:-1}
 REAL_JARS_DIR=${BENCH_REAL_JARS:-/usr/share/java}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 
@@ -75,6 +88,7 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 && $RUNS -le 25 ]] || { echo "BENCH_RUNS must be 1..25" >&2; exit 2; }
 [[ $PUSH == 0 || $PUSH == 1 ]] || { echo "BENCH_PUSH must be 0 or 1" >&2; exit 2; }
 [[ $STARTUP == 0 || $STARTUP == 1 ]] || { echo "BENCH_STARTUP must be 0 or 1" >&2; exit 2; }
+[[ $CONTAINERD == 0 || $CONTAINERD == 1 ]] || { echo "BENCH_CONTAINERD must be 0 or 1" >&2; exit 2; }
 for tool in cargo unzip tar pigz sha256sum umoci; do
   command -v "$tool" >/dev/null || { echo "bench: missing tool: $tool" >&2; exit 2; }
 done
@@ -791,6 +805,21 @@ if [[ $PUSH == 1 ]]; then
   fi
 fi
 
+# --- start-up under containerd: the real Spring Boot app ----------------------------------------
+# bench/startup_containerd.sh prints its Markdown section (rows saying "not run: WHY" when it
+# cannot run); it uses the registry above when there is one, else starts its own.
+CTRD_SECTION=
+if [[ $CONTAINERD == 1 ]]; then
+  log "start-up under containerd (bench/startup_containerd.sh)"
+  CTRD_WORK=$WORK/containerd
+  CTRD_SECTION=$(HOIST=$HOIST BENCH_REGISTRY=${REGISTRY:-} CTRD_ROUNDS=$((2 * RUNS - 1)) \
+    "$ROOT/bench/startup_containerd.sh" "$CTRD_WORK") ||
+    CTRD_SECTION=$(printf '%s\n\n%s' '### start-up under containerd' \
+      "not run: bench/startup_containerd.sh failed (exit $?)")
+  # Its daemon's mounts are gone once it has ended; keep the tree if any is left.
+  grep -qF " $CTRD_WORK/" /proc/self/mountinfo || rm -rf "$CTRD_WORK"
+fi
+
 # --- report -----------------------------------------------------------------------------------
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ -n $(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null) ]]; then
@@ -877,6 +906,10 @@ fi
     printf '%s\n' "${START_ROWS[@]}"
     echo
     echo "$START_VERDICTS"
+  fi
+  if [[ -n $CTRD_SECTION ]]; then
+    echo
+    echo "$CTRD_SECTION"
   fi
 } | tee "$WORK/results.md"
 rm -rf "$TMP"
