@@ -8,20 +8,23 @@
 #      123456789012.dkr.ecr.ap-northeast-2.amazonaws.com through [registry] resolve
 #   3. a JDK 17 base image from Debian packages (debootstrap), built by hoist, cached in
 #      ${XDG_CACHE_HOME:-~/.cache}/hoist-demo/ and copied into "ECR"
-#   4. the sample app: a Spring Boot-layout jar (examples/demo-app/bootjar.py stands in for
-#      `./gradlew bootJar`)
+#   4. the app: testdata/spring/boot35, a real Spring Boot 3.5 web app, built with Maven in a
+#      copy (offline first), the jar cached in DEMO_CACHE by a hash of the project's files
 #   5. seed the emulator: clusters, a Fargate task definition with a sidecar, services
 #   6. `hoist ship dev`: build, push, register a task-definition revision, roll it out, wait
-#   7. pull the deployed image back, unpack it and run its entrypoint in a chroot with the
-#      task definition's environment: the app must print `demo: profile dev`
+#   7. run the image the task definition names: under a containerd of our own (pulled through
+#      the ECR stand-in, `ctr run --net-host`), or, where containerd cannot run, unpacked into a
+#      chroot; with the task's environment and SERVER_PORT, until /actuator/health says UP;
+#      then GET /hello must say profile=dev
 #   8. a summary
 #
 # Everything listens on 127.0.0.1; every server started here is stopped on exit (the trap).
-# Needs root (debootstrap, chroot, mount). Installs what is missing (apt: docker-registry,
-# debootstrap, skopeo, umoci; pip: moto[server]) and says so. Work files go to demo-work/ at
-# the repository root (DEMO_WORK to move it), wiped at the start of every run; the base image
-# is cached in DEMO_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/hoist-demo; delete it to
-# rebuild the base).
+# Needs root (debootstrap, containerd, chroot, mount). Installs what is missing (apt:
+# docker-registry, containerd, maven, debootstrap, skopeo, umoci; pip: moto[server]) and says
+# so. Work files go to demo-work/ at the repository root (DEMO_WORK to move it), wiped at the
+# start of every run; the base image and the app's jar are cached in DEMO_CACHE (default
+# ${XDG_CACHE_HOME:-$HOME/.cache}/hoist-demo; delete it to rebuild both). DEMO_CHROOT=1 skips
+# containerd and runs the image in the chroot.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -314,6 +317,7 @@ command -v docker-registry >/dev/null || apt_missing+=(docker-registry)
 command -v skopeo >/dev/null || apt_missing+=(skopeo)
 command -v umoci >/dev/null || apt_missing+=(umoci)
 PATH=$PATH:/usr/sbin command -v containerd >/dev/null || apt_missing+=(containerd) # brings runc and ctr
+command -v mvn >/dev/null || apt_missing+=(maven)
 if ! have_base; then
   command -v debootstrap >/dev/null || apt_missing+=(debootstrap)
   [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || apt_missing+=(debian-archive-keyring)
@@ -322,7 +326,8 @@ INSTALL_START=$(date +%s.%N)
 if [[ ${#apt_missing[@]} -gt 0 ]]; then
   printf '\n%s==> installing with apt-get: %s%s\n' "$B" "${apt_missing[*]}" "$N"
   say "docker-registry: the local registry; skopeo: checks and pulls what is in it;"
-  say "umoci: unpacks the pulled image; debootstrap: the JDK base's root filesystem"
+  say "umoci: unpacks the pulled image; debootstrap: the JDK base's root filesystem;"
+  say "containerd: runs the shipped image; maven: builds the app"
   export DEBIAN_FRONTEND=noninteractive
   run apt-get update -qq
   run apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >"$LOGS/apt.log" 2>&1 ||
