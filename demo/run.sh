@@ -676,7 +676,7 @@ cat <<'EOF'
     The same hoist.toml on real AWS (demo/README.md shows the whole file):
       [image]  from = "eclipse-temurin:17-jre"      # or an ECR copy of this demo's base
                to   = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/plog-back"
-               jar  = "build/libs/*.jar"            # relative to hoist.toml
+               jar  = "target/*.jar"                # relative to hoist.toml (Maven)
       [env.*]  your clusters, services and container names
     with credentials from the AWS default chain (a profile, SSO, or GitHub OIDC through
     aws-actions/configure-aws-credentials): no docker login, no AWS_ENDPOINT_URL.
