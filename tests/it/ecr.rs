@@ -540,32 +540,31 @@ fn immutable_tags_are_named_in_one_line_whichever_wording_ecr_uses() {
     }
 }
 
+/// `hoist build --json --no-cache --from FROM --jar JAR --to TO` with the
+/// docker config `docker_config` (none of the machine's), and its report.
+fn build_elsewhere(from: &str, jar: &Path, to: &str, docker_config: &Path) -> Value {
+    hoist()
+        .args(["build", "--json", "--no-cache", "--from", from, "--to", to])
+        .args(["--jar".as_ref(), jar.as_os_str()])
+        .env("DOCKER_CONFIG", docker_config)
+        .report()
+}
+
 #[test]
 fn docker_hub_bases_come_through_its_token_service_and_cdn_and_its_pull_limit_has_a_hint() {
     let hub = RegistryStandIn::docker_hub();
     let dir = tempfile::tempdir().unwrap();
     // The base is put straight into the registry behind the stand-in.
-    let base = hoist()
-        .args([
-            "build",
-            "--json",
-            "--no-cache",
-            "--from",
-            "scratch",
-            "--jar",
-        ])
-        .args([big_boot(&dir.path().join("base"), 2 * MIB as u64)])
-        .args(["--to", &hub.backend.image("library/base:1")])
-        .report();
+    let base = build_elsewhere(
+        "scratch",
+        &big_boot(&dir.path().join("base"), 2 * MIB as u64),
+        &hub.backend.image("library/base:1"),
+        dir.path(),
+    );
     let app_jar = synthetic_boot(&dir.path().join("app"));
     let from = format!("{}/library/base:1", hub.host);
     let out = TestRegistry::start(Auth::None);
-    let app = hoist()
-        .args(["build", "--json", "--no-cache", "--from", &from, "--jar"])
-        .args([&app_jar])
-        .args(["--to", &out.image("app:1")])
-        .env("DOCKER_CONFIG", dir.path())
-        .report();
+    let app = build_elsewhere(&from, &app_jar, &out.image("app:1"), dir.path());
     assert_eq!(app["baseDigest"], base["digest"]);
     assert!(
         hub.count("GET", "/blobs/", Some(307)) >= 1,
@@ -600,26 +599,19 @@ fn docker_hub_bases_come_through_its_token_service_and_cdn_and_its_pull_limit_ha
 fn ecr_public_bases_come_with_an_anonymous_token() {
     let public = RegistryStandIn::ecr_public();
     let dir = tempfile::tempdir().unwrap();
-    let base = hoist()
-        .args([
-            "build",
-            "--json",
-            "--no-cache",
-            "--from",
-            "scratch",
-            "--jar",
-        ])
-        .args([uber(&dir.path().join("base"))])
-        .args(["--to", &public.backend.image("docker/library/base:1")])
-        .report();
+    let base = build_elsewhere(
+        "scratch",
+        &uber(&dir.path().join("base")),
+        &public.backend.image("docker/library/base:1"),
+        dir.path(),
+    );
     let out = TestRegistry::start(Auth::None);
-    let app = hoist()
-        .args(["build", "--json", "--no-cache", "--jar"])
-        .args([synthetic_boot(&dir.path().join("app"))])
-        .args(["--from", &format!("{}/docker/library/base:1", public.host)])
-        .args(["--to", &out.image("app:1")])
-        .env("DOCKER_CONFIG", dir.path())
-        .report();
+    let app = build_elsewhere(
+        &format!("{}/docker/library/base:1", public.host),
+        &synthetic_boot(&dir.path().join("app")),
+        &out.image("app:1"),
+        dir.path(),
+    );
     assert_eq!(app["baseDigest"], base["digest"]);
     assert!(
         public.count("GET", "/token/", Some(200)) >= 1,
