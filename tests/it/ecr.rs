@@ -717,8 +717,11 @@ environment = {{ SPRING_PROFILES_ACTIVE = "prod" }}
         "{shown}: {stderr}\n{}",
         ecr.standin.log_text()
     );
+    // (Not a bare "429": timestamps and task ids hold those digits.)
     assert!(
-        !stderr.contains("429") && !stderr.contains("TOOMANYREQUESTS"),
+        !stderr.contains("Too Many Requests")
+            && !stderr.contains("TOOMANYREQUESTS")
+            && !stderr.contains("Rate exceeded"),
         "{stderr}"
     );
     let throttled = ecr.standin.count("PUT", "/manifests/", Some(429));
