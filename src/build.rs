@@ -405,6 +405,7 @@ fn jar_layers(plan: &JarPlan) -> Result<Vec<LayerSpec>> {
                         crc32: *crc32,
                     },
                     FileSource::HostFile(path) => Content::HostFile(path.clone()),
+                    FileSource::Bytes(bytes) => Content::Bytes(bytes.clone()),
                 };
                 builder.file(&file.dest, file.size, content, file.executable);
             }

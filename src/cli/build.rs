@@ -243,10 +243,7 @@ pub fn run_inspect(args: InspectArgs) -> Result<()> {
         JarKind::ClassPath => "plain jar with Class-Path".to_string(),
         JarKind::Uber => "uber jar".to_string(),
     };
-    let mode = match plan.mode {
-        Mode::Exploded => "exploded",
-        Mode::Packaged => "packaged",
-    };
+    let mode = plan.mode.name();
     writeln!(out, "jar:        {}", plan.jar.display())?;
     writeln!(out, "kind:       {kind}, {mode}")?;
     writeln!(out, "entrypoint: {}", plan.entrypoint.join(" "))?;

@@ -190,7 +190,6 @@ pub(crate) fn layer_key(spec: &LayerSpec) -> Result<Digest> {
 
 fn content_identity(content: &Content) -> Result<String> {
     Ok(match content {
-        #[cfg(test)]
         Content::Bytes(bytes) => format!("sha256 {}", Digest::of(bytes)),
         Content::ZipEntry { crc32, .. } => format!("crc32 {crc32:08x}"),
         Content::HostFile(path) => {

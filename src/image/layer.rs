@@ -29,8 +29,7 @@ pub(crate) const DEFAULT_MTIME: u64 = 1;
 /// Where the bytes of a file entry come from.
 #[derive(Clone, Debug)]
 pub(crate) enum Content {
-    /// Bytes held in memory (tests' small generated files).
-    #[cfg(test)]
+    /// Bytes held in memory (a jar hoist writes, tests' small files).
     Bytes(Arc<[u8]>),
     /// A file on the host.
     HostFile(PathBuf),
@@ -518,7 +517,6 @@ impl ContentOpener {
         write: impl FnOnce(&mut dyn Read) -> io::Result<()>,
     ) -> Result<()> {
         match content {
-            #[cfg(test)]
             Content::Bytes(bytes) => write(&mut &bytes[..])?,
             Content::HostFile(path) => {
                 let mut file =

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct JarManifest {
     attributes: BTreeMap<String, (String, String)>,
+    /// (name, value) as written, in the file's order.
+    ordered: Vec<(String, String)>,
 }
 
 impl JarManifest {
@@ -26,15 +28,24 @@ impl JarManifest {
                 _ => logical.push(line.to_string()),
             }
         }
-        let attributes = logical
+        let ordered: Vec<(String, String)> = logical
             .iter()
             .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| {
-                let key = k.trim().to_string();
-                (key.to_ascii_lowercase(), (key, v.trim().to_string()))
-            })
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
             .collect();
-        Self { attributes }
+        let attributes = ordered
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), (k.clone(), v.clone())))
+            .collect();
+        Self {
+            attributes,
+            ordered,
+        }
+    }
+
+    /// Every main attribute, (name, value), in the file's order.
+    pub(crate) fn attributes(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.ordered.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// The value of attribute `name`, if present and not empty.

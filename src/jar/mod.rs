@@ -8,5 +8,6 @@ pub(crate) mod archive;
 pub(crate) mod index_files;
 pub(crate) mod manifest;
 pub(crate) mod plan;
+pub(crate) mod thin;
 
 pub use plan::{plan_jar, JarKind, JarPlan, Mode, PlanOptions, PlannedLayer};

@@ -28,6 +28,20 @@ pub enum Mode {
     Exploded,
     /// The jar shipped as a file, started with `java -jar`.
     Packaged,
+    /// Spring Boot's extracted layout (Boot jars only): a thin `app.jar`
+    /// naming its dependencies in `lib/`, started with `java -jar`.
+    Extracted,
+}
+
+impl Mode {
+    /// The name used by `--mode` and `hoist.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Exploded => "exploded",
+            Mode::Packaged => "packaged",
+            Mode::Extracted => "extracted",
+        }
+    }
 }
 
 impl std::str::FromStr for Mode {
@@ -36,7 +50,10 @@ impl std::str::FromStr for Mode {
         match text {
             "exploded" => Ok(Mode::Exploded),
             "packaged" => Ok(Mode::Packaged),
-            _ => Err(format!("unknown mode {text:?}: use exploded or packaged")),
+            "extracted" => Ok(Mode::Extracted),
+            _ => Err(format!(
+                "unknown mode {text:?}: use exploded, extracted or packaged"
+            )),
         }
     }
 }
@@ -72,6 +89,8 @@ pub enum FileSource {
     },
     /// A file on the host (the jar itself, or a `Class-Path` jar).
     HostFile(PathBuf),
+    /// Bytes hoist wrote (the thin jar of the extracted layout).
+    Bytes(Arc<[u8]>),
 }
 
 /// A file the plan puts in the image.
@@ -106,7 +125,8 @@ impl PlannedLayer {
 /// Options that shape a plan.
 #[derive(Clone, Debug)]
 pub struct PlanOptions {
-    /// Exploded or packaged; `None` = exploded for Boot jars, packaged otherwise.
+    /// Exploded, extracted or packaged; `None` = exploded for Boot jars,
+    /// packaged otherwise.
     pub mode: Option<Mode>,
     /// Where the app goes in the image (`/app`).
     pub app_root: String,
@@ -137,7 +157,7 @@ pub struct JarPlan {
     pub jar: PathBuf,
     /// Its kind.
     pub kind: JarKind,
-    /// Exploded or packaged.
+    /// Exploded, extracted or packaged.
     pub mode: Mode,
     /// Layers, bottom first; empty layers are left out.
     pub layers: Vec<PlannedLayer>,
@@ -194,12 +214,13 @@ pub fn plan_jar(path: &Path, options: &PlanOptions) -> Result<JarPlan> {
     let mode = match (options.mode, &kind) {
         (None, JarKind::SpringBoot { .. }) => Mode::Exploded,
         (None, _) | (Some(Mode::Packaged), _) => Mode::Packaged,
-        (Some(Mode::Exploded), JarKind::SpringBoot { .. }) => Mode::Exploded,
-        (Some(Mode::Exploded), _) => {
+        (Some(mode), JarKind::SpringBoot { .. }) => mode,
+        (Some(mode), _) => {
             return Err(usage_hint(
                 format!(
-                    "jar {}: --mode exploded needs a Spring Boot jar",
-                    path.display()
+                    "jar {}: --mode {} needs a Spring Boot jar",
+                    path.display(),
+                    mode.name()
                 ),
                 "plain and uber jars are shipped packaged; drop --mode",
             ))
@@ -216,6 +237,11 @@ pub fn plan_jar(path: &Path, options: &PlanOptions) -> Result<JarPlan> {
                 root.clone()
             };
             java.extend(["-cp".into(), classpath, main]);
+            (layers, java)
+        }
+        (JarKind::SpringBoot { .. }, Mode::Extracted) => {
+            let layers = boot_extracted_layers(&jar, &root, options.main_class.as_deref())?;
+            java.extend(["-jar".into(), format!("{root}/{EXTRACTED_JAR}")]);
             (layers, java)
         }
         (JarKind::ClassPath, _) => {
@@ -291,6 +317,67 @@ fn boot_exploded_layers(jar: &JarArchive, root: &str) -> Result<Vec<PlannedLayer
         };
         layers[slot].files.push(jar_file(jar, entry, root));
     }
+    Ok(layers)
+}
+
+/// The thin jar's name under the app root in the extracted layout.
+pub(crate) const EXTRACTED_JAR: &str = "app.jar";
+
+/// Boot jar, extracted: each dependency jar to `lib/` in the layer
+/// `layers.idx` (or hoist's default) gives it, the thin jar to the layer of
+/// the application's classes; the loader is not needed and left out.
+fn boot_extracted_layers(
+    jar: &JarArchive,
+    root: &str,
+    main_override: Option<&str>,
+) -> Result<Vec<PlannedLayer>> {
+    let mut layers = boot_exploded_layers(jar, root)?;
+    let classes_slot = layers
+        .iter()
+        .position(|l| {
+            l.files
+                .iter()
+                .any(|f| f.dest.starts_with(&format!("{root}/BOOT-INF/classes/")))
+        })
+        .unwrap_or(layers.len() - 1);
+    let slot_of: std::collections::HashMap<String, usize> = layers
+        .iter()
+        .enumerate()
+        .flat_map(|(i, l)| l.files.iter().map(move |f| (f.dest.clone(), i)))
+        .collect();
+    for layer in &mut layers {
+        layer.files.clear();
+    }
+    let start_class = crate::jar::thin::start_class(jar, main_override)?;
+    let libs = crate::jar::thin::dependency_jars(jar)?;
+    let mut lib_names = Vec::with_capacity(libs.len());
+    for name in &libs {
+        let entry = jar
+            .entries
+            .iter()
+            .find(|e| &e.name == name)
+            .expect("dependency_jars lists entries of the jar");
+        let file_name = &name[crate::jar::thin::LIB.len()..];
+        if file_name.contains('/') {
+            return Err(usage(format!(
+                "jar {}: {name} is in a subdirectory of BOOT-INF/lib/, which the extracted layout does not have",
+                jar.path.display()
+            )));
+        }
+        let slot = slot_of[&format!("{root}/{name}")];
+        let mut file = jar_file(jar, entry, root);
+        file.dest = format!("{root}/lib/{file_name}");
+        file.executable = false;
+        layers[slot].files.push(file);
+        lib_names.push(file_name.to_string());
+    }
+    let thin = crate::jar::thin::thin_jar(jar, &lib_names, &start_class)?;
+    layers[classes_slot].files.push(PlannedFile {
+        dest: format!("{root}/{EXTRACTED_JAR}"),
+        size: thin.len() as u64,
+        source: FileSource::Bytes(Arc::from(thin)),
+        executable: false,
+    });
     Ok(layers)
 }
 
