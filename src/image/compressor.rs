@@ -1,11 +1,21 @@
 //! The writer behind a [`Compression`]: gzip (deflate or stored blocks, see
 //! [`crate::image::gzip`]) or zstd, and reading either back.
 //!
-//! zstd runs single-threaded with fixed parameters (level, a content
-//! checksum, no dictionary, no long-distance matching), so a layer's bytes
-//! depend only on its tar and on the libzstd version locked in Cargo.lock —
-//! never on the machine's core count: layers are written in parallel with
-//! each other, not split inside one compressor.
+//! zstd runs libzstd's multi-threaded mode with one worker per core (at
+//! least one) and otherwise fixed parameters: the level, a content checksum,
+//! no dictionary, no long-distance matching, libzstd's default job size and
+//! overlap. Its output is the same for any worker count of 1 or more
+//! (facebook/zstd#2327) as long as the frame is fed through the streaming API
+//! and not begun with `ZSTD_e_end`: jobs are cut at fixed offsets of the input
+//! (`1 << max(20, windowLog + 2)` bytes: 8 MiB at level 3), each job's window
+//! reaches back a fixed overlap into the one before it, and the jobs' output is
+//! concatenated in order, whichever thread compressed them. The job size and
+//! overlap derive from the level's parameters only (libzstd 1.5.7,
+//! `ZSTDMT_computeTargetJobLog`, `ZSTDMT_computeOverlapSize`), never from the
+//! worker count. So a layer's bytes depend only on its tar, the level and the
+//! libzstd version locked in Cargo.lock — not on the machine's core count.
+//! Zero workers (libzstd's single-threaded mode) would write other bytes, so
+//! even a one-core machine gets one worker.
 
 use crate::image::compression::Compression;
 use crate::image::gzip::GzipWriter;
@@ -29,13 +39,20 @@ impl<W: Write> Compressor<W> {
     /// default; resolve it per layer first).
     pub(crate) fn new(out: W, compression: Compression) -> io::Result<Self> {
         match compression {
-            Compression::Zstd(level) => {
-                let mut encoder = zstd::stream::write::Encoder::new(out, level)?;
-                encoder.include_checksum(true)?;
-                Ok(Compressor::Zstd(encoder))
-            }
+            Compression::Zstd(level) => Self::zstd(out, level, zstd_workers()),
             other => Ok(Compressor::Gzip(GzipWriter::new(out, other.level())?)),
         }
+    }
+
+    /// A zstd writer at `level` with `workers` worker threads (at least 1:
+    /// see the module's documentation). The bytes do not depend on `workers`.
+    /// `Encoder::write` hands each buffer to `ZSTD_compressStream`
+    /// (`ZSTD_e_continue`), and only `finish` ends the frame.
+    fn zstd(out: W, level: i32, workers: u32) -> io::Result<Self> {
+        let mut encoder = zstd::stream::write::Encoder::new(out, level)?;
+        encoder.include_checksum(true)?;
+        encoder.multithread(workers.max(1))?;
+        Ok(Compressor::Zstd(encoder))
     }
 
     /// Ends the stream and returns the inner writer.
@@ -61,6 +78,14 @@ impl<W: Write> Write for Compressor<W> {
             Compressor::Zstd(encoder) => encoder.flush(),
         }
     }
+}
+
+/// The zstd worker threads per layer: one per core this process may use, at
+/// least one.
+fn zstd_workers() -> u32 {
+    std::thread::available_parallelism()
+        .map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX))
+        .max(1)
 }
 
 /// How a blob's bytes are compressed, told by its first bytes.
@@ -132,6 +157,80 @@ mod tests {
                 .unwrap();
             assert_eq!(back, data, "{compression}");
         }
+    }
+
+    /// Deterministic pseudo-random text that compresses about 2:1: words drawn
+    /// (xorshift64*) from a vocabulary of 4096 random lowercase words.
+    fn compressible_input(len: usize) -> Vec<u8> {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        };
+        let words: Vec<Vec<u8>> = (0..4096)
+            .map(|_| {
+                let len = 3 + next() % 10;
+                (0..len).map(|_| b'a' + (next() % 26) as u8).collect()
+            })
+            .collect();
+        let mut out = Vec::with_capacity(len + 16);
+        while out.len() < len {
+            out.extend_from_slice(&words[(next() % 4096) as usize]);
+            out.push(if next() % 16 == 0 { b'\n' } else { b' ' });
+        }
+        out.truncate(len);
+        out
+    }
+
+    /// zstd at `level` with `workers`, fed in writes of `chunk` bytes.
+    fn zstd_with(data: &[u8], level: i32, workers: u32, chunk: usize) -> Vec<u8> {
+        let mut writer = Compressor::zstd(Vec::new(), level, workers).unwrap();
+        for part in data.chunks(chunk) {
+            writer.write_all(part).unwrap();
+        }
+        writer.finish().unwrap()
+    }
+
+    #[test]
+    fn zstd_bytes_do_not_depend_on_the_worker_count() {
+        // At level 3 with no size pledged, libzstd 1.5.7 uses windowLog 21, so
+        // a job is 1 << max(20, 21 + 2) bytes = 8 MiB: this input spans 5 jobs
+        // (4 whole ones and a short last one), each after the first with an
+        // overlap into the one before.
+        const JOB: usize = 8 << 20;
+        let data = compressible_input(4 * JOB + 3_000_017);
+        // Writes of several sizes too: how a tar reaches the compressor in
+        // pieces must not matter either.
+        let one = zstd_with(&data, 3, 1, 1 << 16);
+        assert!(
+            one.len() < data.len() * 3 / 4,
+            "the input compresses: {} of {}",
+            one.len(),
+            data.len()
+        );
+        for (workers, chunk) in [(2, 1 << 20), (3, 10_007), (8, data.len())] {
+            let other = zstd_with(&data, 3, workers, chunk);
+            assert!(
+                other == one,
+                "{workers} workers gave {} bytes, 1 worker {}",
+                other.len(),
+                one.len()
+            );
+        }
+        // Zero workers (no worker threads) is another format: the reason
+        // hoist never asks for it.
+        let mut single = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        single.include_checksum(true).unwrap();
+        single.write_all(&data).unwrap();
+        assert!(single.finish().unwrap() != one, "0 workers differ from 1+");
+        let mut back = Vec::new();
+        decompressing_reader(io::BufReader::new(&one[..]))
+            .unwrap()
+            .read_to_end(&mut back)
+            .unwrap();
+        assert!(back == data, "the zstd stream decompresses to its input");
     }
 
     #[test]
