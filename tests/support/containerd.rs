@@ -30,14 +30,16 @@
 //!
 //! Images for it need no Docker Hub: [`busybox_rootfs`] is a tree with the
 //! static busybox (`busybox httpd -f -p PORT -h /www` serves
-//! `/www/index.html`), and [`JvmBase`] a jlink'ed Java runtime plus the few
+//! `/www/index.html`), and [`JvmBase`] a Java runtime (JDK 17 jlink'ed,
+//! or the machine's Temurin 25) with its default CDS archive plus the few
 //! glibc libraries it links, both for `hoist build --from scratch
 //! --layer-dir`. Images built `--from scratch` without `--jar` have no
 //! entrypoint: pass the command as `args`.
 //!
 //! Needs root, and `apt-get install containerd` (brings `runc`); the trees
-//! need `busybox-static` and `openjdk-17-jdk-headless`. A missing piece fails
-//! the test with what to install.
+//! need `busybox-static` and `openjdk-17-jdk-headless` (and
+//! `temurin-25-jdk` for [`JvmBase::temurin25`]). A missing piece fails the
+//! test with what to install.
 
 #![allow(dead_code)]
 
@@ -937,9 +939,19 @@ fn remove_runtimes_of_ended_processes() {
     }
 }
 
-/// A Java runtime for images built `--from scratch`: a jlink'ed runtime
-/// (the JDK on `PATH`, `openjdk-17-jdk-headless`) for `/opt/java/openjdk`
-/// and a tree with the glibc libraries and loader it links, for `/`.
+/// A Java runtime for images built `--from scratch`: a runtime for
+/// `/opt/java/openjdk` and a tree with the glibc libraries and loader it
+/// links, for `/`. The runtime has its default CDS archive
+/// (`lib/server/classes.jsa`), as a real JDK image has, so that
+/// `hoist build --startup` can train on it.
+///
+/// * [`JvmBase::get`]: JDK 17, jlink'ed by the `jlink` on `PATH`
+///   (`openjdk-17-jdk-headless`) with `--generate-cds-archive`.
+/// * [`JvmBase::temurin25`]: JDK 25, from the machine's Temurin 25
+///   (`/usr/lib/jvm/temurin-25-*`): jlink'ed by its own `jlink` (Temurin
+///   links from its run-time image, it has no `jmods/`), or, when that
+///   fails, a copy of the JDK without `jmods/`, `include/`, `man/`,
+///   `lib/src.zip` and dangling links.
 #[derive(Clone, Debug)]
 pub struct JvmBase {
     /// `/lib/...`, `/lib64/ld-linux-...` and an empty `/tmp`: the layer for `/`.
@@ -948,19 +960,55 @@ pub struct JvmBase {
     pub runtime: PathBuf,
 }
 
+const JDK17_HINT: &str = "install a JDK 17 with jmods: apt-get install openjdk-17-jdk-headless";
+const TEMURIN25_HINT: &str = "install Temurin 25: apt-get install temurin-25-jdk \
+     (from Adoptium's apt repository, https://packages.adoptium.net/artifactory/deb)";
+
 impl JvmBase {
-    /// The runtime with `modules` (e.g. `["java.base", "jdk.httpserver"]`),
-    /// made once per test process and module list (jlink takes a few
-    /// seconds; about 45 MB for those two).
+    /// The JDK 17 runtime with `modules` (e.g. `["java.base",
+    /// "jdk.httpserver"]`) and its default CDS archive, made once per test
+    /// process and module list (jlink and the archive take several seconds;
+    /// about 60 MB for those two).
     #[track_caller]
     pub fn get(modules: &[&str]) -> JvmBase {
+        Self::once(&format!("17:{}", modules.join(",")), |dir| {
+            let runtime = dir.join("runtime");
+            jlink(Path::new("jlink"), modules, &runtime)
+                .unwrap_or_else(|e| panic!("{e} ({JDK17_HINT})"));
+            Self::finish(dir, runtime)
+        })
+    }
+
+    /// A JDK 25 runtime from the machine's Temurin 25 with `modules` (all
+    /// of the JDK when jlink fails and it is copied) and its default CDS
+    /// archive, made once per test process and module list. No Temurin 25
+    /// fails with what to install.
+    #[track_caller]
+    pub fn temurin25(modules: &[&str]) -> JvmBase {
+        Self::once(&format!("temurin25:{}", modules.join(",")), |dir| {
+            let jdk = temurin25_home().unwrap_or_else(|| {
+                panic!("no Temurin 25 JDK (looked for /usr/lib/jvm/temurin-25-*/bin/java); {TEMURIN25_HINT}")
+            });
+            let runtime = dir.join("runtime");
+            if let Err(e) = jlink(&jdk.join("bin/jlink"), modules, &runtime) {
+                eprintln!("JvmBase::temurin25: {e}; copying {} instead", jdk.display());
+                let _ = std::fs::remove_dir_all(&runtime);
+                copy_jdk(&jdk, &runtime);
+            }
+            Self::finish(dir, runtime)
+        })
+    }
+
+    /// The base `make` writes into a fresh directory, once per process and
+    /// `key`.
+    #[track_caller]
+    fn once(key: &str, make: impl FnOnce(&Path) -> JvmBase) -> JvmBase {
         static MADE: OnceLock<Mutex<HashMap<String, JvmBase>>> = OnceLock::new();
-        let key = modules.join(",");
         let mut made = MADE
             .get_or_init(Default::default)
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if let Some(base) = made.get(&key) {
+        if let Some(base) = made.get(key) {
             return base.clone();
         }
         // Kept for the process (a static is never dropped): named after
@@ -971,30 +1019,20 @@ impl JvmBase {
             .tempdir()
             .unwrap()
             .keep();
-        let base = Self::make(&dir, &key);
-        made.insert(key, base.clone());
+        let base = make(&dir);
+        made.insert(key.to_string(), base.clone());
         base
     }
 
+    /// Checks `runtime` has its CDS archive and copies the glibc files its
+    /// programs and libraries link into `dir/libs`.
     #[track_caller]
-    fn make(dir: &Path, modules: &str) -> JvmBase {
-        const HINT: &str = "install a JDK 17 with jmods: apt-get install openjdk-17-jdk-headless";
-        let runtime = dir.join("runtime");
-        let out = Command::new("jlink")
-            .args(["--add-modules", modules])
-            .args(["--strip-debug", "--no-header-files", "--no-man-pages"])
-            .arg("--output")
-            .arg(&runtime)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run jlink ({e}); {HINT}"));
+    fn finish(dir: &Path, runtime: PathBuf) -> JvmBase {
         assert!(
-            out.status.success(),
-            "jlink --add-modules {modules} failed ({HINT}):\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            runtime.join("lib/server/classes.jsa").is_file(),
+            "{} has no default CDS archive (lib/server/classes.jsa)",
+            runtime.display()
         );
-        // legal/ is links into the JDK, dangling in an image.
-        let _ = std::fs::remove_dir_all(runtime.join("legal"));
         let libs = dir.join("libs");
         std::fs::create_dir_all(libs.join("tmp")).unwrap();
         std::fs::set_permissions(
@@ -1002,46 +1040,18 @@ impl JvmBase {
             std::os::unix::fs::PermissionsExt::from_mode(0o1777),
         )
         .unwrap();
-        let mut objects = vec![runtime.join("bin/java")];
-        for sub in ["lib", "lib/server"] {
-            for entry in std::fs::read_dir(runtime.join(sub)).unwrap().flatten() {
-                if entry.path().extension().is_some_and(|e| e == "so") {
-                    objects.push(entry.path());
-                }
-            }
-        }
-        for object in objects {
-            let out = Command::new("ldd")
-                .arg(&object)
-                .output()
-                .unwrap_or_else(|e| {
-                    panic!("cannot run ldd ({e}); install it: apt-get install libc-bin")
-                });
-            for line in String::from_utf8_lossy(&out.stdout).lines() {
-                // `name => /path (0x...)` or `/lib64/ld-linux-x86-64.so.2 (0x...)`.
-                let target = match line.split_once("=>") {
-                    Some((_, right)) => right.trim(),
-                    None => line.trim(),
-                };
-                let Some(path) = target
-                    .split_whitespace()
-                    .next()
-                    .filter(|p| p.starts_with('/'))
-                else {
-                    continue;
-                };
-                // The runtime's own libraries are in the runtime already.
-                if Path::new(path).starts_with(&runtime) {
-                    continue;
-                }
-                let copy = libs.join(path.trim_start_matches('/'));
-                if !copy.exists() {
-                    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
-                    std::fs::copy(path, &copy).unwrap_or_else(|e| panic!("copying {path}: {e}"));
-                }
-            }
-        }
+        copy_linked_libraries(&runtime, &libs);
         JvmBase { libs, runtime }
+    }
+
+    /// The runtime's `JAVA_VERSION` (its `release` file), e.g. `17.0.15`.
+    pub fn java_version(&self) -> String {
+        std::fs::read_to_string(self.runtime.join("release"))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|line| line.strip_prefix("JAVA_VERSION="))
+            .map(|v| v.trim_matches('"').to_string())
+            .unwrap_or_default()
     }
 
     /// `hoist build` arguments that put this runtime into an image:
@@ -1055,5 +1065,139 @@ impl JvmBase {
             "--env".into(),
             "PATH=/opt/java/openjdk/bin:/usr/bin:/bin".into(),
         ]
+    }
+}
+
+/// `JLINK --add-modules MODULES --generate-cds-archive ... --output
+/// RUNTIME`, without `legal/` (links into the JDK, dangling in an image).
+fn jlink(jlink: &Path, modules: &[&str], runtime: &Path) -> Result<(), String> {
+    let modules = modules.join(",");
+    let out = Command::new(jlink)
+        .args(["--add-modules", &modules])
+        .args(["--strip-debug", "--no-header-files", "--no-man-pages"])
+        .arg("--generate-cds-archive")
+        .arg("--output")
+        .arg(runtime)
+        .output()
+        .map_err(|e| format!("cannot run {} ({e})", jlink.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} --add-modules {modules} --generate-cds-archive failed:\n{}{}",
+            jlink.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let _ = std::fs::remove_dir_all(runtime.join("legal"));
+    Ok(())
+}
+
+/// The newest `/usr/lib/jvm/temurin-25-*` with a `bin/java`.
+fn temurin25_home() -> Option<PathBuf> {
+    let mut homes: Vec<PathBuf> = std::fs::read_dir("/usr/lib/jvm")
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("temurin-25-"))
+        .map(|e| e.path())
+        .filter(|p| p.join("bin/java").is_file())
+        .collect();
+    homes.sort();
+    homes.pop()
+}
+
+/// Copies the JDK at `jdk` to `runtime` (`cp -a`), then drops what an
+/// image does not need (`jmods/`, `include/`, `man/`, `lib/src.zip`) and
+/// links that dangle.
+#[track_caller]
+fn copy_jdk(jdk: &Path, runtime: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(jdk)
+        .arg(runtime)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cp ({e})"));
+    assert!(
+        status.success(),
+        "cp -a {} {} failed",
+        jdk.display(),
+        runtime.display()
+    );
+    for sub in ["jmods", "include", "man"] {
+        let _ = std::fs::remove_dir_all(runtime.join(sub));
+    }
+    let _ = std::fs::remove_file(runtime.join("lib/src.zip"));
+    remove_dangling_links(runtime);
+}
+
+fn remove_dangling_links(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_symlink() {
+            if !path.exists() {
+                let _ = std::fs::remove_file(&path);
+            }
+        } else if kind.is_dir() {
+            remove_dangling_links(&path);
+        }
+    }
+}
+
+/// Every regular file in `dir` and below whose name ends in `.so`, or
+/// every regular file when `all`.
+fn files_below(dir: &Path, all: bool, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            files_below(&path, all, out);
+        } else if kind.is_file() && (all || path.extension().is_some_and(|e| e == "so")) {
+            out.push(path);
+        }
+    }
+}
+
+/// Copies the files outside `runtime` that its programs (`bin/`) and
+/// libraries (`lib/**/*.so`) link, as `ldd` finds them, into `libs` at the
+/// same paths.
+#[track_caller]
+fn copy_linked_libraries(runtime: &Path, libs: &Path) {
+    let mut objects = Vec::new();
+    files_below(&runtime.join("bin"), true, &mut objects);
+    files_below(&runtime.join("lib"), false, &mut objects);
+    for object in objects {
+        let out = Command::new("ldd")
+            .arg(&object)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot run ldd ({e}); install it: apt-get install libc-bin")
+            });
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            // `name => /path (0x...)` or `/lib64/ld-linux-x86-64.so.2 (0x...)`.
+            let target = match line.split_once("=>") {
+                Some((_, right)) => right.trim(),
+                None => line.trim(),
+            };
+            let Some(path) = target
+                .split_whitespace()
+                .next()
+                .filter(|p| p.starts_with('/'))
+            else {
+                continue;
+            };
+            // The runtime's own libraries are in the runtime already.
+            if Path::new(path).starts_with(runtime) {
+                continue;
+            }
+            let copy = libs.join(path.trim_start_matches('/'));
+            if !copy.exists() {
+                std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+                std::fs::copy(path, &copy).unwrap_or_else(|e| panic!("copying {path}: {e}"));
+            }
+        }
     }
 }
