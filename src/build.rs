@@ -15,13 +15,16 @@ use crate::image::manifest::ManifestFormat;
 use crate::image::platform::Platform;
 use crate::image::tree::layer_from_directory;
 use crate::image::Digest;
-use crate::jar::plan::{FileSource, JarPlan};
+use crate::jar::plan::{FileSource, JarPlan, Mode};
 use crate::jar::{plan_jar, PlanOptions};
 use crate::publish::{publish, Output, Repairs};
 use crate::registry::push::{BlobOutcome, PushProgress};
 use crate::registry::stream::StreamTee;
 use crate::registry::transport::ClientOptions;
+use crate::startup::train::{TrainedArchive, TrainingRequest};
+use crate::startup::{Startup, TrainingSettings};
 use crate::util::temp::{self, Place, TempKind};
+use anyhow::Context;
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -94,6 +97,10 @@ pub struct BuildOptions {
     pub client: ClientOptions,
     /// Create a missing ECR repository before pushing.
     pub create_repository: bool,
+    /// A start-up archive to train and ship (`none`: no training run).
+    pub startup: Startup,
+    /// What the training run gets besides the image's settings.
+    pub training: TrainingSettings,
 }
 
 /// What a build made, for people and for `--metadata-file`.
@@ -127,6 +134,31 @@ pub struct BuildReport {
     /// What the push did (registry destinations).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push: Option<PushReport>,
+    /// The start-up archive, when one was trained (or found in the cache).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub startup: Option<StartupReport>,
+}
+
+/// The start-up archive of a [`BuildReport`].
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartupReport {
+    /// `cds` or `aot-cache`.
+    pub kind: String,
+    /// Its path in the image.
+    pub archive: String,
+    /// Its size.
+    pub archive_bytes: u64,
+    /// The compressed size of its layer.
+    pub layer_bytes: u64,
+    /// Seconds the training run and its check took (0 when cached).
+    pub training_seconds: f64,
+    /// True when the archive came from the cache.
+    pub cached: bool,
+    /// The base JVM's `JAVA_VERSION`.
+    pub java_version: String,
+    /// The platform it was trained for (others have no archive).
+    pub platform: String,
 }
 
 /// One platform's image in a multi-platform [`BuildReport`].
@@ -262,10 +294,12 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
             "build several --platform values to oci:DIR or a registry",
         ));
     }
+    let plan_options = plan_options_for(options)?;
     let plan = match &options.jar {
-        Some(jar) => Some(plan_jar(jar, &options.plan)?),
+        Some(jar) => Some(plan_jar(jar, &plan_options)?),
         None => None,
     };
+    let training_platform = training_platform(options)?;
     let mut specs = Vec::new();
     for dir in &options.layer_dirs {
         let name = format!("dir {}", dir.source.display());
@@ -322,6 +356,22 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
             )
         })
         .collect::<Result<Vec<_>>>()?;
+    // The start-up archive: trained on the base of this machine's platform,
+    // before any layer is written, so that its layer goes up with the rest.
+    let trained = match (&plan, training_platform) {
+        (Some(plan), Some(i)) => {
+            if let Some(access) = &registries {
+                access.fetch_base_layers(&bases[i]).await?;
+            }
+            let archive = train_archive(options, &bases[i], plan, work.path())?;
+            let mut spec = archive_layer(&archive)?;
+            spec.mtime = options.mtime;
+            spec.compression = options.compression;
+            specs.push(spec);
+            Some((i, archive))
+        }
+        _ => None,
+    };
     // A layer that is not in the registry goes up while it is written.
     let upload_started = std::time::Instant::now();
     let mut streams = match (&options.to, &registries) {
@@ -351,8 +401,23 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
         .iter()
         .zip(&options.platforms)
         .zip(&formats)
-        .map(|((base, platform), format)| {
-            assemble_image(base, plan.as_ref(), &built, options, platform, *format)
+        .enumerate()
+        .map(|(i, ((base, platform), format))| {
+            let archive = trained.as_ref().filter(|(at, _)| *at == i).map(|(_, a)| a);
+            // The archive's layer is the last; other platforms go without.
+            let layers = match (&trained, archive) {
+                (Some(_), None) => &built[..built.len() - 1],
+                _ => &built[..],
+            };
+            assemble_image(
+                base,
+                plan.as_ref(),
+                layers,
+                archive,
+                options,
+                platform,
+                *format,
+            )
         })
         .collect();
     let publication = Publication::of(images);
@@ -376,7 +441,134 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
         // Uploading began with the streams, while the layers were written.
         push.seconds = upload_started.elapsed().as_secs_f64();
     }
-    Ok(report(&publication, &bases[0], &options.to, &cached, push))
+    let mut report = report(&publication, &bases[0], &options.to, &cached, push);
+    report.startup = trained.map(|(i, archive)| StartupReport {
+        kind: archive.kind.name().to_string(),
+        archive: archive.image_path.clone(),
+        archive_bytes: std::fs::metadata(&archive.file).map_or(0, |m| m.len()),
+        layer_bytes: built.last().map_or(0, |l| l.size),
+        training_seconds: archive.seconds,
+        cached: archive.cached,
+        java_version: archive.java_version.clone(),
+        platform: options.platforms[i].to_string(),
+    });
+    Ok(report)
+}
+
+/// The jar plan's options: `startup` asks for the extracted layout.
+fn plan_options_for(options: &BuildOptions) -> Result<PlanOptions> {
+    let mut plan = options.plan.clone();
+    if options.startup == Startup::None {
+        return Ok(plan);
+    }
+    let name = options.startup.name();
+    if options.jar.is_none() {
+        return Err(usage_hint(
+            format!("--startup {name}: there is no jar to train on"),
+            "give --jar, or drop --startup",
+        ));
+    }
+    match plan.mode {
+        None | Some(Mode::Extracted) => plan.mode = Some(Mode::Extracted),
+        Some(other) => {
+            return Err(usage_hint(
+                format!(
+                    "--startup {name} needs the extracted mode, not --mode {}",
+                    other.name()
+                ),
+                "drop --mode (a start-up archive is trained on Spring's extracted layout)",
+            ))
+        }
+    }
+    crate::startup::train::check_flags(&plan.jvm_flags)?;
+    Ok(plan)
+}
+
+/// Which platform's image gets the archive: the one this machine runs.
+/// Others are refused for `cds` and `aot-cache` (an archive trained under
+/// emulation is not to be trusted), and built without one for `auto`.
+fn training_platform(options: &BuildOptions) -> Result<Option<usize>> {
+    if options.startup == Startup::None {
+        return Ok(None);
+    }
+    let native = Platform::native();
+    let name = options.startup.name();
+    let mut found = None;
+    for (i, platform) in options.platforms.iter().enumerate() {
+        if found.is_none() && platform.matches(&native) {
+            found = Some(i);
+        } else if options.startup == Startup::Auto {
+            eprintln!(
+                "hoist: warning: startup auto: {platform} is built without a start-up archive (this machine runs {native} and trains only for it)"
+            );
+        } else {
+            return Err(usage_hint(
+                format!(
+                    "--startup {name}: cannot train for {platform} on this {native} machine"
+                ),
+                format!(
+                    "build {platform} on a {platform} machine, or use startup = \"auto\" (other platforms then go without an archive)"
+                ),
+            ));
+        }
+    }
+    Ok(found)
+}
+
+/// Trains (or finds in the cache) the archive for the image on `base`.
+fn train_archive(
+    options: &BuildOptions,
+    base: &BaseImage,
+    plan: &JarPlan,
+    work: &Path,
+) -> Result<TrainedArchive> {
+    let mut image_env: Vec<(String, String)> = base
+        .config
+        .config
+        .as_ref()
+        .and_then(|c| c.env.clone())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    for (key, value) in &options.env {
+        image_env.retain(|(k, _)| k != key);
+        image_env.push((key.clone(), value.clone()));
+    }
+    let scratch = work.join("training");
+    std::fs::create_dir_all(&scratch)?;
+    let request = TrainingRequest {
+        startup: options.startup,
+        base_name: &base.name,
+        base_layers: &base.layers,
+        image_env,
+        plan,
+        jvm_flags: &options.plan.jvm_flags,
+        settings: &options.training,
+        mtime: options.mtime,
+        cache_dir: options.cache_dir.as_deref(),
+        work: &scratch,
+    };
+    let trained = crate::startup::train::train(&request);
+    // The unpacked base is big: gone as soon as the archive is out.
+    let _ = std::fs::remove_dir_all(scratch.join("startup-root"));
+    trained
+}
+
+/// The archive's own layer, at its path beside the thin jar.
+fn archive_layer(archive: &TrainedArchive) -> Result<LayerSpec> {
+    let size = std::fs::metadata(&archive.file)
+        .with_context(|| format!("reading {}", archive.file.display()))?
+        .len();
+    let mut builder = NormalizedLayerBuilder::new();
+    builder.file(
+        &archive.image_path,
+        size,
+        Content::HostFile(archive.file.clone()),
+        false,
+    );
+    builder.build("startup".to_string())
 }
 
 /// The directory the work files go in: the nearest existing ancestor of the
@@ -496,6 +688,7 @@ fn assemble_image(
     base: &BaseImage,
     plan: Option<&JarPlan>,
     built: &[BuiltLayer],
+    archive: Option<&TrainedArchive>,
     options: &BuildOptions,
     platform: &Platform,
     format: ManifestFormat,
@@ -518,13 +711,22 @@ fn assemble_image(
             );
         }
     }
+    if let Some(archive) = archive {
+        labels.extend(archive.labels.iter().cloned());
+    }
     labels.extend(options.labels.iter().cloned());
     let base_runtime = base.config.config.clone().unwrap_or_default();
+    let mut entrypoint = plan.map(|p| p.entrypoint.clone());
+    if let (Some(entrypoint), Some(archive)) = (entrypoint.as_mut(), archive) {
+        // Before `-jar`: a JVM flag, after the image's own flags.
+        let at = entrypoint
+            .iter()
+            .rposition(|a| a == "-jar")
+            .unwrap_or(entrypoint.len());
+        entrypoint.insert(at, archive.kind.jvm_flag(&archive.image_path));
+    }
     let settings = RuntimeSettings {
-        entrypoint: plan
-            .map(|p| p.entrypoint.clone())
-            .or(base_runtime.entrypoint)
-            .unwrap_or_default(),
+        entrypoint: entrypoint.or(base_runtime.entrypoint).unwrap_or_default(),
         cmd: match plan {
             Some(p) => p.cmd.clone(),
             None => base_runtime.cmd.unwrap_or_default(),
@@ -605,6 +807,7 @@ fn report(
             .as_ref()
             .map(|p| p.skipped_tags.clone())
             .unwrap_or_default(),
+        startup: None,
         push: push.as_ref().map(|p| PushReport {
             uploaded: p.uploaded,
             streamed: p.streamed,

@@ -67,6 +67,11 @@ pub struct ImageSection {
     /// Extra files, one layer.
     #[serde(default)]
     pub files: Vec<FileEntry>,
+    /// A start-up archive: `none` (default), `cds`, `aot-cache` or `auto`.
+    pub startup: Option<String>,
+    /// `[image.training]`: the training run's own settings.
+    #[serde(default)]
+    pub training: TrainingSection,
     /// `build` or `gradle-task`, read (set when the file is parsed).
     #[serde(skip)]
     build_command: Option<BuildCommand>,
@@ -109,6 +114,52 @@ impl ImageSection {
             (None, None) => None,
         };
         Ok(())
+    }
+}
+
+/// `[image.training]`: what the training run of a start-up archive gets
+/// besides the image's own settings.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TrainingSection {
+    /// Environment for the training run only (e.g. a profile with no database).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// How long one JVM run of the training may take (default `5m`).
+    pub timeout: Option<String>,
+}
+
+impl ImageSection {
+    /// `startup`, read.
+    pub fn startup(&self) -> Result<crate::startup::Startup> {
+        match &self.startup {
+            None => Ok(crate::startup::Startup::None),
+            Some(text) => text
+                .parse()
+                .map_err(|why| usage(format!("[image] startup: {why}"))),
+        }
+    }
+
+    /// `[image.training]`, read.
+    pub fn training_settings(&self) -> Result<crate::startup::TrainingSettings> {
+        let mut settings = crate::startup::TrainingSettings {
+            env: self
+                .training
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            ..Default::default()
+        };
+        if let Some(text) = &self.training.timeout {
+            settings.timeout = humantime::parse_duration(text).map_err(|_| {
+                usage_hint(
+                    format!("[image.training] timeout {text:?}: not a duration"),
+                    "write it like 90s or 5m",
+                )
+            })?;
+        }
+        Ok(settings)
     }
 }
 

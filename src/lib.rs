@@ -31,6 +31,7 @@ mod publish;
 pub mod registry;
 mod secrets;
 mod ship;
+pub mod startup;
 mod util;
 
 pub use aws::AwsOptions;

@@ -642,6 +642,8 @@ pub async fn ship(
         tags: tags[1..].to_vec(),
         client: client_options(config, env)?,
         create_repository: config.registry.create_repository,
+        startup: config.image.startup()?,
+        training: config.image.training_settings()?,
     };
     let built = build(&build_options, push_progress).await?;
     let pinned = target.pinned(&built.digest);

@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 /// How the jar is laid out and started (shared by build and inspect).
 #[derive(Debug, Args)]
 pub struct JarArgs {
-    /// exploded (Spring Boot default: unpacked under the app root) or packaged (java -jar).
+    /// exploded (Spring Boot default: unpacked under the app root), extracted
+    /// (Spring's thin app.jar + lib/, java -jar) or packaged (java -jar).
     #[arg(long, value_name = "MODE")]
     pub mode: Option<Mode>,
     /// JVM flag placed before the main class (repeatable).
@@ -108,6 +109,17 @@ pub struct BuildArgs {
     /// Build every layer afresh and leave the cache alone.
     #[arg(long)]
     pub no_cache: bool,
+    /// Start-up archive trained by running the app once at build time: none
+    /// (default), cds (JDK 17+), aot-cache (JDK 24+) or auto; implies
+    /// --mode extracted.
+    #[arg(long, value_name = "KIND", default_value = "none")]
+    pub startup: hoist::startup::Startup,
+    /// Environment variable for the training run only, KEY=VALUE (repeatable).
+    #[arg(long = "training-env", value_name = "KEY=VALUE")]
+    pub training_env: Vec<String>,
+    /// How long one JVM run of the training may take (e.g. 90s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub training_timeout: humantime::Duration,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -169,6 +181,11 @@ pub async fn run_build(args: BuildArgs) -> Result<()> {
         cache_dir: match args.no_cache {
             true => None,
             false => args.cache_dir.clone().or_else(hoist::default_cache_dir),
+        },
+        startup: args.startup,
+        training: hoist::startup::TrainingSettings {
+            env: key_values("--training-env", &args.training_env)?,
+            timeout: args.training_timeout.into(),
         },
     };
     if options.jar.is_none() && options.layer_dirs.is_empty() && options.files.is_empty() {

@@ -22,6 +22,7 @@ pub(crate) mod layer;
 pub(crate) mod manifest;
 pub(crate) mod platform;
 pub(crate) mod tree;
+pub(crate) mod unpack;
 
 pub use digest::Digest;
 

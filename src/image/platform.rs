@@ -40,6 +40,19 @@ impl Platform {
     }
 
     /// The default platform: linux/amd64.
+    /// The platform this machine runs natively (`linux/amd64` on x86-64).
+    pub fn native() -> Self {
+        let architecture = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            "x86" => "386",
+            "powerpc64" => "ppc64le",
+            other => other,
+        };
+        Platform::parse(&format!("{}/{architecture}", std::env::consts::OS))
+            .unwrap_or_else(|_| Platform::default_linux_amd64())
+    }
+
     pub fn default_linux_amd64() -> Self {
         Platform::parse("linux/amd64").expect("constant platform parses")
     }
