@@ -215,8 +215,14 @@ to = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/{name}"   # repository; 
 {jar_line}{build_line}jvm-flags = ["-XX:MaxRAMPercentage=75"]
 ports = [8080]
 # platforms = ["linux/amd64", "linux/arm64"]   # several make one multi-arch index
-# mode = "packaged"                     # default for Spring Boot: exploded (layers from layers.idx)
+# mode = "packaged"                     # default for Spring Boot: exploded (layers from layers.idx); or extracted
 # compression = "zstd"                 # smaller, faster layers for containerd/Fargate pulls; default auto (gzip)
+# Start-up archive: runs your app once at build time (to Spring's onRefresh, with the image's JVM)
+# to train a CDS archive (JDK 17+) or AOT cache (JDK 24+): tasks start about a third faster, the
+# image grows by 10-15 MB compressed, the build by the training run (15-25 s). Implies mode = "extracted".
+# startup = "auto"                      # none (default), cds, aot-cache or auto
+# [image.training]
+# env = {{ SPRING_PROFILES_ACTIVE = "training" }}   # if the app needs a database to start
 
 # Config files baked into the image, in a layer of their own. A `secret` is read from
 # AWS Secrets Manager at build time — whoever can pull the image can read it; prefer

@@ -33,22 +33,6 @@ impl BaseJvm {
             .map(String::as_str)
             .unwrap_or("")
     }
-
-    /// The exact build: `JAVA_RUNTIME_VERSION`, else `JAVA_VERSION`.
-    pub(crate) fn build(&self) -> &str {
-        self.release
-            .get("JAVA_RUNTIME_VERSION")
-            .map(String::as_str)
-            .unwrap_or_else(|| self.version())
-    }
-
-    /// `IMPLEMENTOR`, if the file names one.
-    pub(crate) fn implementor(&self) -> &str {
-        self.release
-            .get("IMPLEMENTOR")
-            .map(String::as_str)
-            .unwrap_or("")
-    }
 }
 
 /// Finds the JVM of the image unpacked at `root` whose environment is
@@ -156,7 +140,9 @@ pub(crate) fn resolve(root: &Path, path: &str) -> Option<String> {
         }
         let here = format!(
             "/{}",
-            [resolved.as_slice(), &[part.clone()]].concat().join("/")
+            [resolved.as_slice(), std::slice::from_ref(&part)]
+                .concat()
+                .join("/")
         );
         let host = host_path(root, &here);
         let meta = std::fs::symlink_metadata(&host).ok()?;

@@ -50,8 +50,6 @@ pub(crate) struct RunOutcome {
     pub tail: Vec<String>,
     /// The whole output, kept in a file.
     pub log: PathBuf,
-    /// How long it ran.
-    pub seconds: f64,
 }
 
 impl RunOutcome {
@@ -120,7 +118,6 @@ impl Launcher {
             timed_out,
             tail: last_lines(log, TAIL_LINES),
             log: log.to_path_buf(),
-            seconds: started.elapsed().as_secs_f64(),
         })
     }
 }

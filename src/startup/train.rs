@@ -126,6 +126,15 @@ pub(crate) fn train(request: &TrainingRequest) -> Result<TrainedArchive> {
         .with_context(|| format!("unpacking base {} for the training run", request.base_name))?;
     let base_jvm = jvm::find_jvm(&root, &request.image_env, request.base_name)?;
     let kind = archive_kind(request, &base_jvm)?;
+    if kind == ArchiveKind::Cds && !has_default_cds(&root, &base_jvm) {
+        return Err(usage_hint(
+            format!(
+                "base {}: the JDK at {} has no default CDS archive (lib/server/classes.jsa), which a CDS archive of the app builds on",
+                request.base_name, base_jvm.home
+            ),
+            "use a JDK image that ships it (Temurin, Corretto and Debian's do); a jlink'd runtime needs --generate-cds-archive",
+        ));
+    }
     layout::lay_out(request.plan, &root, request.mtime)?;
     let launcher = launcher(request, &root, &base_jvm)?;
     let started = std::time::Instant::now();
@@ -139,9 +148,22 @@ pub(crate) fn train(request: &TrainingRequest) -> Result<TrainedArchive> {
     };
     let file = match cached_dir {
         Some(dir) => keep(&archive, &dir, &facts)?,
-        None => archive,
+        None => {
+            // Out of the scratch root, which goes as soon as training ends.
+            let kept = request.work.join(kind.file_name());
+            std::fs::rename(&archive, &kept)
+                .with_context(|| format!("moving {}", archive.display()))?;
+            kept
+        }
     };
     Ok(trained(request, file, &facts, false))
+}
+
+/// True when the JDK has the default CDS archive a dynamic one builds on.
+fn has_default_cds(root: &Path, base: &BaseJvm) -> bool {
+    ["classes.jsa", "classes_nocoops.jsa"]
+        .iter()
+        .any(|name| jvm::host_path(root, &format!("{}/lib/server/{name}", base.home)).is_file())
 }
 
 /// Everything that shapes the archive, hashed.
@@ -445,6 +467,12 @@ fn expect_success(request: &TrainingRequest, run: &RunOutcome, what: &str) -> Re
     let code = run
         .code
         .map_or_else(|| "was killed".to_string(), |c| format!("exited with {c}"));
+    if refused_by_jvm(run) {
+        return Err(usage_hint(
+            format!("{what}: the JVM refused the image's flags for an archive: {last}"),
+            "drop or change the JVM flag it names (jvm-flags, JAVA_TOOL_OPTIONS), or set startup = \"none\"",
+        ));
+    }
     let hint = if needs_services(run) {
         "the training run starts the app with no database or other services; give it a profile that needs none: [image.training] env = { SPRING_PROFILES_ACTIVE = \"training\" }".to_string()
     } else {
@@ -454,6 +482,13 @@ fn expect_success(request: &TrainingRequest, run: &RunOutcome, what: &str) -> Re
         format!("{what} failed (java {code}): {last}"),
         hint,
     ))
+}
+
+/// True when the JVM itself stopped before the app ran.
+fn refused_by_jvm(run: &RunOutcome) -> bool {
+    run.tail
+        .iter()
+        .any(|l| l.contains("Error occurred during initialization of VM"))
 }
 
 /// True when the output says the app could not reach a database or service.
@@ -568,7 +603,6 @@ mod tests {
             timed_out: false,
             tail: lines.iter().map(|l| l.to_string()).collect(),
             log: PathBuf::from("/nonexistent"),
-            seconds: 0.0,
         }
     }
 
