@@ -1,5 +1,6 @@
-//! Keeps the layering honest: the image core and the jar reader never touch
-//! the network, and every module says what it owns.
+//! Keeps the layering honest: the image core, the jar reader and the
+//! start-up training never touch the network, and every module says what it
+//! owns.
 
 use std::path::Path;
 
@@ -14,10 +15,17 @@ fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn image_and_jar_stay_off_the_network() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    for dir in ["image", "jar"] {
+    for dir in ["image", "jar", "startup"] {
         for file in rust_files(&src.join(dir)) {
             let text = std::fs::read_to_string(&file).unwrap();
-            for banned in ["reqwest", "tokio", "aws_", "crate::dest", "crate::build"] {
+            for banned in [
+                "reqwest",
+                "tokio",
+                "aws_",
+                "crate::dest",
+                "crate::build",
+                "crate::registry",
+            ] {
                 assert!(
                     !text.contains(banned),
                     "{} mentions {banned}",
