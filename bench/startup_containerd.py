@@ -4,14 +4,20 @@
     startup_containerd.py SPECS.json
 
 SPECS.json: {"ctr": [ctr, --address, SOCK, --namespace, NS], "snapshotter": S,
-"rounds": N, "logs": DIR, "timeout": SECONDS, "images": [{"image": REF, "cwd": DIR or null,
-"args": [...] or null}, ...]}.
+"rounds": N, "logs": DIR, "timeout": SECONDS, "images": [{"id": ID, "image": REF,
+"cwd": DIR or null, "args": [...] or null, "check": {ENV: VALUE} or null}, ...]}.
 
 Each image is started with `ctr run --rm --net-host` and SERVER_PORT set to a free port; the
 time is from just before `ctr run` is spawned to the first HTTP 200 from /actuator/health on
-127.0.0.1:PORT (polled every 20 ms). Then the task is killed (SIGKILL) and removed. One
-warm-up round first (not counted), then N rounds, the images taking turns (1, 2, 3, 4, 1,
-...). Prints one line per image: the median, then every run, in seconds.
+127.0.0.1:PORT (polled every 20 ms). Then the task is killed (SIGKILL) and removed.
+
+An image with a "check" is first started once (not timed) with those variables added (e.g.
+JAVA_TOOL_OPTIONS=-Xshare:on, which fails when the JVM cannot use its archive); then one
+warm-up round (not counted) and N rounds, the images taking turns (1, 2, 3, 1, ...). An image
+that does not answer is left out of the rounds after; the others go on.
+
+Prints one line per image, tab-separated: ID, then `ok`, the median, every run (space-separated)
+and a note (empty, or what the check found), or `fail`, `-`, `-` and why.
 """
 
 import http.client
@@ -81,7 +87,8 @@ class Bench:
         self.quiet("tasks", "delete", "--force", name)
         self.quiet("containers", "delete", name)
 
-    def start_once(self, index, image):
+    def start_once(self, index, image, env=None):
+        """Seconds from `ctr run` to the first 200; RuntimeError when there is none."""
         self.seq += 1
         name = f"bench-{index}-{self.seq}"
         port = free_port()
@@ -91,6 +98,8 @@ class Bench:
                               "--mount",
                               "type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro:nosuid:noexec:nodev",
                               "--env", f"SERVER_PORT={port}"]
+        for key, value in (env or {}).items():
+            command += ["--env", f"{key}={value}"]
         if image.get("cwd"):
             command += ["--cwd", image["cwd"]]
         command += [image["image"], name] + list(image.get("args") or [])
@@ -104,14 +113,31 @@ class Bench:
                     if health(port) == 200:
                         return time.monotonic() - t0
                     if proc.poll() is not None:
-                        raise RuntimeError(f"{image['image']} ({name}) exited ({proc.returncode}) "
-                                           f"before answering on port {port}:\n{tail(log)}")
+                        raise RuntimeError(f"exited ({proc.returncode}) before answering",
+                                           f"{image['image']} ({name}) exited ({proc.returncode}) "
+                                           f"before answering on port {port}:\n{tail(log)}", log)
                     if time.monotonic() - t0 > self.timeout:
-                        raise RuntimeError(f"{image['image']} ({name}) gave no 200 from "
-                                           f"/actuator/health within {self.timeout:.0f} s:\n{tail(log)}")
+                        raise RuntimeError(f"no 200 from /actuator/health within {self.timeout:.0f} s",
+                                           f"{image['image']} ({name}) gave no 200 from "
+                                           f"/actuator/health within {self.timeout:.0f} s:\n{tail(log)}",
+                                           log)
                     time.sleep(POLL)
             finally:
                 self.stop(name, proc)
+
+
+def first_jvm_error(log):
+    """The first line of a log that looks like the JVM's complaint, else its last line."""
+    text = tail(log, 200).splitlines()
+    for line in text:
+        if any(w in line for w in ("Error", "error", "Unable", "warning")) and "JAVA_TOOL_OPTIONS" not in line:
+            return line.strip()[:200]
+    return (text[-1].strip() if text else "")[:200]
+
+
+def one_line(text):
+    """On one line, fit for a Markdown table cell."""
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 def main():
@@ -123,19 +149,48 @@ def main():
     images = spec["images"]
     rounds = int(spec["rounds"])
     times = [[] for _ in images]
-    try:
-        for r in range(rounds + 1):  # round 0: the warm-up
-            for i, image in enumerate(images):
-                t = bench.start_once(i, image)
-                print(f"startup_containerd: round {r}{' (warm-up)' if r == 0 else ''} "
-                      f"{image['image']}: {t:.3f} s", file=sys.stderr, flush=True)
-                if r > 0:
-                    times[i].append(t)
-    except RuntimeError as e:
-        print(f"startup_containerd: {e}", file=sys.stderr)
-        sys.exit(1)
-    for runs in times:
-        print(f"{statistics.median(runs):.3f} " + " ".join(f"{t:.3f}" for t in runs))
+    failed = [None] * len(images)
+    notes = [""] * len(images)
+
+    def attempt(i, image, env=None):
+        try:
+            return bench.start_once(i, image, env)
+        except RuntimeError as e:
+            short, long, log = e.args
+            print(f"startup_containerd: {long}", file=sys.stderr, flush=True)
+            failed[i] = f"{short} (log: {log})"
+            return None
+
+    for i, image in enumerate(images):
+        if image.get("check"):
+            shown = " ".join(f"{k}={v}" for k, v in image["check"].items())
+            try:
+                t = bench.start_once(i, image, image["check"])
+                notes[i] = f"archive in use (a start with {shown} answers)"
+                print(f"startup_containerd: check {image['image']} with {shown}: answered "
+                      f"in {t:.3f} s", file=sys.stderr, flush=True)
+            except RuntimeError as e:
+                short, long, log = e.args
+                notes[i] = f"archive NOT in use: with {shown} it {short}: {first_jvm_error(log)}"
+                print(f"startup_containerd: check failed: {long}", file=sys.stderr, flush=True)
+    for r in range(rounds + 1):  # round 0: the warm-up
+        for i, image in enumerate(images):
+            if failed[i]:
+                continue
+            t = attempt(i, image)
+            if t is None:
+                continue
+            print(f"startup_containerd: round {r}{' (warm-up)' if r == 0 else ''} "
+                  f"{image['image']}: {t:.3f} s", file=sys.stderr, flush=True)
+            if r > 0:
+                times[i].append(t)
+    for i, image in enumerate(images):
+        if failed[i]:
+            print(f"{image['id']}\tfail\t-\t-\t{one_line(failed[i])}")
+        else:
+            runs = times[i]
+            print(f"{image['id']}\tok\t{statistics.median(runs):.3f}\t"
+                  + " ".join(f"{t:.3f}" for t in runs) + f"\t{one_line(notes[i])}")
 
 
 if __name__ == "__main__":
