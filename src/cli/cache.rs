@@ -80,11 +80,13 @@ pub fn run_cache(args: CacheArgs) -> Result<()> {
                 .map(|s| format!("{} ago", HumanDuration(Duration::from_secs(s))))
                 .unwrap_or_else(|| "-".into());
             let human = format!(
-                "dir         {}\nsize        {} ({} blobs, {} layer records)\ntemporary   {} files ({})\noldest use  {oldest}",
+                "dir         {}\nsize        {} ({} blobs, {} layer records)\nstart-up    {} archives ({})\ntemporary   {} files ({})\noldest use  {oldest}",
                 usage.dir.display(),
                 HumanBytes(usage.bytes),
                 usage.blobs,
                 usage.layers,
+                usage.startup_archives,
+                HumanBytes(usage.startup_bytes),
                 usage.temporary,
                 HumanBytes(usage.temporary_bytes),
             );
@@ -102,11 +104,12 @@ pub fn run_cache(args: CacheArgs) -> Result<()> {
             };
             let report = hoist::prune_cache(&dir, &options)?;
             let human = format!(
-                "pruned {}: removed {} blobs ({}), {} layer records, {} temporary files; kept {} blobs ({})",
+                "pruned {}: removed {} blobs ({}), {} layer records, {} start-up archives, {} temporary files; kept {} blobs ({})",
                 report.dir.display(),
                 report.removed_blobs,
                 HumanBytes(report.removed_bytes),
                 report.removed_layers,
+                report.removed_startup,
                 report.removed_temporary,
                 report.kept_blobs,
                 HumanBytes(report.kept_bytes),

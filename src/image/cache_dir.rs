@@ -7,7 +7,11 @@
 //! ROOT/lock               flock: shared by every build using the cache, exclusive for a prune
 //! ROOT/blobs/sha256/HEX   layers hoist wrote; base layers and configs it downloaded
 //! ROOT/layers/KEY.json    layer records: cache key → digests (image::cache)
+//! ROOT/startup/KEY/       start-up archives and their facts (crate::startup::train)
 //! ```
+//!
+//! Start-up archives count in `du`, and a prune with `older_than` removes
+//! those unused for longer (`max_size` weighs the blobs only).
 //!
 //! **Last use.** A blob's modification time is when it was last used: set
 //! when it is written and again each time a build takes it from the cache.
@@ -185,6 +189,10 @@ pub struct CacheUsage {
     pub temporary_bytes: u64,
     /// Seconds since the least recently used blob was used.
     pub oldest_use_seconds: Option<u64>,
+    /// Start-up archives kept.
+    pub startup_archives: usize,
+    /// Their bytes.
+    pub startup_bytes: u64,
 }
 
 /// What the cache at `root` holds. Reads only: no lock, nothing created.
@@ -194,7 +202,10 @@ pub fn cache_usage(root: &Path) -> Result<CacheUsage> {
     let mut temporary = temp::count(&blob_dir, Place::Owned);
     temporary += temp::count(&root.join("layers"), Place::Owned);
     let now = SystemTime::now();
+    let archives = startup_archives(root);
     Ok(CacheUsage {
+        startup_archives: archives.len(),
+        startup_bytes: archives.iter().map(|a| a.size).sum(),
         dir: root.to_path_buf(),
         blobs: blobs.len(),
         bytes: blobs.iter().map(|b| b.size).sum(),
@@ -237,6 +248,8 @@ pub struct PruneReport {
     pub removed_layers: usize,
     /// Stale temporary files removed.
     pub removed_temporary: usize,
+    /// Start-up archives removed (unused for longer than `older_than`).
+    pub removed_startup: usize,
     /// Blobs kept.
     pub kept_blobs: usize,
     /// Their bytes: the cache's size now.
@@ -252,6 +265,7 @@ pub fn prune_cache(root: &Path, options: &PruneOptions) -> Result<PruneReport> {
         removed_bytes: 0,
         removed_layers: 0,
         removed_temporary: 0,
+        removed_startup: 0,
         kept_blobs: 0,
         kept_bytes: 0,
     };
@@ -289,9 +303,49 @@ pub fn prune_cache(root: &Path, options: &PruneOptions) -> Result<PruneReport> {
             report.removed_layers += 1;
         }
     }
+    if let Some(limit) = options.older_than {
+        let now = SystemTime::now();
+        for archive in startup_archives(root) {
+            let old = now
+                .duration_since(archive.last_used)
+                .is_ok_and(|age| age > limit);
+            let staging = archive.name.starts_with(".staging-");
+            if (old || staging)
+                && std::fs::remove_dir_all(root.join("startup").join(&archive.name)).is_ok()
+            {
+                report.removed_startup += 1;
+            }
+        }
+    }
     report.kept_blobs = entries.len();
     report.kept_bytes = entries.iter().map(|e| e.size).sum();
     Ok(report)
+}
+
+/// The start-up archive directories of the cache at `root`: name, bytes,
+/// last use (the newest file's modification time).
+fn startup_archives(root: &Path) -> Vec<BlobEntry> {
+    let Ok(entries) = std::fs::read_dir(root.join("startup")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| {
+            let files: Vec<std::fs::Metadata> = std::fs::read_dir(e.path())
+                .map(|d| d.flatten().filter_map(|f| f.metadata().ok()).collect())
+                .unwrap_or_default();
+            BlobEntry {
+                name: e.file_name().to_string_lossy().into_owned(),
+                size: files.iter().map(|m| m.len()).sum(),
+                last_used: files
+                    .iter()
+                    .filter_map(|m| m.modified().ok())
+                    .max()
+                    .unwrap_or(SystemTime::UNIX_EPOCH),
+            }
+        })
+        .collect()
 }
 
 /// The indexes (ascending) of the blobs a prune removes: those unused for
