@@ -10,7 +10,10 @@
 //! Entries never land outside the directory (the tar reader refuses `..` and
 //! paths through links that leave it); device nodes and FIFOs are skipped
 //! (nothing a JVM reads), and ownership is not kept (the caller may not be
-//! root). Modes and modification times are kept.
+//! root). Modes and modification times are kept. A symbolic link to an
+//! absolute path is made to point at that path under the directory, so a
+//! program run from the tree opens the image's files, never the host's
+//! (Debian's JDK links `conf/` to `/etc/java-17-openjdk`, say).
 
 use anyhow::{Context, Result};
 use std::io::BufReader;
@@ -100,6 +103,21 @@ fn extract(blob: &Path, root: &Path) -> Result<()> {
             if let Ok(meta) = std::fs::symlink_metadata(&target) {
                 if meta.is_dir() != is_dir || meta.file_type().is_symlink() {
                     remove(&target)?;
+                }
+            }
+        }
+        if entry.header().entry_type() == tar::EntryType::Symlink {
+            if let (Some(link), Some(at)) = (entry.link_name()?, inside(root, &path)) {
+                if link.is_absolute() {
+                    let target = inside(root, &link).unwrap_or_else(|| root.to_path_buf());
+                    if let Some(parent) = at.parent() {
+                        std::fs::create_dir_all(parent)
+                            .with_context(|| format!("creating {}", parent.display()))?;
+                    }
+                    remove(&at)?;
+                    std::os::unix::fs::symlink(&target, &at)
+                        .with_context(|| format!("linking {}", at.display()))?;
+                    continue;
                 }
             }
         }
@@ -196,6 +214,27 @@ mod tests {
         assert!(!root.join("etc/.wh.gone").exists());
         assert!(!root.join("opt/old").exists());
         assert_eq!(std::fs::read_to_string(root.join("opt/new")).unwrap(), "n");
+    }
+
+    #[test]
+    fn absolute_links_point_into_the_root() {
+        let work = tempfile::tempdir().unwrap();
+        let path = work.path().join("links.tar");
+        let mut builder = tar::Builder::new(std::fs::File::create(&path).unwrap());
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Symlink);
+        header.set_size(0);
+        builder
+            .append_link(&mut header, "etc/conf", "/opt/conf")
+            .unwrap();
+        builder.finish().unwrap();
+        let root = work.path().join("root");
+        std::fs::create_dir(&root).unwrap();
+        unpack_layers(&[path], &root).unwrap();
+        assert_eq!(
+            std::fs::read_link(root.join("etc/conf")).unwrap(),
+            root.join("opt/conf")
+        );
     }
 
     #[test]

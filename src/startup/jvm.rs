@@ -154,7 +154,12 @@ pub(crate) fn resolve(root: &Path, path: &str) -> Option<String> {
         if links > MAX_LINKS {
             return None;
         }
-        let target = std::fs::read_link(&host).ok()?;
+        let read = std::fs::read_link(&host).ok()?;
+        // Unpacking points absolute links into the root: back to image paths.
+        let target = match read.strip_prefix(root) {
+            Ok(inner) => Path::new("/").join(inner),
+            Err(_) => read,
+        };
         if target.is_absolute() {
             resolved.clear();
         }
