@@ -28,6 +28,7 @@ mod render;
 mod reproducible;
 mod ship;
 mod spring_apps;
+mod startup;
 mod verify;
 mod why_it_failed;
 mod zstd;
