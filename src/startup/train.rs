@@ -459,7 +459,7 @@ fn expect_success(request: &TrainingRequest, run: &RunOutcome, what: &str) -> Re
                 request.settings.timeout.as_secs()
             ),
             format!(
-                "the app must start and stop by itself ({SPRING_EXIT}); raise [image.training] timeout, or see {}",
+                "the app must start and stop by itself ({SPRING_EXIT}); raise the timeout (--training-timeout, [image.training] timeout), or see {}",
                 log.display()
             ),
         ));
