@@ -10,19 +10,22 @@
 #   * JDK 17: jlink'ed (`jlink --generate-cds-archive`, the modules Spring Boot needs);
 #   * JDK 25: the machine's Temurin 25 (/usr/lib/jvm/temurin-25-*) jlink'ed the same way by its
 #     own jlink, or, when that fails, copied without jmods/, include/, man/ and lib/src.zip.
-# Then six images on those bases, pushed to a docker-registry:
+# Then eight images on those bases, pushed to a docker-registry (in the table's order):
 #   1. JDK 17, `java -jar`: the fat jar as one layer (/app/app.jar), the command given to ctr run;
 #   2. JDK 17, hoist exploded (the default mode);
-#   3. JDK 17, hoist `--mode extracted` (Spring's thin app.jar + lib/, `java -jar`);
-#   4. JDK 17, hoist `--startup cds` (extracted plus a trained CDS archive);
-#   5. JDK 25, `java -jar` as in 1;
-#   6. JDK 25, hoist `--startup aot-cache` (extracted plus a trained AOT cache);
+#   3. JDK 17, hoist `--mode packaged` (its own `java -jar` entrypoint);
+#   4. JDK 17, hoist `--mode extracted` (Spring's thin app.jar + lib/, `java -jar`);
+#   5. JDK 17, Spring's `extract --layers --launcher`: one layer per Boot layer under /app, run
+#      as `java -cp /app org.springframework.boot.loader.launch.JarLauncher` in /app;
+#   6. JDK 17, hoist `--startup cds` (extracted plus a trained CDS archive);
+#   7. JDK 25, `java -jar` as in 1;
+#   8. JDK 25, hoist `--startup aot-cache` (extracted plus a trained AOT cache);
 # and, untimed, JDK 25 `--mode extracted`: the build the AOT cache's build time is compared to
-# (as 3's is to 4's; those four builds run with --no-cache). Then it starts a containerd of its
+# (as 4's is to 6's; those four builds run with --no-cache). Then it starts a containerd of its
 # own (config, root, state and socket under WORK, CRI off, overlayfs if an overlay mounts there,
-# else native; runc), pulls the six with --plain-http and times `ctr run --rm --net-host` to
+# else native; runc), pulls the eight with --plain-http and times `ctr run --rm --net-host` to
 # the first 200 from /actuator/health (bench/startup_containerd.py): one warm-up round, then
-# ROUNDS rounds taking turns. Before that, 4 and 6 are started once with the archive made
+# ROUNDS rounds taking turns. Before that, 6 and 8 are started once with the archive made
 # mandatory (JAVA_TOOL_OPTIONS=-Xshare:on, -XX:AOTMode=on), which fails when the JVM cannot
 # use it. The report adds the archive's bytes and its layer's, the build time the training
 # adds and how 4 and 6 compare with the targets (CDS ≥ 25 % and AOT cache ≥ 40 % faster than
@@ -33,8 +36,9 @@
 # hoist without --mode extracted or --startup, no Temurin 25, a build that fails, an image
 # that does not answer) turns that row into "not run: WHY".
 #
-# The Maven build is ~1 min, the bases and builds ~2 min, the timing ~(ROUNDS + 1) × 6 starts
-# of ~8 s each (~5 min at 5 rounds).
+# On a quiet 2-core machine the whole section takes ~3 min at 5 rounds (the Maven build, the
+# bases and builds ~1 min, then (ROUNDS + 1) × 8 + 2 starts of ~2-4 s); on a busy one starts
+# take ~8 s and it nears 9 min.
 #
 # Environment:
 #   HOIST            the hoist binary (default target/release/hoist)
@@ -54,7 +58,9 @@ ROUNDS=${CTRD_ROUNDS:-5}
 MODULES=java.base,java.desktop,java.instrument,java.logging,java.management,java.naming,java.security.jgss,java.sql,java.xml,jdk.crypto.ec,jdk.management,jdk.unsupported
 LABELS=('JDK 17, `java -jar` (fat jar as one layer)' 'JDK 17, hoist exploded (default)'
   'JDK 17, hoist `--mode extracted`' 'JDK 17, hoist `--startup cds`'
-  'JDK 25, `java -jar` (fat jar as one layer)' 'JDK 25, hoist `--startup aot-cache`')
+  'JDK 25, `java -jar` (fat jar as one layer)' 'JDK 25, hoist `--startup aot-cache`'
+  'JDK 17, hoist `--mode packaged`' 'JDK 17, Spring `extract --layers --launcher` (`JarLauncher`)')
+ORDER=(0 1 6 2 7 3 4 5) # the table's order of the rows
 ROWS=${#LABELS[@]}
 WHY=() # per row: why it did not run ("" while it may)
 MEDIAN=() RUNS=() NOTES=()
@@ -145,7 +151,7 @@ report() {
   echo
   echo "| image | median s | runs s |"
   echo "|---|---:|---|"
-  for ((i = 0; i < ROWS; i++)); do
+  for i in "${ORDER[@]}"; do
     if [[ -n ${MEDIAN[i]} ]]; then
       echo "| ${LABELS[i]}${NOTES[i]:+ — ${NOTES[i]}} | ${MEDIAN[i]} | ${RUNS[i]} |"
     else
@@ -154,7 +160,7 @@ report() {
   done
   echo
   local parts=()
-  for i in 1 2 3; do
+  for i in 1 6 2 7 3; do
     [[ -n ${MEDIAN[i]} ]] && parts+=("${LABELS[i]#JDK 17, } $(ratio "${MEDIAN[i]}" "${MEDIAN[0]}")×")
   done
   if ((${#parts[@]} > 0)) && [[ -n ${MEDIAN[0]} ]]; then
@@ -385,9 +391,23 @@ if [[ -z ${WHY[4]} ]] && ! hoist_ 4 base25 build --from scratch --layer-dir "$B2
   skip 5 "${WHY[4]}"
 fi
 mkdir -p "$W/fat" && cp "$JAR" "$W/fat/app.jar"
-IMAGES=("$R/fatjar:17" "$R/exploded:17" "$R/extracted:17" "$R/cds:17" "$R/fatjar:25" "$R/aot:25")
+IMAGES=("$R/fatjar:17" "$R/exploded:17" "$R/extracted:17" "$R/cds:17" "$R/fatjar:25" "$R/aot:25"
+  "$R/packaged:17" "$R/extract:17")
 hoist_ 0 fatjar17 build --from "$R/base:17" --layer-dir "$W/fat:/app" --to "${IMAGES[0]}"
 hoist_ 1 exploded17 build --from "$R/base:17" --jar "$JAR" --to "${IMAGES[1]}"
+hoist_ 6 packaged17 build --from "$R/base:17" --jar "$JAR" --mode packaged --to "${IMAGES[6]}"
+if (cd "$W" && java -Djarmode=tools -jar "$JAR" extract --layers --launcher --destination "$W/extract" \
+  >"$W/extract.log" 2>&1); then
+  EXTRACT_FLAGS=()
+  for layer in dependencies spring-boot-loader snapshot-dependencies application; do
+    d=$W/extract/$layer
+    [[ -d $d && -n $(ls -A "$d") ]] && EXTRACT_FLAGS+=(--layer-dir "$d:/app")
+  done
+  hoist_ 7 extract17 build --from "$R/base:17" "${EXTRACT_FLAGS[@]}" --to "${IMAGES[7]}"
+else
+  tail -n 20 "$W/extract.log" >&2
+  skip 7 "Spring's \`extract\` failed (log: $W/extract.log)"
+fi
 # The timed pairs: extracted and startup builds on the same base, both from scratch.
 if [[ -z ${WHY[2]} || -z ${WHY[3]} ]]; then
   hoist_ 2 extracted17 build --from "$R/base:17" --jar "$JAR" --mode extracted --no-cache --to "${IMAGES[2]}"
@@ -468,7 +488,7 @@ done
 # --- timing ---------------------------------------------------------------------------------
 mkdir -p "$W/logs"
 ROWSPEC=()
-for ((i = 0; i < ROWS; i++)); do
+for i in "${ORDER[@]}"; do
   [[ -z ${WHY[i]} ]] && ROWSPEC+=("$i=${IMAGES[i]}")
 done
 ((${#ROWSPEC[@]} > 0)) || { log "no image to time"; report; exit 0; }
@@ -481,6 +501,7 @@ run = {  # by row: how to start it, and the start-up that must work before it is
     3: {"check": {"JAVA_TOOL_OPTIONS": "-Xshare:on"}},
     4: {"args": [java, "-jar", "/app/app.jar"]},
     5: {"check": {"JAVA_TOOL_OPTIONS": "-XX:AOTMode=on"}},
+    7: {"cwd": "/app", "args": [java, "-cp", "/app", "org.springframework.boot.loader.launch.JarLauncher"]},
 }
 images = []
 for row in rows:
