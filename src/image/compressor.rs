@@ -3,19 +3,20 @@
 //!
 //! zstd runs libzstd's multi-threaded mode with one worker per core (at
 //! least one) and otherwise fixed parameters: the level, a content checksum,
-//! no dictionary, no long-distance matching, libzstd's default job size and
-//! overlap. Its output is the same for any worker count of 1 or more
-//! (facebook/zstd#2327) as long as the frame is fed through the streaming API
-//! and not begun with `ZSTD_e_end`: jobs are cut at fixed offsets of the input
-//! (`1 << max(20, windowLog + 2)` bytes: 8 MiB at level 3), each job's window
-//! reaches back a fixed overlap into the one before it, and the jobs' output is
-//! concatenated in order, whichever thread compressed them. The job size and
-//! overlap derive from the level's parameters only (libzstd 1.5.7,
-//! `ZSTDMT_computeTargetJobLog`, `ZSTDMT_computeOverlapSize`), never from the
-//! worker count. So a layer's bytes depend only on its tar, the level and the
-//! libzstd version locked in Cargo.lock — not on the machine's core count.
-//! Zero workers (libzstd's single-threaded mode) would write other bytes, so
-//! even a one-core machine gets one worker.
+//! no dictionary, no long-distance matching, 2 MiB jobs up to level 9
+//! (libzstd's default job size above it) and libzstd's default overlap. Its
+//! output is the same for any worker count of 1 or more (facebook/zstd#2327)
+//! as long as the frame is fed through the streaming API and not begun with
+//! `ZSTD_e_end`: jobs are cut at fixed offsets of the input, each job's window
+//! reaches back a fixed overlap into the one before it, and the jobs' output
+//! is concatenated in order, whichever thread compressed them. The job size
+//! is set from the level here, and libzstd's defaults derive from the level's
+//! parameters only (libzstd 1.5.7, `ZSTDMT_computeTargetJobLog`,
+//! `ZSTDMT_computeOverlapSize`), never from the worker count. So a layer's
+//! bytes depend only on its tar, the level and the libzstd version locked in
+//! Cargo.lock — not on the machine's core count. Zero workers (libzstd's
+//! single-threaded mode) would write other bytes, so even a one-core machine
+//! gets one worker.
 
 use crate::image::compression::Compression;
 use crate::image::gzip::GzipWriter;
@@ -52,6 +53,9 @@ impl<W: Write> Compressor<W> {
         let mut encoder = zstd::stream::write::Encoder::new(out, level)?;
         encoder.include_checksum(true)?;
         encoder.multithread(workers.max(1))?;
+        if let Some(size) = zstd_job_size(level) {
+            encoder.set_parameter(zstd::stream::raw::CParameter::JobSize(size))?;
+        }
         Ok(Compressor::Zstd(encoder))
     }
 
@@ -78,6 +82,15 @@ impl<W: Write> Write for Compressor<W> {
             Compressor::Zstd(encoder) => encoder.flush(),
         }
     }
+}
+
+/// The size of libzstd's jobs at `level`: 2 MiB up to level 9, whose
+/// default jobs (8 MiB at level 3) hold the first compressed bytes back long
+/// enough to slow a push that streams its layers; libzstd's default above
+/// (small jobs with their long windows would re-read much overlap). Fixed by
+/// the level alone, so the bytes stay the same on any machine.
+fn zstd_job_size(level: i32) -> Option<u32> {
+    (level <= 9).then_some(2 << 20)
 }
 
 /// The zstd worker threads per layer: one per core this process may use, at
@@ -195,12 +208,12 @@ mod tests {
 
     #[test]
     fn zstd_bytes_do_not_depend_on_the_worker_count() {
-        // At level 3 with no size pledged, libzstd 1.5.7 uses windowLog 21, so
-        // a job is 1 << max(20, 21 + 2) bytes = 8 MiB: this input spans 5 jobs
-        // (4 whole ones and a short last one), each after the first with an
-        // overlap into the one before.
-        const JOB: usize = 8 << 20;
-        let data = compressible_input(4 * JOB + 3_000_017);
+        // At level 3 hoist sets 2 MiB jobs (`zstd_job_size`): this input spans
+        // 17 jobs (16 whole ones and a short last one), each after the first
+        // with an overlap into the one before.
+        const JOB: usize = 2 << 20;
+        assert_eq!(zstd_job_size(3), Some(JOB as u32));
+        let data = compressible_input(16 * JOB + 1_000_017);
         // Writes of several sizes too: how a tar reaches the compressor in
         // pieces must not matter either.
         let one = zstd_with(&data, 3, 1, 1 << 16);

@@ -12,11 +12,12 @@ use std::path::Path;
 
 const ZSTD_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 /// The digest of `big_boot(20 MB)` built on scratch with `--compression zstd`
-/// (multi-threaded libzstd, level 3). Changing it is a deliberate, documented
-/// break (README "Compression"): it moved once, on 2026-12-07, when zstd went
-/// from no worker threads to one per core.
+/// (multi-threaded libzstd, level 3, 2 MiB jobs). Changing it is a
+/// deliberate, documented break (README "Compression"): it moved on
+/// 2026-12-07, when zstd went from no worker threads to one per core with
+/// 2 MiB jobs.
 const ZSTD_GOLDEN_DIGEST: &str =
-    "sha256:19716779d9814bc5506c11a05fa788c5d962be7c00a824a7d10205cad0530c4b";
+    "sha256:ea005fb6779ae1ed86dbe0c95aedcb35d03da05b5ddd8d80f3cb2870ac956e20";
 const SKOPEO: &str = "apt-get install skopeo";
 
 fn build_to_layout(jar: &Path, out: &Path, extra: &[&str], cache: &Path) -> String {
@@ -72,7 +73,7 @@ fn zstd_bytes_do_not_depend_on_the_cores_hoist_may_use() {
         "this test compares 1 core with several; the machine has {cores}"
     );
     let dir = tempfile::tempdir().unwrap();
-    // 20 MB of dependency jars: a dependency layer of 3 zstd jobs (8 MiB each
+    // 20 MB of dependency jars: a dependency layer of 10 zstd jobs (2 MiB each
     // at level 3), compressed by 1 worker under taskset and by one per core.
     let jar = big_boot(&dir.path().join("jar"), 20_000_000);
     let digests: Vec<String> = [None, Some("0")]
