@@ -39,12 +39,13 @@
 #
 # A fourth section (BENCH_CONTAINERD, bench/startup_containerd.sh) times the real Spring Boot app
 # testdata/spring/boot35 (built with Maven) under a containerd of the bench's own, from `ctr run`
-# to the first 200 from /actuator/health, in four images on one base with a jlink'ed JDK 17
-# runtime: the fat jar as one layer run with `java -jar`, hoist exploded, hoist packaged, and
-# Spring's `extract --layers --launcher` run with JarLauncher -- the baseline a CDS/AOT cache is
-# to beat. It uses the registry section's registry (or starts its own) and never fails the
-# bench: when it cannot run (not root, no containerd or mvn, containerd does not start) its rows
-# say why.
+# to the first 200 from /actuator/health: on a jlink'ed JDK 17 base, the fat jar as one layer
+# run with `java -jar`, hoist exploded, packaged, extracted, Spring's `extract --layers
+# --launcher` run with JarLauncher, and hoist `--startup cds`; on a JDK 25 base (from the
+# machine's Temurin 25) `java -jar` and hoist `--startup aot-cache`; plus the bytes and build
+# time the archives add, and the CDS / AOT-cache targets. It uses the registry section's
+# registry (or starts its own) and never fails the bench: when it cannot run (not root, no
+# containerd or mvn or Temurin 25, containerd does not start) its rows say why.
 #
 # Environment:
 #   BENCH_MB     dependency megabytes (10^6 bytes) in the jar (default 140)
