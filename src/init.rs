@@ -218,8 +218,8 @@ ports = [8080]
 # mode = "packaged"                     # default for Spring Boot: exploded (layers from layers.idx); or extracted
 # compression = "zstd"                 # smaller, faster layers for containerd/Fargate pulls; default auto (gzip)
 # Start-up archive: runs your app once at build time (to Spring's onRefresh, with the image's JVM)
-# to train a CDS archive (JDK 17+) or AOT cache (JDK 24+): tasks start about a third faster, the
-# image grows by 10-15 MB compressed, the build by the training run (15-25 s). Implies mode = "extracted".
+# to train a CDS archive (JDK 17+) or AOT cache (JDK 24+): the app serves 40-55 % sooner after start,
+# the image grows by 10-15 MB compressed, the build by the training run (about 10 s). Implies mode = "extracted".
 # startup = "auto"                      # none (default), cds, aot-cache or auto
 # [image.training]
 # env = {{ SPRING_PROFILES_ACTIVE = "training" }}   # if the app needs a database to start
