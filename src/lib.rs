@@ -29,6 +29,7 @@ mod init;
 pub mod jar;
 mod publish;
 pub mod registry;
+pub mod sbom;
 mod secrets;
 mod ship;
 pub mod startup;
