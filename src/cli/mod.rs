@@ -1,5 +1,5 @@
 //! The command layer: clap definitions and one module per command group
-//! (`build`, `cache`, `copy`, `deploy`, `logs`, `render`, `ship`, `verify`, `manual` for
+//! (`build`, `cache`, `copy`, `deploy`, `logs`, `render`, `sbom`, `ship`, `verify`, `manual` for
 //! completions and the man page), which turn flags into the library's plain
 //! option structs, call it, and hand results to [`output`]. Shared flag
 //! groups live in [`args`], progress drawing in [`progress`]. The command
@@ -15,6 +15,7 @@ mod manual;
 mod output;
 mod progress;
 mod render;
+mod sbom;
 mod ship;
 mod verify;
 
@@ -74,6 +75,8 @@ pub enum Command {
     Copy(Box<copy::CopyArgs>),
     /// The layer cache: where it is (dir), what it holds (du), pruning it (prune).
     Cache(cache::CacheArgs),
+    /// Print a jar's SBOM (CycloneDX 1.6): every classpath jar, its hashes, coordinates and licence.
+    Sbom(sbom::SbomArgs),
 }
 
 /// Runs the parsed command.
@@ -99,5 +102,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Man => manual::run_man(),
         Command::Copy(args) => copy::run_copy(*args).await,
         Command::Cache(args) => cache::run_cache(args),
+        Command::Sbom(args) => sbom::run_sbom(args),
     }
 }
