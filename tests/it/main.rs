@@ -26,6 +26,7 @@ mod registry_tags;
 mod release;
 mod render;
 mod reproducible;
+mod sbom;
 mod ship;
 mod spring_apps;
 mod startup;
