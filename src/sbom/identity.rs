@@ -7,7 +7,7 @@
 use anyhow::{Context, Result};
 use sha1::{Digest, Sha1};
 use std::cell::OnceCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -137,6 +137,50 @@ pub fn is_pom_properties(entry: &str) -> bool {
         && parts[4] == "pom.properties"
 }
 
+/// Where a jar's manifest suggests looking in the repository, as
+/// (artifact, version) pairs — only suggestions: a match still needs the
+/// same SHA-1. From `Implementation-Title` `group#artifact;version` (as
+/// Micrometer writes it), `Implementation-Title`/`-Version` and
+/// `Automatic-Module-Name` (dots as dashes) with `Implementation-Version`,
+/// and the last dotted part of `Bundle-SymbolicName` with `Bundle-Version`.
+pub fn manifest_hints(attribute: impl Fn(&str) -> Option<String>) -> Vec<(String, String)> {
+    let mut hints = Vec::new();
+    let title = attribute("Implementation-Title");
+    let version = attribute("Implementation-Version");
+    if let Some((_, rest)) = title.as_deref().and_then(|t| t.split_once('#')) {
+        if let Some((artifact, v)) = rest.split_once(';') {
+            hints.push((artifact.to_string(), v.to_string()));
+        }
+    }
+    if let Some(version) = &version {
+        for name in [
+            title.clone(),
+            attribute("Automatic-Module-Name").map(|m| m.replace('.', "-")),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            hints.push((name, version.clone()));
+        }
+    }
+    if let (Some(symbolic), Some(version)) = (
+        attribute("Bundle-SymbolicName"),
+        attribute("Bundle-Version"),
+    ) {
+        let name = symbolic.split(';').next().unwrap_or_default().trim();
+        let last = name.rsplit('.').next().unwrap_or(name);
+        hints.push((last.to_string(), version));
+    }
+    hints.retain(|(a, v)| {
+        !a.is_empty()
+            && !v.is_empty()
+            && !a.contains(['/', ' ', '\\', '#', ';', ':'])
+            && !v.contains(['/', ' ', '\\'])
+    });
+    hints.dedup();
+    hints
+}
+
 /// A local Maven repository (`~/.m2/repository`), searched for files with
 /// exactly a jar's bytes. Its directory names are read once, on the first
 /// search.
@@ -168,34 +212,40 @@ impl MavenRepository {
 
     /// The coordinates of the repository file whose SHA-1 is `sha1` (hex),
     /// looked for as `<group path>/<a>/<v>/<a>-<v>.jar` for every split of
-    /// `file_name` into `<a>-<v>.jar`; then, for
+    /// `file_name` into `<a>-<v>.jar` and every `(a, v)` of `hints` (from the
+    /// jar's manifest: see [`manifest_hints`]); then, for
     /// `spring-boot-jarmode-tools-<v>.jar`, as the copy inside
     /// `spring-boot-loader-tools-<v>.jar`. `None` when no file, or more than
     /// one set of coordinates, matches.
-    pub fn find(&self, file_name: &str, sha1: &str) -> Result<Option<Identity>> {
-        let Some(stem) = file_name.strip_suffix(".jar") else {
-            return Ok(None);
-        };
-        let mut found: Vec<(Coordinates, PathBuf)> = Vec::new();
-        for (split, _) in stem.match_indices('-') {
-            let (artifact, version) = (&stem[..split], &stem[split + 1..]);
-            if artifact.is_empty() || version.is_empty() {
+    pub fn find(
+        &self,
+        file_name: &str,
+        hints: &[(String, String)],
+        sha1: &str,
+    ) -> Result<Option<Identity>> {
+        let stem = file_name.strip_suffix(".jar").unwrap_or("");
+        let mut candidates: BTreeSet<(String, String)> = stem
+            .match_indices('-')
+            .map(|(split, _)| (stem[..split].to_string(), stem[split + 1..].to_string()))
+            .collect();
+        candidates.extend(hints.iter().cloned());
+        let mut found: BTreeMap<Coordinates, PathBuf> = BTreeMap::new();
+        for (artifact, version) in &candidates {
+            if artifact.is_empty() || version.is_empty() || version.contains('/') {
                 continue;
             }
             for dir in self.directories_named(artifact) {
-                let file = dir.join(version).join(file_name);
+                let file = dir.join(version).join(format!("{artifact}-{version}.jar"));
                 let Some(group) = self.group_of(dir) else {
                     continue;
                 };
                 if file.is_file() && sha1_of_file(&file)? == sha1 {
-                    found.push((
-                        Coordinates {
-                            group,
-                            artifact: artifact.into(),
-                            version: version.into(),
-                        },
-                        file,
-                    ));
+                    let coordinates = Coordinates {
+                        group,
+                        artifact: artifact.clone(),
+                        version: version.clone(),
+                    };
+                    found.entry(coordinates).or_insert(file);
                 }
             }
         }
@@ -204,15 +254,13 @@ impl MavenRepository {
                 return self.find_jarmode_tools(version, sha1);
             }
         }
-        found.dedup_by(|a, b| a.0 == b.0);
         Ok(match found.len() {
-            1 => {
-                let (coordinates, file) = found.remove(0);
-                Some(Identity::Repository {
+            1 => found
+                .pop_first()
+                .map(|(coordinates, file)| Identity::Repository {
                     coordinates,
                     file: file.display().to_string(),
-                })
-            }
+                }),
             _ => None,
         })
     }
@@ -317,6 +365,86 @@ mod tests {
         hex::encode(Sha1::digest(bytes))
     }
 
+    impl MavenRepository {
+        fn find_by_name(&self, file_name: &str, sha1: &str) -> Result<Option<Identity>> {
+            self.find(file_name, &[], sha1)
+        }
+    }
+
+    #[test]
+    fn manifest_hints_are_only_where_to_look() {
+        let hints = |pairs: &[(&str, &str)]| {
+            let map: BTreeMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            manifest_hints(|name| map.get(name).cloned())
+        };
+        let pair = |a: &str, v: &str| (a.to_string(), v.to_string());
+        assert_eq!(
+            hints(&[
+                (
+                    "Implementation-Title",
+                    "io.micrometer#micrometer-core;1.15.12"
+                ),
+                ("Automatic-Module-Name", "micrometer.core"),
+            ]),
+            [pair("micrometer-core", "1.15.12")]
+        );
+        assert_eq!(
+            hints(&[
+                ("Implementation-Title", "spring-core"),
+                ("Implementation-Version", "6.2.19"),
+                ("Automatic-Module-Name", "spring.core"),
+            ]),
+            [pair("spring-core", "6.2.19")]
+        );
+        assert_eq!(
+            hints(&[
+                ("Implementation-Title", "Spring Boot"),
+                ("Implementation-Version", "3.5.16"),
+                (
+                    "Bundle-SymbolicName",
+                    "org.apache.tomcat-embed-core;singleton:=true"
+                ),
+                ("Bundle-Version", "10.1.55"),
+            ]),
+            [pair("tomcat-embed-core", "10.1.55")]
+        );
+        assert!(hints(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_renamed_jar_is_found_through_its_manifest_only_with_the_same_bytes() {
+        let repo = tempfile::tempdir().unwrap();
+        let file = repo
+            .path()
+            .join("org/springframework/spring-core/6.2.19/spring-core-6.2.19.jar");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, b"core").unwrap();
+        let repository = MavenRepository::new(repo.path());
+        let hints = [("spring-core".to_string(), "6.2.19".to_string())];
+        assert_eq!(
+            repository
+                .find("core.jar", &hints, &sha1_hex(b"core"))
+                .unwrap()
+                .and_then(|i| i.coordinates().cloned()),
+            Some(coordinates("org.springframework", "spring-core", "6.2.19"))
+        );
+        assert_eq!(
+            repository
+                .find("core.jar", &hints, &sha1_hex(b"other"))
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            repository
+                .find("core.jar", &[], &sha1_hex(b"core"))
+                .unwrap(),
+            None
+        );
+    }
+
     #[test]
     fn purls() {
         assert_eq!(
@@ -396,7 +524,7 @@ mod tests {
 
         // Hit.
         let hit = repository
-            .find("spring-core-6.2.19.jar", &sha1_hex(b"core"))
+            .find_by_name("spring-core-6.2.19.jar", &sha1_hex(b"core"))
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -409,7 +537,7 @@ mod tests {
         assert!(file.ends_with("org/springframework/spring-core/6.2.19/spring-core-6.2.19.jar"));
         assert_eq!(
             repository
-                .find("micrometer-core-1.15.12.jar", &sha1_hex(b"micrometer"))
+                .find_by_name("micrometer-core-1.15.12.jar", &sha1_hex(b"micrometer"))
                 .unwrap()
                 .and_then(|i| i.coordinates().cloned()),
             Some(coordinates("io.micrometer", "micrometer-core", "1.15.12"))
@@ -417,24 +545,28 @@ mod tests {
         // Same name, other bytes: no match.
         assert_eq!(
             repository
-                .find("spring-core-6.2.19.jar", &sha1_hex(b"patched"))
+                .find_by_name("spring-core-6.2.19.jar", &sha1_hex(b"patched"))
                 .unwrap(),
             None
         );
         // A name the repository does not hold; not a jar name.
         assert_eq!(
-            repository.find("mystery.jar", &sha1_hex(b"core")).unwrap(),
+            repository
+                .find_by_name("mystery.jar", &sha1_hex(b"core"))
+                .unwrap(),
             None
         );
         assert_eq!(
-            repository.find("spring-core", &sha1_hex(b"core")).unwrap(),
+            repository
+                .find_by_name("spring-core", &sha1_hex(b"core"))
+                .unwrap(),
             None
         );
         // No repository at all.
         let missing = MavenRepository::new(repo.path().join("absent"));
         assert_eq!(
             missing
-                .find("spring-core-6.2.19.jar", &sha1_hex(b"core"))
+                .find_by_name("spring-core-6.2.19.jar", &sha1_hex(b"core"))
                 .unwrap(),
             None
         );
@@ -450,7 +582,9 @@ mod tests {
         }
         let repository = MavenRepository::new(repo.path());
         assert_eq!(
-            repository.find("lib-1.0.jar", &sha1_hex(b"same")).unwrap(),
+            repository
+                .find_by_name("lib-1.0.jar", &sha1_hex(b"same"))
+                .unwrap(),
             None
         );
     }
@@ -472,7 +606,7 @@ mod tests {
         zip.finish().unwrap();
         let repository = MavenRepository::new(repo.path());
         let found = repository
-            .find(
+            .find_by_name(
                 "spring-boot-jarmode-tools-3.5.16.jar",
                 &sha1_hex(b"jarmode bytes"),
             )
@@ -488,13 +622,13 @@ mod tests {
         );
         assert_eq!(
             repository
-                .find("spring-boot-jarmode-tools-3.5.16.jar", &sha1_hex(b"other"))
+                .find_by_name("spring-boot-jarmode-tools-3.5.16.jar", &sha1_hex(b"other"))
                 .unwrap(),
             None
         );
         assert_eq!(
             repository
-                .find(
+                .find_by_name(
                     "spring-boot-jarmode-tools-3.5.15.jar",
                     &sha1_hex(b"jarmode bytes")
                 )

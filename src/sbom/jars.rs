@@ -127,9 +127,15 @@ fn library(jar_path: &str, bytes: &[u8], repository: &MavenRepository) -> Result
         .and_then(|f| identity::from_pom_properties(&file_name, &f.pom_properties))
     {
         Some((coordinates, entry)) => Identity::PomProperties { coordinates, entry },
-        None => repository
-            .find(&file_name, &sha1)?
-            .unwrap_or(Identity::Unknown),
+        None => {
+            let hints = facts
+                .as_ref()
+                .map(|f| identity::manifest_hints(|name| f.manifest.get(name).map(str::to_string)))
+                .unwrap_or_default();
+            repository
+                .find(&file_name, &hints, &sha1)?
+                .unwrap_or(Identity::Unknown)
+        }
     };
     let licenses = facts
         .as_ref()
