@@ -31,8 +31,7 @@ pub fn run_sbom(args: SbomArgs) -> Result<()> {
     let (timestamp, _) = hoist::reproducible_times(None)?;
     let maven_repository = args
         .maven_repo
-        .or_else(hoist::sbom::default_maven_repository)
-        .unwrap_or_else(|| PathBuf::from(".m2/repository"));
+        .or_else(hoist::sbom::default_maven_repository);
     let bom = jar_sbom(
         &jar,
         &JarSbomOptions {

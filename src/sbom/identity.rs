@@ -197,7 +197,8 @@ const JARMODE_TOOLS: &str = "spring-boot-jarmode-tools";
 const JARMODE_ENTRY: &str = "META-INF/jarmode/spring-boot-jarmode-tools.jar";
 
 impl MavenRepository {
-    /// The repository at `root` (it need not exist: then nothing matches).
+    /// The repository at `root` (it need not exist: then nothing matches;
+    /// an empty path is no repository at all).
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self {
             root: root.into(),
@@ -223,6 +224,9 @@ impl MavenRepository {
         hints: &[(String, String)],
         sha1: &str,
     ) -> Result<Option<Identity>> {
+        if self.root.as_os_str().is_empty() {
+            return Ok(None);
+        }
         let stem = file_name.strip_suffix(".jar").unwrap_or("");
         let mut candidates: BTreeSet<(String, String)> = stem
             .match_indices('-')
@@ -563,6 +567,12 @@ mod tests {
             None
         );
         // No repository at all.
+        assert_eq!(
+            MavenRepository::new("")
+                .find_by_name("spring-core-6.2.19.jar", &sha1_hex(b"core"))
+                .unwrap(),
+            None
+        );
         let missing = MavenRepository::new(repo.path().join("absent"));
         assert_eq!(
             missing

@@ -28,8 +28,9 @@ use std::path::{Path, PathBuf};
 /// What `hoist sbom JAR` needs besides the jar.
 #[derive(Clone, Debug)]
 pub struct JarSbomOptions {
-    /// The local Maven repository searched for jars without pom.properties.
-    pub maven_repository: PathBuf,
+    /// The local Maven repository searched for jars without pom.properties
+    /// (`None`: none, so such jars stay unknown).
+    pub maven_repository: Option<PathBuf>,
     /// `metadata.timestamp`, RFC 3339.
     pub timestamp: String,
 }
@@ -44,7 +45,7 @@ pub fn default_maven_repository() -> Option<PathBuf> {
 /// The SBOM of a jar alone: its serial number derives from the jar's
 /// SHA-256 (`sha256:<hex>`), and it has no base image or JDK.
 pub fn jar_sbom(jar: &Path, options: &JarSbomOptions) -> Result<Bom> {
-    let repository = MavenRepository::new(&options.maven_repository);
+    let repository = MavenRepository::new(options.maven_repository.clone().unwrap_or_default());
     let read = jars::read_app_jar(jar, &repository)?;
     let subject = format!("sha256:{}", read.app.sha256);
     Ok(cyclonedx::build(&SbomInputs {
