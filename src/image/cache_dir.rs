@@ -7,7 +7,7 @@
 //! ROOT/lock               flock: shared by every build using the cache, exclusive for a prune
 //! ROOT/blobs/sha256/HEX   layers hoist wrote; base layers and configs it downloaded
 //! ROOT/layers/KEY.json    layer records: cache key → digests (image::cache)
-//! ROOT/startup/KEY/       start-up archives and their facts (crate::startup::train)
+//! ROOT/startup/KEY/       start-up archives and their facts (kept by the startup module)
 //! ```
 //!
 //! Start-up archives count in `du`, and a prune with `older_than` removes
