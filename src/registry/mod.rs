@@ -13,6 +13,7 @@ pub(crate) mod pool;
 pub(crate) mod pull;
 pub(crate) mod push;
 pub(crate) mod reference;
+pub mod referrers;
 pub(crate) mod retry;
 pub(crate) mod stream;
 pub(crate) mod tags;
