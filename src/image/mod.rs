@@ -10,6 +10,7 @@
 //! ownership and modes (except for root-filesystem layers), one tar header
 //! format, one pinned gzip implementation with fixed header bytes.
 
+pub(crate) mod artifact;
 pub(crate) mod assemble;
 pub(crate) mod cache;
 pub(crate) mod cache_dir;
