@@ -19,12 +19,18 @@ spec, and relays everything else. Models (--model):
               blob mounting as the account setting allows, manifest GETs
               without Docker-Content-Digest, blob GETs redirected to an S3
               stand-in, immutable tags, the PutImage rate limit, tag lists
-              served as text/plain.
+              served as text/plain, the OCI 1.1 referrers API (OCI-Subject
+              on a manifest PUT with a subject, GET .../referrers/<digest>,
+              405 for a referrer whose subject is an index).
   dockerhub   Docker Hub: anonymous Bearer tokens from an auth.docker.io
               stand-in, pushes refused, blob GETs redirected to a CDN
               stand-in, the pull rate limit.
   ecr-public  Amazon ECR Public: anonymous Bearer tokens from /token/,
               pushes refused.
+
+dockerhub and ecr-public relay GET .../referrers/<digest> to the backend,
+which has no referrers API (docker-registry 2.8 answers 404): clients take
+the fallback tag there.
 
 Each modelled behaviour names its public source in a comment beside it.
 
@@ -157,6 +163,21 @@ MOUNT_REFUSALS = {
     404: ("BLOB_UNKNOWN", "The blob to mount does not exist in the source repository"),
     405: ("UNSUPPORTED", "The operation is unsupported."),
 }
+# ECR supports OCI Image and Distribution spec 1.1, reference types
+# included, since 27 June 2024
+# (https://aws.amazon.com/about-aws/whats-new/2024/06/amazon-ecr-oci-image-distribution-version-1-1;
+# ECR user guide, "Private images in Amazon ECR",
+# https://docs.aws.amazon.com/AmazonECR/latest/userguide/images.html: "With
+# Amazon ECR support for OCI v1.1, you can store and manage reference
+# artifacts that are defined by the OCI Referrers API"). The API's answers
+# are the distribution spec's ("Pushing Manifests with Subject", "Listing
+# Referrers").
+OCI_INDEX_TYPE = "application/vnd.oci.image.index.v1+json"
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # read whole to see a subject; larger ones are relayed unread
+# aws/containers-roadmap#2783: ECR answers 405 Method Not Allowed to a
+# referrer whose subject is an image index (`oras copy -r`); no body is
+# quoted there, so the stand-in gives the UNSUPPORTED one it gives elsewhere.
+ECR_REFERRER_REFUSED = ("UNSUPPORTED", "The operation is unsupported.")
 # The S3 stand-in's presigned URLs (SigV4 query parameters, as S3 presigns).
 S3_ACCESS_KEY = "ASIASTANDIN000000000"
 PRESIGN_SECONDS = 3600
@@ -189,6 +210,7 @@ ROUTES = (
     ("upload_start", re.compile(r"^/v2/(?P<name>.+)/blobs/uploads/?$")),
     ("upload", re.compile(r"^/v2/(?P<name>.+)/blobs/uploads/(?P<ref>[^/]+)$")),
     ("tags", re.compile(r"^/v2/(?P<name>.+)/tags/list$")),
+    ("referrers", re.compile(r"^/v2/(?P<name>.+)/referrers/(?P<ref>[^/]+)$")),
 )
 
 
@@ -999,7 +1021,9 @@ class EcrModel:
             ("upload", "PUT"): self.upload_put,
             ("upload", "DELETE"): self.upload_delete,
             ("tags", "GET"): self.tags_list,
+            ("referrers", "GET"): self.referrers_get,
         }
+        self.referrers = Referrers()
 
     def handle(self, x: Exchange) -> None:
         if not is_registry_path(x.request_path):
@@ -1056,7 +1080,49 @@ class EcrModel:
             what = self.standin.settings["immutable_wording"]
             x.send_error_json(400, "TAG_INVALID", ECR_TAG_INVALID.format(tag=tag, repo=route.name, what=what))
             return
-        x.proxy()
+        if x.body.length is None or x.body.length > MAX_MANIFEST_BYTES:
+            x.proxy()
+            return
+        self.put_with_subject(x, route)
+
+    def put_with_subject(self, x: Exchange, route: Route) -> None:
+        """A manifest PUT read whole: one with a subject is answered as the
+        referrers API has it; the rest is relayed as it was."""
+        body = b"".join(x.body.pieces())
+        manifest = parse_json_object(body)
+        subject = manifest.get("subject") if manifest else None
+        if not isinstance(subject, dict):
+            with x.forward(body=body, length=len(body)) as response:
+                x.relay(response)
+            return
+        if subject.get("mediaType") == OCI_INDEX_TYPE:
+            x.send_error_json(405, *ECR_REFERRER_REFUSED)  # aws/containers-roadmap#2783
+            return
+        with x.forward(body=body, length=len(body)) as response:
+            if response.status != 201:
+                x.relay(response)
+                return
+            media_type = manifest.get("mediaType") or x.headers.get("Content-Type", "").split(";")[0].strip()
+            self.referrers.add(route.name, str(subject.get("digest")), referrer_descriptor(manifest, media_type, body))
+            # "Pushing Manifests with Subject": a registry with the API
+            # answers OCI-Subject: <subject digest>.
+            x.relay(response, extra=[("OCI-Subject", str(subject.get("digest")))])
+
+    def referrers_get(self, x: Exchange, route: Route, repository: dict) -> None:
+        # "Listing Referrers": 200 with an OCI index (empty when none), never
+        # 404; 400 for a malformed digest; the artifactType filter applied and
+        # said so in OCI-Filters-Applied.
+        if not is_digest(route.ref):
+            x.send_error_json(400, "DIGEST_INVALID", "invalid digest")
+            return
+        descriptors = self.referrers.of(route.name, route.ref)
+        headers = []
+        wanted = x.query.get("artifactType")
+        if wanted:
+            descriptors = [d for d in descriptors if d.get("artifactType") == wanted]
+            headers.append(("OCI-Filters-Applied", "artifactType"))
+        index = {"schemaVersion": 2, "mediaType": OCI_INDEX_TYPE, "manifests": descriptors}
+        x.send(200, json.dumps(index).encode(), headers, OCI_INDEX_TYPE)
 
     def tag_exists(self, x: Exchange, repo: str, tag: str) -> bool:
         status, _, _ = self.standin.backend.fetch(
@@ -1210,6 +1276,48 @@ class EcrModel:
             return
         self.cancel(session, route.ref)
         x.send(204)
+
+
+class Referrers:
+    """The manifests with a subject pushed so far: (repository, subject
+    digest) -> their descriptors, in push order, one per digest."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_subject: dict[tuple[str, str], dict[str, dict]] = {}
+
+    def add(self, repo: str, subject: str, descriptor: dict) -> None:
+        with self._lock:
+            self._by_subject.setdefault((repo, subject), {})[descriptor["digest"]] = descriptor
+
+    def of(self, repo: str, subject: str) -> list[dict]:
+        with self._lock:
+            return list(self._by_subject.get((repo, subject), {}).values())
+
+
+def parse_json_object(body: bytes) -> dict | None:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def referrer_descriptor(manifest: dict, media_type: str, body: bytes) -> dict:
+    """A referrers-list entry (distribution spec, "Listing Referrers"):
+    artifactType, else an image manifest's config mediaType; annotations
+    copied."""
+    descriptor = {"mediaType": media_type, "digest": "sha256:" + hashlib.sha256(body).hexdigest(),
+                  "size": len(body)}
+    artifact_type = manifest.get("artifactType")
+    if not artifact_type and media_type != OCI_INDEX_TYPE:
+        config = manifest.get("config")
+        artifact_type = config.get("mediaType") if isinstance(config, dict) else None
+    if artifact_type:
+        descriptor["artifactType"] = artifact_type
+    if manifest.get("annotations"):
+        descriptor["annotations"] = manifest["annotations"]
+    return descriptor
 
 
 def range_follows(content_range: str, start: int, length: int | None) -> bool:

@@ -47,6 +47,9 @@ SKOPEO_SECONDS = 120
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 CONFIG_TYPE = "application/vnd.oci.image.config.v1+json"
 LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
+INDEX_TYPE = "application/vnd.oci.image.index.v1+json"
+EMPTY_TYPE = "application/vnd.oci.empty.v1+json"
+SBOM_TYPE = "application/vnd.cyclonedx+json"
 ACCEPT_MANIFESTS = ", ".join((
     MANIFEST_TYPE,
     "application/vnd.oci.image.index.v1+json",
@@ -297,6 +300,23 @@ def backend_image(backend: str, repo: str, tag: str | None, image: Image) -> Non
     if tag is not None:
         put = call(backend, "PUT", f"/v2/{repo}/manifests/{tag}", {"Content-Type": MANIFEST_TYPE}, image.manifest)
         assert put.status == 201, put
+
+
+def make_referrer(subject: bytes, artifact_type: str | None, document: bytes,
+                  subject_type: str = MANIFEST_TYPE, annotations: dict | None = None) -> bytes:
+    """An OCI 1.1 artifact manifest (image-spec "Guidelines for Artifact
+    Usage"): the empty config, one layer, `subject` the manifest `subject`."""
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_TYPE,
+        "config": {"mediaType": EMPTY_TYPE, "digest": sha256(b"{}"), "size": 2, "data": "e30="},
+        "layers": [{"mediaType": artifact_type or SBOM_TYPE, "digest": sha256(document), "size": len(document)}],
+        "subject": {"mediaType": subject_type, "digest": sha256(subject), "size": len(subject)},
+        "annotations": annotations or {"org.opencontainers.image.created": "1970-01-01T00:00:00Z"},
+    }
+    if artifact_type:
+        manifest["artifactType"] = artifact_type
+    return json.dumps(manifest).encode()
 
 
 # --- credentials -------------------------------------------------------------------
@@ -676,6 +696,65 @@ class EcrTest(StandinCase):
         self.assertEqual(reply.headers["Content-Type"], "text/plain; charset=utf-8")
         self.assertEqual(reply.json(), {"name": repo, "tags": ["1"]})
 
+    # --- referrers ---
+
+    def push_referrer(self, repo: str, referrer: bytes, document: bytes) -> Reply:
+        backend_blob(self.backend.address, repo, b"{}")
+        backend_blob(self.backend.address, repo, document)
+        return self.request("PUT", f"/v2/{repo}/manifests/{sha256(referrer)}", {"Content-Type": MANIFEST_TYPE},
+                            referrer)
+
+    def referrers(self, repo: str, subject: str, query: str = "") -> Reply:
+        reply = self.request("GET", f"/v2/{repo}/referrers/{subject}{query}")
+        self.assertEqual(reply.status, 200, reply.body)
+        self.assertEqual(reply.headers["Content-Type"], INDEX_TYPE)
+        return reply
+
+    def test_referrers_api(self):
+        repo = self.repository("referred")
+        image = make_image(1000)
+        backend_image(self.backend.address, repo, "1", image)
+        empty = self.referrers(repo, image.digest)
+        self.assertEqual(empty.json(), {"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": []})
+        sbom = make_referrer(image.manifest, SBOM_TYPE, b'{"bomFormat":"CycloneDX"}',
+                             annotations={"dev.hoist.attestation": "sbom"})
+        put = self.push_referrer(repo, sbom, b'{"bomFormat":"CycloneDX"}')
+        self.assertEqual(put.status, 201, put.body)
+        self.assertEqual(put.headers["OCI-Subject"], image.digest)
+        self.assertEqual(put.headers["Docker-Content-Digest"], sha256(sbom))
+        # No artifactType: the config's media type stands in.
+        plain = make_referrer(image.manifest, None, b"signature")
+        self.assertEqual(self.push_referrer(repo, plain, b"signature").headers["OCI-Subject"], image.digest)
+        listed = self.referrers(repo, image.digest).json()["manifests"]
+        self.assertEqual(listed, [
+            {"mediaType": MANIFEST_TYPE, "digest": sha256(sbom), "size": len(sbom), "artifactType": SBOM_TYPE,
+             "annotations": {"dev.hoist.attestation": "sbom"}},
+            {"mediaType": MANIFEST_TYPE, "digest": sha256(plain), "size": len(plain), "artifactType": EMPTY_TYPE,
+             "annotations": {"org.opencontainers.image.created": "1970-01-01T00:00:00Z"}},
+        ])
+        # The same referrer again: listed once.
+        self.assertEqual(self.push_referrer(repo, sbom, b'{"bomFormat":"CycloneDX"}').status, 201)
+        self.assertEqual(len(self.referrers(repo, image.digest).json()["manifests"]), 2)
+        filtered = self.referrers(repo, image.digest, f"?artifactType={urllib.parse.quote(SBOM_TYPE, safe='')}")
+        self.assertEqual(filtered.headers["OCI-Filters-Applied"], "artifactType")
+        self.assertEqual([d["digest"] for d in filtered.json()["manifests"]], [sha256(sbom)])
+        self.assertIsNone(self.referrers(repo, image.digest).headers["OCI-Filters-Applied"])
+        # A manifest without a subject gets no OCI-Subject; a referrer is
+        # read back byte for byte.
+        self.assertIsNone(self.put_manifest(repo, "2", image).headers["OCI-Subject"])
+        get = self.request("GET", f"/v2/{repo}/manifests/{sha256(sbom)}", {"Accept": ACCEPT_MANIFESTS})
+        self.assertEqual((get.status, get.body), (200, sbom))
+        self.assert_error(self.request("GET", f"/v2/{repo}/referrers/not-a-digest"), 400, "DIGEST_INVALID")
+        missing = self.request("GET", f"/v2/absent/referrers/{image.digest}")
+        self.assert_error(missing, 404, "NAME_UNKNOWN")
+
+    def test_a_referrer_of_an_index_is_refused_with_405(self):
+        repo = self.repository("index-subject")
+        index = json.dumps({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": []}).encode()
+        referrer = make_referrer(index, SBOM_TYPE, b"{}", subject_type=INDEX_TYPE)
+        self.assert_error(self.push_referrer(repo, referrer, b"{}"), 405, "UNSUPPORTED")
+        self.assertEqual(self.referrers(repo, sha256(index)).json()["manifests"], [])
+
     # --- blobs ---
 
     def test_storage_refuses_a_second_auth_mechanism(self):
@@ -743,6 +822,13 @@ class DockerHubTest(StandinCase):
         self.assertIn('scope="repository:library/hello:pull,push"', push.headers["WWW-Authenticate"])
         self.assertEqual(push.json(), {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]})
 
+    def test_no_referrers_api(self):
+        # As docker-registry 2.8: 404, so clients read the fallback tag.
+        image = make_image(1000)
+        backend_image(self.backend.address, "library/hello", "1", image)
+        reply = call(self.standin.registry, "GET", f"/v2/library/hello/referrers/{image.digest}", self.token())
+        self.assertEqual(reply.status, 404)
+
     def test_pull_rate_limit(self):
         backend_image(self.backend.address, "library/hello", "1", make_image(1000))
         self.standin.settings(pull_rate_limit=1)
@@ -789,6 +875,9 @@ class EcrPublicTest(StandinCase):
                        {"Authorization": f"Bearer {token}"})
         self.assertEqual(refused.status, 403)
         self.assertEqual(refused.json(), {"errors": [{"code": "DENIED", "message": "Not Authorized"}]})
+        referrers = call(self.standin.registry, "GET", f"/v2/team/tool/referrers/{image.digest}",
+                         {"Authorization": f"Bearer {token}"})
+        self.assertEqual(referrers.status, 404)
 
 
 if __name__ == "__main__":
