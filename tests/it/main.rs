@@ -19,6 +19,7 @@ mod layouts;
 mod logs_and_status;
 mod plain_moto;
 mod rebuild;
+mod referrers;
 mod registry_auth;
 mod registry_faults;
 mod registry_push;

@@ -1,0 +1,316 @@
+//! OCI 1.1 referrers through hoist's registry client
+//! (`hoist::registry::referrers`): an artifact manifest written here, with
+//! `subject` = an image `hoist build` pushed, attached on a real
+//! docker-registry (no referrers API: the `sha256-<hex>` fallback tag) and
+//! on the ECR stand-in (the API: `OCI-Subject`), then read back by tools no
+//! one here wrote: crane (the tag's index) and oras (`discover`, forced to
+//! the tag schema or to the API).
+
+use crate::support::cli::{hoist, run_tool};
+use crate::support::ecs_emulator::EcsEmulator;
+use crate::support::fixtures::synthetic_boot;
+use crate::support::registry::{Auth, TestRegistry};
+use crate::support::registry_standin::{ecr_password, RegistryStandIn, ECR_HOST};
+use hoist::registry::referrers::{
+    referrer_descriptor, Referrer, ReferrerOutcome, ReferrerPush, ReferrersClient,
+};
+use hoist::registry::ClientOptions;
+use hoist::Digest;
+use serde_json::{json, Value};
+
+const CRANE: &str =
+    "go install github.com/google/go-containerregistry/cmd/crane@v0.20.6 (scripts/install-test-deps.sh)";
+const ORAS: &str = "go install oras.land/oras/cmd/oras@v1.2.3 (scripts/install-test-deps.sh)";
+const SBOM: &str = "application/vnd.cyclonedx+json";
+const IN_TOTO: &str = "application/vnd.in-toto+json";
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Runtime::new().unwrap().block_on(future)
+}
+
+/// An artifact manifest (image spec "Guidelines for Artifact Usage": the
+/// empty config, one layer holding `document`) whose subject is the
+/// manifest `subject` of `subject_type`.
+fn referrer(artifact_type: &str, document: &[u8], subject: &[u8], subject_type: &str) -> Referrer {
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": artifact_type,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json",
+                   "digest": Digest::of(b"{}"), "size": 2, "data": "e30="},
+        "layers": [{"mediaType": artifact_type, "digest": Digest::of(document), "size": document.len()}],
+        "subject": {"mediaType": subject_type, "digest": Digest::of(subject), "size": subject.len()},
+        "annotations": {"dev.hoist.attestation": artifact_type, "org.opencontainers.image.created": "1970-01-01T00:00:00Z"},
+    });
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    Referrer {
+        digest: Digest::of(&bytes),
+        subject: Digest::of(subject),
+        descriptor: referrer_descriptor(&bytes).unwrap(),
+        blobs: vec![b"{}".to_vec(), document.to_vec()],
+        manifest: bytes,
+    }
+}
+
+/// The manifest bytes `image` names, read with crane from a registry without auth.
+fn crane_manifest(image: &str) -> Vec<u8> {
+    run_tool("crane", &["manifest", "--insecure", image], CRANE).into_bytes()
+}
+
+/// The digests of an index's (or oras discover's) `manifests`.
+fn digests(listing: &Value) -> Vec<String> {
+    listing["manifests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no manifests in {listing}"))
+        .iter()
+        .map(|d| d["digest"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn without_the_api_referrers_go_in_the_fallback_tag_that_crane_and_oras_read() {
+    let registry = TestRegistry::start(Auth::None);
+    let dir = tempfile::tempdir().unwrap();
+    let jar = synthetic_boot(dir.path());
+    let image = registry.image("demo/app:1");
+    let report = hoist()
+        .args(["build", "--json", "--from", "scratch", "--jar"])
+        .args([&jar])
+        .args(["--to", &image])
+        .report();
+    let subject = crane_manifest(&image);
+    assert_eq!(Digest::of(&subject).as_str(), report["digest"]);
+    let sbom = referrer(
+        SBOM,
+        br#"{"bomFormat":"CycloneDX"}"#,
+        &subject,
+        OCI_MANIFEST,
+    );
+    let provenance = referrer(
+        IN_TOTO,
+        br#"{"_type":"https://in-toto.io/Statement/v1"}"#,
+        &subject,
+        OCI_MANIFEST,
+    );
+    let tag = format!("sha256-{}", sbom.subject.hex());
+
+    block_on(async {
+        let client = ReferrersClient::connect(&registry.host, &ClientOptions::default(), None)
+            .await
+            .unwrap();
+        let pushed = client.push("demo/app", &sbom).await.unwrap();
+        assert_eq!(
+            pushed,
+            ReferrerPush {
+                outcome: ReferrerOutcome::FallbackTag { tag: tag.clone() },
+                uploaded_blobs: 2,
+            }
+        );
+        // The second document shares the `{}` blob, and joins the same index.
+        let pushed = client.push("demo/app", &provenance).await.unwrap();
+        assert_eq!(
+            pushed.outcome,
+            ReferrerOutcome::FallbackTag { tag: tag.clone() }
+        );
+        assert_eq!(pushed.uploaded_blobs, 1);
+        let listed = client.list("demo/app", &sbom.subject, None).await.unwrap();
+        let listed: Vec<&Digest> = listed.iter().map(|d| &d.digest).collect();
+        assert!(
+            listed.contains(&&sbom.digest) && listed.contains(&&provenance.digest),
+            "{listed:?}"
+        );
+        let only_sbom = client
+            .list("demo/app", &sbom.subject, Some(SBOM))
+            .await
+            .unwrap();
+        assert!(only_sbom.iter().all(|d| d.extra["artifactType"] == SBOM));
+        assert!(only_sbom.iter().any(|d| d.digest == sbom.digest));
+
+        // Again: already there, nothing sent.
+        let puts = registry.requests("PUT", "/manifests/");
+        let uploads = registry.requests("POST", "/blobs/uploads/");
+        let again = client.push("demo/app", &sbom).await.unwrap();
+        assert_eq!(
+            again,
+            ReferrerPush {
+                outcome: ReferrerOutcome::AlreadyThere,
+                uploaded_blobs: 0
+            }
+        );
+        assert_eq!(registry.requests("PUT", "/manifests/"), puts);
+        assert_eq!(registry.requests("POST", "/blobs/uploads/"), uploads);
+    });
+
+    // crane reads the tag: an OCI index whose entries carry artifactType and
+    // the referrer's annotations.
+    let index: Value =
+        serde_json::from_slice(&crane_manifest(&registry.image(&format!("demo/app:{tag}"))))
+            .unwrap();
+    assert_eq!(index["mediaType"], OCI_INDEX);
+    let entry = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["digest"] == sbom.digest.as_str())
+        .unwrap_or_else(|| panic!("the SBOM is not in {index}"));
+    assert_eq!(entry["artifactType"], SBOM);
+    assert_eq!(entry["mediaType"], OCI_MANIFEST);
+    assert_eq!(entry["size"], sbom.manifest.len());
+    assert_eq!(entry["annotations"]["dev.hoist.attestation"], SBOM);
+    assert_eq!(
+        digests(&index)
+            .iter()
+            .filter(|d| **d == sbom.digest.as_str())
+            .count(),
+        1,
+        "listed once: {index}"
+    );
+    // oras, told to use the tag schema, finds both.
+    let discovered: Value = serde_json::from_str(&run_tool(
+        "oras",
+        &[
+            "discover",
+            "--plain-http",
+            "--distribution-spec",
+            "v1.1-referrers-tag",
+            "--format",
+            "json",
+            &format!("{}/demo/app@{}", registry.host, sbom.subject),
+        ],
+        ORAS,
+    ))
+    .unwrap();
+    let found = digests(&discovered);
+    assert!(found.contains(&sbom.digest.to_string()), "{discovered}");
+    assert!(
+        found.contains(&provenance.digest.to_string()),
+        "{discovered}"
+    );
+}
+
+#[test]
+fn on_ecr_the_api_answers_and_no_fallback_tag_is_written() {
+    let aws = EcsEmulator::start();
+    let standin = RegistryStandIn::ecr(&aws);
+    aws.boto3(
+        "ecr",
+        "client.create_repository(repositoryName='demo/app', imageTagMutability='IMMUTABLE')",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("docker")).unwrap();
+    let jar = synthetic_boot(dir.path());
+    let report = aws
+        .aws(hoist().args(["build", "--json", "--from", "scratch", "--jar"]))
+        .args([&jar])
+        .args(["--to", &format!("{ECR_HOST}/demo/app:1")])
+        .args(standin.ecr_flags())
+        .env("DOCKER_CONFIG", dir.path().join("docker"))
+        .report();
+    let subject = crane_manifest(&standin.backend.image("demo/app:1"));
+    assert_eq!(Digest::of(&subject).as_str(), report["digest"]);
+    let sbom = referrer(
+        SBOM,
+        br#"{"bomFormat":"CycloneDX"}"#,
+        &subject,
+        OCI_MANIFEST,
+    );
+    let password = ecr_password(&aws);
+    let options = ClientOptions {
+        insecure_registries: vec![ECR_HOST.into()],
+        resolve: vec![(ECR_HOST.into(), standin.host.parse().unwrap())],
+        ..ClientOptions::default()
+    };
+
+    block_on(async {
+        let client = ReferrersClient::connect(ECR_HOST, &options, Some(("AWS", &password)))
+            .await
+            .unwrap();
+        let pushed = client.push("demo/app", &sbom).await.unwrap();
+        assert_eq!(
+            pushed,
+            ReferrerPush {
+                outcome: ReferrerOutcome::Api,
+                uploaded_blobs: 2
+            }
+        );
+        let listed = client
+            .list("demo/app", &sbom.subject, Some(SBOM))
+            .await
+            .unwrap();
+        assert_eq!(listed, vec![sbom.descriptor.clone()]);
+        assert!(client
+            .list("demo/app", &sbom.subject, Some(IN_TOTO))
+            .await
+            .unwrap()
+            .is_empty());
+        let again = client.push("demo/app", &sbom).await.unwrap();
+        assert_eq!(
+            again,
+            ReferrerPush {
+                outcome: ReferrerOutcome::AlreadyThere,
+                uploaded_blobs: 0
+            }
+        );
+        // A referrer of an index: ECR answers 405 (aws/containers-roadmap#2783);
+        // an outcome, not an error.
+        let index = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
+        let refused = client
+            .push("demo/app", &referrer(SBOM, b"{}", index, OCI_INDEX))
+            .await
+            .unwrap();
+        match refused.outcome {
+            ReferrerOutcome::Refused { reason } => {
+                assert!(reason.contains("405"), "{reason}");
+                assert!(!reason.contains('\n'), "{reason}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    });
+
+    // One manifest PUT for the referrer (answered with OCI-Subject), none
+    // for a fallback tag, and the referrers API asked.
+    assert_eq!(
+        standin.count("PUT", &format!("/manifests/{}", sbom.digest), Some(201)),
+        1,
+        "{}",
+        standin.log_text()
+    );
+    assert_eq!(
+        standin.count("PUT", "/manifests/sha256-", None),
+        0,
+        "{}",
+        standin.log_text()
+    );
+    assert!(
+        standin.count("GET", "/referrers/", Some(200)) >= 1,
+        "{}",
+        standin.log_text()
+    );
+    // oras, told to use the API only, lists it.
+    let discovered: Value = serde_json::from_str(&run_tool(
+        "oras",
+        &[
+            "discover",
+            "--plain-http",
+            "--distribution-spec",
+            "v1.1-referrers-api",
+            "--username",
+            "AWS",
+            "--password",
+            &password,
+            "--format",
+            "json",
+            &format!("{}/demo/app@{}", standin.host, sbom.subject),
+        ],
+        ORAS,
+    ))
+    .unwrap();
+    assert_eq!(
+        digests(&discovered),
+        vec![sbom.digest.to_string()],
+        "{discovered}"
+    );
+    assert_eq!(discovered["manifests"][0]["artifactType"], SBOM);
+}
