@@ -27,6 +27,7 @@ pub mod error;
 pub mod image;
 mod init;
 pub mod jar;
+pub mod provenance;
 mod publish;
 pub mod registry;
 pub mod sbom;
