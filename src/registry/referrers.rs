@@ -29,8 +29,13 @@
 //! in one line, never an error that stops the push.
 //!
 //! It knows nothing of what the documents say (SBOM, provenance,
-//! signature): it moves the bytes it is handed.
+//! signature): it moves the bytes it is handed. The pure parts (the tag's
+//! name, the descriptor a list holds, the merge into the tag's index) are
+//! `crate::image::artifact`'s.
 
+use crate::image::artifact::{
+    self, merge_into_referrers_index, referrers_tag, ReferrersIndexError,
+};
 use crate::image::manifest::{Descriptor, Index, OCI_INDEX, OCI_MANIFEST};
 use crate::image::Digest;
 use crate::registry::auth::{docker_credentials, Credentials};
@@ -43,7 +48,6 @@ use crate::registry::transport::{
 use anyhow::{anyhow, bail, Result};
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, LINK};
 use reqwest::{Method, StatusCode};
-use std::collections::BTreeMap;
 
 /// The pages of a referrers list read at most (`Link: rel="next"`).
 const MAX_PAGES: usize = 16;
@@ -97,24 +101,6 @@ pub struct ReferrerPush {
     pub uploaded_blobs: usize,
 }
 
-/// The referrers tag of `digest` (`algorithm:encoded`), "Referrers Tag
-/// Schema": the algorithm cut to 32 characters, `-`, the encoded part cut
-/// to 64, and every character a tag may not hold replaced by `-`.
-pub fn referrers_tag(digest: &str) -> String {
-    let (algorithm, encoded) = digest.split_once(':').unwrap_or((digest, ""));
-    let cut = |text: &str, n: usize| text.chars().take(n).collect::<String>();
-    format!("{}-{}", cut(algorithm, 32), cut(encoded, 64))
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
-}
-
 /// The descriptor a referrers list holds for the manifest `bytes` (image
 /// manifest or index): media type, digest, size, `artifactType` (else the
 /// config's media type, for an image manifest) and every annotation.
@@ -122,36 +108,9 @@ pub fn referrer_descriptor(bytes: &[u8]) -> Result<Descriptor> {
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| anyhow!("the referrer manifest is not JSON ({e})"))?;
     let media_type = value["mediaType"].as_str().unwrap_or(OCI_MANIFEST);
-    let mut descriptor = Descriptor::of_bytes(media_type, bytes);
-    let artifact_type = value["artifactType"]
-        .as_str()
-        .filter(|t| !t.is_empty())
-        .or_else(|| {
-            (media_type != OCI_INDEX)
-                .then(|| value["config"]["mediaType"].as_str())
-                .flatten()
-        });
-    if let Some(artifact_type) = artifact_type {
-        descriptor
-            .extra
-            .insert("artifactType".into(), artifact_type.into());
-    }
-    if let Some(annotations) = value["annotations"].as_object() {
-        let copied: BTreeMap<String, String> = annotations
-            .iter()
-            .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-            .collect();
-        if !copied.is_empty() {
-            descriptor.annotations = Some(copied);
-        }
-    }
-    Ok(descriptor)
+    artifact::referrer_descriptor(media_type, bytes)
+        .map_err(|e| anyhow!("the referrer manifest cannot be read ({e})"))
 }
-
-/// A tag whose manifest is not an image index: the spec has the client
-/// report it and leave the tag alone.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct NotAnIndex(pub String);
 
 /// True when a manifest of `media_type` (the answer's `Content-Type`, if
 /// any) with `bytes` is an OCI image index.
@@ -160,39 +119,6 @@ fn is_oci_index(media_type: Option<&str>, bytes: &[u8]) -> bool {
         .ok()
         .and_then(|v| v["mediaType"].as_str().map(str::to_string));
     own.as_deref().or(media_type) == Some(OCI_INDEX)
-}
-
-/// The fallback tag's index with `descriptor` appended: `None` when it
-/// lists that digest already. `current` is the tag's manifest (its
-/// `Content-Type` and bytes), `None` when the tag does not exist.
-pub(crate) fn merge_into_index(
-    current: Option<(Option<&str>, &[u8])>,
-    descriptor: &Descriptor,
-) -> Result<Option<Vec<u8>>, NotAnIndex> {
-    let mut index = match current {
-        None => Index::empty(),
-        Some((media_type, bytes)) => {
-            if !is_oci_index(media_type, bytes) {
-                let found = serde_json::from_slice::<serde_json::Value>(bytes)
-                    .ok()
-                    .and_then(|v| v["mediaType"].as_str().map(str::to_string))
-                    .or(media_type.map(str::to_string))
-                    .unwrap_or_else(|| "no media type".into());
-                return Err(NotAnIndex(found));
-            }
-            Index::from_slice(bytes)
-                .map_err(|e| NotAnIndex(format!("an unreadable index ({e})")))?
-        }
-    };
-    if index
-        .manifests
-        .iter()
-        .any(|d| d.digest == descriptor.digest)
-    {
-        return Ok(None);
-    }
-    index.manifests.push(descriptor.clone());
-    Ok(Some(index.to_bytes()))
 }
 
 /// The descriptors of an index's `manifests`, or none for bytes that are
@@ -338,7 +264,7 @@ async fn tag_referrers(
     repo: &str,
     subject: &Digest,
 ) -> Result<Vec<Descriptor>> {
-    let tag = referrers_tag(subject.as_str());
+    let tag = referrers_tag(subject);
     Ok(match read_tag(registry, repo, &tag).await? {
         None => Vec::new(),
         Some((media_type, bytes)) => listed(media_type.as_deref(), &bytes),
@@ -501,23 +427,24 @@ async fn update_tag(
     referrer: &Referrer,
 ) -> Result<ReferrerOutcome> {
     let host = registry.host();
-    let tag = referrers_tag(referrer.subject.as_str());
+    let tag = referrers_tag(&referrer.subject);
     let what = format!("pushing the referrers tag {repo}:{tag}");
     for _ in 0..MAX_TAG_ROUNDS {
         let current = read_tag(registry, repo, &tag).await?;
-        let merged = merge_into_index(
-            current.as_ref().map(|(t, b)| (t.as_deref(), b.as_slice())),
+        let merged = merge_into_referrers_index(
+            current.as_ref().map(|(_, bytes)| bytes.as_slice()),
             &referrer.descriptor,
         );
         let index = match merged {
             Ok(Some(index)) => index,
             // Listed already (a run that stopped after the index went up).
             Ok(None) => return Ok(ReferrerOutcome::FallbackTag { tag }),
-            Err(NotAnIndex(found)) => {
+            Err(
+                error @ (ReferrersIndexError::NotAnIndex { .. }
+                | ReferrersIndexError::Unreadable(_)),
+            ) => {
                 return Ok(ReferrerOutcome::Refused {
-                    reason: format!(
-                        "registry {host}: the referrers tag {repo}:{tag} holds {found}, not an image index; left it alone"
-                    ),
+                    reason: format!("registry {host}: {repo}:{tag}: {error}"),
                 })
             }
         };
@@ -570,12 +497,12 @@ impl ReferrersClient {
         Ok(Self { registry })
     }
 
-    /// [`push_referrer`] to `repo`.
+    /// Attaches `referrer` to its subject in `repo`, as `push_referrer` does.
     pub async fn push(&self, repo: &str, referrer: &Referrer) -> Result<ReferrerPush> {
         push_referrer(&self.registry, repo, referrer).await
     }
 
-    /// [`list_referrers`] of `subject` in `repo`.
+    /// The referrers of `subject` in `repo`, as `list_referrers` reads them.
     pub async fn list(
         &self,
         repo: &str,
@@ -590,23 +517,6 @@ impl ReferrersClient {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn tags_follow_the_spec_table() {
-        let a64 = "a".repeat(64);
-        assert_eq!(
-            referrers_tag(&format!("sha256:{a64}")),
-            format!("sha256-{a64}")
-        );
-        assert_eq!(
-            referrers_tag(&format!("sha512:{}", "a".repeat(128))),
-            format!("sha512-{a64}")
-        );
-        assert_eq!(
-            referrers_tag("test+algorithm+using+algorithm+separators+and+lots+of+characters+to+excercise+overall+truncation:alsoSome=InTheEncodedSectionToShowHyphenReplacementAndLotsAndLotsOfCharactersToExcerciseEncodedTruncation"),
-            "test-algorithm-using-algorithm-s-alsoSome-InTheEncodedSectionToShowHyphenReplacementAndLotsAndLot"
-        );
-    }
 
     fn artifact(artifact_type: Option<&str>, annotations: serde_json::Value) -> Vec<u8> {
         let mut manifest = json!({
@@ -644,53 +554,14 @@ mod tests {
     }
 
     #[test]
-    fn merging_starts_empty_skips_duplicates_and_keeps_other_entries() {
-        let sbom =
-            referrer_descriptor(&artifact(Some("application/vnd.cyclonedx+json"), json!({})))
-                .unwrap();
-        let first = merge_into_index(None, &sbom).unwrap().unwrap();
-        let index: serde_json::Value = serde_json::from_slice(&first).unwrap();
-        assert_eq!(index["mediaType"], OCI_INDEX);
-        assert_eq!(index["schemaVersion"], 2);
-        assert_eq!(index["manifests"][0]["digest"], sbom.digest.as_str());
-        assert_eq!(
-            index["manifests"][0]["artifactType"],
-            "application/vnd.cyclonedx+json"
-        );
-        assert_eq!(
-            merge_into_index(Some((Some(OCI_INDEX), &first)), &sbom),
-            Ok(None)
-        );
-        // Someone else's entry (unknown fields too) stays as it was.
-        let foreign = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
-            {"mediaType": OCI_MANIFEST, "digest": Digest::of(b"sig"), "size": 3,
-             "artifactType": "application/vnd.dev.cosign.artifact.sig.v1+json", "x-other": 1}]});
-        let merged = merge_into_index(Some((None, &serde_json::to_vec(&foreign).unwrap())), &sbom)
-            .unwrap()
-            .unwrap();
-        let merged: serde_json::Value = serde_json::from_slice(&merged).unwrap();
-        assert_eq!(merged["manifests"][0], foreign["manifests"][0]);
-        assert_eq!(merged["manifests"][1]["digest"], sbom.digest.as_str());
-    }
-
-    #[test]
-    fn a_tag_that_is_not_an_index_is_left_alone() {
+    fn a_list_is_read_only_from_an_oci_index() {
         let sbom = referrer_descriptor(&artifact(Some("a/b"), json!({}))).unwrap();
-        let manifest = artifact(None, json!({}));
-        assert_eq!(
-            merge_into_index(Some((Some(OCI_MANIFEST), &manifest)), &sbom),
-            Err(NotAnIndex(OCI_MANIFEST.into()))
-        );
-        let docker_list = json!({"schemaVersion": 2, "manifests": []});
-        assert!(merge_into_index(
-            Some((
-                Some("application/vnd.docker.distribution.manifest.list.v2+json"),
-                &serde_json::to_vec(&docker_list).unwrap()
-            )),
-            &sbom
-        )
-        .is_err());
-        assert!(listed(Some(OCI_MANIFEST), &manifest).is_empty());
+        let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [sbom]});
+        let index = serde_json::to_vec(&index).unwrap();
+        assert_eq!(listed(None, &index), vec![sbom.clone()]);
+        assert_eq!(listed(Some(OCI_INDEX), &index), vec![sbom]);
+        assert!(listed(Some(OCI_MANIFEST), &artifact(None, json!({}))).is_empty());
+        assert!(listed(Some(OCI_INDEX), b"not json").is_empty());
     }
 
     #[test]
