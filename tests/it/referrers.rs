@@ -4,7 +4,8 @@
 //! docker-registry (no referrers API: the `sha256-<hex>` fallback tag) and
 //! on the ECR stand-in (the API: `OCI-Subject`), then read back by tools no
 //! one here wrote: crane (the tag's index) and oras (`discover`, forced to
-//! the tag schema or to the API).
+//! the tag schema or to the API). Refusals (ECR's 405, an immutable
+//! fallback tag, a tag that is not an index) are outcomes, not errors.
 
 use crate::support::cli::{hoist, run_tool};
 use crate::support::ecs_emulator::EcsEmulator;
@@ -313,4 +314,106 @@ fn on_ecr_the_api_answers_and_no_fallback_tag_is_written() {
         "{discovered}"
     );
     assert_eq!(discovered["manifests"][0]["artifactType"], SBOM);
+}
+
+#[test]
+fn a_refused_fallback_tag_is_an_outcome_and_a_tag_that_is_no_index_is_left_alone() {
+    // ECR as it was before the referrers API (June 2024), in a repository
+    // whose tags are immutable: the first referrer creates the fallback
+    // tag, the second may not move it (TAG_INVALID).
+    let aws = EcsEmulator::start();
+    let standin = RegistryStandIn::ecr(&aws);
+    standin.set(json!({"referrers_api": false}));
+    aws.boto3(
+        "ecr",
+        "client.create_repository(repositoryName='demo/app', imageTagMutability='IMMUTABLE')",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("docker")).unwrap();
+    let jar = synthetic_boot(dir.path());
+    aws.aws(hoist().args(["build", "--json", "--from", "scratch", "--jar"]))
+        .args([&jar])
+        .args(["--to", &format!("{ECR_HOST}/demo/app:1")])
+        .args(standin.ecr_flags())
+        .env("DOCKER_CONFIG", dir.path().join("docker"))
+        .report();
+    let subject = crane_manifest(&standin.backend.image("demo/app:1"));
+    let sbom = referrer(
+        SBOM,
+        br#"{"bomFormat":"CycloneDX"}"#,
+        &subject,
+        OCI_MANIFEST,
+    );
+    let provenance = referrer(IN_TOTO, b"{}", &subject, OCI_MANIFEST);
+    let tag = format!("sha256-{}", sbom.subject.hex());
+    let password = ecr_password(&aws);
+    let options = ClientOptions {
+        insecure_registries: vec![ECR_HOST.into()],
+        resolve: vec![(ECR_HOST.into(), standin.host.parse().unwrap())],
+        ..ClientOptions::default()
+    };
+    block_on(async {
+        let client = ReferrersClient::connect(ECR_HOST, &options, Some(("AWS", &password)))
+            .await
+            .unwrap();
+        let first = client.push("demo/app", &sbom).await.unwrap();
+        assert_eq!(
+            first.outcome,
+            ReferrerOutcome::FallbackTag { tag: tag.clone() }
+        );
+        let second = client.push("demo/app", &provenance).await.unwrap();
+        match second.outcome {
+            ReferrerOutcome::Refused { reason } => {
+                assert!(reason.contains("TAG_INVALID"), "{reason}");
+                assert!(!reason.contains('\n'), "{reason}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // The referrer itself went up (by digest); only the list is short.
+        let listed = client.list("demo/app", &sbom.subject, None).await.unwrap();
+        assert_eq!(listed, vec![sbom.descriptor.clone()]);
+    });
+    assert_eq!(
+        standin.count(
+            "PUT",
+            &format!("/manifests/{}", provenance.digest),
+            Some(201)
+        ),
+        1,
+        "{}",
+        standin.log_text()
+    );
+
+    // docker-registry with an image (not an index) at the fallback tag:
+    // left as it is, said in one line.
+    let registry = TestRegistry::start(Auth::None);
+    let image = registry.image("demo/app:1");
+    hoist()
+        .args(["build", "--json", "--from", "scratch", "--jar"])
+        .args([&jar])
+        .args(["--to", &image])
+        .report();
+    let subject = crane_manifest(&image);
+    let squatter = registry.image(&format!("demo/app:sha256-{}", Digest::of(&subject).hex()));
+    run_tool("crane", &["copy", "--insecure", &image, &squatter], CRANE);
+    let sbom = referrer(SBOM, b"{}", &subject, OCI_MANIFEST);
+    block_on(async {
+        let client = ReferrersClient::connect(&registry.host, &ClientOptions::default(), None)
+            .await
+            .unwrap();
+        match client.push("demo/app", &sbom).await.unwrap().outcome {
+            ReferrerOutcome::Refused { reason } => {
+                assert!(reason.contains("not an OCI image index"), "{reason}");
+                assert!(!reason.contains('\n'), "{reason}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // A reader takes a tag that is no index for no referrers.
+        assert!(client
+            .list("demo/app", &sbom.subject, None)
+            .await
+            .unwrap()
+            .is_empty());
+    });
+    assert_eq!(crane_manifest(&squatter), subject);
 }

@@ -56,6 +56,9 @@ Control endpoint on the registry listener (never forwarded, never logged):
   setting expire_tokens_after N the same, by itself, once N more requests
                                 have passed with a good token (the 12 hours
                                 pass in the middle of a run)
+  setting referrers_api false   ECR as before June 2024: no OCI-Subject, and
+                                GET .../referrers/<digest> relayed (404), so
+                                clients write the fallback tag
 """
 
 from __future__ import annotations
@@ -123,6 +126,7 @@ DEFAULT_SETTINGS = {
     "immutable_wording": "tag",
     "pull_rate_limit": None,
     "expire_tokens_after": None,
+    "referrers_api": True,
 }
 SETTING_CHECKS = {
     "blob_mounting": lambda v: isinstance(v, bool),
@@ -131,6 +135,7 @@ SETTING_CHECKS = {
     "immutable_wording": lambda v: v in ("tag", "repository"),
     "pull_rate_limit": lambda v: v is None or (type(v) is int and v >= 0),
     "expire_tokens_after": lambda v: v is None or (type(v) is int and v >= 0),
+    "referrers_api": lambda v: isinstance(v, bool),
 }
 
 # --- ECR ---------------------------------------------------------------------
@@ -1091,7 +1096,7 @@ class EcrModel:
         body = b"".join(x.body.pieces())
         manifest = parse_json_object(body)
         subject = manifest.get("subject") if manifest else None
-        if not isinstance(subject, dict):
+        if not isinstance(subject, dict) or not self.standin.settings["referrers_api"]:
             with x.forward(body=body, length=len(body)) as response:
                 x.relay(response)
             return
@@ -1112,6 +1117,9 @@ class EcrModel:
         # "Listing Referrers": 200 with an OCI index (empty when none), never
         # 404; 400 for a malformed digest; the artifactType filter applied and
         # said so in OCI-Filters-Applied.
+        if not self.standin.settings["referrers_api"]:
+            x.proxy()
+            return
         if not is_digest(route.ref):
             x.send_error_json(400, "DIGEST_INVALID", "invalid digest")
             return

@@ -755,6 +755,17 @@ class EcrTest(StandinCase):
         self.assert_error(self.push_referrer(repo, referrer, b"{}"), 405, "UNSUPPORTED")
         self.assertEqual(self.referrers(repo, sha256(index)).json()["manifests"], [])
 
+    def test_without_the_referrers_api(self):
+        repo = self.repository("before-2024")
+        self.standin.settings(referrers_api=False)
+        image = make_image(1000)
+        backend_image(self.backend.address, repo, "1", image)
+        referrer = make_referrer(image.manifest, SBOM_TYPE, b"{}")
+        put = self.push_referrer(repo, referrer, b"{}")
+        self.assertEqual(put.status, 201, put.body)
+        self.assertIsNone(put.headers["OCI-Subject"])
+        self.assertEqual(self.request("GET", f"/v2/{repo}/referrers/{image.digest}").status, 404)
+
     # --- blobs ---
 
     def test_storage_refuses_a_second_auth_mechanism(self):
