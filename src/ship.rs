@@ -716,6 +716,10 @@ pub struct PromoteReport {
     /// The copy into TO's repository, when it is another one than FROM's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub copy: Option<crate::dest::remote::PushSummary>,
+    /// The referrers (SBOM, provenance, signatures) carried into TO's
+    /// repository with the copy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referrers: Option<crate::dest::copy::ReferrersCopied>,
     /// The checks of TO's ECS setup, made before anything was copied or
     /// registered (none with `--no-verify`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -840,6 +844,7 @@ pub async fn promote(
             .host_aws
             .push((source.registry.clone(), aws_options(source_env)));
     }
+    let referrer_client = client.clone();
     let blob_dir = tempfile::tempdir().context("creating a scratch directory")?;
     let access = crate::dest::remote::RegistryAccess::new(
         client,
@@ -848,9 +853,10 @@ pub async fn promote(
     )?;
     let same_repository =
         source.registry == target_repo.registry && source.repository == target_repo.repository;
-    let (tagged, copied) = if same_repository {
+    // In the same repository the referrers are there already.
+    let (tagged, copied, referrers) = if same_repository {
         let tagged = access.retag(&source, &tags).await?;
-        (tagged, None)
+        (tagged, None, None)
     } else {
         progress.step(&format!("copying {digest} to {target_repo}"));
         let report = crate::dest::copy::copy(
@@ -859,6 +865,7 @@ pub async fn promote(
             &Location::Registry(target_repo.with_tag(&tags[0])),
             &crate::dest::copy::CopyOptions {
                 tags: tags[1..].to_vec(),
+                referrers: Some(referrer_client),
                 ..Default::default()
             },
             push_progress,
@@ -871,7 +878,7 @@ pub async fn promote(
             written: push.tags.clone(),
             skipped: push.skipped_tags.clone(),
         };
-        (tagged, Some(push))
+        (tagged, Some(push), report.referrers)
     };
     let image = target_repo.pinned(&digest);
     let mut plan = release_for(target_env, &image, wait, false)?;
@@ -895,6 +902,7 @@ pub async fn promote(
         tags: tagged.written,
         skipped_tags: tagged.skipped,
         copy: copied,
+        referrers,
         verify: verified,
         released: Released::of(released, warnings),
         seconds: started.elapsed().as_secs_f64(),

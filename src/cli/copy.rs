@@ -44,6 +44,8 @@ pub struct CopyArgs {
 pub async fn run_copy(args: CopyArgs) -> Result<()> {
     let from = Location::parse(&args.source).context("copy source")?;
     let to = Location::parse(&args.destination).context("copy destination")?;
+    let mut client = args.registry.client_options()?;
+    client.aws = args.aws.options();
     let options = CopyOptions {
         platform: args
             .platform
@@ -58,9 +60,8 @@ pub async fn run_copy(args: CopyArgs) -> Result<()> {
             Some(other) => return Err(usage(format!("--format {other}: use oci or docker"))),
         },
         compression: args.compression,
+        referrers: Some(client.clone()),
     };
-    let mut client = args.registry.client_options()?;
-    client.aws = args.aws.options();
     let blob_dir = tempfile::tempdir().context("creating a scratch directory")?;
     let access = RegistryAccess::new(
         client,
@@ -76,7 +77,7 @@ pub async fn run_copy(args: CopyArgs) -> Result<()> {
         .map(|p| p.tags.clone())
         .unwrap_or_default();
     eprintln!(
-        "copied {} to {} ({}; {}){}",
+        "copied {} to {} ({}; {}){}{}",
         report.source,
         report.destination,
         report.digest,
@@ -84,7 +85,17 @@ pub async fn run_copy(args: CopyArgs) -> Result<()> {
         report.push.as_ref().map_or(String::new(), |p| format!(
             ": {} uploaded, {} mounted, {} already there",
             p.uploaded, p.mounted, p.present
-        ))
+        )),
+        report
+            .referrers
+            .as_ref()
+            .filter(|r| r.copied + r.present + r.refused + r.left_behind > 0)
+            .map_or(String::new(), |r| format!(
+                "; referrers: {} copied, {} already there, {} not copied",
+                r.copied,
+                r.present,
+                r.refused + r.left_behind
+            ))
     );
     emit(
         &report,

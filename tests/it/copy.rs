@@ -2,9 +2,14 @@
 //! one, digests kept — checked with skopeo, an independent client.
 
 use crate::support::cli::{hoist, run_tool};
-use crate::support::fixtures::uber;
+use crate::support::ecs_emulator::EcsEmulator;
+use crate::support::fixtures::{synthetic_boot, uber};
 use crate::support::registry::{Auth, TestRegistry};
-use serde_json::Value;
+use crate::support::registry_standin::{ecr_password, RegistryStandIn, ECR_HOST};
+use hoist::registry::referrers::{referrer_descriptor, Referrer, ReferrerOutcome, ReferrersClient};
+use hoist::registry::ClientOptions;
+use hoist::Digest;
+use serde_json::{json, Value};
 use std::path::Path;
 
 const SKOPEO: &str = "apt-get install skopeo";
@@ -165,4 +170,264 @@ fn copies_round_trip_between_layouts_registries_and_archives_keeping_digests() {
         .failure(2);
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("--platform"), "{stderr}");
+}
+
+const CRANE: &str =
+    "go install github.com/google/go-containerregistry/cmd/crane@v0.20.6 (scripts/install-test-deps.sh)";
+const ORAS: &str = "go install oras.land/oras/cmd/oras@v1.2.3 (scripts/install-test-deps.sh)";
+pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const SBOM: &str = "application/vnd.cyclonedx+json";
+const IN_TOTO: &str = "application/vnd.in-toto+json";
+const SIGNATURE: &str = "application/vnd.example.signature";
+
+/// An artifact manifest (the empty config, one layer holding `document`)
+/// whose subject is `subject` (manifest bytes of `subject_type`), as
+/// tests/it/referrers.rs writes them.
+pub(crate) fn referrer(
+    artifact_type: &str,
+    document: &[u8],
+    subject: &[u8],
+    subject_type: &str,
+) -> Referrer {
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": artifact_type,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json",
+                   "digest": Digest::of(b"{}"), "size": 2, "data": "e30="},
+        "layers": [{"mediaType": artifact_type, "digest": Digest::of(document), "size": document.len()}],
+        "subject": {"mediaType": subject_type, "digest": Digest::of(subject), "size": subject.len()},
+        "annotations": {"org.opencontainers.image.created": "1970-01-01T00:00:00Z"},
+    });
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    Referrer {
+        digest: Digest::of(&bytes),
+        subject: Digest::of(subject),
+        descriptor: referrer_descriptor(&bytes).unwrap(),
+        blobs: vec![b"{}".to_vec(), document.to_vec()],
+        manifest: bytes,
+    }
+}
+
+/// The manifest bytes `image` names, read with crane.
+fn crane_manifest(image: &str) -> Vec<u8> {
+    run_tool("crane", &["manifest", "--insecure", image], CRANE).into_bytes()
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Runtime::new().unwrap().block_on(future)
+}
+
+/// An index of two platforms at `REGISTRY/src/app:1` with referrers: an
+/// SBOM and a provenance on the amd64 manifest, a signature on the SBOM,
+/// and an SBOM on the index itself. Returns them in that order.
+fn image_with_referrers(registry: &TestRegistry, dir: &Path) -> [Referrer; 4] {
+    let jar = synthetic_boot(dir);
+    let image = registry.image("src/app:1");
+    hoist()
+        .args(["build", "--json", "--from", "scratch", "--jar"])
+        .args([&jar])
+        .args(["--to", &image])
+        .args(["--platform", "linux/amd64", "--platform", "linux/arm64"])
+        .report();
+    let index_bytes = crane_manifest(&image);
+    let index: Value = serde_json::from_slice(&index_bytes).unwrap();
+    let amd64 = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["platform"]["architecture"] == "amd64")
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let amd64 = crane_manifest(&registry.image(&format!("src/app@{amd64}")));
+    let sbom = referrer(SBOM, br#"{"bomFormat":"CycloneDX"}"#, &amd64, OCI_MANIFEST);
+    let provenance = referrer(IN_TOTO, br#"{"_type":"x"}"#, &amd64, OCI_MANIFEST);
+    let signature = referrer(SIGNATURE, b"signed", &sbom.manifest, OCI_MANIFEST);
+    let on_index = referrer(
+        SBOM,
+        br#"{"bomFormat":"CycloneDX","i":1}"#,
+        &index_bytes,
+        OCI_INDEX,
+    );
+    let all = [sbom, provenance, signature, on_index];
+    block_on(async {
+        let client = ReferrersClient::connect(&registry.host, &ClientOptions::default(), None)
+            .await
+            .unwrap();
+        for referrer in &all {
+            let pushed = client.push("src/app", referrer).await.unwrap();
+            assert!(
+                matches!(pushed.outcome, ReferrerOutcome::FallbackTag { .. }),
+                "{pushed:?}"
+            );
+        }
+    });
+    all
+}
+
+/// The digests oras discover lists for `subject` in `host/repo` (the
+/// fallback tag schema, as docker-registry has no API).
+fn oras_discover(host: &str, repo: &str, subject: &Digest) -> Vec<String> {
+    let listing: Value = serde_json::from_str(&run_tool(
+        "oras",
+        &[
+            "discover",
+            "--plain-http",
+            "--distribution-spec",
+            "v1.1-referrers-tag",
+            "--format",
+            "json",
+            &format!("{host}/{repo}@{subject}"),
+        ],
+        ORAS,
+    ))
+    .unwrap();
+    let mut found: Vec<String> = listing["manifests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{listing}"))
+        .iter()
+        .map(|d| d["digest"].as_str().unwrap().to_string())
+        .collect();
+    found.sort();
+    found
+}
+
+fn sorted(referrers: &[&Referrer]) -> Vec<String> {
+    let mut digests: Vec<String> = referrers.iter().map(|r| r.digest.to_string()).collect();
+    digests.sort();
+    digests
+}
+
+#[test]
+fn copy_carries_every_referrer_and_the_referrers_of_referrers_digests_kept() {
+    let registry = TestRegistry::start(Auth::None);
+    let dir = tempfile::tempdir().unwrap();
+    let [sbom, provenance, signature, on_index] = image_with_referrers(&registry, dir.path());
+    let (shown, output) = hoist()
+        .args(["copy", "--json"])
+        .args([registry.image("src/app:1"), registry.image("dst/app")])
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{shown}: {stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        report["referrers"],
+        json!({"copied": 4, "present": 0, "refused": 0, "leftBehind": 0}),
+        "{report}"
+    );
+    assert!(stderr.contains("referrers: 4 copied"), "{stderr}");
+    // oras, an independent client, finds each at the destination, by the
+    // same digests.
+    assert_eq!(
+        oras_discover(&registry.host, "dst/app", &sbom.subject),
+        sorted(&[&sbom, &provenance])
+    );
+    assert_eq!(
+        oras_discover(&registry.host, "dst/app", &sbom.digest),
+        sorted(&[&signature])
+    );
+    assert_eq!(
+        oras_discover(&registry.host, "dst/app", &on_index.subject),
+        sorted(&[&on_index])
+    );
+    assert_eq!(
+        crane_manifest(&registry.image(&format!("dst/app@{}", signature.digest))),
+        signature.manifest
+    );
+
+    // Again: everything is there; no referrer and no fallback tag is pushed.
+    let referrer_puts = || {
+        [&sbom, &provenance, &signature, &on_index]
+            .iter()
+            .map(|r| registry.requests("PUT", &format!("/manifests/{}", r.digest)))
+            .sum::<usize>()
+            + registry.requests("PUT", "/manifests/sha256-")
+    };
+    let puts = referrer_puts();
+    let again = hoist()
+        .args(["copy", "--json"])
+        .args([registry.image("src/app:1"), registry.image("dst/app")])
+        .report();
+    assert_eq!(again["referrers"]["present"], 4, "{again}");
+    assert_eq!(again["referrers"]["copied"], 0, "{again}");
+    assert_eq!(referrer_puts(), puts);
+}
+
+#[test]
+fn into_ecr_referrers_go_through_the_api_and_one_of_an_index_is_refused_in_one_line() {
+    let registry = TestRegistry::start(Auth::None);
+    let dir = tempfile::tempdir().unwrap();
+    let [sbom, provenance, signature, on_index] = image_with_referrers(&registry, dir.path());
+    let aws = EcsEmulator::start();
+    let standin = RegistryStandIn::ecr(&aws);
+    aws.boto3("ecr", "client.create_repository(repositoryName='prod/app')");
+    std::fs::create_dir_all(dir.path().join("docker")).unwrap();
+    let (shown, output) = aws
+        .aws(hoist().args(["copy", "--json"]))
+        .args([
+            registry.image("src/app:1"),
+            format!("{ECR_HOST}/prod/app:1"),
+        ])
+        .args(standin.ecr_flags())
+        .env("DOCKER_CONFIG", dir.path().join("docker"))
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{shown}: {stderr}\n{}",
+        standin.log_text()
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        report["referrers"],
+        json!({"copied": 3, "present": 0, "refused": 1, "leftBehind": 0}),
+        "{report}"
+    );
+    // ECR's 405 for the referrer of the index (aws/containers-roadmap#2783):
+    // one line naming it, its type and its subject.
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("hoist: warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    let expected = format!(
+        "hoist: warning: referrer {} ({SBOM}) of {}: ",
+        on_index.digest, on_index.subject
+    );
+    assert!(warnings[0].starts_with(&expected), "{stderr}");
+    assert!(warnings[0].contains("405"), "{stderr}");
+    assert!(warnings[0].ends_with("; not copied"), "{stderr}");
+    // The others are listed by the referrers API; no fallback tag was written.
+    let password = ecr_password(&aws);
+    let options = ClientOptions {
+        insecure_registries: vec![ECR_HOST.into()],
+        resolve: vec![(ECR_HOST.into(), standin.host.parse().unwrap())],
+        ..ClientOptions::default()
+    };
+    block_on(async {
+        let client = ReferrersClient::connect(ECR_HOST, &options, Some(("AWS", &password)))
+            .await
+            .unwrap();
+        let mut listed: Vec<String> = client
+            .list("prod/app", &sbom.subject, None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.digest.to_string())
+            .collect();
+        listed.sort();
+        assert_eq!(listed, sorted(&[&sbom, &provenance]));
+        let listed = client.list("prod/app", &sbom.digest, None).await.unwrap();
+        assert_eq!(listed, vec![signature.descriptor.clone()]);
+    });
+    assert_eq!(
+        standin.count("PUT", "/manifests/sha256-", None),
+        0,
+        "{}",
+        standin.log_text()
+    );
 }
