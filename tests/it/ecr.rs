@@ -738,10 +738,62 @@ environment = {{ SPRING_PROFILES_ACTIVE = "prod" }}
             "{service}"
         );
     }
+    // A signature on what dev runs (through the referrers API): promote
+    // carries it to prod's repository, digest kept.
+    let password = ecr_password(&ecr.aws);
+    let subject = run_tool(
+        "crane",
+        &[
+            "manifest",
+            "--insecure",
+            &ecr.standin.backend.image(&format!("plog-back@{digest}")),
+        ],
+        CRANE,
+    );
+    let signature = crate::copy::referrer(
+        "application/vnd.example.signature",
+        b"signed",
+        subject.as_bytes(),
+        crate::copy::OCI_MANIFEST,
+    );
+    assert_eq!(signature.subject.as_str(), digest);
+    let options = hoist::registry::ClientOptions {
+        insecure_registries: vec![ECR_HOST.into()],
+        resolve: vec![(ECR_HOST.into(), ecr.standin.host.parse().unwrap())],
+        ..Default::default()
+    };
+    let referrers = |repo: &'static str| {
+        let (options, password, subject) =
+            (options.clone(), password.clone(), signature.subject.clone());
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                let client = hoist::registry::referrers::ReferrersClient::connect(
+                    ECR_HOST,
+                    &options,
+                    Some(("AWS", &password)),
+                )
+                .await
+                .unwrap();
+                client.list(repo, &subject, None).await.unwrap()
+            })
+    };
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = hoist::registry::referrers::ReferrersClient::connect(
+            ECR_HOST,
+            &options,
+            Some(("AWS", &password)),
+        )
+        .await
+        .unwrap();
+        client.push("plog-back", &signature).await.unwrap();
+    });
+    assert!(referrers("plog-back").contains(&signature.descriptor));
     // Promote into the immutable repository, twice: the second finds its
-    // tags naming the same image (ECR refuses the PUT even so).
+    // tags naming the same image (ECR refuses the PUT even so), and the
+    // signature there.
     ecr.standin.set(json!({"put_image_per_second": 10}));
-    for _ in 0..2 {
+    for round in 0..2 {
         let report = run(&[
             "promote",
             "dev",
@@ -758,6 +810,13 @@ environment = {{ SPRING_PROFILES_ACTIVE = "prod" }}
             "{report}"
         );
         assert_eq!(report["deploy"]["outcome"], "stable", "{report}");
+        assert_eq!(report["referrers"]["refused"], 0, "{report}");
+        let carried = if round == 0 { "copied" } else { "present" };
+        assert!(
+            report["referrers"][carried].as_u64().unwrap() >= 1,
+            "{report}"
+        );
     }
     assert_eq!(ecr.skopeo_pull("plog-back-prod:prod"), digest);
+    assert!(referrers("plog-back-prod").contains(&signature.descriptor));
 }
