@@ -101,6 +101,23 @@ pub struct BuildOptions {
     pub startup: Startup,
     /// What the training run gets besides the image's settings.
     pub training: TrainingSettings,
+    /// The SBOM and provenance attached to a pushed image (registry
+    /// destinations with a jar).
+    pub attestations: crate::attest::Attestations,
+    /// What the provenance says of the run beyond the build itself.
+    pub provenance: ProvenanceContext,
+}
+
+/// What `hoist ship` knows for the provenance: the environment, the
+/// `hoist.toml` digest, the commit.
+#[derive(Clone, Debug, Default)]
+pub struct ProvenanceContext {
+    /// The environment shipped.
+    pub environment: Option<String>,
+    /// SHA-256 of `hoist.toml`.
+    pub config_digest: Option<Digest>,
+    /// The commit built.
+    pub git: Option<crate::provenance::GitSource>,
 }
 
 /// What a build made, for people and for `--metadata-file`.
@@ -137,6 +154,25 @@ pub struct BuildReport {
     /// The start-up archive, when one was trained (or found in the cache).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub startup: Option<StartupReport>,
+    /// The SBOM and provenance attached as referrers (registry destinations).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<AttestationReport>,
+}
+
+/// One referrer a build attached.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttestationReport {
+    /// `sbom` or `provenance`.
+    pub kind: String,
+    /// The image manifest it describes.
+    pub subject: Digest,
+    /// The referrer manifest's digest.
+    pub digest: Digest,
+    /// `api`, `fallback-tag`, `already-there` or `refused`.
+    pub outcome: String,
+    /// Blobs uploaded for it (the document, the empty config once).
+    pub uploaded_blobs: usize,
 }
 
 /// The start-up archive of a [`BuildReport`].
@@ -266,6 +302,7 @@ fn creation_time(flag: Option<&str>, source_date_epoch: Option<u64>) -> Result<S
 /// Runs a build: validates every input, builds the layers, writes the image.
 /// Nothing is written to the destination unless everything succeeded.
 pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Result<BuildReport> {
+    let started_on = now_rfc3339();
     if options.platforms.is_empty() {
         return Err(usage("give at least one --platform"));
     }
@@ -441,7 +478,24 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
         // Uploading began with the streams, while the layers were written.
         push.seconds = upload_started.elapsed().as_secs_f64();
     }
+    let attestations = match (&options.to, &registries, &plan) {
+        (Location::Registry(target), Some(access), Some(plan)) if options.attestations.any() => {
+            attach(
+                options,
+                access,
+                target,
+                &publication,
+                &bases,
+                plan,
+                trained.as_ref().map(|(_, a)| a),
+                &started_on,
+            )
+            .await?
+        }
+        _ => Vec::new(),
+    };
     let mut report = report(&publication, &bases[0], &options.to, &cached, push);
+    report.attestations = attestations;
     report.startup = trained.map(|(i, archive)| StartupReport {
         kind: archive.kind.name().to_string(),
         archive: archive.image_path.clone(),
@@ -453,6 +507,89 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
         platform: options.platforms[i].to_string(),
     });
     Ok(report)
+}
+
+/// The SBOM and provenance of each platform's image, attached in `target`'s
+/// repository; a refusal is one warning line and the push stands.
+#[allow(clippy::too_many_arguments)]
+async fn attach(
+    options: &BuildOptions,
+    access: &RegistryAccess,
+    target: &crate::registry::ImageReference,
+    publication: &Publication,
+    bases: &[BaseImage],
+    plan: &JarPlan,
+    archive: Option<&TrainedArchive>,
+    started_on: &str,
+) -> Result<Vec<AttestationReport>> {
+    use crate::registry::referrers::ReferrerOutcome;
+    let platforms: Vec<String> = options.platforms.iter().map(|p| p.to_string()).collect();
+    let repository = format!("{}/{}", target.registry, target.repository);
+    let mut reports = Vec::new();
+    for (image, base) in publication.images().iter().zip(bases) {
+        let facts = crate::attest::AttestationFacts {
+            jar: plan.jar.clone(),
+            from: base.name.clone(),
+            base_digest: base.digest.clone(),
+            base_repository: base
+                .remote
+                .as_ref()
+                .map(|r| format!("{}/{}", r.registry, r.repository)),
+            jdk: archive.map(|a| a.jdk.clone()),
+            created: options.created.clone(),
+            compression: options.compression.to_string(),
+            mode: plan.mode.name().to_string(),
+            startup: options.startup.name().to_string(),
+            environment: options.provenance.environment.clone(),
+            config_digest: options.provenance.config_digest.clone(),
+            git: options.provenance.git.clone(),
+            started_on: started_on.to_string(),
+        };
+        let referrers = crate::attest::referrers_for(
+            image,
+            &repository,
+            &platforms,
+            options.attestations,
+            &facts,
+        )?;
+        for (referrer, pushed) in access.attach_referrers(target, &referrers).await? {
+            let kind = referrer
+                .descriptor
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(crate::attest::KIND_ANNOTATION))
+                .cloned()
+                .unwrap_or_default();
+            let outcome = match &pushed.outcome {
+                ReferrerOutcome::Api => "api",
+                ReferrerOutcome::FallbackTag { .. } => "fallback-tag",
+                ReferrerOutcome::AlreadyThere => "already-there",
+                ReferrerOutcome::Refused { reason } => {
+                    eprintln!(
+                        "hoist: warning: the {kind} of {} was not attached: {reason}",
+                        image.digest
+                    );
+                    "refused"
+                }
+            };
+            reports.push(AttestationReport {
+                kind,
+                subject: image.digest.clone(),
+                digest: referrer.digest.clone(),
+                outcome: outcome.to_string(),
+                uploaded_blobs: pushed.uploaded_blobs,
+            });
+        }
+    }
+    Ok(reports)
+}
+
+fn now_rfc3339() -> String {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 /// The jar plan's options: `startup` asks for the extracted layout.
@@ -808,6 +945,7 @@ fn report(
             .map(|p| p.skipped_tags.clone())
             .unwrap_or_default(),
         startup: None,
+        attestations: Vec::new(),
         push: push.as_ref().map(|p| PushReport {
             uploaded: p.uploaded,
             streamed: p.streamed,

@@ -69,6 +69,9 @@ pub struct ImageSection {
     pub files: Vec<FileEntry>,
     /// A start-up archive: `none` (default), `cds`, `aot-cache` or `auto`.
     pub startup: Option<String>,
+    /// The attestations attached to pushed images: `sbom`, `provenance`
+    /// (both by default; `[]` for none).
+    pub attestations: Option<Vec<String>>,
     /// `[image.training]`: the training run's own settings.
     #[serde(default)]
     pub training: TrainingSection,
@@ -137,6 +140,17 @@ impl ImageSection {
             Some(text) => text
                 .parse()
                 .map_err(|why| usage(format!("[image] startup: {why}"))),
+        }
+    }
+
+    /// `attestations`, read.
+    pub fn attestations(&self) -> Result<crate::attest::Attestations> {
+        match &self.attestations {
+            None => Ok(crate::attest::Attestations::default()),
+            Some(list) => crate::attest::Attestations::parse(
+                "[image] attestations",
+                list.iter().map(String::as_str),
+            ),
         }
     }
 
@@ -486,6 +500,28 @@ pub(crate) fn expand_tag(
 }
 
 /// The short commit of the git checkout at `dir`.
+/// The commit checked out in `dir`, its ref and its `origin` remote, for
+/// the provenance; `None` outside a git checkout or without a remote.
+pub(crate) fn git_source(dir: &Path) -> Option<crate::provenance::GitSource> {
+    let git = |args: &[&str]| -> Option<String> {
+        let output = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .ok()?;
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    Some(crate::provenance::GitSource {
+        commit: git(&["rev-parse", "HEAD"])?,
+        remote: git(&["remote", "get-url", "origin"])?,
+        reference: git(&["symbolic-ref", "-q", "HEAD"]),
+    })
+}
+
 pub(crate) fn git_sha(dir: &Path) -> Result<String> {
     let output = std::process::Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])

@@ -17,6 +17,7 @@
 
 #![warn(unreachable_pub)]
 
+pub mod attest;
 mod aws;
 mod build;
 mod build_tool;
@@ -36,8 +37,11 @@ mod ship;
 pub mod startup;
 mod util;
 
+pub use attest::Attestations;
 pub use aws::AwsOptions;
-pub use build::{build, reproducible_times, BuildOptions, BuildReport, ExtraFile, LayerDir};
+pub use build::{
+    build, reproducible_times, BuildOptions, BuildReport, ExtraFile, LayerDir, ProvenanceContext,
+};
 pub use config::HoistConfig;
 pub use dest::copy::{copy, CopyOptions, CopyReport};
 pub use dest::remote::{PushSummary, RegistryAccess};

@@ -644,6 +644,14 @@ pub async fn ship(
         create_repository: config.registry.create_repository,
         startup: config.image.startup()?,
         training: config.image.training_settings()?,
+        attestations: config.image.attestations()?,
+        provenance: crate::build::ProvenanceContext {
+            environment: Some(options.env.clone()),
+            config_digest: std::fs::read(&config.path)
+                .ok()
+                .map(|b| crate::image::Digest::of(&b)),
+            git: crate::config::git_source(&dir),
+        },
     };
     let built = build(&build_options, push_progress).await?;
     let pinned = target.pinned(&built.digest);

@@ -117,6 +117,10 @@ pub struct BuildArgs {
     /// Environment variable for the training run only, KEY=VALUE (repeatable).
     #[arg(long = "training-env", value_name = "KEY=VALUE")]
     pub training_env: Vec<String>,
+    /// Attestations attached to a pushed image, as OCI referrers: sbom,
+    /// provenance (comma-separated; both by default) or none.
+    #[arg(long, value_name = "LIST", default_value = "sbom,provenance")]
+    pub attestations: String,
     /// How long one JVM run of the training may take (e.g. 90s, 5m).
     #[arg(long, value_name = "DURATION", default_value = "5m")]
     pub training_timeout: humantime::Duration,
@@ -183,6 +187,8 @@ pub async fn run_build(args: BuildArgs) -> Result<()> {
             false => args.cache_dir.clone().or_else(hoist::default_cache_dir),
         },
         startup: args.startup,
+        attestations: hoist::Attestations::parse("--attestations", args.attestations.split(','))?,
+        provenance: hoist::ProvenanceContext::default(),
         training: hoist::startup::TrainingSettings {
             env: key_values("--training-env", &args.training_env)?,
             timeout: args.training_timeout.into(),

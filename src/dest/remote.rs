@@ -15,6 +15,7 @@ use crate::registry::pull::{ensure_blob, ensure_blobs, resolve};
 use crate::registry::push::{
     push_blobs, push_manifest_by_digest, BlobOutcome, BlobToPush, PushOptions, PushProgress,
 };
+use crate::registry::referrers::ReferrerPush;
 use crate::registry::stream::StreamTee;
 use crate::registry::tags::{put_tagged, ImmutableTags, TagMutability};
 use crate::registry::transport::ClientOptions;
@@ -453,6 +454,48 @@ impl RegistryAccess {
             .map(|(tee, task)| (Some(tee), task))
             .unzip();
         Ok(Some(LayerStreams { tees, tasks }))
+    }
+
+    /// Attaches `referrers` to their subjects in `target`'s repository: a
+    /// referrer whose kind (`dev.hoist.attestation`) the subject already
+    /// carries is left alone, so a re-run pushes nothing. Each outcome is
+    /// returned; a refusal is an outcome, not an error.
+    pub(crate) async fn attach_referrers(
+        &self,
+        target: &ImageReference,
+        referrers: &[crate::registry::referrers::Referrer],
+    ) -> Result<Vec<(crate::registry::referrers::Referrer, ReferrerPush)>> {
+        use crate::registry::referrers::{list_referrers, push_referrer, ReferrerOutcome};
+        let registry = self.pool.get(&target.registry).await?;
+        let repo = &target.repository;
+        let mut outcomes = Vec::new();
+        for referrer in referrers {
+            let kind = referrer
+                .descriptor
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(crate::attest::KIND_ANNOTATION))
+                .cloned();
+            let present = list_referrers(&registry, repo, &referrer.subject, None).await?;
+            let carried = kind.as_ref().is_some_and(|kind| {
+                present.iter().any(|d| {
+                    d.annotations
+                        .as_ref()
+                        .and_then(|a| a.get(crate::attest::KIND_ANNOTATION))
+                        == Some(kind)
+                })
+            });
+            let pushed = if carried {
+                ReferrerPush {
+                    outcome: ReferrerOutcome::AlreadyThere,
+                    uploaded_blobs: 0,
+                }
+            } else {
+                push_referrer(&registry, repo, referrer).await?
+            };
+            outcomes.push((referrer.clone(), pushed));
+        }
+        Ok(outcomes)
     }
 
     /// Pushes `publication` to `target` under its tag and `extra_tags`:

@@ -75,12 +75,16 @@ pub(crate) struct TrainedArchive {
     pub seconds: f64,
     /// True when the archive came from the cache.
     pub cached: bool,
+    /// The base JDK's home in the image and its `release` facts.
+    pub jdk: (String, BTreeMap<String, String>),
 }
 
 /// What the cache keeps beside an archive.
 #[derive(Serialize, Deserialize)]
 struct Facts {
     kind: ArchiveKind,
+    #[serde(default)]
+    java_home: String,
     release: BTreeMap<String, String>,
     classpath: String,
     seconds: f64,
@@ -142,6 +146,7 @@ pub(crate) fn train(request: &TrainingRequest) -> Result<TrainedArchive> {
     let seconds = started.elapsed().as_secs_f64();
     let facts = Facts {
         kind,
+        java_home: base_jvm.home.clone(),
         release: base_jvm.release.clone(),
         classpath: classpath.to_string(),
         seconds,
@@ -263,6 +268,7 @@ fn trained(
         java_version: fact("JAVA_VERSION"),
         seconds: if cached { 0.0 } else { facts.seconds },
         cached,
+        jdk: (facts.java_home.clone(), facts.release.clone()),
     }
 }
 

@@ -226,7 +226,15 @@ fn image_with_referrers(registry: &TestRegistry, dir: &Path) -> [Referrer; 4] {
     let jar = synthetic_boot(dir);
     let image = registry.image("src/app:1");
     hoist()
-        .args(["build", "--json", "--from", "scratch", "--jar"])
+        .args([
+            "build",
+            "--json",
+            "--attestations",
+            "none",
+            "--from",
+            "scratch",
+            "--jar",
+        ])
         .args([&jar])
         .args(["--to", &image])
         .args(["--platform", "linux/amd64", "--platform", "linux/arm64"])

@@ -5,6 +5,7 @@
 mod support;
 
 mod architecture;
+mod attestations;
 mod bad_input;
 mod build_tools;
 mod cache;

@@ -77,7 +77,15 @@ fn without_the_api_referrers_go_in_the_fallback_tag_that_crane_and_oras_read() {
     let jar = synthetic_boot(dir.path());
     let image = registry.image("demo/app:1");
     let report = hoist()
-        .args(["build", "--json", "--from", "scratch", "--jar"])
+        .args([
+            "build",
+            "--json",
+            "--attestations",
+            "none",
+            "--from",
+            "scratch",
+            "--jar",
+        ])
         .args([&jar])
         .args(["--to", &image])
         .report();
@@ -203,7 +211,15 @@ fn on_ecr_the_api_answers_and_no_fallback_tag_is_written() {
     std::fs::create_dir_all(dir.path().join("docker")).unwrap();
     let jar = synthetic_boot(dir.path());
     let report = aws
-        .aws(hoist().args(["build", "--json", "--from", "scratch", "--jar"]))
+        .aws(hoist().args([
+            "build",
+            "--json",
+            "--attestations",
+            "none",
+            "--from",
+            "scratch",
+            "--jar",
+        ]))
         .args([&jar])
         .args(["--to", &format!("{ECR_HOST}/demo/app:1")])
         .args(standin.ecr_flags())
@@ -331,12 +347,20 @@ fn a_refused_fallback_tag_is_an_outcome_and_a_tag_that_is_no_index_is_left_alone
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("docker")).unwrap();
     let jar = synthetic_boot(dir.path());
-    aws.aws(hoist().args(["build", "--json", "--from", "scratch", "--jar"]))
-        .args([&jar])
-        .args(["--to", &format!("{ECR_HOST}/demo/app:1")])
-        .args(standin.ecr_flags())
-        .env("DOCKER_CONFIG", dir.path().join("docker"))
-        .report();
+    aws.aws(hoist().args([
+        "build",
+        "--json",
+        "--attestations",
+        "none",
+        "--from",
+        "scratch",
+        "--jar",
+    ]))
+    .args([&jar])
+    .args(["--to", &format!("{ECR_HOST}/demo/app:1")])
+    .args(standin.ecr_flags())
+    .env("DOCKER_CONFIG", dir.path().join("docker"))
+    .report();
     let subject = crane_manifest(&standin.backend.image("demo/app:1"));
     let sbom = referrer(
         SBOM,
@@ -389,7 +413,15 @@ fn a_refused_fallback_tag_is_an_outcome_and_a_tag_that_is_no_index_is_left_alone
     let registry = TestRegistry::start(Auth::None);
     let image = registry.image("demo/app:1");
     hoist()
-        .args(["build", "--json", "--from", "scratch", "--jar"])
+        .args([
+            "build",
+            "--json",
+            "--attestations",
+            "none",
+            "--from",
+            "scratch",
+            "--jar",
+        ])
         .args([&jar])
         .args(["--to", &image])
         .report();

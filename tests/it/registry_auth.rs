@@ -160,8 +160,16 @@ fn credentials_from_a_docker_credential_helper() {
         std::env::var("PATH").unwrap_or_default()
     );
     let jar = uber(dir.path());
+    // Manifest PUTs are counted below: the images' only.
     hoist()
-        .args(["build", "--from", "scratch", "--jar"])
+        .args([
+            "build",
+            "--attestations",
+            "none",
+            "--from",
+            "scratch",
+            "--jar",
+        ])
         .args([&jar])
         .args(["--to", &registry.image("helped/app:1")])
         .env("DOCKER_CONFIG", &config_dir)
@@ -171,7 +179,14 @@ fn credentials_from_a_docker_credential_helper() {
     let config = serde_json::json!({"credsStore": "hoisttest"});
     std::fs::write(config_dir.join("config.json"), config.to_string()).unwrap();
     hoist()
-        .args(["build", "--from", "scratch", "--jar"])
+        .args([
+            "build",
+            "--attestations",
+            "none",
+            "--from",
+            "scratch",
+            "--jar",
+        ])
         .args([&jar])
         .args(["--to", &registry.image("helped/app:2")])
         .env("DOCKER_CONFIG", &config_dir)
@@ -211,8 +226,16 @@ fn docker_hub_names_reach_registry_1_under_library_with_the_v1_login() {
     .iter()
     .enumerate()
     {
+        // Manifest PUTs are counted: the image's only.
         hoist()
-            .args(["build", "--from", "scratch", "--jar"])
+            .args([
+                "build",
+                "--attestations",
+                "none",
+                "--from",
+                "scratch",
+                "--jar",
+            ])
             .args([&jar])
             .args(["--to", &format!("{reference}:{i}"), "--resolve", &resolve])
             .args(["--ca-file".as_ref(), ca.ca_cert.as_os_str()])

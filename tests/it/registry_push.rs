@@ -20,6 +20,18 @@ fn push(jar: &Path, from: &str, to: &str, extra: &[&str]) -> Value {
         .report()
 }
 
+/// The blobs a build uploaded for its SBOM and provenance referrers.
+fn attestation_uploads(report: &Value) -> usize {
+    report["attestations"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| r["uploadedBlobs"].as_u64().unwrap() as usize)
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 fn outcomes(report: &Value) -> Vec<(String, String)> {
     report["layers"]
         .as_array()
@@ -98,7 +110,7 @@ fn a_class_change_uploads_one_layer_and_a_rerun_uploads_nothing() {
     );
     assert_eq!(
         registry.requests("PUT", "/v2/demo/big/blobs/uploads/"),
-        first["push"]["uploaded"].as_u64().unwrap() as usize
+        first["push"]["uploaded"].as_u64().unwrap() as usize + attestation_uploads(&first)
     );
 
     let uploads_before = registry.requests("POST", "/v2/demo/big/blobs/uploads/");
@@ -119,7 +131,8 @@ fn a_class_change_uploads_one_layer_and_a_rerun_uploads_nothing() {
     );
     assert_eq!(
         registry.requests("POST", "/v2/demo/big/blobs/uploads/") - uploads_before,
-        2
+        2 + attestation_uploads(&changed),
+        "the application layer, the config, and the new image's SBOM and provenance"
     );
 
     let uploads_before = registry.requests("POST", "/v2/demo/big/blobs/uploads/");
@@ -129,8 +142,15 @@ fn a_class_change_uploads_one_layer_and_a_rerun_uploads_nothing() {
     assert_eq!(
         registry.requests("POST", "/v2/demo/big/blobs/uploads/"),
         uploads_before,
-        "no upload session on a re-run"
+        "no upload session on a re-run, for the image or its attestations"
     );
+    let attached: Vec<&str> = again["attestations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(attached, ["already-there", "already-there"], "{again}");
     assert_eq!(skopeo_inspect(&image)["Digest"], changed["digest"]);
 }
 

@@ -22,7 +22,7 @@ fn validator() -> PathBuf {
 
 /// Runs the schema check on `document`; asserts it prints `valid`.
 #[track_caller]
-fn assert_valid(document: &[u8]) {
+pub(crate) fn assert_valid(document: &[u8]) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sbom.json");
     std::fs::write(&file, document).unwrap();
