@@ -102,6 +102,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Man => manual::run_man(),
         Command::Copy(args) => copy::run_copy(*args).await,
         Command::Cache(args) => cache::run_cache(args),
-        Command::Sbom(args) => sbom::run_sbom(args),
+        Command::Sbom(args) => sbom::run_sbom(args).await,
     }
 }

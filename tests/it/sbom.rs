@@ -377,17 +377,20 @@ fn a_missing_jar_is_one_line_and_exit_2() {
 }
 
 #[test]
-fn an_image_is_not_supported_yet() {
-    for target in [
-        "registry.example.com/app:v1",
-        "oci:build/image:latest",
-        "docker.io/library/app@sha256:9394e9171bce5a5d4edef10261fbf9250753360b3e5b33ffd2c8c32a32ae5725",
-    ] {
-        let stderr = hoist().args(["sbom", target]).failure(2);
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-        assert!(stderr.contains("not supported yet"), "{stderr}");
-        assert!(stderr.contains("give the jar"), "{stderr}");
-    }
+fn a_docker_archive_or_a_bare_layout_directory_is_one_line_and_exit_2() {
+    let stderr = hoist()
+        .args(["sbom", "docker-archive:app.tar:app:1"])
+        .failure(2);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("docker archive is not supported"),
+        "{stderr}"
+    );
+    let layout = tempfile::tempdir().unwrap();
+    std::fs::write(layout.path().join("oci-layout"), "{}").unwrap();
+    let stderr = hoist().args(["sbom"]).arg_path(layout.path()).failure(2);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("name it oci:"), "{stderr}");
 }
 
 /// Small helpers on the `hoist` builder for this file.
@@ -405,4 +408,101 @@ impl SbomRun for crate::support::cli::Hoist {
     fn arg_sbom(self, jar: &Path) -> String {
         self.args(["sbom"]).arg_path(jar).success()
     }
+}
+
+const CRANE: &str =
+    "go install github.com/google/go-containerregistry/cmd/crane@v0.20.6 (scripts/install-test-deps.sh)";
+
+/// `hoist sbom IMAGE --json` prints the very document crane reads from the
+/// image's SBOM referrer (docker-registry: the fallback tag), and the table
+/// lists every jar of the app.
+#[test]
+fn the_sbom_of_a_pushed_image_is_the_attached_document() {
+    use crate::support::cli::run_tool;
+    use crate::support::registry::{Auth, TestRegistry};
+    let registry = TestRegistry::start(Auth::None);
+    let target = registry.image("app:1");
+    let report = hoist()
+        .args(["build", "--from", "scratch", "--jar"])
+        .args([App::Boot35.jar()])
+        .args(["--to", &target])
+        .report();
+    let digest = report["digest"].as_str().unwrap().to_string();
+    let repo = target.rsplit_once(':').unwrap().0;
+    let tag = format!("{repo}:sha256-{}", digest.trim_start_matches("sha256:"));
+    let index: Value =
+        serde_json::from_str(&run_tool("crane", &["manifest", "--insecure", &tag], CRANE)).unwrap();
+    let referrer = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["artifactType"] == "application/vnd.cyclonedx+json")
+        .unwrap_or_else(|| panic!("no SBOM referrer: {index}"));
+    let manifest: Value = serde_json::from_str(&run_tool(
+        "crane",
+        &[
+            "manifest",
+            "--insecure",
+            &format!("{repo}@{}", referrer["digest"].as_str().unwrap()),
+        ],
+        CRANE,
+    ))
+    .unwrap();
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap();
+    let document = Command::new("crane")
+        .args(["blob", "--insecure", &format!("{repo}@{layer}")])
+        .output()
+        .expect("running crane blob")
+        .stdout;
+    for image in [target.clone(), format!("{repo}@{digest}")] {
+        let printed = hoist().args(["sbom", &image, "--json"]).success();
+        assert_eq!(printed.as_bytes(), document.as_slice(), "{image}");
+    }
+    assert_valid(&document);
+    let table = hoist().args(["sbom", &target]).success();
+    let libs = crate::support::spring::jar_files(&App::Boot35.jar())
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("BOOT-INF/lib/") && name.ends_with(".jar"))
+        .count();
+    assert!(
+        table.lines().filter(|l| l.contains("pkg:maven/")).count() >= libs - 1,
+        "{table}"
+    );
+}
+
+/// An image pushed without attestations has no SBOM to print: one line, a
+/// hint, exit 2.
+#[test]
+fn an_image_without_an_sbom_is_one_line_and_exit_2() {
+    use crate::support::registry::{Auth, TestRegistry};
+    let registry = TestRegistry::start(Auth::None);
+    let target = registry.image("plain:1");
+    hoist()
+        .args(["build", "--from", "scratch", "--jar"])
+        .args([App::Boot35.jar()])
+        .args(["--to", &target, "--attestations", "none"])
+        .report();
+    let stderr = hoist().args(["sbom", &target, "--json"]).failure(2);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no SBOM attached"), "{stderr}");
+    assert!(
+        stderr.contains("hint") && stderr.contains("hoist sbom"),
+        "{stderr}"
+    );
+}
+
+/// An OCI layout without an SBOM referrer in its index.json: one line, exit 2.
+#[test]
+fn a_layout_without_an_sbom_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = format!("oci:{}:1", dir.path().join("image").display());
+    hoist()
+        .args(["build", "--from", "scratch", "--jar"])
+        .args([App::Boot35.jar()])
+        .args(["--to", &layout, "--attestations", "none"])
+        .report();
+    let stderr = hoist().args(["sbom", &layout]).failure(2);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no SBOM in the layout"), "{stderr}");
+    assert!(stderr.contains("hint"), "{stderr}");
 }
