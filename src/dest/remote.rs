@@ -371,7 +371,14 @@ impl RegistryAccess {
             Some(tags) => tags,
             None => self.registry_tags_of(image).await?,
         };
-        Ok(policy.risk(&tags).map(|risk| {
+        // ECR counts referrers as images (aws/containers-roadmap#2613):
+        // those of this image, from the referrers API, are what is counted
+        // here; the repository's total is not read (None).
+        let counted = crate::registry::lifecycle::Counted {
+            images: None,
+            referrers: self.referrer_count(image).await,
+        };
+        Ok(policy.risk_counted(&tags, &counted).map(|risk| {
             let held = if tags.is_empty() {
                 "no tag".to_string()
             } else {
@@ -384,6 +391,20 @@ impl RegistryAccess {
                 crate::registry::lifecycle::KEEP_THRESHOLD
             )
         }))
+    }
+
+    /// How many referrers `image` (pinned by digest) has, for the lifecycle
+    /// warning: a registry that cannot list them counts none.
+    async fn referrer_count(&self, image: &ImageReference) -> usize {
+        let Ok(digest) = pinned_digest(image) else {
+            return 0;
+        };
+        let Ok(registry) = self.pool.get(&image.registry).await else {
+            return 0;
+        };
+        crate::registry::referrers::list_referrers(&registry, &image.repository, &digest, None)
+            .await
+            .map_or(0, |listed| listed.len())
     }
 
     /// Forgets the downloaded blob `digest` (found not to match it), so the

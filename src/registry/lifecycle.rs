@@ -15,6 +15,12 @@
 //!
 //! A count rule keeping [`KEEP_THRESHOLD`] images or more is read as "keep":
 //! that is how policies say it, having no keep action.
+//!
+//! ECR counts each OCI 1.1 referrer (an SBOM, a provenance, a signature) as
+//! an image of the repository (aws/containers-roadmap#2613): untagged, so
+//! `untagged` and `any` rules select them and they fill an
+//! `imageCountMoreThan` count like any image. [`LifecyclePolicy::risk_counted`]
+//! takes what is known of the repository's count ([`Counted`]) and says so.
 
 use serde::Deserialize;
 
@@ -66,7 +72,63 @@ pub(crate) struct ExpiryRisk {
     pub rule: String,
 }
 
+/// What is known of the images ECR counts in a repository.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Counted {
+    /// Every image ECR lists (DescribeImages), referrers included; `None`:
+    /// not known.
+    pub images: Option<usize>,
+    /// Of those, the referrers (manifests with a `subject`).
+    pub referrers: usize,
+}
+
 impl LifecyclePolicy {
+    /// [`Self::risk`], counting images as ECR does: referrers are untagged
+    /// images, so a rule selecting untagged or any images counts them, and
+    /// a "keep" count rule (at [`KEEP_THRESHOLD`] or more) still expires
+    /// the image once the images it counts, referrers included, exceed it.
+    /// When referrers take part in the count, the risk says how many.
+    pub(crate) fn risk_counted(&self, tags: &[String], counted: &Counted) -> Option<ExpiryRisk> {
+        let rule = self.first_selecting(tags)?;
+        let s = &rule.selection;
+        let counts_referrers = matches!(s.tag_status.as_str(), "untagged" | "any")
+            && s.count_type == "imageCountMoreThan"
+            && rule.action.kind == "expire"
+            && counted.referrers > 0;
+        let overflowing = counts_referrers
+            && counted
+                .images
+                .is_some_and(|n| i64::try_from(n).unwrap_or(i64::MAX) > s.count_number);
+        let mut risk = match self.risk(tags) {
+            Some(risk) => risk,
+            None if overflowing => ExpiryRisk {
+                priority: rule.rule_priority,
+                rule: format!(
+                    "rule {} keeps the newest {} images and the repository has {}",
+                    rule.rule_priority,
+                    s.count_number,
+                    counted.images.unwrap_or_default()
+                ),
+            },
+            None => return None,
+        };
+        if counts_referrers {
+            risk.rule.push_str(&format!(
+                "; {} of the images counted are referrers (SBOMs, provenance, signatures)",
+                counted.referrers
+            ));
+        }
+        Some(risk)
+    }
+
+    /// The rule that handles an image with `tags`: the first, by priority,
+    /// whose selection takes it.
+    fn first_selecting(&self, tags: &[String]) -> Option<&Rule> {
+        let mut rules: Vec<&Rule> = self.rules.iter().collect();
+        rules.sort_by_key(|r| r.rule_priority);
+        rules.into_iter().find(|r| r.selects(tags))
+    }
+
     /// Parses the policy text GetLifecyclePolicy returns.
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
         serde_json::from_str(text).map_err(|e| format!("not a lifecycle policy ({e})"))
@@ -74,9 +136,7 @@ impl LifecyclePolicy {
 
     /// The rule that would expire an image with `tags`, if one would.
     pub(crate) fn risk(&self, tags: &[String]) -> Option<ExpiryRisk> {
-        let mut rules: Vec<&Rule> = self.rules.iter().collect();
-        rules.sort_by_key(|r| r.rule_priority);
-        let rule = rules.into_iter().find(|r| r.selects(tags))?;
+        let rule = self.first_selecting(tags)?;
         let s = &rule.selection;
         let keeps = rule.action.kind != "expire"
             || (s.count_type == "imageCountMoreThan" && s.count_number >= KEEP_THRESHOLD);
@@ -203,5 +263,72 @@ mod tests {
         );
         assert_eq!(policy.risk(&tags(&["dev-1"])).map(|r| r.priority), Some(9));
         assert!(LifecyclePolicy::parse("{}").is_err());
+    }
+
+    #[test]
+    fn referrers_count_as_untagged_images_as_ecr_counts_them() {
+        let text = r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"tagged","tagPatternList":["prod-*"],"countType":"imageCountMoreThan","countNumber":9999},"action":{"type":"expire"}},
+            {"rulePriority":2,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1000},"action":{"type":"expire"}}]}"#;
+        let policy = LifecyclePolicy::parse(text).unwrap();
+        let counted = |images, referrers| Counted { images, referrers };
+        // 600 images and their SBOM and provenance: 1800 counted, over 1000.
+        let risk = policy
+            .risk_counted(&tags(&["dev-1"]), &counted(Some(1800), 1200))
+            .unwrap();
+        assert_eq!(risk.priority, 2);
+        assert!(
+            risk.rule
+                .contains("newest 1000 images and the repository has 1800")
+                && risk.rule.contains(
+                    "1200 of the images counted are referrers (SBOMs, provenance, signatures)"
+                ),
+            "{}",
+            risk.rule
+        );
+        // Within the count, or no referrers, or an unknown total: kept.
+        assert_eq!(
+            policy.risk_counted(&tags(&["dev-1"]), &counted(Some(900), 600)),
+            None
+        );
+        assert_eq!(
+            policy.risk_counted(&tags(&["dev-1"]), &counted(None, 600)),
+            None
+        );
+        assert_eq!(
+            policy.risk_counted(&tags(&["dev-1"]), &counted(Some(1800), 0)),
+            None
+        );
+        // A tagged rule does not count referrers (they are untagged).
+        assert_eq!(
+            policy.risk_counted(&tags(&["prod-1"]), &counted(Some(20000), 19000)),
+            None
+        );
+        // A count rule that expires anyway names the referrers it counts.
+        let policy = LifecyclePolicy::parse(POLICY).unwrap();
+        let risk = policy.risk_counted(&[], &counted(None, 4));
+        assert_eq!(
+            risk.map(|r| r.priority),
+            Some(30),
+            "untagged by age: no count"
+        );
+        let text = r#"{"rules":[{"rulePriority":3,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":50},"action":{"type":"expire"}}]}"#;
+        let risk = LifecyclePolicy::parse(text)
+            .unwrap()
+            .risk_counted(&tags(&["dev-1"]), &counted(Some(40), 2))
+            .unwrap();
+        assert!(
+            risk.rule
+                .ends_with("2 of the images counted are referrers (SBOMs, provenance, signatures)"),
+            "{}",
+            risk.rule
+        );
+        assert_eq!(
+            LifecyclePolicy::parse(text)
+                .unwrap()
+                .risk(&tags(&["dev-1"]))
+                .unwrap()
+                .rule,
+            "rule 3 expires every image beyond the newest 50"
+        );
     }
 }
