@@ -492,6 +492,17 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
             )
             .await?
         }
+        (Location::OciLayout { dir, .. }, _, Some(plan)) if options.attestations.any() => {
+            attach_to_layout(
+                options,
+                dir,
+                &publication,
+                &bases,
+                plan,
+                trained.as_ref().map(|(_, a)| a),
+                &started_on,
+            )?
+        }
         _ => Vec::new(),
     };
     let mut report = report(&publication, &bases[0], &options.to, &cached, push);
@@ -527,24 +538,7 @@ async fn attach(
     let repository = format!("{}/{}", target.registry, target.repository);
     let mut reports = Vec::new();
     for (image, base) in publication.images().iter().zip(bases) {
-        let facts = crate::attest::AttestationFacts {
-            jar: plan.jar.clone(),
-            from: base.name.clone(),
-            base_digest: base.digest.clone(),
-            base_repository: base
-                .remote
-                .as_ref()
-                .map(|r| format!("{}/{}", r.registry, r.repository)),
-            jdk: archive.map(|a| a.jdk.clone()),
-            created: options.created.clone(),
-            compression: options.compression.to_string(),
-            mode: plan.mode.name().to_string(),
-            startup: options.startup.name().to_string(),
-            environment: options.provenance.environment.clone(),
-            config_digest: options.provenance.config_digest.clone(),
-            git: options.provenance.git.clone(),
-            started_on: started_on.to_string(),
-        };
+        let facts = attestation_facts(options, base, plan, archive, started_on);
         let referrers = crate::attest::referrers_for(
             image,
             &repository,
@@ -582,6 +576,70 @@ async fn attach(
         }
     }
     Ok(reports)
+}
+
+/// The SBOM and provenance of each platform's image, added to the layout
+/// at `dir` as untagged referrers in its `index.json`.
+fn attach_to_layout(
+    options: &BuildOptions,
+    dir: &Path,
+    publication: &Publication,
+    bases: &[BaseImage],
+    plan: &JarPlan,
+    archive: Option<&TrainedArchive>,
+    started_on: &str,
+) -> Result<Vec<AttestationReport>> {
+    let platforms: Vec<String> = options.platforms.iter().map(|p| p.to_string()).collect();
+    let name = format!("oci:{}", dir.display());
+    let mut reports = Vec::new();
+    for (image, base) in publication.images().iter().zip(bases) {
+        let facts = attestation_facts(options, base, plan, archive, started_on);
+        let referrers =
+            crate::attest::referrers_for(image, &name, &platforms, options.attestations, &facts)?;
+        let added = crate::dest::oci_layout::add_referrers(dir, &referrers)?;
+        for (referrer, added) in referrers.iter().zip(added) {
+            reports.push(AttestationReport {
+                kind: referrer
+                    .descriptor
+                    .annotation(crate::attest::KIND_ANNOTATION)
+                    .unwrap_or_default()
+                    .to_string(),
+                subject: image.digest.clone(),
+                digest: referrer.digest.clone(),
+                outcome: if added { "layout" } else { "already-there" }.to_string(),
+                uploaded_blobs: 0,
+            });
+        }
+    }
+    Ok(reports)
+}
+
+/// What the attestations of the image on `base` record.
+fn attestation_facts(
+    options: &BuildOptions,
+    base: &BaseImage,
+    plan: &JarPlan,
+    archive: Option<&TrainedArchive>,
+    started_on: &str,
+) -> crate::attest::AttestationFacts {
+    crate::attest::AttestationFacts {
+        jar: plan.jar.clone(),
+        from: base.name.clone(),
+        base_digest: base.digest.clone(),
+        base_repository: base
+            .remote
+            .as_ref()
+            .map(|r| format!("{}/{}", r.registry, r.repository)),
+        jdk: archive.map(|a| a.jdk.clone()),
+        created: options.created.clone(),
+        compression: options.compression.to_string(),
+        mode: plan.mode.name().to_string(),
+        startup: options.startup.name().to_string(),
+        environment: options.provenance.environment.clone(),
+        config_digest: options.provenance.config_digest.clone(),
+        git: options.provenance.git.clone(),
+        started_on: started_on.to_string(),
+    }
 }
 
 fn now_rfc3339() -> String {

@@ -43,6 +43,7 @@ pub use build::{
     build, reproducible_times, BuildOptions, BuildReport, ExtraFile, LayerDir, ProvenanceContext,
 };
 pub use config::HoistConfig;
+pub use dest::attached_sbom;
 pub use dest::copy::{copy, CopyOptions, CopyReport};
 pub use dest::remote::{PushSummary, RegistryAccess};
 pub use dest::Location;

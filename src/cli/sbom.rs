@@ -5,8 +5,8 @@
 use crate::cli::args::{AwsArgs, RegistryArgs};
 use crate::cli::progress;
 use anyhow::{Context, Result};
+use hoist::attached_sbom::{layout_sbom, registry_sbom, AttachedSbom, NoSbom};
 use hoist::error::{usage, usage_hint};
-use hoist::sbom::attached::{layout_sbom, registry_sbom, AttachedSbom, NoSbom};
 use hoist::sbom::cyclonedx::COORDINATES_PROPERTY;
 use hoist::sbom::{jar_sbom, JarSbomOptions};
 use hoist::Location;

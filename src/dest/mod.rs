@@ -6,6 +6,7 @@
 //! finished [`crate::image::assemble::Image`] to it. Writes are atomic: a
 //! layout's `index.json` and an archive file appear only when complete.
 
+pub mod attached_sbom;
 pub(crate) mod copy;
 pub(crate) mod docker_archive;
 pub(crate) mod oci_layout;

@@ -399,6 +399,58 @@ fn write_into(dir: &Path, tag: Option<&str>, publication: &Publication) -> Resul
     write_atomic(&dir.join("index.json"), &index.to_bytes())
 }
 
+/// Adds `referrers` (artifact manifests with a `subject`) to the layout at
+/// `dir`: their blobs and manifests first, then one `index.json` entry each,
+/// untagged, as OCI 1.1 tools look for them. A referrer already listed, or
+/// one whose kind (`dev.hoist.attestation`) its subject already has, is
+/// left out. Returns, for each, whether it was added.
+pub(crate) fn add_referrers(
+    dir: &Path,
+    referrers: &[crate::registry::referrers::Referrer],
+) -> Result<Vec<bool>> {
+    let kind_of = |d: &Descriptor| {
+        d.annotation(crate::attest::KIND_ANNOTATION)
+            .map(str::to_string)
+    };
+    let mut index = Index::from_slice(
+        &std::fs::read(dir.join("index.json"))
+            .with_context(|| format!("reading {}/index.json", dir.display()))?,
+    )
+    .with_context(|| format!("parsing {}/index.json", dir.display()))?;
+    let mut added = Vec::with_capacity(referrers.len());
+    for referrer in referrers {
+        let kind = kind_of(&referrer.descriptor);
+        let carried = index.manifests.iter().any(|listed| {
+            listed.digest == referrer.digest
+                || (kind.is_some()
+                    && kind_of(listed) == kind
+                    && std::fs::read(blob_path(dir, &listed.digest))
+                        .ok()
+                        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                        .is_some_and(|m| m["subject"]["digest"] == referrer.subject.as_str()))
+        });
+        added.push(!carried);
+        if carried {
+            continue;
+        }
+        for blob in referrer
+            .blobs
+            .iter()
+            .chain(std::iter::once(&referrer.manifest))
+        {
+            let path = blob_path(dir, &Digest::of(blob));
+            if !path.is_file() {
+                write_atomic(&path, blob)?;
+            }
+        }
+        index.manifests.push(referrer.descriptor.clone());
+    }
+    if added.contains(&true) {
+        write_atomic(&dir.join("index.json"), &index.to_bytes())?;
+    }
+    Ok(added)
+}
+
 /// Copies a layer blob into a temporary file in `blobs` (synced), hashing
 /// it on the way when the layer asks to be checked; a copy that does not
 /// match its digest is a [`DigestMismatch`] and is removed.

@@ -11,10 +11,9 @@
 //! [`cyclonedx`] builds the document from plain inputs (pure); [`jars`]
 //! reads an app jar's classpath jars; [`identity`] and [`license`] decide
 //! what a jar is and what its manifest declares; [`uuid`] makes the serial
-//! number. Files only, except [`attached`], which reads the SBOM an image
-//! carries as a referrer from its registry or OCI layout.
+//! number. Files only: reading the SBOM an image carries as a referrer is
+//! `crate::dest::attached_sbom`'s.
 
-pub mod attached;
 pub mod cyclonedx;
 pub mod identity;
 pub mod jars;

@@ -169,3 +169,69 @@ fn attestations_none_attaches_nothing() {
     let tags = run_tool("crane", &["ls", "--insecure", repo], CRANE);
     assert_eq!(tags.trim(), "1", "no fallback tag: {tags}");
 }
+
+#[test]
+fn an_oci_layout_lists_the_attestations_in_its_index_and_hoist_sbom_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let to = format!("oci:{}:1", layout.display());
+    let report = build("scratch", &to, &[]);
+    let outcomes: Vec<(&str, &str)> = report["attestations"]
+        .as_array()
+        .expect("attestations in the report")
+        .iter()
+        .map(|a| (a["kind"].as_str().unwrap(), a["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(outcomes, [("sbom", "layout"), ("provenance", "layout")]);
+    // oras finds them through the layout's index.json.
+    let discovered: Value = serde_json::from_str(&run_tool(
+        "oras",
+        &[
+            "discover",
+            "--oci-layout",
+            "--format",
+            "json",
+            &format!(
+                "{}@{}",
+                layout.display(),
+                report["digest"].as_str().unwrap()
+            ),
+        ],
+        ORAS,
+    ))
+    .unwrap();
+    let listed = discovered["manifests"]
+        .as_array()
+        .or_else(|| discovered["referrers"].as_array())
+        .unwrap_or_else(|| panic!("oras discover: {discovered}"));
+    assert_eq!(listed.len(), 2, "{discovered}");
+    let sbom = hoist().args(["sbom", &to, "--json"]).success();
+    assert_valid(sbom.as_bytes());
+    // The index's entries, in any order (a rebuild moves the tagged image last).
+    let entries = || {
+        let index: Value =
+            serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+        let mut all: Vec<String> = index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.to_string())
+            .collect();
+        all.sort();
+        all
+    };
+    let index_before = entries();
+    assert_eq!(index_before.len(), 3, "the image and its two attestations");
+    let again = build("scratch", &to, &[]);
+    let outcomes: Vec<&str> = again["attestations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["already-there", "already-there"]);
+    assert!(
+        entries() == index_before,
+        "a re-run adds nothing to the layout's index"
+    );
+}

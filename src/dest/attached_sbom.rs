@@ -1,6 +1,6 @@
 //! The SBOM attached to an image as an OCI 1.1 referrer (artifactType
-//! [`CYCLONEDX`]), read back from a registry or an OCI layout. Unlike the
-//! rest of this module it reads registries; it only reads.
+//! [`CYCLONEDX`]), read back from a registry or an OCI layout, for
+//! `hoist sbom IMAGE`. Only reads; the SBOM itself is [`crate::sbom`]'s.
 
 use crate::image::manifest::{is_index, Descriptor, Index, Manifest};
 use crate::image::platform::Platform;
