@@ -11,8 +11,8 @@
 //! [`cyclonedx`] builds the document from plain inputs (pure); [`jars`]
 //! reads an app jar's classpath jars; [`identity`] and [`license`] decide
 //! what a jar is and what its manifest declares; [`uuid`] makes the serial
-//! number. Files only: reading the SBOM an image carries as a referrer is
-//! `crate::dest::attached_sbom`'s.
+//! number. Files only: reading the SBOM an image carries as a referrer
+//! belongs with the destinations (`attached_sbom`).
 
 pub mod cyclonedx;
 pub mod identity;
