@@ -223,6 +223,30 @@ pub(crate) async fn put_manifest(
     media_type: &str,
     bytes: &[u8],
 ) -> Result<PutOutcome> {
+    match put_manifest_answer(registry, repo, reference, media_type, bytes).await? {
+        Ok(_) => Ok(PutOutcome::Stored),
+        Err(answer) if Digest::parse(reference).is_err() && is_immutable_tag_answer(&answer) => {
+            Ok(PutOutcome::TagImmutable(answer))
+        }
+        Err(answer) => Err(answer_error(
+            &answer,
+            registry.host(),
+            &format!("pushing manifest {repo}:{reference}"),
+        )),
+    }
+}
+
+/// `PUT`s a manifest under `reference`: the answer's headers (a referrer
+/// push reads `OCI-Subject` there), or the registry's refusal for the caller
+/// to judge. Any 2xx is success: the spec names 201, and hoist asks no more
+/// of a registry. A reported digest other than the bytes' is an error.
+pub(crate) async fn put_manifest_answer(
+    registry: &Registry,
+    repo: &str,
+    reference: &str,
+    media_type: &str,
+    bytes: &[u8],
+) -> Result<std::result::Result<reqwest::header::HeaderMap, ErrorAnswer>> {
     let path = format!("/v2/{repo}/manifests/{reference}");
     let what = format!("pushing manifest {repo}:{reference}");
     let body = bytes::Bytes::copy_from_slice(bytes);
@@ -234,13 +258,8 @@ pub(crate) async fn put_manifest(
                 .body(body.clone())
         })
         .await?;
-    // Any 2xx: the spec names 201, and hoist asks no more of a registry.
     if !response.status().is_success() {
-        let answer = ErrorAnswer::read(response).await;
-        if Digest::parse(reference).is_err() && is_immutable_tag_answer(&answer) {
-            return Ok(PutOutcome::TagImmutable(answer));
-        }
-        return Err(answer_error(&answer, registry.host(), &what));
+        return Ok(Err(ErrorAnswer::read(response).await));
     }
     let ours = Digest::of(bytes);
     if let Some(reported) = response
@@ -255,7 +274,7 @@ pub(crate) async fn put_manifest(
             );
         }
     }
-    Ok(PutOutcome::Stored)
+    Ok(Ok(response.headers().clone()))
 }
 
 #[cfg(test)]

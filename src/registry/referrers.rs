@@ -40,7 +40,7 @@ use crate::image::manifest::{Descriptor, Index, OCI_INDEX, OCI_MANIFEST};
 use crate::image::Digest;
 use crate::registry::auth::{docker_credentials, Credentials};
 use crate::registry::blobs::{blob_exists, close_session, pull_scope, push_scope, start_session};
-use crate::registry::manifests::is_immutable_tag_answer;
+use crate::registry::manifests::{is_immutable_tag_answer, put_manifest_answer};
 use crate::registry::transport::{
     answer_error, read_limited, response_error, ClientOptions, ErrorAnswer, Registry,
     MAX_MANIFEST_BYTES,
@@ -271,46 +271,6 @@ async fn tag_referrers(
     })
 }
 
-/// `PUT`s a manifest under `reference`: its answer's headers, or the
-/// registry's refusal for the caller to judge. A reported digest other than
-/// the bytes' is an error.
-async fn put(
-    registry: &Registry,
-    repo: &str,
-    reference: &str,
-    media_type: &str,
-    bytes: &[u8],
-) -> Result<Result<HeaderMap, ErrorAnswer>> {
-    let path = format!("/v2/{repo}/manifests/{reference}");
-    let what = format!("pushing manifest {repo}:{reference}");
-    let body = bytes::Bytes::copy_from_slice(bytes);
-    let response = registry
-        .send(&push_scope(repo), &what, || {
-            registry
-                .request(Method::PUT, &path)
-                .header(CONTENT_TYPE, media_type)
-                .body(body.clone())
-        })
-        .await?;
-    if !response.status().is_success() {
-        return Ok(Err(ErrorAnswer::read(response).await));
-    }
-    let ours = Digest::of(bytes);
-    if let Some(reported) = response
-        .headers()
-        .get("Docker-Content-Digest")
-        .and_then(|v| v.to_str().ok())
-    {
-        if reported != ours.as_str() {
-            bail!(
-                "registry {}: {what}: it reports digest {reported}, hoist computed {ours}",
-                registry.host()
-            );
-        }
-    }
-    Ok(Ok(response.headers().clone()))
-}
-
 /// A registry's answer, on one line, for a refusal.
 fn refusal(answer: &ErrorAnswer, host: &str, what: &str) -> String {
     format!("{:#}", answer_error(answer, host, what))
@@ -387,7 +347,7 @@ pub(crate) async fn push_referrer(
     }
     let what = format!("pushing referrer {repo}@{}", referrer.digest);
     let media_type = referrer.descriptor.media_type.as_str();
-    let headers = match put(
+    let headers = match put_manifest_answer(
         registry,
         repo,
         referrer.digest.as_str(),
@@ -448,7 +408,7 @@ async fn update_tag(
                 })
             }
         };
-        if let Err(answer) = put(registry, repo, &tag, OCI_INDEX, &index).await? {
+        if let Err(answer) = put_manifest_answer(registry, repo, &tag, OCI_INDEX, &index).await? {
             if is_immutable_tag_answer(&answer) || is_referrer_refusal(&answer) {
                 return Ok(ReferrerOutcome::Refused {
                     reason: refusal(&answer, host, &what),
