@@ -727,7 +727,7 @@ pub struct PromoteReport {
     /// The referrers (SBOM, provenance, signatures) carried into TO's
     /// repository with the copy.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub referrers: Option<crate::dest::copy::ReferrersCopied>,
+    pub referrers: Option<crate::dest::carry_referrers::ReferrersCopied>,
     /// The checks of TO's ECS setup, made before anything was copied or
     /// registered (none with `--no-verify`).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -11,16 +11,10 @@
 //! manifest (Docker format unless asked otherwise), keeping the config bytes
 //! and so the image ID; writing one needs a single platform.
 //!
-//! Between registries the image's OCI 1.1 referrers come along (issue 26):
-//! every referrer of each manifest copied (the index and each platform
-//! manifest) — hoist's SBOM and provenance and anyone's signatures — and
-//! the referrers of those (a signature of an SBOM), [`MAX_REFERRER_DEPTH`]
-//! levels and [`MAX_REFERRERS`] at most. Their bytes are kept, so are their
-//! digests. A referrer the destination refuses (ECR answers 405 to one
-//! whose subject is an index: aws/containers-roadmap#2783) is named in one
-//! line and the copy goes on. An OCI layout or docker archive on either side
-//! carries no referrers here.
+//! Between registries and OCI layouts the image's OCI 1.1 referrers come
+//! along ([`crate::dest::carry_referrers`]); a docker archive holds none.
 
+use crate::dest::carry_referrers::{carry_referrers, ReferrerStore, ReferrersCopied};
 use crate::dest::remote::{PushSummary, RegistryAccess};
 use crate::dest::{docker_archive, oci_layout, BaseImage, Location};
 use crate::error::{usage, usage_hint};
@@ -31,24 +25,10 @@ use crate::image::platform::Platform;
 use crate::image::Digest;
 use crate::registry::pool::RegistryPool;
 use crate::registry::push::PushProgress;
-use crate::registry::referrers::{
-    list_referrers, push_referrer, referrer_descriptor, Referrer, ReferrerOutcome,
-};
-use crate::registry::transport::{ClientOptions, Registry};
-use crate::registry::ImageReference;
+use crate::registry::transport::ClientOptions;
 use anyhow::{Context, Result};
 use serde::Serialize;
-use std::collections::HashSet;
-use std::path::Path;
 use std::time::Instant;
-
-/// Levels of referrers a copy follows: the image's, and theirs (a
-/// signature of an SBOM).
-pub(crate) const MAX_REFERRER_DEPTH: usize = 2;
-/// Referrers a copy carries at most; the rest are counted as left behind.
-pub(crate) const MAX_REFERRERS: usize = 256;
-/// Bytes of blobs one referrer may have (they are held in memory).
-const MAX_REFERRER_BLOB_BYTES: u64 = 64 << 20;
 
 /// What `hoist copy` needs besides the two places.
 #[derive(Clone, Debug, Default)]
@@ -62,31 +42,9 @@ pub struct CopyOptions {
     pub format: Option<ManifestFormat>,
     /// How layers read from a docker archive are recompressed.
     pub compression: crate::image::Compression,
-    /// The registry settings to carry the image's referrers with, between
-    /// registries (the ones `access` was made with); `None`: they stay.
+    /// The registry settings to carry the image's referrers with (the ones
+    /// `access` was made with); `None`: they stay.
     pub referrers: Option<ClientOptions>,
-}
-
-/// The referrers a copy carried.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReferrersCopied {
-    /// Referrers pushed to the destination.
-    pub copied: usize,
-    /// Referrers the destination had and listed already.
-    pub present: usize,
-    /// Referrers the destination refused, or that could not be carried
-    /// (each named in a warning line).
-    pub refused: usize,
-    /// Referrers beyond [`MAX_REFERRERS`], not copied.
-    pub left_behind: usize,
-}
-
-impl ReferrersCopied {
-    /// Referrers seen.
-    fn seen(&self) -> usize {
-        self.copied + self.present + self.refused
-    }
 }
 
 /// What a copy did.
@@ -106,7 +64,7 @@ pub struct CopyReport {
     /// The push, for a registry destination.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push: Option<PushSummary>,
-    /// The referrers carried, between registries.
+    /// The referrers carried, between registries and OCI layouts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub referrers: Option<ReferrersCopied>,
     /// Seconds the copy took.
@@ -181,24 +139,14 @@ pub async fn copy(
                 .push(&target, &options.tags, &publication, &bases, &[], progress)
                 .await?;
             push = Some(summary);
-            if let (Location::Registry(source), Some(client)) = (from, &options.referrers) {
-                let mut subjects: Vec<Digest> = publication
-                    .images()
-                    .iter()
-                    .map(|i| i.digest.clone())
-                    .collect();
-                if matches!(publication, Publication::Multi { .. }) {
-                    subjects.insert(0, digest.clone());
-                }
-                let pool = RegistryPool::new(client.clone());
-                referrers =
-                    Some(copy_referrers(&pool, source, &target, &subjects, work.path()).await?);
-            }
+            let sink = Location::Registry(target.clone());
+            referrers = carry(from, &sink, &publication, options, work.path()).await?;
             target.pinned(&digest)
         }
         Location::OciLayout { dir, tag } => {
             fetch_layers(access, &bases).await?;
             oci_layout::write_image(dir, tag.as_deref(), &publication)?;
+            referrers = carry(from, to, &publication, options, work.path()).await?;
             to.to_string()
         }
         Location::DockerArchive { file, reference } => {
@@ -228,147 +176,48 @@ pub async fn copy(
     })
 }
 
-/// Carries the referrers of `subjects` (manifests now in both places) from
-/// `from`'s repository to `to`'s, then theirs, down to
-/// [`MAX_REFERRER_DEPTH`] levels. A referrer refused or not carried is one
-/// warning line; a source that cannot list its referrers is one too.
-async fn copy_referrers(
-    pool: &RegistryPool,
-    from: &ImageReference,
-    to: &ImageReference,
-    subjects: &[Digest],
-    scratch: &Path,
-) -> Result<ReferrersCopied> {
-    let source = pool.get(&from.registry).await?;
-    let destination = pool.get(&to.registry).await?;
-    let mut copied = ReferrersCopied::default();
-    let mut seen: HashSet<Digest> = subjects.iter().cloned().collect();
-    let mut level = subjects.to_vec();
-    for _ in 0..MAX_REFERRER_DEPTH {
-        let mut next = Vec::new();
-        for subject in &level {
-            let listed = match list_referrers(&source, &from.repository, subject, None).await {
-                Ok(listed) => listed,
-                Err(error) => {
-                    eprintln!(
-                        "hoist: warning: {}; the referrers of {subject} not copied",
-                        crate::error::one_line(&error)
-                    );
-                    continue;
-                }
-            };
-            for descriptor in listed {
-                if !seen.insert(descriptor.digest.clone()) {
-                    continue;
-                }
-                if copied.seen() >= MAX_REFERRERS {
-                    copied.left_behind += 1;
-                    continue;
-                }
-                let artifact_type = descriptor
-                    .extra
-                    .get("artifactType")
-                    .and_then(|t| t.as_str())
-                    .unwrap_or(&descriptor.media_type)
-                    .to_string();
-                let refused = |reason: &str| {
-                    eprintln!(
-                        "hoist: warning: referrer {} ({artifact_type}) of {subject}: {reason}; not copied",
-                        descriptor.digest
-                    );
-                };
-                let referrer = match fetch_referrer(
-                    &source,
-                    &from.repository,
-                    subject,
-                    &descriptor.digest,
-                    scratch,
-                )
-                .await?
-                {
-                    Ok(referrer) => referrer,
-                    Err(reason) => {
-                        refused(&reason);
-                        copied.refused += 1;
-                        continue;
-                    }
-                };
-                match push_referrer(&destination, &to.repository, &referrer)
-                    .await?
-                    .outcome
-                {
-                    ReferrerOutcome::Api | ReferrerOutcome::FallbackTag { .. } => {
-                        copied.copied += 1;
-                        next.push(referrer.digest);
-                    }
-                    ReferrerOutcome::AlreadyThere => {
-                        copied.present += 1;
-                        next.push(referrer.digest);
-                    }
-                    ReferrerOutcome::Refused { reason } => {
-                        refused(&reason);
-                        copied.refused += 1;
-                    }
-                }
-            }
+/// Carries the referrers of `publication` (its index and each platform
+/// manifest, now in both places) from `from` to `to` when both can hold
+/// referrers (a registry or an OCI layout) and `options` asks for them.
+async fn carry(
+    from: &Location,
+    to: &Location,
+    publication: &Publication,
+    options: &CopyOptions,
+    scratch: &std::path::Path,
+) -> Result<Option<ReferrersCopied>> {
+    let Some(client) = &options.referrers else {
+        return Ok(None);
+    };
+    let pool = RegistryPool::new(client.clone());
+    let store = |location: &Location| {
+        let pool = &pool;
+        let location = location.clone();
+        async move {
+            Ok::<_, anyhow::Error>(match location {
+                Location::Registry(reference) => Some(ReferrerStore::Registry {
+                    registry: pool.get(&reference.registry).await?,
+                    repository: reference.repository.clone(),
+                }),
+                Location::OciLayout { dir, .. } => Some(ReferrerStore::Layout { dir }),
+                Location::Scratch | Location::DockerArchive { .. } => None,
+            })
         }
-        level = next;
+    };
+    let (Some(source), Some(sink)) = (store(from).await?, store(to).await?) else {
+        return Ok(None);
+    };
+    let mut subjects: Vec<Digest> = publication
+        .images()
+        .iter()
+        .map(|i| i.digest.clone())
+        .collect();
+    if matches!(publication, Publication::Multi { .. }) {
+        subjects.insert(0, publication.digest());
     }
-    if copied.left_behind > 0 {
-        eprintln!(
-            "hoist: warning: {from} has more than {MAX_REFERRERS} referrers; {} not copied",
-            copied.left_behind
-        );
-    }
-    Ok(copied)
-}
-
-/// The referrer `digest` of `subject` in `repo`, bytes as stored, with its
-/// blobs (config and layers, downloaded into `scratch` and checked against
-/// their digests); `Err(reason)` for one hoist does not carry: an index, or
-/// one whose blobs are larger than [`MAX_REFERRER_BLOB_BYTES`].
-async fn fetch_referrer(
-    registry: &Registry,
-    repo: &str,
-    subject: &Digest,
-    digest: &Digest,
-    scratch: &Path,
-) -> Result<std::result::Result<Referrer, String>> {
-    use crate::image::manifest::{is_index, Manifest};
-    let fetched = crate::registry::manifests::get_manifest(registry, repo, digest.as_str()).await?;
-    if is_index(&fetched.media_type) {
-        return Ok(Err(format!(
-            "it is an index ({}); hoist carries referrers that are image manifests",
-            fetched.media_type
-        )));
-    }
-    let manifest = Manifest::from_slice(&fetched.bytes)
-        .with_context(|| format!("parsing referrer {repo}@{digest}"))?;
-    let mut wanted = vec![manifest.config];
-    for layer in manifest.layers {
-        if !wanted.iter().any(|d| d.digest == layer.digest) {
-            wanted.push(layer);
-        }
-    }
-    let size: u64 = wanted.iter().map(|d| d.size).sum();
-    if size > MAX_REFERRER_BLOB_BYTES {
-        return Ok(Err(format!(
-            "its blobs hold {size} bytes, more than hoist carries ({MAX_REFERRER_BLOB_BYTES})"
-        )));
-    }
-    let mut blobs = Vec::new();
-    for descriptor in &wanted {
-        let path =
-            crate::registry::pull::ensure_blob(registry, repo, &descriptor.digest, scratch).await?;
-        blobs.push(std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
-    }
-    Ok(Ok(Referrer {
-        descriptor: referrer_descriptor(&fetched.bytes)?,
-        digest: fetched.digest,
-        subject: subject.clone(),
-        blobs,
-        manifest: fetched.bytes,
-    }))
+    Ok(Some(
+        carry_referrers(&source, &sink, &subjects, scratch).await?,
+    ))
 }
 
 /// The tag a source names, if any: a copy keeps it unless told otherwise.

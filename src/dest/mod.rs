@@ -7,6 +7,7 @@
 //! layout's `index.json` and an archive file appear only when complete.
 
 pub mod attached_sbom;
+pub(crate) mod carry_referrers;
 pub(crate) mod copy;
 pub(crate) mod docker_archive;
 pub(crate) mod oci_layout;

@@ -75,7 +75,7 @@ pub(crate) fn read_base(dir: &Path, tag: Option<&str>, platform: &Platform) -> R
     })?;
     let index = Index::from_slice(&index_bytes)
         .map_err(|e| usage(format!("base {name}: index.json is not valid ({e})")))?;
-    let mut descriptor = select_tag(&index, tag, &name)?;
+    let mut descriptor = select_tag(dir, &index, tag, &name)?;
     if is_index(&descriptor.media_type) {
         let nested = Index::from_slice(&read_blob(dir, &descriptor)?)
             .with_context(|| format!("parsing index {} of {name}", descriptor.digest))?;
@@ -147,7 +147,7 @@ pub(crate) fn read_image(
     })?;
     let index = Index::from_slice(&index_bytes)
         .map_err(|e| usage(format!("{name}: index.json is not valid ({e})")))?;
-    let top = select_tag(&index, tag, &name)?;
+    let top = select_tag(dir, &index, tag, &name)?;
     let read_image_at = |descriptor: &Descriptor| -> Result<Image> {
         let manifest_bytes = read_blob(dir, descriptor)?;
         let manifest = Manifest::from_slice(&manifest_bytes)
@@ -204,7 +204,15 @@ pub(crate) fn read_image(
     })
 }
 
-fn select_tag(index: &Index, tag: Option<&str>, name: &str) -> Result<Descriptor> {
+/// The image `tag` names in the layout's index, else its only image; the
+/// referrers listed beside it (manifests with a `subject`) are not images
+/// to pick.
+fn select_tag(dir: &Path, index: &Index, tag: Option<&str>, name: &str) -> Result<Descriptor> {
+    let images: Vec<&Descriptor> = index
+        .manifests
+        .iter()
+        .filter(|d| subject_of(dir, &d.digest).is_none())
+        .collect();
     let tags: Vec<&str> = index
         .manifests
         .iter()
@@ -215,7 +223,7 @@ fn select_tag(index: &Index, tag: Option<&str>, name: &str) -> Result<Descriptor
             .manifests
             .iter()
             .find(|d| d.annotation(REF_NAME_ANNOTATION) == Some(tag)),
-        None if index.manifests.len() == 1 => index.manifests.first(),
+        None if images.len() == 1 => images.first().copied(),
         None => None,
     };
     found.cloned().ok_or_else(|| {
@@ -230,10 +238,7 @@ fn select_tag(index: &Index, tag: Option<&str>, name: &str) -> Result<Descriptor
                 format!("tags there: {known}"),
             ),
             None => usage_hint(
-                format!(
-                    "base {name}: the layout holds {} images",
-                    index.manifests.len()
-                ),
+                format!("base {name}: the layout holds {} images", images.len()),
                 format!("name one with oci:DIR:TAG; tags there: {known}"),
             ),
         }
@@ -412,11 +417,7 @@ pub(crate) fn add_referrers(
         d.annotation(crate::attest::KIND_ANNOTATION)
             .map(str::to_string)
     };
-    let mut index = Index::from_slice(
-        &std::fs::read(dir.join("index.json"))
-            .with_context(|| format!("reading {}/index.json", dir.display()))?,
-    )
-    .with_context(|| format!("parsing {}/index.json", dir.display()))?;
+    let mut index = read_index(dir)?;
     let mut added = Vec::with_capacity(referrers.len());
     for referrer in referrers {
         let kind = kind_of(&referrer.descriptor);
@@ -424,31 +425,98 @@ pub(crate) fn add_referrers(
             listed.digest == referrer.digest
                 || (kind.is_some()
                     && kind_of(listed) == kind
-                    && std::fs::read(blob_path(dir, &listed.digest))
-                        .ok()
-                        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                        .is_some_and(|m| m["subject"]["digest"] == referrer.subject.as_str()))
+                    && subject_of(dir, &listed.digest).as_ref() == Some(&referrer.subject))
         });
         added.push(!carried);
-        if carried {
-            continue;
+        if !carried {
+            write_referrer(dir, &mut index, referrer)?;
         }
-        for blob in referrer
-            .blobs
-            .iter()
-            .chain(std::iter::once(&referrer.manifest))
-        {
-            let path = blob_path(dir, &Digest::of(blob));
-            if !path.is_file() {
-                write_atomic(&path, blob)?;
-            }
-        }
-        index.manifests.push(referrer.descriptor.clone());
     }
     if added.contains(&true) {
         write_atomic(&dir.join("index.json"), &index.to_bytes())?;
     }
     Ok(added)
+}
+
+/// Adds one referrer to the layout at `dir`, as it is (a copy carries
+/// anyone's, so only the same digest counts as there). Returns whether it
+/// was added.
+pub(crate) fn add_referrer(
+    dir: &Path,
+    referrer: &crate::registry::referrers::Referrer,
+) -> Result<bool> {
+    let mut index = read_index(dir)?;
+    if index.manifests.iter().any(|d| d.digest == referrer.digest) {
+        return Ok(false);
+    }
+    write_referrer(dir, &mut index, referrer)?;
+    write_atomic(&dir.join("index.json"), &index.to_bytes())?;
+    Ok(true)
+}
+
+/// The `index.json` entries of the layout at `dir` whose manifest names
+/// `subject` (its referrers, as OCI 1.1 tools write them).
+pub(crate) fn referrers_of(dir: &Path, subject: &Digest) -> Result<Vec<Descriptor>> {
+    Ok(read_index(dir)?
+        .manifests
+        .into_iter()
+        .filter(|d| subject_of(dir, &d.digest).as_ref() == Some(subject))
+        .collect())
+}
+
+/// The bytes of blob `digest` in the layout at `dir`, checked against it.
+pub(crate) fn read_checked_blob(dir: &Path, digest: &Digest) -> Result<Vec<u8>> {
+    let path = blob_path(dir, digest);
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!(
+            "reading blob {digest} of oci:{} (the layout lacks it)",
+            dir.display()
+        )
+    })?;
+    if Digest::of(&bytes) != *digest {
+        anyhow::bail!(
+            "blob {digest} of oci:{} does not match its digest (the layout is corrupt)",
+            dir.display()
+        );
+    }
+    Ok(bytes)
+}
+
+/// The `subject` the manifest blob `digest` names, if it is a manifest with
+/// one.
+fn subject_of(dir: &Path, digest: &Digest) -> Option<Digest> {
+    let bytes = std::fs::read(blob_path(dir, digest)).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    Digest::parse(value["subject"]["digest"].as_str()?).ok()
+}
+
+/// The layout's `index.json`.
+fn read_index(dir: &Path) -> Result<Index> {
+    Index::from_slice(
+        &std::fs::read(dir.join("index.json"))
+            .with_context(|| format!("reading {}/index.json", dir.display()))?,
+    )
+    .with_context(|| format!("parsing {}/index.json", dir.display()))
+}
+
+/// Writes the blobs and manifest of `referrer` and lists it in `index`.
+fn write_referrer(
+    dir: &Path,
+    index: &mut Index,
+    referrer: &crate::registry::referrers::Referrer,
+) -> Result<()> {
+    for blob in referrer
+        .blobs
+        .iter()
+        .chain(std::iter::once(&referrer.manifest))
+    {
+        let path = blob_path(dir, &Digest::of(blob));
+        if !path.is_file() {
+            write_atomic(&path, blob)?;
+        }
+    }
+    index.manifests.push(referrer.descriptor.clone());
+    Ok(())
 }
 
 /// Copies a layer blob into a temporary file in `blobs` (synced), hashing

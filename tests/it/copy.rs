@@ -439,3 +439,125 @@ fn into_ecr_referrers_go_through_the_api_and_one_of_an_index_is_refused_in_one_l
         standin.log_text()
     );
 }
+
+/// The digests oras discover lists for `reference` (`@DIGEST` or `:TAG`)
+/// in the OCI layout `dir`, for `platform` of an index if given (oras
+/// resolves in a layout only what index.json lists, so a platform manifest
+/// is reached through its index).
+fn oras_discover_layout(dir: &Path, reference: &str, platform: Option<&str>) -> Vec<String> {
+    let target = format!("{}{reference}", dir.display());
+    let mut args = vec!["discover", "--oci-layout", "--format", "json", &target];
+    if let Some(platform) = platform {
+        args.extend(["--platform", platform]);
+    }
+    let listing: Value = serde_json::from_str(&run_tool("oras", &args, ORAS)).unwrap();
+    let mut found: Vec<String> = listing["manifests"]
+        .as_array()
+        .or_else(|| listing["referrers"].as_array())
+        .unwrap_or_else(|| panic!("{listing}"))
+        .iter()
+        .map(|d| d["digest"].as_str().unwrap().to_string())
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn copy_carries_referrers_into_an_oci_layout_and_out_of_it_again() {
+    let registry = TestRegistry::start(Auth::None);
+    let dir = tempfile::tempdir().unwrap();
+    let [sbom, provenance, signature, on_index] = image_with_referrers(&registry, dir.path());
+    let layout = dir.path().join("layout");
+    let to_layout = format!("oci:{}:1", layout.display());
+
+    // Registry → layout: each referrer is an untagged entry of index.json.
+    let report = copy(&[&registry.image("src/app:1"), &to_layout]);
+    assert_eq!(
+        report["referrers"],
+        json!({"copied": 4, "present": 0, "refused": 0, "leftBehind": 0}),
+        "{report}"
+    );
+    assert_eq!(
+        oras_discover_layout(&layout, ":1", Some("linux/amd64")),
+        sorted(&[&sbom, &provenance])
+    );
+    assert_eq!(
+        oras_discover_layout(&layout, &format!("@{}", sbom.digest), None),
+        sorted(&[&signature])
+    );
+    assert_eq!(
+        oras_discover_layout(&layout, &format!("@{}", on_index.subject), None),
+        sorted(&[&on_index])
+    );
+    let stored = std::fs::read(
+        layout
+            .join("blobs/sha256")
+            .join(signature.digest.as_str().trim_start_matches("sha256:")),
+    )
+    .unwrap();
+    assert_eq!(stored, signature.manifest);
+
+    // Again: all there, the same entries in index.json (the image rewritten
+    // moves last; none is added).
+    let entries = || {
+        let index: Value =
+            serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+        let mut all: Vec<String> = index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        all.sort();
+        all
+    };
+    let before = entries();
+    assert_eq!(before.len(), 5, "{before:?}");
+    let again = copy(&[&registry.image("src/app:1"), &to_layout]);
+    assert_eq!(again["referrers"]["present"], 4, "{again}");
+    assert_eq!(again["referrers"]["copied"], 0, "{again}");
+    assert_eq!(entries(), before);
+
+    // Layout (untagged: the referrers beside the image are not images to
+    // pick) → another registry repository: the same digests, found by oras.
+    let back = copy(&[
+        &format!("oci:{}", layout.display()),
+        &registry.image("back/app:1"),
+    ]);
+    assert_eq!(
+        back["referrers"],
+        json!({"copied": 4, "present": 0, "refused": 0, "leftBehind": 0}),
+        "{back}"
+    );
+    assert_eq!(
+        oras_discover(&registry.host, "back/app", &sbom.subject),
+        sorted(&[&sbom, &provenance])
+    );
+    assert_eq!(
+        oras_discover(&registry.host, "back/app", &sbom.digest),
+        sorted(&[&signature])
+    );
+    assert_eq!(
+        oras_discover(&registry.host, "back/app", &on_index.subject),
+        sorted(&[&on_index])
+    );
+
+    // Layout → layout: the same four.
+    let other = dir.path().join("other");
+    let between = copy(&[&to_layout, &format!("oci:{}:1", other.display())]);
+    assert_eq!(between["referrers"]["copied"], 4, "{between}");
+    assert_eq!(
+        oras_discover_layout(&other, ":1", Some("linux/amd64")),
+        sorted(&[&sbom, &provenance])
+    );
+
+    // A docker archive holds none: the report says nothing of referrers.
+    let archive = dir.path().join("one.tar");
+    let out = copy(&[
+        "--platform",
+        "linux/amd64",
+        &to_layout,
+        &format!("docker-archive:{}", archive.display()),
+    ]);
+    assert!(out.get("referrers").is_none(), "{out}");
+}
