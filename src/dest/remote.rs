@@ -372,12 +372,20 @@ impl RegistryAccess {
             None => self.registry_tags_of(image).await?,
         };
         // ECR counts referrers as images (aws/containers-roadmap#2613):
-        // those of this image, from the referrers API, are what is counted
-        // here; the repository's total is not read (None).
-        let counted = crate::registry::lifecycle::Counted {
-            images: None,
-            referrers: self.referrer_count(image).await,
+        // this image's, from the referrers API; and when the rule that
+        // handles it counts untagged or any images and referrers take part,
+        // the repository's total (DescribeImages). A count that cannot be
+        // read is not known, never 0.
+        let referrers = self.referrer_count(image).await;
+        let images = if referrers > 0 && policy.counts_referrers(&tags) {
+            crate::registry::ecr::image_count(&image.registry, &image.repository, &aws)
+                .await
+                .ok()
+                .flatten()
+        } else {
+            None
         };
+        let counted = crate::registry::lifecycle::Counted { images, referrers };
         Ok(policy.risk_counted(&tags, &counted).map(|risk| {
             let held = if tags.is_empty() {
                 "no tag".to_string()

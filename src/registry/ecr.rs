@@ -218,6 +218,47 @@ pub(crate) async fn image_tags(
     }
 }
 
+/// Pages of DescribeImages read to count a repository's images (1,000
+/// images a page).
+const MAX_IMAGE_PAGES: usize = 20;
+
+/// How many images ECR lists in repository `repo` (DescribeImages, every
+/// page: referrers included, as ECR counts them), or `None` past
+/// [`MAX_IMAGE_PAGES`] pages (not known).
+pub(crate) async fn image_count(
+    host: &str,
+    repo: &str,
+    aws: &crate::aws::AwsOptions,
+) -> anyhow::Result<Option<usize>> {
+    let (client, account) = ecr_client(host, aws).await?;
+    let mut count = 0;
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_IMAGE_PAGES {
+        let answer = client
+            .describe_images()
+            .registry_id(&account)
+            .repository_name(repo)
+            .max_results(1000)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::of(
+                    Service::Ecr,
+                    "DescribeImages",
+                    &format!("{host}/{repo}"),
+                    &e,
+                )
+            })?;
+        count += answer.image_details().len();
+        match answer.next_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_string()),
+            _ => return Ok(Some(count)),
+        }
+    }
+    Ok(None)
+}
+
 /// Creates repository `repo` in the ECR registry `host` unless it exists.
 /// Returns true when it was created.
 pub(crate) async fn ensure_repository(

@@ -82,6 +82,16 @@ pub(crate) struct Counted {
     pub referrers: usize,
 }
 
+impl Rule {
+    /// An expiring count rule over untagged or any images: one that counts
+    /// referrers, which ECR lists as untagged images.
+    fn counts_referrers(&self) -> bool {
+        matches!(self.selection.tag_status.as_str(), "untagged" | "any")
+            && self.selection.count_type == "imageCountMoreThan"
+            && self.action.kind == "expire"
+    }
+}
+
 impl LifecyclePolicy {
     /// [`Self::risk`], counting images as ECR does: referrers are untagged
     /// images, so a rule selecting untagged or any images counts them, and
@@ -91,10 +101,7 @@ impl LifecyclePolicy {
     pub(crate) fn risk_counted(&self, tags: &[String], counted: &Counted) -> Option<ExpiryRisk> {
         let rule = self.first_selecting(tags)?;
         let s = &rule.selection;
-        let counts_referrers = matches!(s.tag_status.as_str(), "untagged" | "any")
-            && s.count_type == "imageCountMoreThan"
-            && rule.action.kind == "expire"
-            && counted.referrers > 0;
+        let counts_referrers = counted.referrers > 0 && rule.counts_referrers();
         let overflowing = counts_referrers
             && counted
                 .images
@@ -119,6 +126,14 @@ impl LifecyclePolicy {
             ));
         }
         Some(risk)
+    }
+
+    /// Whether the rule handling an image with `tags` counts images among
+    /// which ECR counts referrers (an `untagged` or `any` count rule that
+    /// expires): then the repository's image count matters.
+    pub(crate) fn counts_referrers(&self, tags: &[String]) -> bool {
+        self.first_selecting(tags)
+            .is_some_and(|rule| rule.counts_referrers())
     }
 
     /// The rule that handles an image with `tags`: the first, by priority,

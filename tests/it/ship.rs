@@ -580,3 +580,54 @@ fn a_lifecycle_policy_that_would_expire_what_runs_is_warned_about() {
     assert!(output.status.success(), "{shown}: {stderr}");
     assert!(!stderr.contains("lifecycle policy"), "{stderr}");
 }
+
+#[test]
+fn a_count_rule_over_every_image_counts_the_referrers_ecr_lists_as_images() {
+    // ECR counts each referrer as an untagged image
+    // (aws/containers-roadmap#2613): a rule keeping the newest 1000 of
+    // "any" images keeps fewer of the app's images once SBOMs and
+    // provenance fill the count. hoist reads the repository's count
+    // (DescribeImages) when the image's referrers take part in it.
+    use crate::support::registry_standin::{RegistryStandIn, ECR_HOST};
+    let project = Project::new();
+    let ecr = RegistryStandIn::ecr(&project.emulator);
+    let toml = std::fs::read_to_string(project.path("hoist.toml")).unwrap();
+    let toml = toml.replace(
+        &format!("to = \"{}/plog-back\"", project.registry.host),
+        &format!("to = \"{ECR_HOST}/plog-back\""),
+    ) + &ecr.ecr_toml();
+    std::fs::write(project.path("hoist.toml"), toml).unwrap();
+    let policy = r#"{"rules":[{"rulePriority":1,"description":"the newest 1000","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1000},"action":{"type":"expire"}}]}"#;
+    project.emulator.boto3(
+        "ecr",
+        &format!("client.create_repository(repositoryName='plog-back')\nclient.put_lifecycle_policy(repositoryName='plog-back', lifecyclePolicyText='{policy}')"),
+    );
+    let ship = || {
+        let (shown, output) = project
+            .hoist(&["ship", "dev", "--poll-interval", "20ms"])
+            .output();
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        assert!(output.status.success(), "{shown}: {stderr}");
+        stderr
+    };
+    // Few images: the rule keeps them all.
+    let stderr = ship();
+    assert!(!stderr.contains("lifecycle policy"), "{stderr}");
+
+    // 1001 images listed by ECR (untagged, as referrers are): the count
+    // overflows and the warning says how many of this image's are referrers.
+    project.emulator.boto3(
+        "ecr",
+        "import json\nfor n in range(1001):\n    client.put_image(repositoryName='plog-back', imageManifest=json.dumps({'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.manifest.v1+json', 'config': {'mediaType': 'application/vnd.oci.empty.v1+json', 'digest': 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', 'size': 2}, 'layers': [], 'annotations': {'n': str(n)}}), imageManifestMediaType='application/vnd.oci.image.manifest.v1+json')",
+    );
+    let stderr = ship();
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("lifecycle policy"))
+        .unwrap_or_else(|| panic!("no lifecycle warning: {stderr}"));
+    assert!(
+        warning.contains("rule 1 keeps the newest 1000 images and the repository has 1001")
+            && warning.contains("2 of the images counted are referrers"),
+        "{warning}"
+    );
+}
