@@ -26,8 +26,9 @@ use std::collections::BTreeMap;
 /// binstall `pkg-url` names the same owner). The builder id outside CI.
 pub const HOIST_URI: &str = "https://github.com/hoist-dev/hoist";
 /// `buildDefinition.buildType`: what the external and internal parameters
-/// below mean, version 1.
-pub const BUILD_TYPE: &str = "https://github.com/hoist-dev/hoist/build/v1";
+/// below mean, version 1. It resolves to the page that defines them, in
+/// this repository (a test checks the page exists and names every field).
+pub const BUILD_TYPE: &str = "https://github.com/hoist-dev/hoist/blob/main/docs/build-type-v1.md";
 /// The Statement's `_type`.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 /// The predicate type of SLSA provenance v1 ("always use this string").
@@ -409,5 +410,26 @@ mod tests {
             "{pkg_url} is not under {HOIST_URI}: change HOIST_URI and BUILD_TYPE with the owner"
         );
         assert!(BUILD_TYPE.starts_with(HOIST_URI));
+    }
+
+    #[test]
+    fn the_build_type_is_a_page_here_naming_every_parameter() {
+        let path = BUILD_TYPE
+            .strip_prefix(&format!("{HOIST_URI}/blob/main/"))
+            .expect("BUILD_TYPE points into this repository");
+        let page =
+            std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+                .unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert!(page.contains(BUILD_TYPE), "{path} names its own URI");
+        let doc = json_of(&inputs(&[]));
+        let definition = &doc["predicate"]["buildDefinition"];
+        for group in ["externalParameters", "internalParameters"] {
+            for key in definition[group].as_object().unwrap().keys() {
+                assert!(
+                    page.contains(&format!("`{key}`")),
+                    "{path} does not define {group}.{key}"
+                );
+            }
+        }
     }
 }
