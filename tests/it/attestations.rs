@@ -208,18 +208,7 @@ fn an_oci_layout_lists_the_attestations_in_its_index_and_hoist_sbom_reads_them()
     let sbom = hoist().args(["sbom", &to, "--json"]).success();
     assert_valid(sbom.as_bytes());
     // The index's entries, in any order (a rebuild moves the tagged image last).
-    let entries = || {
-        let index: Value =
-            serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-        let mut all: Vec<String> = index["manifests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m.to_string())
-            .collect();
-        all.sort();
-        all
-    };
+    let entries = || crate::support::oci::index_entries(&layout);
     let index_before = entries();
     assert_eq!(index_before.len(), 3, "the image and its two attestations");
     let again = build("scratch", &to, &[]);

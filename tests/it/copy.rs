@@ -293,14 +293,38 @@ fn oras_discover(host: &str, repo: &str, subject: &Digest) -> Vec<String> {
         ORAS,
     ))
     .unwrap();
+    discovered(&listing)
+}
+
+/// The digests, sorted, in what `oras discover --format json` printed.
+fn discovered(listing: &Value) -> Vec<String> {
     let mut found: Vec<String> = listing["manifests"]
         .as_array()
+        .or_else(|| listing["referrers"].as_array())
         .unwrap_or_else(|| panic!("{listing}"))
         .iter()
         .map(|d| d["digest"].as_str().unwrap().to_string())
         .collect();
     found.sort();
     found
+}
+
+/// oras, an independent client, finds at `host/repo` the referrers
+/// [`image_with_referrers`] made, each by its subject, digests kept.
+fn assert_all_discovered(host: &str, repo: &str, made: &[&Referrer; 4]) {
+    let [sbom, provenance, signature, on_index] = *made;
+    assert_eq!(
+        oras_discover(host, repo, &sbom.subject),
+        sorted(&[sbom, provenance])
+    );
+    assert_eq!(
+        oras_discover(host, repo, &sbom.digest),
+        sorted(&[signature])
+    );
+    assert_eq!(
+        oras_discover(host, repo, &on_index.subject),
+        sorted(&[on_index])
+    );
 }
 
 fn sorted(referrers: &[&Referrer]) -> Vec<String> {
@@ -330,17 +354,10 @@ fn copy_carries_every_referrer_and_the_referrers_of_referrers_digests_kept() {
     assert!(stderr.contains("referrers: 4 copied"), "{stderr}");
     // oras, an independent client, finds each at the destination, by the
     // same digests.
-    assert_eq!(
-        oras_discover(&registry.host, "dst/app", &sbom.subject),
-        sorted(&[&sbom, &provenance])
-    );
-    assert_eq!(
-        oras_discover(&registry.host, "dst/app", &sbom.digest),
-        sorted(&[&signature])
-    );
-    assert_eq!(
-        oras_discover(&registry.host, "dst/app", &on_index.subject),
-        sorted(&[&on_index])
+    assert_all_discovered(
+        &registry.host,
+        "dst/app",
+        &[&sbom, &provenance, &signature, &on_index],
     );
     assert_eq!(
         crane_manifest(&registry.image(&format!("dst/app@{}", signature.digest))),
@@ -450,16 +467,7 @@ fn oras_discover_layout(dir: &Path, reference: &str, platform: Option<&str>) -> 
     if let Some(platform) = platform {
         args.extend(["--platform", platform]);
     }
-    let listing: Value = serde_json::from_str(&run_tool("oras", &args, ORAS)).unwrap();
-    let mut found: Vec<String> = listing["manifests"]
-        .as_array()
-        .or_else(|| listing["referrers"].as_array())
-        .unwrap_or_else(|| panic!("{listing}"))
-        .iter()
-        .map(|d| d["digest"].as_str().unwrap().to_string())
-        .collect();
-    found.sort();
-    found
+    discovered(&serde_json::from_str(&run_tool("oras", &args, ORAS)).unwrap())
 }
 
 #[test]
@@ -499,18 +507,7 @@ fn copy_carries_referrers_into_an_oci_layout_and_out_of_it_again() {
 
     // Again: all there, the same entries in index.json (the image rewritten
     // moves last; none is added).
-    let entries = || {
-        let index: Value =
-            serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-        let mut all: Vec<String> = index["manifests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d.to_string())
-            .collect();
-        all.sort();
-        all
-    };
+    let entries = || crate::support::oci::index_entries(&layout);
     let before = entries();
     assert_eq!(before.len(), 5, "{before:?}");
     let again = copy(&[&registry.image("src/app:1"), &to_layout]);
@@ -529,17 +526,10 @@ fn copy_carries_referrers_into_an_oci_layout_and_out_of_it_again() {
         json!({"copied": 4, "present": 0, "refused": 0, "leftBehind": 0}),
         "{back}"
     );
-    assert_eq!(
-        oras_discover(&registry.host, "back/app", &sbom.subject),
-        sorted(&[&sbom, &provenance])
-    );
-    assert_eq!(
-        oras_discover(&registry.host, "back/app", &sbom.digest),
-        sorted(&[&signature])
-    );
-    assert_eq!(
-        oras_discover(&registry.host, "back/app", &on_index.subject),
-        sorted(&[&on_index])
+    assert_all_discovered(
+        &registry.host,
+        "back/app",
+        &[&sbom, &provenance, &signature, &on_index],
     );
 
     // Layout → layout: the same four.

@@ -526,10 +526,9 @@ fn flags_and_hoist_variables_win_over_the_file() {
     );
 }
 
-#[test]
-fn a_lifecycle_policy_that_would_expire_what_runs_is_warned_about() {
-    // The ECR stand-in (through [registry] resolve); the emulator is its
-    // API: the repository and its lifecycle policy.
+/// The test project, shipping to the ECR stand-in (through `[registry]
+/// resolve); the emulator is its API.
+fn ecr_project() -> (Project, crate::support::registry_standin::RegistryStandIn) {
     use crate::support::registry_standin::{RegistryStandIn, ECR_HOST};
     let project = Project::new();
     let ecr = RegistryStandIn::ecr(&project.emulator);
@@ -539,11 +538,24 @@ fn a_lifecycle_policy_that_would_expire_what_runs_is_warned_about() {
         &format!("to = \"{ECR_HOST}/plog-back\""),
     ) + &ecr.ecr_toml();
     std::fs::write(project.path("hoist.toml"), toml).unwrap();
-    let policy = r#"{"rules":[{"rulePriority":1,"description":"keep prod","selection":{"tagStatus":"tagged","tagPatternList":["prod-*"],"countType":"imageCountMoreThan","countNumber":9999},"action":{"type":"expire"}},{"rulePriority":2,"description":"last 20 dev builds","selection":{"tagStatus":"tagged","tagPrefixList":["dev"],"countType":"imageCountMoreThan","countNumber":20},"action":{"type":"expire"}}]}"#;
+    (project, ecr)
+}
+
+/// Creates the ECR repository `plog-back` with the lifecycle `policy`.
+fn with_lifecycle_policy(project: &Project, policy: &str) {
     project.emulator.boto3(
         "ecr",
         &format!("client.create_repository(repositoryName='plog-back')\nclient.put_lifecycle_policy(repositoryName='plog-back', lifecyclePolicyText='{policy}')"),
     );
+}
+
+#[test]
+fn a_lifecycle_policy_that_would_expire_what_runs_is_warned_about() {
+    // The ECR stand-in (through [registry] resolve); the emulator is its
+    // API: the repository and its lifecycle policy.
+    let (project, _ecr) = ecr_project();
+    let policy = r#"{"rules":[{"rulePriority":1,"description":"keep prod","selection":{"tagStatus":"tagged","tagPatternList":["prod-*"],"countType":"imageCountMoreThan","countNumber":9999},"action":{"type":"expire"}},{"rulePriority":2,"description":"last 20 dev builds","selection":{"tagStatus":"tagged","tagPrefixList":["dev"],"countType":"imageCountMoreThan","countNumber":20},"action":{"type":"expire"}}]}"#;
+    with_lifecycle_policy(&project, policy);
 
     // dev runs an image that only dev tags hold: rule 2 may expire it.
     let meta = project.path("ship.json");
@@ -588,20 +600,9 @@ fn a_count_rule_over_every_image_counts_the_referrers_ecr_lists_as_images() {
     // "any" images keeps fewer of the app's images once SBOMs and
     // provenance fill the count. hoist reads the repository's count
     // (DescribeImages) when the image's referrers take part in it.
-    use crate::support::registry_standin::{RegistryStandIn, ECR_HOST};
-    let project = Project::new();
-    let ecr = RegistryStandIn::ecr(&project.emulator);
-    let toml = std::fs::read_to_string(project.path("hoist.toml")).unwrap();
-    let toml = toml.replace(
-        &format!("to = \"{}/plog-back\"", project.registry.host),
-        &format!("to = \"{ECR_HOST}/plog-back\""),
-    ) + &ecr.ecr_toml();
-    std::fs::write(project.path("hoist.toml"), toml).unwrap();
+    let (project, _ecr) = ecr_project();
     let policy = r#"{"rules":[{"rulePriority":1,"description":"the newest 1000","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1000},"action":{"type":"expire"}}]}"#;
-    project.emulator.boto3(
-        "ecr",
-        &format!("client.create_repository(repositoryName='plog-back')\nclient.put_lifecycle_policy(repositoryName='plog-back', lifecyclePolicyText='{policy}')"),
-    );
+    with_lifecycle_policy(&project, policy);
     let ship = || {
         let (shown, output) = project
             .hoist(&["ship", "dev", "--poll-interval", "20ms"])

@@ -26,6 +26,21 @@ pub fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
+/// The entries of the layout's `index.json`, each as JSON text, sorted (a
+/// rewrite may reorder them).
+pub fn index_entries(dir: &Path) -> Vec<String> {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let mut all: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.to_string())
+        .collect();
+    all.sort();
+    all
+}
+
 /// Reads a blob and asserts it matches its digest.
 #[track_caller]
 pub fn blob(dir: &Path, digest: &str) -> Vec<u8> {
