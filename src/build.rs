@@ -2,6 +2,7 @@
 //! written to a destination. The only module that knows both the jar plan and
 //! the image core; it never knows where bytes go beyond [`crate::dest`].
 
+use crate::dest::attach::AttestationReport;
 use crate::dest::remote::{PushSummary, RegistryAccess};
 use crate::dest::{self, BaseImage, Location};
 use crate::error::{usage, usage_hint};
@@ -157,22 +158,6 @@ pub struct BuildReport {
     /// The SBOM and provenance attached as referrers (registry destinations).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attestations: Vec<AttestationReport>,
-}
-
-/// One referrer a build attached.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AttestationReport {
-    /// `sbom` or `provenance`.
-    pub kind: String,
-    /// The image manifest it describes.
-    pub subject: Digest,
-    /// The referrer manifest's digest.
-    pub digest: Digest,
-    /// `api`, `fallback-tag`, `already-there` or `refused`.
-    pub outcome: String,
-    /// Blobs uploaded for it (the document, the empty config once).
-    pub uploaded_blobs: usize,
 }
 
 /// The start-up archive of a [`BuildReport`].
@@ -478,30 +463,23 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
         // Uploading began with the streams, while the layers were written.
         push.seconds = upload_started.elapsed().as_secs_f64();
     }
-    let attestations = match (&options.to, &registries, &plan) {
-        (Location::Registry(target), Some(access), Some(plan)) if options.attestations.any() => {
-            attach(
-                options,
-                access,
-                target,
+    let attestations = match &plan {
+        Some(plan) if options.attestations.any() => {
+            let archive = trained.as_ref().map(|(_, a)| a);
+            let facts: Vec<_> = bases
+                .iter()
+                .map(|base| attestation_facts(options, base, plan, archive, &started_on))
+                .collect();
+            let platforms: Vec<String> = options.platforms.iter().map(|p| p.to_string()).collect();
+            crate::dest::attach::attach(
+                &options.to,
+                registries.as_ref(),
                 &publication,
-                &bases,
-                plan,
-                trained.as_ref().map(|(_, a)| a),
-                &started_on,
+                &facts,
+                &platforms,
+                options.attestations,
             )
             .await?
-        }
-        (Location::OciLayout { dir, .. }, _, Some(plan)) if options.attestations.any() => {
-            attach_to_layout(
-                options,
-                dir,
-                &publication,
-                &bases,
-                plan,
-                trained.as_ref().map(|(_, a)| a),
-                &started_on,
-            )?
         }
         _ => Vec::new(),
     };
@@ -518,100 +496,6 @@ pub async fn build(options: &BuildOptions, progress: &dyn PushProgress) -> Resul
         platform: options.platforms[i].to_string(),
     });
     Ok(report)
-}
-
-/// The SBOM and provenance of each platform's image, attached in `target`'s
-/// repository; a refusal is one warning line and the push stands.
-#[allow(clippy::too_many_arguments)]
-async fn attach(
-    options: &BuildOptions,
-    access: &RegistryAccess,
-    target: &crate::registry::ImageReference,
-    publication: &Publication,
-    bases: &[BaseImage],
-    plan: &JarPlan,
-    archive: Option<&TrainedArchive>,
-    started_on: &str,
-) -> Result<Vec<AttestationReport>> {
-    use crate::registry::referrers::ReferrerOutcome;
-    let platforms: Vec<String> = options.platforms.iter().map(|p| p.to_string()).collect();
-    let repository = format!("{}/{}", target.registry, target.repository);
-    let mut reports = Vec::new();
-    for (image, base) in publication.images().iter().zip(bases) {
-        let facts = attestation_facts(options, base, plan, archive, started_on);
-        let referrers = crate::attest::referrers_for(
-            image,
-            &repository,
-            &platforms,
-            options.attestations,
-            &facts,
-        )?;
-        for (referrer, pushed) in access.attach_referrers(target, &referrers).await? {
-            let kind = referrer
-                .descriptor
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(crate::attest::KIND_ANNOTATION))
-                .cloned()
-                .unwrap_or_default();
-            let outcome = match &pushed.outcome {
-                ReferrerOutcome::Api => "api",
-                ReferrerOutcome::FallbackTag { .. } => "fallback-tag",
-                ReferrerOutcome::AlreadyThere => "already-there",
-                ReferrerOutcome::Refused { reason } => {
-                    eprintln!(
-                        "hoist: warning: the {kind} of {} was not attached: {reason}",
-                        image.digest
-                    );
-                    "refused"
-                }
-            };
-            reports.push(AttestationReport {
-                kind,
-                subject: image.digest.clone(),
-                digest: referrer.digest.clone(),
-                outcome: outcome.to_string(),
-                uploaded_blobs: pushed.uploaded_blobs,
-            });
-        }
-    }
-    Ok(reports)
-}
-
-/// The SBOM and provenance of each platform's image, added to the layout
-/// at `dir` as untagged referrers in its `index.json`.
-fn attach_to_layout(
-    options: &BuildOptions,
-    dir: &Path,
-    publication: &Publication,
-    bases: &[BaseImage],
-    plan: &JarPlan,
-    archive: Option<&TrainedArchive>,
-    started_on: &str,
-) -> Result<Vec<AttestationReport>> {
-    let platforms: Vec<String> = options.platforms.iter().map(|p| p.to_string()).collect();
-    let name = format!("oci:{}", dir.display());
-    let mut reports = Vec::new();
-    for (image, base) in publication.images().iter().zip(bases) {
-        let facts = attestation_facts(options, base, plan, archive, started_on);
-        let referrers =
-            crate::attest::referrers_for(image, &name, &platforms, options.attestations, &facts)?;
-        let added = crate::dest::oci_layout::add_referrers(dir, &referrers)?;
-        for (referrer, added) in referrers.iter().zip(added) {
-            reports.push(AttestationReport {
-                kind: referrer
-                    .descriptor
-                    .annotation(crate::attest::KIND_ANNOTATION)
-                    .unwrap_or_default()
-                    .to_string(),
-                subject: image.digest.clone(),
-                digest: referrer.digest.clone(),
-                outcome: if added { "layout" } else { "already-there" }.to_string(),
-                uploaded_blobs: 0,
-            });
-        }
-    }
-    Ok(reports)
 }
 
 /// What the attestations of the image on `base` record.

@@ -6,6 +6,7 @@
 //! finished [`crate::image::assemble::Image`] to it. Writes are atomic: a
 //! layout's `index.json` and an archive file appear only when complete.
 
+pub(crate) mod attach;
 pub mod attached_sbom;
 pub(crate) mod carry_referrers;
 pub(crate) mod copy;
