@@ -281,6 +281,7 @@ moto). awsvpc task definitions need the service's networkConfiguration
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import datetime
 import hashlib
@@ -385,19 +386,46 @@ SSM_MISSING_REASON = (
 # ELB health checks (API_TargetHealth.html, API_DescribeTargetHealth.html).
 HEALTH_CODES_ENV = "HEALTH_CHECK_CODES"
 SIGTERM_EXIT_CODE = 143  # 128 + SIGTERM: the container was stopped
+# How long things take, on the emulator's clock ("Clock" in the docstring).
+# A task's start (API_Task.html: createdAt, pullStartedAt, pullStoppedAt,
+# startedAt): Fargate provisions it (attaches its ENI), pulls the images,
+# starts the containers; then the application starts up.
+PROVISION_SECONDS = 2
+PULL_ENV = "EMULATOR_PULL_SECONDS"
+PULL_DEFAULT_SECONDS = 3
+START_SECONDS = 1
+STARTUP_ENV = "EMULATOR_STARTUP_SECONDS"
+STARTUP_DEFAULT_SECONDS = 8
+# A task stopped without a load balancer: SIGTERM, the JVM shuts down.
+SIGTERM_SECONDS = 2
+# ELB User Guide, "Deregistration delay": the target group attribute
+# deregistration_delay.timeout_seconds (default 300).
+DEREGISTRATION_DELAY_ATTRIBUTE = "deregistration_delay.timeout_seconds"
+DEREGISTRATION_DELAY_DEFAULT = 300
+# One BAKE_TIME step stands for one minute.
+BAKE_STEP_SECONDS = 60
+# DeregisterTaskDefinition refused for these family:revision (comma-separated).
+DENY_DEREGISTER_ENV = "ECS_EMULATOR_DENY_DEREGISTER"
 
 
 class AccessDeniedException(JsonRESTError):
     """HTTP 400 AccessDeniedException, as IAM answers an action the policy
-    lacks (API_ListServiceDeployments.html, Errors)."""
+    lacks (API_ListServiceDeployments.html, Errors) or, `explicit`, one a
+    policy denies (IAM User Guide, troubleshoot_access-denied.html: "...
+    with an explicit deny in an identity-based policy")."""
 
     code = 400
 
-    def __init__(self, action: str, resource: str) -> None:
+    def __init__(self, action: str, resource: str, explicit: bool = False) -> None:
+        why = (
+            "with an explicit deny in an identity-based policy"
+            if explicit
+            else f"because no identity-based policy allows the ecs:{action} action"
+        )
         super().__init__(
             "AccessDeniedException",
             f"User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecs:{action} "
-            f"on resource: {resource} because no identity-based policy allows the ecs:{action} action",
+            f"on resource: {resource} {why}",
         )
         self.content_type = "application/x-amz-json-1.1"
 
@@ -425,7 +453,9 @@ class ThrottlingException(JsonRESTError):
 # --- deterministic ids and monotonic timestamps -----------------------------
 
 _counters: dict[str, int] = {}
-_last_time = [datetime.datetime(1970, 1, 1)]
+# The emulator's clock (see "Clock" in the module docstring): the last
+# moment it gave out, and how far it runs ahead of the wall clock.
+_clock = {"last": datetime.datetime(1970, 1, 1), "ahead": datetime.timedelta(0)}
 
 
 def _next(kind: str) -> int:
@@ -453,15 +483,43 @@ def _event_id() -> str:
     return _uuid("event")
 
 
-def _now() -> datetime.datetime:
-    """Wall-clock time (naive UTC, as moto uses), strictly increasing by at
-    least 1 ms per call so that ordering by createdAt is unambiguous."""
+def _wall() -> datetime.datetime:
+    """The wall clock (naive UTC, as moto uses), to the millisecond."""
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-    if now <= _last_time[0]:
-        now = _last_time[0] + datetime.timedelta(milliseconds=1)
-    _last_time[0] = now
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _now() -> datetime.datetime:
+    """The emulator's time: the wall clock plus however far `_advance` has
+    moved it ahead, strictly increasing by at least 1 ms per call so that
+    ordering by createdAt is unambiguous."""
+    now = _wall() + _clock["ahead"]
+    if now <= _clock["last"]:
+        now = _clock["last"] + datetime.timedelta(milliseconds=1)
+    _clock["last"] = now
     return now
+
+
+def _seconds(seconds: float) -> datetime.timedelta:
+    return datetime.timedelta(milliseconds=round(seconds * 1000))
+
+
+def _advance(seconds: float, since: datetime.datetime | None = None) -> datetime.datetime:
+    """Moves the clock forward by `seconds` modeled seconds at once (from
+    `since`, by default the last moment the clock gave) and returns that
+    moment, exactly: durations modeled this way pass instantly in wall
+    time. The clock never goes back: a moment already passed is returned
+    as it is and changes nothing. The next `_now()` is later."""
+    moment = (since if since is not None else _clock["last"]) + _seconds(seconds)
+    if moment > _clock["last"]:
+        _clock["last"] = moment
+        _clock["ahead"] = max(_clock["ahead"], moment - _wall())
+    return moment
+
+
+def _clock_time() -> datetime.datetime:
+    """The clock's present moment, without taking a new one."""
+    return max(_clock["last"], _wall() + _clock["ahead"])
 
 
 # --- per-service emulator state ---------------------------------------------
@@ -570,8 +628,13 @@ def _throttle_budget(td) -> int:
         return 0
 
 
-def _event(svc, message: str) -> None:
-    svc.events.insert(0, {"id": _event_id(), "createdAt": _now(), "message": message})
+def _event(svc, message: str, at: datetime.datetime | None = None) -> None:
+    """A service event, newest first, stamped now (or `at`, a moment the
+    clock already passed); never earlier than, nor equal to, the newest."""
+    moment = at if at is not None else _now()
+    if svc.events and moment <= svc.events[0]["createdAt"]:
+        moment = svc.events[0]["createdAt"] + datetime.timedelta(milliseconds=1)
+    svc.events.insert(0, {"id": _event_id(), "createdAt": moment, "message": message})
     del svc.events[MAX_EVENTS:]
 
 
@@ -619,8 +682,8 @@ def _recount(svc) -> None:
     svc.pending_count = sum(d["pendingCount"] for d in svc.deployments)
 
 
-def _touch(deployment: dict) -> None:
-    deployment["updatedAt"] = _now()
+def _touch(deployment: dict, at: datetime.datetime | None = None) -> None:
+    deployment["updatedAt"] = at if at is not None else _now()
 
 
 # --- service deployments ------------------------------------------------------
@@ -762,11 +825,26 @@ def _eni_attachment(backend, task, awsvpc: dict) -> list:
     ]
 
 
-def _start_task(backend, svc, deployment: dict, register: bool = True, health_codes: str | None = None):
-    """A RUNNING task of `deployment` (not yet counted), registered with the
-    service's target groups unless `register` is false (unhealthy there
-    with `health_codes`)."""
-    task = _make_task(
+def _env_seconds(td, name: str, default: float) -> float:
+    """The largest number of seconds a container of `td` gives in its
+    environment variable `name` (a number >= 0; anything else is ignored),
+    else `default`."""
+    found = []
+    for cdef in td.container_definitions:
+        value = _env_value(cdef, name)
+        try:
+            seconds = float(value) if value is not None else -1.0
+        except ValueError:
+            continue
+        if 0 <= seconds < 10**7:
+            found.append(seconds)
+    return max(found) if found else default
+
+
+def _service_task(backend, svc, deployment: dict, at: datetime.datetime | None = None):
+    """A new task of `deployment` (group "service:NAME", startedBy = the
+    deployment id), created now (or `at`) and not started yet."""
+    return _make_task(
         backend,
         svc.cluster_name,
         deployment["taskDefinition"],
@@ -775,14 +853,34 @@ def _start_task(backend, svc, deployment: dict, register: bool = True, health_co
         svc.platform_version,
         f"service:{svc.name}",
         deployment["id"],
+        at=at,
     )
-    if register:
+
+
+def _start_tasks(backend, svc, deployment: dict, count: int = 1, health_codes: str | None = None) -> list:
+    """`count` RUNNING tasks of `deployment` (not yet counted), started
+    together: created at one moment (the event "has started N tasks"), each
+    taken through its start on the clock (`_launch`), then registered with
+    the service's target groups at their startedAt (unhealthy there with
+    `health_codes`; the event "registered N targets in (target-group ARN)",
+    DevGuide service-load-balancing.html). The clock is left at the latest
+    startedAt; when they count as running is `_ready_at`'s answer."""
+    at = _now()
+    tasks = [_service_task(backend, svc, deployment, at) for _ in range(count)]
+    _event(svc, f"(service {svc.name}) has started {count} tasks: {_tasks_phrase([t.id for t in tasks])}.")
+    td = backend.describe_task_definition(deployment["taskDefinition"])
+    for task in tasks:
+        _launch(task, td)
+    for task in tasks:
         _register_targets(backend, svc, task, health_codes)
-    return task
+    _announce_registered(svc, tasks)
+    return tasks
 
 
-def _make_task(backend, cluster_name, td_arn, network, launch_type, platform_version, group, started_by):
-    """A RUNNING task of `td_arn` in `cluster_name`."""
+def _make_task(backend, cluster_name, td_arn, network, launch_type, platform_version, group, started_by,
+               at: datetime.datetime | None = None):
+    """A task of `td_arn` in `cluster_name`, created now (or `at`):
+    PROVISIONING, no other timestamp yet (`_launch` starts it)."""
     cluster = backend._get_cluster(cluster_name)
     td = backend.describe_task_definition(td_arn)
     net = copy.deepcopy(network) or None
@@ -814,15 +912,14 @@ def _make_task(backend, cluster_name, td_arn, network, launch_type, platform_ver
         task.attachments = _eni_attachment(backend, task, net["awsvpcConfiguration"])
     task.id = _task_id()
     task._transitions = []  # states change only through the emulator
-    task.status = "RUNNING"
+    task.status = "PROVISIONING"
     task.desired_status = "RUNNING"
-    now = _now()
-    task.created_at = now
-    task.pull_started_at = now
-    task.pull_stopped_at = now
-    task.started_at = now
-    task.connectivity = "CONNECTED"
-    task.connectivity_at = now
+    task.created_at = at if at is not None else _now()
+    task.pull_started_at = None
+    task.pull_stopped_at = None
+    task.started_at = None
+    task.connectivity = None
+    task.connectivity_at = None
     task.health_status = "UNKNOWN"
     task.availability_zone = f"{task.region_name}a"
     task.cpu = str(td.cpu) if td.cpu is not None else None
@@ -834,23 +931,64 @@ def _make_task(backend, cluster_name, td_arn, network, launch_type, platform_ver
     return task
 
 
-def _stop_task(task, stop_code: str, reason: str, exits: dict | None = None, ran: bool = True) -> None:
+def _launch(task, td, upto: str = "started") -> datetime.datetime:
+    """Takes `task` through its start on the clock (API_Task.html):
+    PROVISION_SECONDS of provisioning (Fargate attaches the ENI) →
+    pullStartedAt; the image pull, EMULATOR_PULL_SECONDS (the largest over
+    the containers, default 3) → pullStoppedAt; START_SECONDS to start the
+    containers → startedAt and connectivityAt, RUNNING. `upto` stops short
+    for a task that never starts: "provisioned" (its execution resources,
+    fetched next, are missing: no pullStartedAt), "pulling" (the pull fails
+    after as long as it would have taken: no pullStoppedAt), "pulled" (the
+    containers cannot be created: no startedAt). Each stamp is exact,
+    counted from createdAt; the clock is moved to the last one, which is
+    returned."""
+    moment = _advance(PROVISION_SECONDS, since=task.created_at)
+    if upto == "provisioned":
+        return moment
+    task.pull_started_at = moment
+    moment = _advance(_env_seconds(td, PULL_ENV, PULL_DEFAULT_SECONDS), since=moment)
+    if upto == "pulling":
+        return moment
+    task.pull_stopped_at = moment
+    if upto == "pulled":
+        return moment
+    moment = _advance(START_SECONDS, since=moment)
+    task.started_at = moment
+    task.connectivity = "CONNECTED"
+    task.connectivity_at = moment
+    task.status = "RUNNING"
+    return moment
+
+
+def _startup_seconds(td) -> float:
+    """EMULATOR_STARTUP_SECONDS of `td` (the largest; default 8): how long
+    the application takes to start once its container runs."""
+    return _env_seconds(td, STARTUP_ENV, STARTUP_DEFAULT_SECONDS)
+
+
+def _stop_task(task, stop_code: str, reason: str, exits: dict | None = None, ran: bool = True,
+               stopping_at: datetime.datetime | None = None, stopped_at: datetime.datetime | None = None) -> None:
     """STOPPED, deregistered from its target groups. `exits` maps container
     names to (exitCode, reason); the others exit 0. A task that never ran
-    (`ran` false) has no exit codes and no startedAt."""
+    (`ran` false) has no exit codes and no startedAt. stoppingAt is now
+    (or `stopping_at`), stoppedAt and executionStoppedAt `stopped_at`
+    (default: the same moment)."""
     _deregister_targets(task)
-    now = _now()
+    stopping = stopping_at if stopping_at is not None else _now()
+    stopped = stopped_at if stopped_at is not None else stopping
     task.status = "STOPPED"
     task.desired_status = "STOPPED"
     task.stop_code = stop_code
     task.stopped_reason = reason
-    task.stopping_at = now
-    task.execution_stopped_at = now
-    task.stopped_at = now
+    task.stopping_at = stopping
+    task.execution_stopped_at = stopped
+    task.stopped_at = stopped
     task.health_status = "UNKNOWN"
     task.version = 3
     if not ran:
         task.started_at = None
+        task.connectivity_at = None
     for c in task.containers:
         c.last_status = "STOPPED"
         code, why = (exits or {}).get(c.name, (0, None))
@@ -1030,19 +1168,26 @@ def _startup_lines(task, cdef: dict) -> list[tuple[int, str]]:
     return lines
 
 
-def _crash_lines(task, cdef: dict, crash) -> list[tuple[int, str]]:
-    """The log events (timestamp ms, message) of container `cdef`, which
-    crashes as `crash` says (or runs, if None, until the task stops)."""
-    if crash is not None and crash[2] is None:  # exec-format: the JVM never started
+def _first_lines(task, cdef: dict, crash) -> list[tuple[int, str]]:
+    """The log events (timestamp ms, message) container `cdef` writes as it
+    starts: the exec error alone (exec-format: the JVM never started), else
+    the start-up lines."""
+    if crash is not None and crash[2] is None:
         return [(_millis(_now()), EXEC_FORMAT_LINE)]
-    lines = _startup_lines(task, cdef)
-    if crash is None or crash[1] == OOM_REASON:
-        # Killed by the kernel for memory (SIGKILL, exit 137): no last
-        # words, the log just stops (DevGuide "Stopped task error codes",
-        # OutOfMemoryError: Container killed due to memory usage).
-        return lines
+    return _startup_lines(task, cdef)
+
+
+def _last_lines(crash) -> list[tuple[int, str]]:
+    """What it writes as it dies: nothing if it does not crash (it runs
+    until the task stops), nor when killed by the kernel for memory
+    (SIGKILL, exit 137: no last words, the log just stops; DevGuide
+    "Stopped task error codes", OutOfMemoryError: Container killed due to
+    memory usage), nor after an exec error; else "Application run failed"
+    and its CRASH_ON_START text."""
+    if crash is None or crash[2] is None or crash[1] == OOM_REASON:
+        return []
     moment = _now()
-    lines.append((_millis(moment), _spring_line(moment, "ERROR", "o.s.boot.SpringApplication", "Application run failed")))
+    lines = [(_millis(moment), _spring_line(moment, "ERROR", "o.s.boot.SpringApplication", "Application run failed"))]
     for text in crash[2]:
         lines.append((_millis(_now()), text))
     return lines
@@ -1073,10 +1218,14 @@ def _awslogs(task, cdef: dict):
 
 
 def _crash_task(backend, task, td) -> None:
-    """Stops `task`, whose containers crash on start (`_crash_of`), after
-    writing their awslogs output; or, when an awslogs group does not exist
-    (and awslogs-create-group is not "true"), stops it before it starts
-    (stopCode TaskFailedToStart, API_Task.html) with nothing written."""
+    """Starts `task` (created, not started), whose containers crash on
+    start (`_crash_of`), and stops it after writing their awslogs output;
+    or, when an awslogs group does not exist (and awslogs-create-group is
+    not "true"), stops it after its pull, before its containers are
+    created (stopCode TaskFailedToStart, API_Task.html; no startedAt) with
+    nothing written. On the clock: an exec error ends the task as it
+    starts; a JVM that crashes gets through its start-up lines and dies at
+    the end of its start-up (EMULATOR_STARTUP_SECONDS after startedAt)."""
     outputs = []
     for cdef in td.container_definitions:
         where = _awslogs(task, cdef)
@@ -1085,18 +1234,26 @@ def _crash_task(backend, task, td) -> None:
         logs, group, stream, create = where
         if group not in logs.groups:
             if not create:
+                _launch(task, td, "pulled")
                 _stop_task(task, "TaskFailedToStart", NO_LOG_GROUP_REASON, ran=False)
                 return
             logs.create_log_group(group, {})
         outputs.append((cdef, logs, group, stream))
+    started = _launch(task, td)
+    crashes = [_crash_of(cdef) for cdef in td.container_definitions]
+    events = {id(cdef): _first_lines(task, cdef, _crash_of(cdef)) for cdef, *_ in outputs}
+    exec_error = any(c is not None and c[2] is None for c in crashes)
+    _advance(0 if exec_error else _startup_seconds(td), since=started)
     for cdef, logs, group, stream in outputs:
+        events[id(cdef)] += _last_lines(_crash_of(cdef))
         if stream not in logs.groups[group].streams:
             logs.create_log_stream(group, stream)
-        events = _crash_lines(task, cdef, _crash_of(cdef))
-        logs.put_log_events(group, stream, [{"timestamp": t, "message": m} for t, m in events])
+        # Written into the group itself: CloudWatch Logs' own check (no
+        # event more than 2 hours after its now) is against the wall
+        # clock, and these are stamped on the emulator's clock.
+        logs.groups[group].put_log_events(stream, [{"timestamp": t, "message": m} for t, m in events[id(cdef)]])
     exits = {}
-    for cdef in td.container_definitions:
-        crash = _crash_of(cdef)
+    for cdef, crash in zip(td.container_definitions, crashes):
         if crash is not None:
             exits[cdef.get("name")] = (crash[0], crash[1])
     _stop_task(task, "EssentialContainerExited", "Essential container in task exited", exits=exits)
@@ -1109,6 +1266,10 @@ def _crash_task(backend, task, td) -> None:
 # = containerPort) and deregisters it when the task stops.
 
 _UNHEALTHY: dict[tuple[str, str], str] = {}  # (target group ARN, IP) -> HTTP codes answered
+# (target group ARN, IP) -> the moment its deregistration delay ends: a
+# target ECS deregistered that ELB still drains (ELB User Guide,
+# "Deregistration delay").
+_DRAINING: dict[tuple[str, str], datetime.datetime] = {}
 
 
 def _target_groups(svc) -> list[dict]:
@@ -1128,6 +1289,7 @@ def _target_group(task, arn: str):
 
 
 def _register_targets(backend, svc, task, health_codes: str | None) -> None:
+    """Registers `task` (started) with each target group of `svc`."""
     ip = _task_ip(task)
     task._targets = []
     if ip is None:
@@ -1145,10 +1307,27 @@ def _register_targets(backend, svc, task, health_codes: str | None) -> None:
             _UNHEALTHY.pop((group.arn, ip), None)
 
 
+def _announce_registered(svc, tasks: list) -> None:
+    """ECS's event for targets it registered (DevGuide
+    service-event-messages.html, service-load-balancing.html): "(service
+    NAME) registered N targets in (target-group ARN)", one per target
+    group, stamped when they were registered (the tasks' startedAt)."""
+    counts: dict[str, int] = {}
+    for task in tasks:
+        for arn, *_ in getattr(task, "_targets", None) or []:
+            counts[arn] = counts.get(arn, 0) + 1
+    if not counts:
+        return
+    at = max(t.started_at for t in tasks if getattr(t, "_targets", None))
+    for arn, n in counts.items():
+        _event(svc, f"(service {svc.name}) registered {n} targets in (target-group {arn})", at=at)
+
+
 def _deregister_targets(task) -> None:
     for arn, ip, port, _ in getattr(task, "_targets", None) or []:
         group = _target_group(task, arn)
         _UNHEALTHY.pop((arn, ip), None)
+        _DRAINING.pop((arn, ip), None)
         if group is not None and ip in group.targets:
             group.deregister([{"Id": ip, "Port": port}])
     task._targets = []
@@ -1158,13 +1337,26 @@ _orig_health_for = elbv2_models.FakeTargetGroup.health_for
 
 
 def health_for(self, target, ec2_backend):
-    """API_TargetHealth.html: a target whose health check path answers a
-    code the matcher does not accept is unhealthy, Reason
+    """API_TargetHealth.html: a target ECS deregistered is "draining",
+    Reason Target.DeregistrationInProgress, until its deregistration delay
+    has passed on the emulator's clock; a target whose health check path
+    answers a code the matcher does not accept is unhealthy, Reason
     Target.ResponseCodeMismatch; the rest is moto's (healthy when
     registered, unused / Target.NotRegistered after deregistration)."""
     with LOCK:
-        codes = _UNHEALTHY.get((self.arn, target.get("Id")))
+        key = (self.arn, target.get("Id"))
+        codes = _UNHEALTHY.get(key)
         registered = self.targets.get(target.get("Id"))
+        until = _DRAINING.get(key)
+        if until is not None and registered is not None and _clock_time() < until:
+            return elbv2_models.FakeHealthStatus(
+                registered["Id"],
+                registered["Port"],
+                self.health_check_port,
+                "draining",
+                "Target.DeregistrationInProgress",
+                "Target deregistration is in progress",
+            )
         if codes is not None and registered is not None:
             return elbv2_models.FakeHealthStatus(
                 registered["Id"],
@@ -1177,75 +1369,176 @@ def health_for(self, target, ec2_backend):
         return _orig_health_for(self, target, ec2_backend)
 
 
+def _task_groups(task) -> list:
+    """The target groups (moto's objects) `task` is registered with."""
+    groups = []
+    for arn, *_ in getattr(task, "_targets", None) or []:
+        group = _target_group(task, arn)
+        if group is not None:
+            groups.append(group)
+    return groups
+
+
+def _checks_seconds(task, threshold_field: str) -> float:
+    """How long the load balancer takes to decide about `task`'s targets
+    once the application answers: HealthCheckIntervalSeconds × the
+    threshold count (ELB User Guide, "Health checks for target groups";
+    DescribeTargetGroups answers both; moto's defaults when not set, 30 s
+    and 5 healthy / 2 unhealthy), the longest over its target groups."""
+    seconds = [int(g.health_check_interval_seconds) * int(getattr(g, threshold_field)) for g in _task_groups(task)]
+    return max(seconds, default=0)
+
+
+def _ready_at(task, td) -> datetime.datetime:
+    """When a started task counts as running: its application has started
+    (EMULATOR_STARTUP_SECONDS after startedAt) and, registered with target
+    groups, the load balancer has seen HealthyThresholdCount passing
+    checks, one per HealthCheckIntervalSeconds."""
+    return task.started_at + _seconds(_startup_seconds(td) + _checks_seconds(task, "healthy_threshold_count"))
+
+
+def _found_unhealthy_at(task, td) -> datetime.datetime:
+    """When the load balancer calls a target that answers HEALTH_CHECK_CODES
+    unhealthy: its start-up, then UnhealthyThresholdCount failed checks."""
+    return task.started_at + _seconds(_startup_seconds(td) + _checks_seconds(task, "unhealthy_threshold_count"))
+
+
+def _deregistration_delay(group) -> float:
+    """The target group attribute deregistration_delay.timeout_seconds
+    (DescribeTargetGroupAttributes, ModifyTargetGroupAttributes; default
+    300)."""
+    value = (getattr(group, "attributes", None) or {}).get(DEREGISTRATION_DELAY_ATTRIBUTE, DEREGISTRATION_DELAY_DEFAULT)
+    try:
+        return max(float(value), 0.0)
+    except (TypeError, ValueError):
+        return float(DEREGISTRATION_DELAY_DEFAULT)
+
+
+def _drain_tasks(svc, tasks: list, stop_code: str, reason: str) -> None:
+    """Stops running `tasks` together, as ECS does for tasks it replaces or
+    scales in (ELB User Guide, "Deregistration delay"; DevGuide
+    service-load-balancing.html). stoppingAt is now for all of them. A task
+    registered with target groups is deregistered from them at once: its
+    targets are draining (DescribeTargetHealth State draining, Reason
+    Target.DeregistrationInProgress) for the longest
+    deregistration_delay.timeout_seconds of its groups, then gone, and the
+    task is STOPPED with stoppedAt = stoppingAt + that delay (events "(service
+    NAME) has begun draining connections on N tasks." and "(service NAME)
+    deregistered N targets in (target-group ARN)" as it starts). A task
+    without targets stops SIGTERM_SECONDS after stoppingAt (the JVM answers
+    SIGTERM). They drain in parallel: the clock advances once, to the
+    latest stoppedAt, and "has stopped N running tasks" is stamped then."""
+    if not tasks:
+        return
+    stopping = _now()
+    ends = []
+    counts: dict[str, int] = {}
+    for task in tasks:
+        groups = _task_groups(task)
+        if groups:
+            until = stopping + _seconds(max(_deregistration_delay(g) for g in groups))
+            for arn, ip, *_ in task._targets:
+                _DRAINING[(arn, ip)] = until
+                counts[arn] = counts.get(arn, 0) + 1
+        else:
+            until = stopping + _seconds(SIGTERM_SECONDS)
+        task.desired_status = "STOPPED"
+        task.stopping_at = stopping
+        ends.append(until)
+    draining = sum(1 for task in tasks if _task_groups(task))
+    if draining:
+        _event(svc, f"(service {svc.name}) has begun draining connections on {draining} tasks.")
+        for arn, n in counts.items():
+            _event(svc, f"(service {svc.name}) deregistered {n} targets in (target-group {arn})")
+    _advance(0, since=max(ends))
+    for task, until in zip(tasks, ends):
+        _stop_task(task, stop_code, reason, stopping_at=stopping, stopped_at=until)
+    _event(svc, f"(service {svc.name}) has stopped {len(tasks)} running tasks: {_tasks_phrase([t.id for t in tasks])}.")
+
+
 def _task(backend, svc, arn: str):
     return backend.tasks.get(svc.cluster_name, {}).get(arn)
 
 
 def _drain_one(backend, svc, primary: dict, limit: int | None = 1) -> None:
     """Stops up to `limit` (None: all) running tasks of the non-PRIMARY
-    deployments, oldest deployment first, with one event."""
+    deployments, oldest deployment first, draining them together
+    (`_drain_tasks`)."""
     state = _emu(svc)
-    stopped = []
+    tasks, touched = [], []
     for deployment in reversed(svc.deployments[1:]):
         meta = state["meta"].get(deployment["id"])
-        while deployment["runningCount"] > 0 and (limit is None or len(stopped) < limit):
+        while deployment["runningCount"] > 0 and (limit is None or len(tasks) < limit):
             arn = meta["tasks"].pop(0) if meta and meta["tasks"] else None
-            if arn:
-                task = _task(backend, svc, arn)
-                if task is not None:
-                    _stop_task(
-                        task,
-                        "ServiceSchedulerInitiated",
-                        f"Scaling activity initiated by (deployment {primary['id']})",
-                    )
-                    stopped.append(task.id)
+            task = _task(backend, svc, arn) if arn else None
+            if task is not None and task.status != "STOPPED":
+                tasks.append(task)
             deployment["runningCount"] -= 1
-            _touch(deployment)
-    if stopped:
-        _event(
-            svc,
-            f"(service {svc.name}) has stopped {len(stopped)} running tasks: {_tasks_phrase(stopped)}.",
-        )
+            touched.append(deployment)
+    _drain_tasks(svc, tasks, "ServiceSchedulerInitiated", f"Scaling activity initiated by (deployment {primary['id']})")
+    for deployment in touched:
+        _touch(deployment)
+
+
+def _announced_task(backend, svc, deployment: dict):
+    """A new task of `deployment`, created now, with its "has started 1
+    tasks" event."""
+    task = _service_task(backend, svc, deployment)
+    _event(svc, f"(service {svc.name}) has started 1 tasks: {_tasks_phrase([task.id])}.")
+    return task
+
+
+def _failed_task(backend, svc, deployment: dict, td, reason: str, container_reasons: dict | None = None):
+    """A new task of `deployment` that never starts (`_fail_to_start`): it
+    fails after its provisioning (its secrets are fetched first), or, for
+    a pull that fails (`container_reasons`), after its pull time."""
+    task = _announced_task(backend, svc, deployment)
+    _launch(task, td, "pulling" if container_reasons else "provisioned")
+    _fail_to_start(task, reason, container_reasons)
+    return task
 
 
 def _scale_primary(backend, svc, primary: dict) -> None:
-    """Brings a COMPLETED PRIMARY to its desiredCount at once."""
+    """Brings a COMPLETED PRIMARY to its desiredCount at once: the missing
+    tasks start together (counted once ready, `_ready_at`: the clock moves
+    there), extra ones drain together (`_drain_tasks`)."""
     meta = _emu(svc)["meta"].setdefault(primary["id"], {"mode": "normal", "rollback": False, "tasks": []})
-    started, stopped = [], []
-    reason = None
-    if primary["runningCount"] < primary["desiredCount"]:
-        reason = _secrets_failure(backend, backend.describe_task_definition(primary["taskDefinition"]))
+    td = backend.describe_task_definition(primary["taskDefinition"])
+    missing = primary["desiredCount"] - primary["runningCount"]
+    reason = _secrets_failure(backend, td) if missing > 0 else None
     if reason is not None:
         # A scale-out whose tasks cannot get their secrets: each fails to
         # start (failedTasks), the rest stays pending; nothing retries.
-        for _ in range(primary["desiredCount"] - primary["runningCount"]):
-            task = _start_task(backend, svc, primary, register=False)
+        at = _now()
+        tasks = [_service_task(backend, svc, primary, at) for _ in range(missing)]
+        _event(svc, f"(service {svc.name}) has started {missing} tasks: {_tasks_phrase([t.id for t in tasks])}.")
+        for task in tasks:
+            _launch(task, td, "provisioned")
             _fail_to_start(task, reason)
             primary["failedTasks"] += 1
-            started.append(task.id)
-        primary["pendingCount"] = primary["desiredCount"] - primary["runningCount"]
+        primary["pendingCount"] = missing
         _touch(primary)
-        _event(svc, f"(service {svc.name}) has started {len(started)} tasks: {_tasks_phrase(started)}.")
         return
-    while primary["runningCount"] < primary["desiredCount"]:
-        task = _start_task(backend, svc, primary)
-        meta["tasks"].append(task.task_arn)
-        primary["runningCount"] += 1
-        started.append(task.id)
+    changed = False
+    if missing > 0:
+        tasks = _start_tasks(backend, svc, primary, missing)
+        meta["tasks"].extend(t.task_arn for t in tasks)
+        primary["runningCount"] += missing
+        _advance(0, since=max(_ready_at(t, td) for t in tasks))
+        changed = True
+    extra = []
     while primary["runningCount"] > primary["desiredCount"]:
         arn = meta["tasks"].pop() if meta["tasks"] else None
         task = _task(backend, svc, arn) if arn else None
-        if task is not None:
-            _stop_task(task, "ServiceSchedulerInitiated", f"Scaling activity initiated by (service {svc.name})")
-            stopped.append(task.id)
+        if task is not None and task.status != "STOPPED":
+            extra.append(task)
         primary["runningCount"] -= 1
+    if extra:
+        _drain_tasks(svc, extra, "ServiceSchedulerInitiated", f"Scaling activity initiated by (service {svc.name})")
+        changed = True
     primary["pendingCount"] = 0
     _touch(primary)
-    if started:
-        _event(svc, f"(service {svc.name}) has started {len(started)} tasks: {_tasks_phrase(started)}.")
-    if stopped:
-        _event(svc, f"(service {svc.name}) has stopped {len(stopped)} running tasks: {_tasks_phrase(stopped)}.")
-    if started or stopped:
+    if changed:
         _event(svc, f"(service {svc.name}) has reached a steady state.")
 
 
@@ -1282,11 +1575,11 @@ def _step(backend, svc) -> None:
 
     if meta["mode"] == "fail":
         td = backend.describe_task_definition(primary["taskDefinition"])
-        task = _start_task(backend, svc, primary, register=False)
         failure = _start_failure(backend, td)
         if failure is not None:
-            _fail_to_start(task, *failure)
+            task = _failed_task(backend, svc, primary, td, *failure)
         else:
+            task = _announced_task(backend, svc, primary)
             _crash_task(backend, task, td)
         _count_failed_start(backend, svc, primary, meta, record, task)
         return
@@ -1297,20 +1590,23 @@ def _step(backend, svc) -> None:
     blue_green = _strategy(svc) != "ROLLING" and not meta["rollback"] and not meta.get("initial")
     target = max(desired - 1, 0) if meta["mode"] == "never" else desired
     if primary["runningCount"] < target:
-        reason = _secrets_failure(backend, backend.describe_task_definition(primary["taskDefinition"]))
+        td = backend.describe_task_definition(primary["taskDefinition"])
+        reason = _secrets_failure(backend, td)
         if reason is not None:
             # The task never starts: nothing registered, nothing drained.
-            task = _start_task(backend, svc, primary, register=False)
-            _fail_to_start(task, reason)
+            task = _failed_task(backend, svc, primary, td, reason)
             _count_failed_start(backend, svc, primary, meta, record, task)
             return
-        task = _start_task(backend, svc, primary)
+        (task,) = _start_tasks(backend, svc, primary)
         meta["tasks"].append(task.task_arn)
+        # It counts once ready (healthy in its target groups): the step
+        # takes the clock there; what follows in the step (the old task it
+        # replaces draining) comes after.
+        ready = _advance(0, since=_ready_at(task, td))
         primary["runningCount"] += 1
         primary["pendingCount"] = desired - primary["runningCount"]
-        _touch(primary)
+        _touch(primary, at=ready)
         _sd_counts(record, primary)
-        _event(svc, f"(service {svc.name}) has started 1 tasks: {_tasks_phrase([task.id])}.")
         if not blue_green:  # blue/green keeps blue at full size until traffic moved
             _drain_one(backend, svc, primary, 1)
         _recount(svc)
@@ -1329,22 +1625,20 @@ def _step(backend, svc) -> None:
 
 def _count_failed_start(backend, svc, primary: dict, meta: dict, record: dict | None, task) -> None:
     """`task` of `primary` stopped as soon as it was started (a crash, or
-    it never started): failedTasks + 1, the "has started" event, and the
-    circuit breaker."""
+    it never started): failedTasks + 1, and the circuit breaker."""
     primary["failedTasks"] += 1
     _counted_start(backend, svc, primary, meta, record, task)
 
 
 def _counted_start(backend, svc, primary: dict, meta: dict, record: dict | None, task) -> None:
-    """After `task` of `primary` started (and maybe failed at once): the
-    counts, the service deployment's, the "has started" event, and the
-    circuit breaker."""
+    """After `task` of `primary` started (and maybe failed at once; its "has
+    started" event was written when it was created): the counts, the
+    service deployment's, and the circuit breaker."""
     primary["pendingCount"] = max(primary["desiredCount"] - primary["runningCount"], 0)
     _touch(primary)
     _sd_counts(record, primary)
     if record is not None:
         record["deploymentCircuitBreaker"]["failureCount"] = primary["failedTasks"]
-    _event(svc, f"(service {svc.name}) has started 1 tasks: {_tasks_phrase([task.id])}.")
     _maybe_trip(backend, svc, primary, meta)
     _recount(svc)
 
@@ -1391,15 +1685,17 @@ def _step_unhealthy(backend, svc, primary: dict, meta: dict, record: dict | None
             _stop_task(task, "ServiceSchedulerInitiated", "Task failed ELB health checks")
         _event(svc, f"(service {svc.name}) has stopped 1 running tasks: {_tasks_phrase([task.id])}.")
         primary["failedTasks"] += 1
-    reason = _secrets_failure(backend, backend.describe_task_definition(primary["taskDefinition"]))
+    td = backend.describe_task_definition(primary["taskDefinition"])
+    reason = _secrets_failure(backend, td)
     if reason is not None:
         # It never starts, so it is never registered (nor found unhealthy).
-        task = _start_task(backend, svc, primary, register=False)
-        _fail_to_start(task, reason)
+        task = _failed_task(backend, svc, primary, td, reason)
         _count_failed_start(backend, svc, primary, meta, record, task)
         return
-    task = _start_task(backend, svc, primary, health_codes=codes)
+    (task,) = _start_tasks(backend, svc, primary, health_codes=codes)
     meta["tasks"].append(task.task_arn)
+    # The step ends when the load balancer has called it unhealthy.
+    _advance(0, since=_found_unhealthy_at(task, td))
     primary["runningCount"] += 1
     _counted_start(backend, svc, primary, meta, record, task)
 
@@ -1457,6 +1753,8 @@ def _step_blue_green_tail(backend, svc, primary: dict, meta: dict) -> None:
         _sd_update(record, lifecycleStage="BAKE_TIME")
         if meta["bake_left"] > 0:
             meta["bake_left"] -= 1
+            # One DescribeServices call stands for one minute of bake time.
+            _advance(BAKE_STEP_SECONDS)
             return
         meta["phase"] = "cleanup"
         return
@@ -1795,6 +2093,23 @@ def response_stop_service_deployment(self):
         return ecs_responses.ActionResult({"serviceDeploymentArn": arn})
 
 
+_orig_response_list_tasks = ecs_responses.EC2ContainerServiceResponse.list_tasks
+
+
+def response_list_tasks(self):
+    """API_ListTasks.html, startedBy: "When you specify startedBy as the
+    filter, it must be the only filter that you use"; ECS answers
+    InvalidParameterException "cannot specify startedBy with other
+    arguments" (as reported in aws/aws-sdk-go-v2#1893, with family and
+    launchType). desiredStatus is accepted with it here (listing a
+    deployment's STOPPED tasks), the other filters are refused."""
+    if self._get_param("startedBy"):
+        for name in ("containerInstance", "family", "serviceName", "launchType"):
+            if self._get_param(name):
+                raise InvalidParameterException("cannot specify startedBy with other arguments")
+    return _orig_response_list_tasks(self)
+
+
 def list_tasks(
     self,
     cluster_str=None,
@@ -1855,6 +2170,7 @@ def run_task(
             )
         container_overrides = (overrides or {}).get("containerOverrides") or []
         tasks = []
+        at = _now()  # started together
         for _ in range(max(int(count or 1), 1)):
             task = _make_task(
                 self,
@@ -1865,7 +2181,9 @@ def run_task(
                 platform_version,
                 group or f"family:{td.family}",
                 started_by or "",
+                at=at,
             )
+            _launch(task, td)
             watched = container_overrides[0].get("name") if container_overrides else td.container_definitions[0]["name"]
             command = container_overrides[0].get("command") if container_overrides else None
             command = command or td.container_definitions[0].get("command") or []
@@ -1908,13 +2226,29 @@ def _describe_tasks_locked(self, cluster_str, tasks):
 
 _REGISTERED: dict[str, dict] = {}
 _orig_response_register = ecs_responses.EC2ContainerServiceResponse.register_task_definition
+_orig_response_describe_td = ecs_responses.EC2ContainerServiceResponse.describe_task_definition
+_orig_register_td = EcsBackend.register_task_definition
+REGISTERED_BY = "arn:aws:iam::123456789012:user/ci"
+
+
+def register_task_definition(self, *args, **kwargs):
+    """moto's registration, stamped: registeredAt (API_TaskDefinition.html)
+    on the emulator's clock, registeredBy."""
+    with LOCK:
+        td = _orig_register_td(self, *args, **kwargs)
+        td.registered_at = _now()
+        td.registered_by = REGISTERED_BY
+        return td
 
 
 def response_register_task_definition(self):
+    """API_RegisterTaskDefinition.html: the answer carries the task
+    definition and, top-level, its `tags` (moto's leaves them out)."""
     with LOCK:
         raw = json.loads(self.body or "{}")
         result = _orig_response_register(self)
         td = result.result["taskDefinition"]
+        result.result["tags"] = list(td.tags or [])
         raw.pop("tags", None)
         _REGISTERED[td.arn] = raw
         # One line per registration on stderr, for tests that check what
@@ -1923,33 +2257,125 @@ def response_register_task_definition(self):
         return result
 
 
+def _epoch_seconds(moment: datetime.datetime) -> float:
+    return (moment - datetime.datetime(1970, 1, 1)).total_seconds()
+
+
+def _td_body(td) -> dict | None:
+    """`td` as DescribeTaskDefinition answers it: as registered, plus the
+    read-only fields (deregisteredAt once deregistered); None for one not
+    registered through the API (moto's own answer then)."""
+    raw = _REGISTERED.get(td.arn)
+    if raw is None:
+        return None
+    body = copy.deepcopy(raw)
+    body.update(
+        {
+            "taskDefinitionArn": td.arn,
+            "revision": td.revision,
+            "status": getattr(td, "status", "ACTIVE"),
+            "requiresAttributes": [{"name": "com.amazonaws.ecs.capability.task-iam-role"}],
+            "compatibilities": td.compatibilities,
+            "registeredAt": _epoch_seconds(getattr(td, "registered_at", None) or _now()),
+            "registeredBy": REGISTERED_BY,
+        }
+    )
+    if getattr(td, "deregistered_at", None) is not None:
+        body["deregisteredAt"] = _epoch_seconds(td.deregistered_at)
+    return body
+
+
 def response_describe_task_definition(self):
+    """API_DescribeTaskDefinition.html; include ["TAGS"] adds the
+    top-level `tags`."""
     with LOCK:
         name = self._get_param("taskDefinition")
         td = self.ecs_backend.describe_task_definition(name)
-        raw = _REGISTERED.get(td.arn)
-        if raw is None:
+        body = _td_body(td)
+        if body is None:
             return _orig_response_describe_td(self)
-        body = copy.deepcopy(raw)
-        body.update(
-            {
-                "taskDefinitionArn": td.arn,
-                "revision": td.revision,
-                "status": getattr(td, "status", "ACTIVE"),
-                "requiresAttributes": [{"name": "com.amazonaws.ecs.capability.task-iam-role"}],
-                "compatibilities": td.compatibilities,
-                "registeredAt": _REGISTERED_AT.setdefault(td.arn, _now().replace(tzinfo=datetime.timezone.utc).timestamp()),
-                "registeredBy": "arn:aws:iam::123456789012:user/ci",
-            }
-        )
         answer = {"taskDefinition": body}
         if "TAGS" in (self._get_param("include") or []):
             answer["tags"] = self.ecs_backend.list_tags_for_resource(td.arn)
         return json.dumps(answer)
 
 
-_REGISTERED_AT: dict[str, float] = {}
-_orig_response_describe_td = ecs_responses.EC2ContainerServiceResponse.describe_task_definition
+def _denied_deregistrations() -> set[str]:
+    return {item.strip() for item in os.environ.get(DENY_DEREGISTER_ENV, "").split(",") if item.strip()}
+
+
+def response_deregister_task_definition(self):
+    """API_DeregisterTaskDefinition.html: the revision becomes INACTIVE and
+    gets its deregisteredAt (the first time). A family:revision listed in
+    ECS_EMULATOR_DENY_DEREGISTER is refused with HTTP 400
+    AccessDeniedException, as IAM refuses an action a policy denies
+    explicitly."""
+    with LOCK:
+        name = str(self._get_param("taskDefinition") or "")
+        revision = name.rsplit("/", 1)[-1]
+        if revision in _denied_deregistrations():
+            backend = self.ecs_backend
+            arn = name if name.startswith("arn:") else (
+                f"arn:aws:ecs:{backend.region_name}:{backend.account_id}:task-definition/{revision}")
+            raise AccessDeniedException("DeregisterTaskDefinition", arn, explicit=True)
+        td = self.ecs_backend.deregister_task_definition(name)
+        if getattr(td, "deregistered_at", None) is None:
+            td.deregistered_at = _now()
+        body = _td_body(td)
+        if body is None:
+            return ecs_responses.ActionResult({"taskDefinition": td})
+        return json.dumps({"taskDefinition": body})
+
+
+def _page_token(family: str, revision: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([family, revision]).encode()).decode()
+
+
+def _page_after(token: str) -> tuple[str, int]:
+    try:
+        family, revision = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return str(family), int(revision)
+    except Exception:  # noqa: BLE001 - anything not ours
+        raise InvalidParameterException("Invalid nextToken.") from None
+
+
+def response_list_task_definitions(self):
+    """API_ListTaskDefinitions.html: familyPrefix (the full family name, as
+    that page says), status (default ACTIVE), sort ASC (default:
+    lexicographically by family, then by revision, newest last) or DESC
+    (both reversed), at most maxResults (1-100, default 100) per page with
+    a nextToken while more remain (moto: exact family and status only, in
+    registration order, one page)."""
+    with LOCK:
+        family = self._get_param("familyPrefix") or None
+        status = self._get_param("status") or "ACTIVE"
+        order = self._get_param("sort") or "ASC"
+        limit = self._get_param("maxResults")
+        token = self._get_param("nextToken")
+        if order not in ("ASC", "DESC"):
+            raise InvalidParameterException(f"Invalid sort order: {order}.")
+        if status not in ("ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"):
+            raise InvalidParameterException(f"Invalid status: {status}.")
+        limit = 100 if limit is None else int(limit)
+        if not 1 <= limit <= 100:
+            raise InvalidParameterException("maxResults must be between 1 and 100.")
+        keys = sorted(
+            (name, revision)
+            for name, revisions in self.ecs_backend.task_definitions.items()
+            if family is None or name == family
+            for revision, td in revisions.items()
+            if getattr(td, "status", "ACTIVE") == status
+        )
+        if order == "DESC":
+            keys.reverse()
+        if token:
+            after = _page_after(token)
+            keys = [k for k in keys if (k > after if order == "ASC" else k < after)]
+        page = keys[:limit]
+        answer = {"taskDefinitionArns": [self.ecs_backend.task_definitions[f][r].arn for f, r in page]}
+        if len(keys) > limit:
+            answer["nextToken"] = _page_token(*page[-1])
+        return ecs_responses.ActionResult(answer)
 
 
 def response_create_service(self):
@@ -1998,6 +2424,10 @@ def install() -> None:
     ecs_responses.EC2ContainerServiceResponse.create_service = response_create_service
     responses.register_task_definition = response_register_task_definition
     responses.describe_task_definition = response_describe_task_definition
+    responses.deregister_task_definition = response_deregister_task_definition
+    responses.list_task_definitions = response_list_task_definitions
+    responses.list_tasks = response_list_tasks
+    EcsBackend.register_task_definition = register_task_definition
 
 
 def main(argv: list[str] | None = None) -> None:

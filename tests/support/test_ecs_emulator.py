@@ -115,8 +115,8 @@ class Server:
         raise RuntimeError("server did not start listening within 30 s")
 
     @classmethod
-    def patched(cls) -> "Server":
-        return cls(["-c", PATCHED, str(HERE)])
+    def patched(cls, env: dict[str, str] | None = None) -> "Server":
+        return cls(["-c", PATCHED, str(HERE)], env)
 
     @classmethod
     def plain(cls) -> "Server":
@@ -318,13 +318,16 @@ class EcsEmulatorTest(unittest.TestCase):
     # --- helpers ---
 
     def register(self, image: str | None = None, env: dict | None = None, log_options: dict | None = None,
-                 secrets: dict | None = None) -> str:
+                 secrets: dict | None = None, other_env: dict | None = None) -> str:
         """A new revision of plog-api: plog-back with `image`, extra
         environment `env`, awslogs options updated by `log_options`, and
-        `secrets` (name -> valueFrom) replacing or added to its secrets."""
+        `secrets` (name -> valueFrom) replacing or added to its secrets;
+        the other containers with extra environment `other_env`."""
         td = self.ecs.describe_task_definition(taskDefinition=self.seeded["task_definition_arn"])["taskDefinition"]
         for c in td["containerDefinitions"]:
             if c["name"] != "plog-back":
+                for name, value in (other_env or {}).items():
+                    c.setdefault("environment", []).append({"name": name, "value": value})
                 continue
             if image:
                 c["image"] = image
@@ -781,6 +784,355 @@ class EcsEmulatorTest(unittest.TestCase):
         self.ecs.update_service(cluster=CLUSTER, service="no-lb", taskDefinition=self.register(env={"HEALTH_CHECK_CODES": "404"}))
         states = [self.step("no-lb")["deployments"][0].get("rolloutState") for _ in range(3)]
         self.assertEqual(states[-1], "COMPLETED")
+
+
+    # --- the time a rollout takes, on the emulator's clock ---
+
+    @staticmethod
+    def seconds(start, end) -> float:
+        """Seconds from one timestamp boto3 parsed to another."""
+        return (end - start).total_seconds()
+
+    def assert_started_in(self, task: dict, pull: float) -> None:
+        """API_Task.html stamps of a task that started: 2 s of provisioning,
+        `pull` seconds of image pull, 1 s to start; connected as it started."""
+        self.assertEqual(task["lastStatus"], "RUNNING" if task["desiredStatus"] == "RUNNING" else "STOPPED")
+        self.assertEqual(self.seconds(task["createdAt"], task["pullStartedAt"]), 2)
+        self.assertEqual(self.seconds(task["pullStartedAt"], task["pullStoppedAt"]), pull)
+        self.assertEqual(self.seconds(task["pullStoppedAt"], task["startedAt"]), 1)
+        self.assertEqual(task["connectivityAt"], task["startedAt"])
+
+    def test_a_load_balanced_rollout_takes_its_time(self):
+        """Health check every 10 s, 3 to be healthy, a 30 s deregistration
+        delay, a 7 s pull and a 12 s start-up: each new task counts 42 s
+        after it started, each old one drains for 30 s, and no test waits."""
+        wall = time.monotonic()
+        tg = self.lb_service("lb-clock")
+        self.elb.modify_target_group(TargetGroupArn=tg, HealthCheckIntervalSeconds=10, HealthyThresholdCount=3)
+        self.elb.modify_target_group_attributes(
+            TargetGroupArn=tg, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}])
+        group = self.elb.describe_target_groups(TargetGroupArns=[tg])["TargetGroups"][0]
+        self.assertEqual((group["HealthCheckIntervalSeconds"], group["HealthyThresholdCount"]), (10, 3))
+        attributes = self.elb.describe_target_group_attributes(TargetGroupArn=tg)["Attributes"]
+        self.assertIn({"Key": "deregistration_delay.timeout_seconds", "Value": "30"}, attributes)
+        created = self.step("lb-clock")
+        (old_deployment,) = created["deployments"]
+        old = self.tasks("lb-clock", "RUNNING")
+        for task in old:
+            self.assert_started_in(task, 3)  # CreateService's: the default pull
+        # Registered as they started, together (the default health check:
+        # 30 s x 5 after an 8 s start-up before the service was steady).
+        messages = {e["message"]: e["createdAt"] for e in created["events"]}
+        self.assertEqual(messages[f"(service lb-clock) registered 2 targets in (target-group {tg})"], old[0]["startedAt"])
+        self.assertGreaterEqual(self.seconds(old[0]["startedAt"], old_deployment["updatedAt"]), 8 + 150)
+
+        td = self.register(env={"EMULATOR_PULL_SECONDS": "7", "EMULATOR_STARTUP_SECONDS": "12"})
+        self.ecs.update_service(cluster=CLUSTER, service="lb-clock", taskDefinition=td)
+        svc = self.step("lb-clock")
+        primary = svc["deployments"][0]
+        (first,) = [t for t in self.tasks("lb-clock", "RUNNING") if t["taskDefinitionArn"] == td]
+        self.assertGreaterEqual(self.seconds(primary["createdAt"], first["createdAt"]), 0)
+        # It counted once healthy: the step took the deployment there.
+        self.assertEqual(self.seconds(first["startedAt"], primary["updatedAt"]), 12 + 10 * 3)
+        self.assertEqual(primary["runningCount"], 1)
+        svc = self.complete("lb-clock")
+        done = svc["deployments"][0]
+        self.assertEqual(done["id"], primary["id"])
+
+        new = self.tasks("lb-clock", "RUNNING")
+        self.assertEqual({t["taskDefinitionArn"] for t in new}, {td})
+        for task in new:
+            self.assert_started_in(task, 7)
+            self.assertEqual(task["startedBy"], primary["id"])
+        last = max(t["startedAt"] for t in new)
+        # The last new task healthy 42 s after it started, then the last
+        # old one drained for 30 s, then the deployment completed.
+        self.assertGreaterEqual(self.seconds(last, done["updatedAt"]), 12 + 30 + 30)
+
+        # ListTasks startedBy (API_ListTasks.html): a deployment's tasks,
+        # running or, with desiredStatus STOPPED, stopped.
+        running = self.ecs.list_tasks(cluster=CLUSTER, startedBy=primary["id"])["taskArns"]
+        self.assertEqual(sorted(running), sorted(t["taskArn"] for t in new))
+        stopped_arns = self.ecs.list_tasks(cluster=CLUSTER, startedBy=old_deployment["id"], desiredStatus="STOPPED")["taskArns"]
+        self.assertEqual(sorted(stopped_arns), sorted(t["taskArn"] for t in old))
+        self.assertEqual(self.ecs.list_tasks(cluster=CLUSTER, startedBy=old_deployment["id"])["taskArns"], [])
+        stopped = self.ecs.describe_tasks(cluster=CLUSTER, tasks=stopped_arns)["tasks"]
+        messages = {e["message"]: e["createdAt"] for e in svc["events"]}
+        for task in stopped:
+            self.assertEqual((task["lastStatus"], task["stopCode"]), ("STOPPED", "ServiceSchedulerInitiated"))
+            self.assertEqual(self.seconds(task["stoppingAt"], task["stoppedAt"]), 30, "the deregistration delay")
+            self.assertEqual(task["executionStoppedAt"], task["stoppedAt"])
+            task_id = task["taskArn"].rsplit("/", 1)[-1]
+            self.assertGreaterEqual(messages[f"(service lb-clock) has stopped 1 running tasks: (task {task_id})."],
+                                    task["stoppedAt"])
+        for task in new:
+            # Each new task registered as it started, the old ones drained after.
+            self.assertEqual(sum(1 for e in svc["events"] if e["createdAt"] == task["startedAt"]
+                                 and e["message"] == f"(service lb-clock) registered 1 targets in (target-group {tg})"), 1)
+        drains = [e for e in svc["events"] if e["message"] == "(service lb-clock) has begun draining connections on 1 tasks."]
+        self.assertEqual(len(drains), 2)
+        self.assertEqual(sum(1 for e in svc["events"]
+                             if e["message"] == f"(service lb-clock) deregistered 1 targets in (target-group {tg})"), 2)
+        stamps = [e["createdAt"] for e in svc["events"]]
+        self.assertEqual(stamps, sorted(set(stamps), reverse=True), "newest first, strictly")
+        for ip, d in self.health(tg, [self.ip(t) for t in stopped]).items():
+            self.assertEqual(d["TargetHealth"]["State"], "unused", ip)
+
+        # The service deployment, on the same clock (API_ServiceDeployment.html).
+        record = self.server_deployment("lb-clock")
+        self.assertEqual(record["status"], "SUCCESSFUL")
+        self.assertEqual(record["startedAt"], record["createdAt"])
+        self.assertLessEqual(record["createdAt"], first["createdAt"])
+        self.assertGreaterEqual(record["finishedAt"], done["updatedAt"])
+        self.assertGreaterEqual(record["updatedAt"], record["finishedAt"])
+        # Minutes of modeled time, seconds of wall time.
+        self.assertLess(time.monotonic() - wall, 60)
+        self.assertGreater(self.seconds(created["createdAt"], done["updatedAt"]), 300)
+
+    def server_deployment(self, name: str) -> dict:
+        """The newest service deployment of `name`."""
+        briefs = self.ecs.list_service_deployments(cluster=CLUSTER, service=name)["serviceDeployments"]
+        arn = max(briefs, key=lambda b: b["createdAt"])["serviceDeploymentArn"]
+        return self.ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]
+
+    def test_a_rollout_without_a_load_balancer_takes_its_time(self):
+        """The largest value over the containers counts; a task counts once
+        its application started; an old task stops 2 s after SIGTERM."""
+        self.service("clock")
+        td = self.register(env={"EMULATOR_PULL_SECONDS": "5", "EMULATOR_STARTUP_SECONDS": "soon"},
+                           other_env={"EMULATOR_PULL_SECONDS": "9", "EMULATOR_STARTUP_SECONDS": "4"})
+        self.ecs.update_service(cluster=CLUSTER, service="clock", taskDefinition=td)
+        primary = self.step("clock")["deployments"][0]
+        (first,) = [t for t in self.tasks("clock", "RUNNING") if t["taskDefinitionArn"] == td]
+        self.assert_started_in(first, 9)
+        self.assertEqual(self.seconds(first["startedAt"], primary["updatedAt"]), 4)
+        svc = self.complete("clock")
+        for task in self.tasks("clock", "STOPPED"):
+            self.assertEqual(self.seconds(task["stoppingAt"], task["stoppedAt"]), 2)
+            self.assertGreaterEqual(task["stoppingAt"], first["startedAt"])
+        messages = [e["message"] for e in svc["events"]]
+        self.assertFalse([m for m in messages if "targets" in m or "draining" in m], messages)
+
+    def test_bake_time_takes_its_minutes(self):
+        """BLUE_GREEN with bakeTimeInMinutes 3: one DescribeServices call in
+        BAKE_TIME stands for one minute on the clock."""
+        self.ecs.create_service(
+            cluster=CLUSTER, serviceName="bake", taskDefinition=self.seeded["task_definition_arn"], desiredCount=1,
+            launchType="FARGATE", platformVersion="LATEST",
+            deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 3,
+                                     "maximumPercent": 200, "minimumHealthyPercent": 100},
+            networkConfiguration={"awsvpcConfiguration": {
+                "subnets": [self.seeded["subnet_id"]], "securityGroups": [self.seeded["security_group_id"]],
+                "assignPublicIp": "DISABLED"}})
+        self.ecs.update_service(cluster=CLUSTER, service="bake", taskDefinition=self.register(env={"BAKE": "1"}))
+        baking = []
+        for _ in range(MAX_STEPS):
+            self.step("bake")
+            record = self.server_deployment("bake")
+            if record.get("lifecycleStage") == "BAKE_TIME":
+                baking.append(record["updatedAt"])
+            if record["status"] == "SUCCESSFUL":
+                break
+        else:
+            self.fail(f"the deployment did not finish: {record}")
+        self.assertEqual(len(baking), 4, "3 minutes, then the call that ends them")
+        self.assertEqual([round(self.seconds(a, b)) for a, b in zip(baking, baking[1:])], [60, 60, 60])
+        self.assertGreaterEqual(self.seconds(baking[0], record["finishedAt"]), 180)
+
+    def test_failed_tasks_keep_their_timestamps(self):
+        """A crash starts (startedAt), then stops at the end of its start-up
+        (a JVM) or at once (exec error); a task whose pull fails never gets
+        pullStoppedAt; one without its secret never pulls."""
+        self.service("stamp-crash")
+        task = self.stopped_after_update("stamp-crash", self.register(env={"CRASH_ON_START": CRASH_TEXT}))
+        self.assert_started_in(task, 3)
+        self.assertEqual(self.seconds(task["startedAt"], task["stoppedAt"]) // 1, 8)
+        self.service("stamp-exec")
+        image = self.seeded_image().replace("plog-back@", "plog-back-exec-format@")
+        task = self.stopped_after_update("stamp-exec", self.register(image=image))
+        self.assertLess(self.seconds(task["startedAt"], task["stoppedAt"]), 1)
+        self.service("stamp-pull")
+        image = self.seeded_image().replace("plog-back@", "plog-back-pull-fails@")
+        task = self.stopped_after_update("stamp-pull", self.register(image=image, env={"EMULATOR_PULL_SECONDS": "20"}))
+        self.assertEqual(self.seconds(task["createdAt"], task["pullStartedAt"]), 2)
+        self.assertNotIn("pullStoppedAt", task)
+        self.assertGreaterEqual(self.seconds(task["pullStartedAt"], task["stoppedAt"]), 20)
+        self.service("stamp-secret")
+        arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:plog/stamp"
+        task = self.stopped_after_update("stamp-secret", self.register(secrets={"STAMP": arn}))
+        self.assertNotIn("pullStartedAt", task)
+        self.assertGreaterEqual(self.seconds(task["createdAt"], task["stoppedAt"]), 2)
+        self.service("stamp-group")
+        td = self.register(env={"CRASH_ON_START": CRASH_TEXT}, log_options={"awslogs-group": "/ecs/stamp-nowhere"})
+        task = self.stopped_after_update("stamp-group", td)
+        self.assertEqual(self.seconds(task["pullStartedAt"], task["pullStoppedAt"]), 3)
+        self.assertNotIn("startedAt", task)
+
+    def test_run_task_takes_its_time(self):
+        """RunTask's tasks start together, through the same stamps."""
+        tasks = self.ecs.run_task(
+            cluster=CLUSTER, taskDefinition=self.register(env={"EMULATOR_PULL_SECONDS": "4"}), count=2,
+            launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {
+                "subnets": [self.seeded["subnet_id"]], "securityGroups": [self.seeded["security_group_id"]]}})["tasks"]
+        self.assertEqual(len({t["createdAt"] for t in tasks}), 1, "together")
+        for task in tasks:
+            self.assert_started_in(task, 4)
+
+    def test_list_tasks_started_by_is_the_only_filter(self):
+        """API_ListTasks.html: startedBy must be the only filter
+        (desiredStatus aside)."""
+        self.service("by")
+        deployment = self.step("by")["deployments"][0]["id"]
+        self.assertEqual(len(self.ecs.list_tasks(cluster=CLUSTER, startedBy=deployment, desiredStatus="RUNNING")["taskArns"]), 2)
+        for extra in ({"serviceName": "by"}, {"family": "plog-api"}, {"launchType": "FARGATE"}):
+            with self.subTest(extra=extra), self.assertRaises(self.ecs.exceptions.InvalidParameterException) as caught:
+                self.ecs.list_tasks(cluster=CLUSTER, startedBy=deployment, **extra)
+            self.assertEqual(caught.exception.response["Error"]["Message"], "cannot specify startedBy with other arguments")
+
+    # --- task definitions: tags, listing, deregistration ---
+
+    def test_task_definition_tags(self):
+        """API_RegisterTaskDefinition.html (tags, answered back),
+        API_TagResource.html, API_UntagResource.html,
+        API_ListTagsForResource.html, API_DescribeTaskDefinition.html
+        (include TAGS: top-level tags)."""
+        registered = self.ecs.register_task_definition(
+            family="tagged", containerDefinitions=[{"name": "app", "image": "nginx", "memory": 128}],
+            tags=[{"key": "team", "value": "plog"}, {"key": "env", "value": "dev"}])
+        self.assertEqual(registered["tags"], [{"key": "team", "value": "plog"}, {"key": "env", "value": "dev"}])
+        arn = registered["taskDefinition"]["taskDefinitionArn"]
+        self.ecs.tag_resource(resourceArn=arn, tags=[{"key": "env", "value": "prod"}, {"key": "hoist", "value": "1"}])
+        self.ecs.untag_resource(resourceArn=arn, tagKeys=["team"])
+        expected = {"env": "prod", "hoist": "1"}
+        listed = self.ecs.list_tags_for_resource(resourceArn=arn)["tags"]
+        self.assertEqual({t["key"]: t["value"] for t in listed}, expected)
+        described = self.ecs.describe_task_definition(taskDefinition="tagged:1", include=["TAGS"])
+        self.assertEqual({t["key"]: t["value"] for t in described["tags"]}, expected)
+        self.assertNotIn("tags", self.ecs.describe_task_definition(taskDefinition=arn))
+        self.assertNotIn("tags", described["taskDefinition"])
+
+    def test_list_task_definitions(self):
+        """API_ListTaskDefinitions.html: familyPrefix, status, sort, pages."""
+        for family in ("list-b", "list-a", "list-b", "list-a", "list-b"):
+            self.ecs.register_task_definition(family=family, containerDefinitions=[{"name": "a", "image": "x", "memory": 64}])
+
+        def names(**kwargs) -> list[str]:
+            arns = self.ecs.list_task_definitions(**kwargs)["taskDefinitionArns"]
+            return [a.rsplit("/", 1)[-1] for a in arns]
+
+        self.assertEqual(names(familyPrefix="list-b"), ["list-b:1", "list-b:2", "list-b:3"])
+        self.assertEqual(names(familyPrefix="list-b", sort="DESC"), ["list-b:3", "list-b:2", "list-b:1"])
+        self.assertEqual(names(familyPrefix="list"), [], "the full family name")
+        everything = names()
+        keys = [(n.rsplit(":", 1)[0], int(n.rsplit(":", 1)[1])) for n in everything]
+        self.assertEqual(keys, sorted(keys))
+        self.assertIn("list-a:2", everything)
+        self.assertLess(everything.index("list-a:2"), everything.index("list-b:1"))
+        self.assertEqual(names(sort="DESC"), everything[::-1])
+        for order in ("ASC", "DESC"):
+            pages, token = [], None
+            for _ in range(len(everything) + 1):
+                kwargs = {"nextToken": token} if token else {}
+                answer = self.ecs.list_task_definitions(sort=order, maxResults=2, **kwargs)
+                self.assertLessEqual(len(answer["taskDefinitionArns"]), 2)
+                pages.extend(a.rsplit("/", 1)[-1] for a in answer["taskDefinitionArns"])
+                token = answer.get("nextToken")
+                if not token:
+                    break
+            self.assertEqual(pages, everything if order == "ASC" else everything[::-1])
+        paginator = self.ecs.get_paginator("list_task_definitions")
+        listed = [a for page in paginator.paginate(familyPrefix="list-a", PaginationConfig={"PageSize": 1})
+                  for a in page["taskDefinitionArns"]]
+        self.assertEqual([a.rsplit("/", 1)[-1] for a in listed], ["list-a:1", "list-a:2"])
+        with self.assertRaises(self.ecs.exceptions.InvalidParameterException):
+            self.ecs.list_task_definitions(maxResults=101)
+
+        deregistered = self.ecs.deregister_task_definition(taskDefinition="list-b:2")["taskDefinition"]
+        self.assertEqual(deregistered["status"], "INACTIVE")
+        self.assertEqual(names(familyPrefix="list-b"), ["list-b:1", "list-b:3"])
+        self.assertEqual(names(familyPrefix="list-b", status="INACTIVE"), ["list-b:2"])
+
+    def test_deregister_task_definition(self):
+        """API_DeregisterTaskDefinition.html: INACTIVE, with deregisteredAt."""
+        arn = self.register(env={"DEREGISTER": "me"})
+        before = self.ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        self.assertEqual(before["status"], "ACTIVE")
+        self.assertNotIn("deregisteredAt", before)
+        answer = self.ecs.deregister_task_definition(taskDefinition=arn)["taskDefinition"]
+        self.assertEqual((answer["taskDefinitionArn"], answer["status"]), (arn, "INACTIVE"))
+        self.assertGreater(answer["deregisteredAt"], answer["registeredAt"])
+        after = self.ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        self.assertEqual((after["status"], after["deregisteredAt"]), ("INACTIVE", answer["deregisteredAt"]))
+        self.assertEqual(after["registeredAt"], before["registeredAt"])
+        self.assertEqual(after["containerDefinitions"], before["containerDefinitions"])
+
+
+class DenyDeregisterTest(unittest.TestCase):
+    """ECS_EMULATOR_DENY_DEREGISTER=family:revision,...: DeregisterTaskDefinition
+    of those is refused as an IAM policy that denies it would."""
+
+    def test_refused(self):
+        server = Server.patched({"ECS_EMULATOR_DENY_DEREGISTER": "kept:1, other:7"})
+        try:
+            ecs = server.client("ecs")
+            for _ in range(2):
+                ecs.register_task_definition(family="kept", containerDefinitions=[{"name": "a", "image": "x", "memory": 64}])
+            arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/kept:1"
+            for name in ("kept:1", arn):
+                status, content_type, body = server.raw_ecs("DeregisterTaskDefinition", {"taskDefinition": name})
+                self.assertEqual(status, 400, body)
+                self.assertTrue(content_type.startswith("application/x-amz-json-1.1"), content_type)
+                error = json.loads(body)
+                self.assertEqual(error["__type"], "AccessDeniedException")
+                self.assertEqual(error["message"],
+                                 "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: "
+                                 f"ecs:DeregisterTaskDefinition on resource: {arn} with an explicit deny in an "
+                                 "identity-based policy")
+            self.assertEqual(ecs.describe_task_definition(taskDefinition="kept:1")["taskDefinition"]["status"], "ACTIVE")
+            self.assertEqual(ecs.deregister_task_definition(taskDefinition="kept:2")["taskDefinition"]["status"], "INACTIVE")
+        finally:
+            server.stop()
+
+
+class ClockTest(unittest.TestCase):
+    """The emulator's clock and ELB's draining state, in process."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        sys.path.insert(0, str(HERE))
+        import ecs_emulator
+
+        cls.emu = ecs_emulator
+
+    def test_advance_moves_the_clock_ahead_and_never_back(self):
+        emu = self.emu
+        first = emu._now()
+        later = emu._advance(90)
+        self.assertEqual((later - first).total_seconds(), 90)
+        after = emu._now()
+        self.assertGreater(after, later)
+        self.assertLess((after - later).total_seconds(), 5)
+        self.assertEqual(emu._advance(10, since=first), first + emu._seconds(10), "a moment already passed")
+        self.assertGreater(emu._now(), after, "the clock did not go back")
+        stamps = [emu._now() for _ in range(50)]
+        self.assertEqual(stamps, sorted(set(stamps)))
+        import datetime
+
+        wall = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        self.assertGreater((emu._now() - wall).total_seconds(), 85, "ahead of the wall clock")
+
+    def test_a_deregistered_target_drains_until_its_delay_has_passed(self):
+        from moto.elbv2.models import FakeTargetGroup
+
+        emu = self.emu
+        group = FakeTargetGroup("drain", ACCOUNT, REGION, "vpc-12345678", "HTTP", "8080", target_type="ip")
+        group.register([{"Id": "10.0.0.9", "Port": 8080}])
+        emu._DRAINING[(group.arn, "10.0.0.9")] = emu._now() + emu._seconds(30)
+        health = emu.health_for(group, {"Id": "10.0.0.9"}, None)
+        self.assertEqual((health.status, health.reason, health.description),
+                         ("draining", "Target.DeregistrationInProgress", "Target deregistration is in progress"))
+        emu._advance(30)
+        self.assertEqual(emu.health_for(group, {"Id": "10.0.0.9"}, None).status, "healthy")
 
 
 class PullReferenceTest(unittest.TestCase):
