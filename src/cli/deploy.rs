@@ -138,6 +138,7 @@ fn finish(report: &DeployReport, output: &OutputArgs, result: Result<()>) -> Res
         (None, Err(_)) => String::new(),
     };
     crate::cli::output::deploy_details(report);
+    crate::cli::output::timeline_lines(std::slice::from_ref(report));
     emit(report, output, &deploy_outputs(report), &human)?;
     if let (Err(_), false) = (&result, output.json) {
         for event in report.last_events.iter().rev() {

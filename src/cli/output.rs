@@ -105,6 +105,24 @@ pub fn deploy_details(report: &hoist::ecs::DeployReport) {
     }
 }
 
+/// After a followed deploy, however it ended, on stderr: where the
+/// rollout's time went, per service.
+pub fn timeline_lines(services: &[hoist::ecs::DeployReport]) {
+    let several = services.len() > 1;
+    for one in services {
+        let Some(timeline) = &one.timeline else {
+            continue;
+        };
+        for line in timeline.lines() {
+            if several {
+                crate::cli::progress::say(format_args!("[{}] {line}", one.service));
+            } else {
+                crate::cli::progress::say(line);
+            }
+        }
+    }
+}
+
 /// After a failed deploy, on stderr: why, per service (stopped tasks,
 /// container exits, log lines, the load balancer's health, hints).
 pub fn diagnosis_lines(services: &[hoist::ecs::DeployReport]) {

@@ -253,6 +253,7 @@ fn settled<T: HasServices>(
     let Some(report) = report else {
         return Err(result);
     };
+    crate::cli::output::timeline_lines(report.services());
     if let Err(error) = result {
         crate::cli::output::diagnosis_lines(report.services());
         service_lines(report.services());

@@ -13,6 +13,7 @@ use crate::ecs::rollout::{
     ServiceSnapshot,
 };
 use crate::ecs::target_health::TargetHealthWatch;
+use crate::ecs::timeline::TaskTimes;
 use crate::error::usage_hint;
 use anyhow::{anyhow, Context, Result};
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
@@ -156,6 +157,7 @@ impl EcsClient {
                     desired: d.desired_count(),
                     failed: d.failed_tasks(),
                     created_at: d.created_at().map(|t| t.as_secs_f64()),
+                    updated_at: d.updated_at().map(|t| t.as_secs_f64()),
                 })
                 .collect(),
             events: found
@@ -200,6 +202,13 @@ impl EcsClient {
                     assign_public_ip: a.assign_public_ip().map(|p| p.as_str().to_string()),
                 }),
             health_check_grace_seconds: found.health_check_grace_period_seconds(),
+            desired: found.desired_count(),
+            minimum_healthy_percent: found
+                .deployment_configuration()
+                .and_then(|c| c.minimum_healthy_percent()),
+            maximum_percent: found
+                .deployment_configuration()
+                .and_then(|c| c.maximum_percent()),
         })
     }
 
@@ -274,6 +283,31 @@ impl EcsClient {
                 .to_string(),
             registered.revision(),
         ))
+    }
+
+    /// Tags a task-definition revision (TagResource).
+    pub(crate) async fn tag_task_definition(
+        &self,
+        arn: &str,
+        tags: &[(&str, String)],
+    ) -> Result<()> {
+        let tags = tags
+            .iter()
+            .map(|(key, value)| {
+                aws_sdk_ecs::types::Tag::builder()
+                    .key(*key)
+                    .value(value.clone())
+                    .build()
+            })
+            .collect();
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| api_error("TagResource", arn, e))?;
+        Ok(())
     }
 
     /// Points the service at `task_definition` and returns the deployment
@@ -416,6 +450,8 @@ impl EcsClient {
                     status_reason: d.status_reason().map(str::to_string),
                     lifecycle_stage: d.lifecycle_stage().map(|s| s.as_str().to_string()),
                     rollback_reason: d.rollback().and_then(|r| r.reason()).map(str::to_string),
+                    finished_at: d.finished_at().map(|t| t.as_secs_f64()),
+                    updated_at: d.updated_at().map(|t| t.as_secs_f64()),
                 }),
         ))
     }
@@ -551,6 +587,57 @@ impl EcsClient {
             .collect())
     }
 
+    /// The service's tasks, running (and stopped, `with_stopped`), that one
+    /// of `deployments` started (`startedBy` is the deployment id), with their timestamps and
+    /// private IPs: the timeline's facts.
+    pub(crate) async fn deployment_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+        deployments: &[String],
+        with_stopped: bool,
+    ) -> Result<Vec<DeploymentTask>> {
+        use aws_sdk_ecs::types::DesiredStatus;
+        let mut found = Vec::new();
+        let statuses: &[DesiredStatus] = if with_stopped {
+            &[DesiredStatus::Running, DesiredStatus::Stopped]
+        } else {
+            &[DesiredStatus::Running]
+        };
+        for status in statuses.iter().cloned() {
+            for t in self.service_tasks(cluster, service, status).await? {
+                let Some(by) = t
+                    .started_by()
+                    .filter(|b| deployments.iter().any(|d| d == b))
+                else {
+                    continue;
+                };
+                let at = |d: Option<&aws_sdk_ecs::primitives::DateTime>| d.map(|d| d.as_secs_f64());
+                let arn = t.task_arn().unwrap_or_default();
+                found.push(DeploymentTask {
+                    deployment: by.to_string(),
+                    ip: t
+                        .attachments()
+                        .iter()
+                        .flat_map(|a| a.details())
+                        .find(|d| d.name() == Some("privateIPv4Address"))
+                        .and_then(|d| d.value())
+                        .map(str::to_string),
+                    times: TaskTimes {
+                        task: arn.rsplit('/').next().unwrap_or(arn).to_string(),
+                        created_at: at(t.created_at()),
+                        pull_started_at: at(t.pull_started_at()),
+                        pull_stopped_at: at(t.pull_stopped_at()),
+                        started_at: at(t.started_at()),
+                        stopping_at: at(t.stopping_at()),
+                        stopped_at: at(t.stopped_at()),
+                    },
+                });
+            }
+        }
+        Ok(found)
+    }
+
     /// The service's tasks of `status` (up to [`MAX_LISTED_TASKS`], a
     /// page of 100 at a time), described.
     async fn service_tasks(
@@ -593,6 +680,17 @@ impl EcsClient {
         }
         Ok(tasks)
     }
+}
+
+/// A task of a deployment, for the timeline.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct DeploymentTask {
+    /// The deployment that started it.
+    pub(crate) deployment: String,
+    /// Its private IPv4 address (awsvpc), the load balancer's target id.
+    pub(crate) ip: Option<String>,
+    /// Its timestamps.
+    pub(crate) times: TaskTimes,
 }
 
 /// How many of a service's tasks are read at most (three pages).

@@ -97,6 +97,10 @@ pub struct DeployReport {
     /// health, hints.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<Diagnosis>,
+    /// Where the rollout's time went, from ECS's clock (every followed
+    /// deploy, however it ended).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<crate::ecs::timeline::Timeline>,
     /// Seconds the whole command took.
     pub seconds: f64,
 }
@@ -155,6 +159,8 @@ pub async fn deploy(
         report_out.seconds = started.elapsed().as_secs_f64();
         return Ok(());
     }
+    let mut rendered = rendered;
+    crate::ecs::revision_tags::mark_registered(&mut rendered);
     let (arn, revision) = client.register_raw(&rendered).await?;
     progress.step(&format!("registered {}", short_arn(&arn)));
     report_out.task_definition_arn = arn.clone();
@@ -298,6 +304,7 @@ async fn deploy_through_codedeploy(
     }
     let last = LastSeen {
         snapshot: Some(client.snapshot(&target.cluster, &target.service).await?),
+        ..Default::default()
     };
     let who = if by_hoist {
         RolledBackBy::Hoist
@@ -335,6 +342,25 @@ async fn follow_to_the_end(
     )
     .await?;
     report.followed_with = tracking.source_name().into();
+    let timeline = timeline_of(client, target, ours, &last).await;
+    if ending == Ending::Stable {
+        // What this deploy measured, on its revision, for the next verify;
+        // a refused TagResource is a note, never a failed deploy.
+        let measured = crate::ecs::revision_tags::measured(&timeline);
+        if !measured.is_empty() {
+            if let Err(error) = client
+                .tag_task_definition(&ours.task_definition, &measured)
+                .await
+            {
+                progress.step(&format!(
+                    "note: the start-up measured was not kept on {} ({})",
+                    short_arn(&ours.task_definition),
+                    crate::error::one_line(&error)
+                ));
+            }
+        }
+    }
+    report.timeline = Some(timeline);
     conclude(
         client,
         target,
@@ -346,6 +372,59 @@ async fn follow_to_the_end(
         wait.log_lines,
     )
     .await
+}
+
+/// The timeline of `ours`, from what the follow sampled and ECS's
+/// timestamps read now: the task definition's `registeredAt`, our tasks'
+/// and the replaced deployments' tasks. What cannot be read is not known.
+async fn timeline_of(
+    client: &EcsClient,
+    target: &ServiceTarget,
+    ours: &OurDeployment,
+    last: &LastSeen,
+) -> crate::ecs::timeline::Timeline {
+    use crate::ecs::timeline::{build, TimelineFacts};
+    let samples = &last.samples;
+    let registered_at = client
+        .describe_task_definition_raw(&ours.task_definition)
+        .await
+        .ok()
+        .and_then(|v| v["taskDefinition"]["registeredAt"].as_f64());
+    let mut deployments = vec![ours.id.clone()];
+    deployments.extend(samples.others.iter().cloned());
+    let tasks = client
+        .deployment_tasks(&target.cluster, &target.service, &deployments, true)
+        .await
+        .unwrap_or_default();
+    let updated_at = last
+        .snapshot
+        .as_ref()
+        .and_then(|s| s.deployment(&ours.id))
+        .and_then(|d| d.created_at)
+        .or(ours.created_at);
+    let (mine, theirs): (Vec<_>, Vec<_>) = tasks.into_iter().partition(|t| t.deployment == ours.id);
+    build(&TimelineFacts {
+        registered_at,
+        updated_at,
+        ours: mine.into_iter().map(|t| t.times).collect(),
+        // The old tasks stopped during our deployment.
+        old: theirs
+            .into_iter()
+            .map(|t| t.times)
+            .filter(|t| {
+                t.stopping_at
+                    .zip(updated_at)
+                    .is_some_and(|(stopping, updated)| stopping >= updated)
+            })
+            .collect(),
+        load_balanced: last
+            .snapshot
+            .as_ref()
+            .is_some_and(|s| !s.load_balancers.is_empty()),
+        healthy_at: samples.healthy_at,
+        bake: samples.bake,
+        done_at: samples.finished_at.or(samples.now()),
+    })
 }
 
 /// Points the service at `task_definition` (UpdateService) and finds the

@@ -55,6 +55,16 @@ pub(crate) trait RolloutSource {
     /// away soon (the load balancer's failing targets, deregistered with
     /// the tasks ECS stops for failing health checks).
     async fn watch(&self, _snapshot: &ServiceSnapshot) {}
+    /// Whether the load balancer has every running task of `ours` healthy
+    /// now (`None`: not known), for the timeline.
+    async fn ours_healthy(
+        &self,
+        _target: &ServiceTarget,
+        _snapshot: &ServiceSnapshot,
+        _ours: &OurDeployment,
+    ) -> Option<bool> {
+        None
+    }
 }
 
 impl RolloutSource for EcsClient {
@@ -75,6 +85,32 @@ impl RolloutSource for EcsClient {
 
     async fn watch(&self, snapshot: &ServiceSnapshot) {
         self.target_health.sample(&snapshot.target_groups()).await;
+    }
+
+    async fn ours_healthy(
+        &self,
+        target: &ServiceTarget,
+        snapshot: &ServiceSnapshot,
+        ours: &OurDeployment,
+    ) -> Option<bool> {
+        let groups = snapshot.target_groups();
+        if groups.is_empty() {
+            return None;
+        }
+        let tasks = self
+            .deployment_tasks(
+                &target.cluster,
+                &target.service,
+                std::slice::from_ref(&ours.id),
+                false,
+            )
+            .await
+            .ok()?;
+        let ips: Vec<String> = tasks.into_iter().filter_map(|t| t.ip).collect();
+        if ips.is_empty() {
+            return None;
+        }
+        self.target_health.all_healthy(&groups, &ips).await
     }
 }
 
@@ -169,6 +205,69 @@ pub(crate) enum Ending {
 pub(crate) struct LastSeen {
     /// The last DescribeServices view.
     pub(crate) snapshot: Option<ServiceSnapshot>,
+    /// What the timeline needs from the polls.
+    pub(crate) samples: RolloutSamples,
+}
+
+/// What the polls saw, on ECS's clock, for the timeline: the newest time
+/// ECS showed (a deployment's or the service deployment's `createdAt`,
+/// `updatedAt`, `finishedAt`), carried forward by the local clock between
+/// changes; when our tasks were first all healthy; BAKE_TIME; the
+/// deployments ours replaced.
+#[derive(Default)]
+pub(crate) struct RolloutSamples {
+    anchor: Option<(f64, Instant)>,
+    /// When the load balancer first had all our running tasks healthy.
+    pub(crate) healthy_at: Option<f64>,
+    /// When BAKE_TIME began, and ended.
+    pub(crate) bake: Option<(f64, Option<f64>)>,
+    /// The other deployments seen (the ones ours replaced).
+    pub(crate) others: Vec<String>,
+    /// When our service deployment finished, as ECS says.
+    pub(crate) finished_at: Option<f64>,
+}
+
+impl RolloutSamples {
+    /// ECS's time now, as well as the polls tell it.
+    pub(crate) fn now(&self) -> Option<f64> {
+        self.anchor
+            .map(|(at, seen)| at + seen.elapsed().as_secs_f64())
+    }
+
+    fn see(
+        &mut self,
+        snapshot: &ServiceSnapshot,
+        ours: &OurDeployment,
+        sd: Option<&ServiceDeploymentView>,
+    ) {
+        let newest = snapshot
+            .deployments
+            .iter()
+            .flat_map(|d| [d.created_at, d.updated_at])
+            .chain(sd.iter().flat_map(|sd| [sd.updated_at, sd.finished_at]))
+            .flatten()
+            .reduce(f64::max);
+        if let Some(newest) = newest {
+            if self.anchor.is_none_or(|(at, _)| newest > at) {
+                self.anchor = Some((newest, Instant::now()));
+            }
+        }
+        for d in &snapshot.deployments {
+            if d.id != ours.id && !self.others.contains(&d.id) {
+                self.others.push(d.id.clone());
+            }
+        }
+        if let Some(sd) = sd {
+            self.finished_at = sd.finished_at.or(self.finished_at);
+            let baking = sd.lifecycle_stage.as_deref() == Some("BAKE_TIME");
+            let now = self.now();
+            match (&mut self.bake, baking, now) {
+                (None, true, Some(now)) => self.bake = Some((now, None)),
+                (Some((_, end @ None)), false, Some(now)) => *end = Some(now),
+                _ => {}
+            }
+        }
+    }
 }
 
 impl LastSeen {
@@ -290,6 +389,15 @@ pub(crate) async fn follow<S: RolloutSource>(
         }
         if let Some(sd) = &sd {
             stages.see(sd, snapshot.bake_minutes, progress);
+        }
+        last.samples.see(&snapshot, ours, sd.as_ref());
+        if last.samples.healthy_at.is_none()
+            && snapshot
+                .deployment(&ours.id)
+                .is_some_and(|d| d.desired > 0 && d.running >= d.desired)
+            && source.ours_healthy(target, &snapshot, ours).await == Some(true)
+        {
+            last.samples.healthy_at = last.samples.now();
         }
         let verdict = judge(&snapshot, ours, sd.as_ref());
         if !matches!(verdict, Verdict::Stable) && !snapshot.load_balancers.is_empty() {

@@ -16,11 +16,13 @@ pub(crate) mod hints;
 pub(crate) mod logs;
 pub(crate) mod release;
 pub(crate) mod render;
+pub(crate) mod revision_tags;
 pub(crate) mod rollout;
 pub(crate) mod status;
 pub(crate) mod tail;
 pub(crate) mod target_health;
 pub(crate) mod task_file;
+pub(crate) mod timeline;
 pub(crate) mod verify;
 
 pub use client::EcsClient;
@@ -35,6 +37,7 @@ pub use status::{service_status, ServiceStatus};
 pub use tail::{tail_logs, LogSink, LogsOptions};
 pub use target_health::{TargetGroupHealth, TargetState};
 pub use task_file::{TaskDefinitionFile, TaskDefinitionForm};
+pub use timeline::{seconds_text, Stage, TaskPull, Timeline};
 pub use verify::{
     verify, Check, CheckStatus, PlatformsFrom, VerifyReport, VerifyRequest, VerifyTarget,
 };

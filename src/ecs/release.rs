@@ -270,9 +270,10 @@ async fn run_one_off(
         .describe_task_definition_raw(&task.family)
         .await
         .map_err(|e| fail(None, e))?;
-    let body = render(&described, &task.patch)
+    let mut body = render(&described, &task.patch)
         .map_err(|e| fail(None, e))?
         .into_body_noting(|line| progress.step(line));
+    crate::ecs::revision_tags::mark_registered(&mut body);
     let (arn, _) = client
         .register_raw(&body)
         .await

@@ -49,6 +49,8 @@ pub struct DeploymentView {
     pub failed: i32,
     /// When ECS created it (seconds since the epoch).
     pub created_at: Option<f64>,
+    /// When ECS last changed it (seconds since the epoch).
+    pub updated_at: Option<f64>,
 }
 
 /// A service event.
@@ -98,6 +100,12 @@ pub struct ServiceSnapshot {
     pub awsvpc: Option<Awsvpc>,
     /// `healthCheckGracePeriodSeconds`, when set.
     pub health_check_grace_seconds: Option<i32>,
+    /// `desiredCount`.
+    pub desired: i32,
+    /// `deploymentConfiguration.minimumHealthyPercent`, when set.
+    pub minimum_healthy_percent: Option<i32>,
+    /// `deploymentConfiguration.maximumPercent`, when set.
+    pub maximum_percent: Option<i32>,
 }
 
 /// An awsvpc network configuration: where a task's ENI goes.
@@ -149,6 +157,10 @@ pub(crate) struct ServiceDeploymentView {
     pub(crate) lifecycle_stage: Option<String>,
     /// `rollback.reason`, once a rollback started.
     pub(crate) rollback_reason: Option<String>,
+    /// When it reached a terminal status (seconds since the epoch).
+    pub(crate) finished_at: Option<f64>,
+    /// When ECS last changed it (seconds since the epoch).
+    pub(crate) updated_at: Option<f64>,
 }
 
 /// The deployment hoist started and follows.
@@ -416,6 +428,7 @@ pub(crate) fn snapshot_from_json(response: &serde_json::Value) -> Option<Service
                 desired: count(&d["desiredCount"]),
                 failed: count(&d["failedTasks"]),
                 created_at: d["createdAt"].as_f64(),
+                updated_at: d["updatedAt"].as_f64(),
             })
             .collect(),
         events: service["events"]

@@ -145,6 +145,28 @@ impl TargetHealthWatch {
         }
     }
 
+    /// Whether every target group lists each of `ids` (task IPs) as
+    /// `healthy` now; `None` when a group could not be read.
+    pub(crate) async fn all_healthy(
+        &self,
+        target_groups: &[String],
+        ids: &[String],
+    ) -> Option<bool> {
+        for arn in target_groups {
+            let states = tokio::time::timeout(SAMPLE_TIMEOUT, self.states(arn))
+                .await
+                .ok()?
+                .ok()?;
+            let healthy = ids
+                .iter()
+                .all(|id| states.iter().any(|s| &s.id == id && s.state == "healthy"));
+            if !healthy {
+                return Some(false);
+            }
+        }
+        Some(true)
+    }
+
     async fn states(&self, arn: &str) -> Result<Vec<TargetState>> {
         let answer = self
             .client()

@@ -97,7 +97,14 @@ fn deploy_registers_a_pinned_revision_and_waits_until_stable() {
             assert_eq!(&new_td[key], value, "{key} changed");
         }
     }
-    assert_eq!(new["tags"], old["tags"]);
+    // The tags stay, and hoist marks the revision as its own (what
+    // keep-revisions deregisters, unless told otherwise).
+    let mut expected = old["tags"].as_array().cloned().unwrap_or_default();
+    expected.push(serde_json::json!({
+        "key": "hoist:registered-by",
+        "value": format!("hoist {}", env!("CARGO_PKG_VERSION"))
+    }));
+    assert_eq!(new["tags"], Value::Array(expected));
     let app = &new_td["containerDefinitions"][0];
     assert_eq!(app["image"], new_image);
     let env: Vec<(String, String)> = app["environment"]

@@ -496,6 +496,7 @@ pub(super) fn judge(facts: &TargetFacts, platforms: &[String], from: PlatformsFr
     if !facts.one_off {
         checks.extend(grace_checks(facts, target));
         checks.extend(target_group_checks(facts, target));
+        checks.extend(super::speed::speed_checks(facts, target));
     }
     checks
 }

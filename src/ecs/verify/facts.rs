@@ -48,6 +48,13 @@ pub(super) struct TargetGroupFacts {
     pub(super) health_check_path: Option<String>,
     /// How many load balancers forward to it.
     pub(super) load_balancers: usize,
+    /// HealthCheckIntervalSeconds.
+    pub(super) health_check_interval: Option<i32>,
+    /// HealthyThresholdCount.
+    pub(super) healthy_threshold: Option<i32>,
+    /// The attribute `deregistration_delay.timeout_seconds`
+    /// (DescribeTargetGroupAttributes); `None`: not read.
+    pub(super) deregistration_delay: Option<Answer<u64>>,
 }
 
 /// Everything the checks of one service are decided on, read at the edge.
@@ -74,6 +81,9 @@ pub(super) struct TargetFacts {
     pub(super) log_groups: BTreeMap<GroupKey, Answer<bool>>,
     /// Per target group ARN: `None` when there is no such group.
     pub(super) target_groups: BTreeMap<String, Answer<Option<TargetGroupFacts>>>,
+    /// What hoist's tags on the task definition say (what its deploy
+    /// measured).
+    pub(super) revision: crate::ecs::revision_tags::RevisionTags,
 }
 
 impl TargetFacts {
@@ -263,10 +273,39 @@ impl Readers {
             .send()
             .await
             .or_aws(Service::Elbv2, "DescribeTargetGroups", arn);
-        match answer {
-            Ok(answer) => Ok(target_group_facts(answer.target_groups(), arn)),
-            Err(e) if e.code() == Some("TargetGroupNotFound") => Ok(None),
-            Err(e) => Err(why(&e)),
+        let mut facts = match answer {
+            Ok(answer) => target_group_facts(answer.target_groups(), arn),
+            Err(e) if e.code() == Some("TargetGroupNotFound") => return Ok(None),
+            Err(e) => return Err(why(&e)),
+        };
+        if let Some(facts) = &mut facts {
+            facts.deregistration_delay = Some(self.deregistration_delay(arn).await);
+        }
+        Ok(facts)
+    }
+
+    /// The target group's `deregistration_delay.timeout_seconds`
+    /// (DescribeTargetGroupAttributes; ELB's default, 300, when unlisted).
+    async fn deregistration_delay(&mut self, arn: &str) -> Answer<u64> {
+        let answer = self
+            .elb()
+            .await
+            .describe_target_group_attributes()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .or_aws(Service::Elbv2, "DescribeTargetGroupAttributes", arn)
+            .map_err(|e| why(&e))?;
+        let listed = answer
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
+            .and_then(|a| a.value());
+        match listed {
+            None => Ok(300),
+            Some(value) => value
+                .parse()
+                .map_err(|_| format!("deregistration_delay.timeout_seconds is {value:?}")),
         }
     }
 }
@@ -325,6 +364,9 @@ fn target_group_facts(
             health_check_port: g.health_check_port().map(str::to_string),
             health_check_path: g.health_check_path().map(str::to_string),
             load_balancers: g.load_balancer_arns().len(),
+            health_check_interval: g.health_check_interval_seconds(),
+            healthy_threshold: g.healthy_threshold_count(),
+            deregistration_delay: None,
         })
 }
 
@@ -362,6 +404,7 @@ pub(super) async fn gather(
         image: image.map(str::to_string),
         snapshot,
         task_definition: described["taskDefinition"].clone(),
+        revision: crate::ecs::revision_tags::read(&described["tags"]),
         ..TargetFacts::default()
     };
     read_task_definition_facts(readers, &mut facts).await;

@@ -92,6 +92,7 @@ pub(super) fn behind_load_balancer(mut facts: TargetFacts, grace: Option<i32>) -
             health_check_port: Some("traffic-port".into()),
             health_check_path: Some("/actuator/health".into()),
             load_balancers: 1,
+            ..Default::default()
         })),
     );
     facts

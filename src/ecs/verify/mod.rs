@@ -47,6 +47,7 @@ mod facts;
 mod fixtures;
 mod platform;
 mod secrets;
+mod speed;
 mod task_definition;
 mod trust;
 
@@ -65,15 +66,18 @@ pub enum CheckStatus {
     Problem,
     /// The facts could not be read (never blocks).
     CouldNotCheck,
+    /// A setting that makes deploys slow (never blocks).
+    Slow,
 }
 
 impl CheckStatus {
-    /// `ok`, `problem`, `could not check`.
+    /// `ok`, `problem`, `could not check`, `slow`.
     pub fn label(self) -> &'static str {
         match self {
             CheckStatus::Ok => "ok",
             CheckStatus::Problem => "problem",
             CheckStatus::CouldNotCheck => "could not check",
+            CheckStatus::Slow => "slow",
         }
     }
 }
@@ -194,6 +198,8 @@ pub struct VerifyReport {
     pub problems: usize,
     /// How many could not be checked.
     pub could_not_check: usize,
+    /// How many settings make deploys slow.
+    pub slow: usize,
 }
 
 impl VerifyReport {
@@ -208,6 +214,7 @@ impl VerifyReport {
             ok: count(CheckStatus::Ok),
             problems: count(CheckStatus::Problem),
             could_not_check: count(CheckStatus::CouldNotCheck),
+            slow: count(CheckStatus::Slow),
             checks,
         }
     }
@@ -225,10 +232,16 @@ impl VerifyReport {
         self.checks.iter().map(|c| c.line(several)).collect()
     }
 
-    /// `verify dev (plog-cluster): 9 ok, 1 problem, 0 could not check`.
+    /// `verify dev (plog-cluster): 9 ok, 1 problem, 0 could not check`
+    /// (and `, 2 slow` when settings make deploys slow).
     pub fn summary(&self) -> String {
+        let slow = if self.slow > 0 {
+            format!(", {} slow", self.slow)
+        } else {
+            String::new()
+        };
         format!(
-            "verify {} ({}): {} ok, {} {}, {} could not check",
+            "verify {} ({}): {} ok, {} {}, {} could not check{slow}",
             self.env,
             self.cluster,
             self.ok,
@@ -240,6 +253,16 @@ impl VerifyReport {
             },
             self.could_not_check
         )
+    }
+
+    /// The `slow` lines, for a note after a deploy.
+    pub fn slow_lines(&self) -> Vec<String> {
+        let several = self.several();
+        self.checks
+            .iter()
+            .filter(|c| c.status == CheckStatus::Slow)
+            .map(|c| c.text(several))
+            .collect()
     }
 
     /// The problems on one line: `platform: …; log group: …`.
