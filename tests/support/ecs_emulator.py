@@ -8,14 +8,67 @@ the one port), after patching moto's ECS backend so that services roll out
 like real ECS does. Progress is counted in DescribeServices calls, never in
 wall-clock time: every DescribeServices call that names a service advances
 that service by exactly one step (before the response is built), so a client
-sees every intermediate state, whatever its polling interval. ECR's
-GetAuthorizationToken is patched too (ecr_tokens.py): a new token per call,
-good for 12 hours, as ECR hands them out.
+sees every intermediate state, whatever its polling interval. What a step
+stands for takes modeled time on the emulator's own clock ("Clock" below),
+which the server's timestamps come from. ECR's GetAuthorizationToken is
+patched too (ecr_tokens.py): a new token per call, good for 12 hours, as
+ECR hands them out.
+
+Clock: every timestamp the emulator writes (tasks, deployments, service
+deployments, events, task definitions, crash logs) comes from `_now()`: the
+wall clock plus however far the emulator has run ahead, strictly
+increasing (at least 1 ms per call). `_advance(seconds)` moves it forward
+by that many modeled seconds at once: modeled durations pass instantly in
+wall time, so `_now()` may run ahead of the wall clock (minutes after one
+load-balanced rollout); it never goes back. A step is instantaneous in
+wall time and atomic for clients: it takes the clock through what it
+models (a task's start and health checks, a drain, a minute of bake time),
+and durations computed from the timestamps are exact:
+  * a task's start (API_Task.html: createdAt, pullStartedAt, pullStoppedAt,
+    startedAt, connectivityAt): createdAt; 2 s of provisioning (Fargate
+    attaches the ENI) → pullStartedAt; the image pull, EMULATOR_PULL_SECONDS
+    → pullStoppedAt; 1 s to start the containers → startedAt =
+    connectivityAt; then the application starts up for
+    EMULATOR_STARTUP_SECONDS. Both are environment variables of the task
+    definition's containers (the largest over the containers counts; a
+    value that is not a number >= 0 is ignored; defaults 3 and 8). Tasks
+    started together (CreateService, a scale-out, RunTask with count > 1)
+    share their createdAt.
+  * when a started task counts as running: without a load balancer at
+    startedAt + start-up; registered with target groups once the load
+    balancer calls it healthy: startedAt + start-up +
+    HealthCheckIntervalSeconds × HealthyThresholdCount (ELB User Guide,
+    "Health checks for target groups"; DescribeTargetGroups answers them;
+    moto's defaults, as AWS's, 30 s and 5), the longest over its groups.
+    The step that starts it moves the clock there before counting it:
+    the deployment's updatedAt is that moment, and what the step does
+    next (draining an old task, its events) comes after.
+  * a task stopped to be replaced or scaled in: stoppingAt now; registered
+    with target groups, it drains (see "Load balancers") and stoppedAt =
+    stoppingAt + the longest deregistration_delay.timeout_seconds of its
+    groups (ELB User Guide, "Deregistration delay"; default 300); without,
+    stoppedAt = stoppingAt + 2 s (the JVM answers SIGTERM). Tasks stopped in
+    one step drain in parallel: one advance, the longest.
+  * BAKE_TIME: each DescribeServices call in it is one minute (60 s).
+  * failures keep their shape (see the markers below), timed: a missing
+    secret stops the task after its 2 s of provisioning (no pullStartedAt);
+    "pull-fails" after its pull time (pullStartedAt, no pullStoppedAt); a
+    missing log group after the pull (no startedAt); a JVM crash at the end
+    of its start-up (startedAt + EMULATOR_STARTUP_SECONDS), an exec error
+    as it starts; a task failing ELB health checks is found unhealthy at
+    startedAt + start-up + HealthCheckIntervalSeconds ×
+    UnhealthyThresholdCount (the step that started it ends there), and
+    stops at once at the next step (no drain).
+Timestamps of the other services (ELB, ECR, Secrets Manager, CloudWatch
+Logs' ingestion times, ...) are moto's, on the wall clock.
 
 Services (deploymentController ECS, the default):
   * CreateService: one PRIMARY deployment, rolloutState COMPLETED, running ==
     desired, RUNNING tasks (group "service:NAME", startedBy = deployment id)
-    and the events "has started N tasks" and "has reached a steady state".
+    started together on the clock (the service is steady once they all
+    count as running), and the events "has started N tasks" (at their
+    createdAt), "registered N targets in (target-group ARN)" (with a load
+    balancer, at their startedAt) and "has reached a steady state".
     Markers in the image are ignored here: a new service is always stable,
     unless a secret of its task definition is missing (see "Secrets" below):
     then its one deployment stays IN_PROGRESS with running 0, and each
@@ -31,7 +84,8 @@ Services (deploymentController ECS, the default):
 What each DescribeServices call does to an IN_PROGRESS PRIMARY deployment
 (the task definition's images decide the behaviour; any container counts):
   normal (no marker): while running < desired: start one task (running +1,
-      pending -1) and stop one task of the oldest draining deployment.
+      pending -1, once it counts as running: "Clock") and stop one task of
+      the oldest draining deployment (it drains: "Clock").
       The call after running reached desired: stop what is left of the old
       deployments, remove them, rolloutState COMPLETED ("ECS deployment ID
       completed."), events "(deployment ID) deployment completed." and
@@ -124,8 +178,9 @@ Deployment strategies (deploymentConfiguration.strategy, API_DeploymentConfigura
       deployment scales up one task per call while blue keeps running
       (lifecycleStage SCALE_UP); then one call each of TEST_TRAFFIC_SHIFT and
       PRODUCTION_TRAFFIC_SHIFT; then BAKE_TIME for bakeTimeInMinutes calls
-      (one DescribeServices call stands for one minute), then CLEAN_UP
-      (blue's tasks stop) and SUCCESSFUL. rolloutState is not reported for
+      (one DescribeServices call stands for one minute: each advances the
+      clock 60 s), then CLEAN_UP (blue's tasks drain and stop together) and
+      SUCCESSFUL. rolloutState is not reported for
       these deployments ("The rolloutState of a service is only returned for
       services that use the rolling update (ECS) deployment type",
       API_Deployment.html), and from PRODUCTION_TRAFFIC_SHIFT on blue is no
@@ -151,15 +206,25 @@ API_DescribeServiceDeployments.html, API_StopServiceDeployment.html):
     deployment to the last completed task definition opens
     (ROLLBACK_IN_PROGRESS) and ROLLBACK_SUCCESSFUL follows when it
     completes; on a terminal one: ConflictException.
+  * createdAt = startedAt when UpdateService opened it, updatedAt at each
+    change, finishedAt when it reaches a terminal status (SUCCESSFUL,
+    STOPPED, ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED; stoppedAt too for
+    STOPPED), all on the emulator's clock.
   * ECS_EMULATOR_DENY_SERVICE_DEPLOYMENTS=1 in the server's environment:
     the three calls answer HTTP 400 AccessDeniedException, as for an IAM
     policy without ecs:ListServiceDeployments (the message follows the one
     IAM gives).
 
-Events are listed newest first (at most 100), each with id, createdAt and
-message: "(service NAME) has started 1 tasks: (task ID).", "(service NAME)
-has stopped 1 running tasks: (task ID).", "(service NAME) has reached a
-steady state.", "(service NAME) (deployment ID) deployment completed.", ...
+Events are listed newest first (at most 100), each with id, createdAt (on
+the clock, strictly decreasing down the list) and message: "(service NAME)
+has started 1 tasks: (task ID)." (when the tasks are created), "(service
+NAME) registered 1 targets in (target-group ARN)" (at their startedAt),
+"(service NAME) has begun draining connections on 1 tasks." and "(service
+NAME) deregistered 1 targets in (target-group ARN)" (as a drain starts),
+"(service NAME) has stopped 1 running tasks: (task ID)." (once stopped),
+"(service NAME) has reached a steady state.", "(service NAME) (deployment
+ID) deployment completed.", ... (DevGuide service-event-messages.html; the
+target and draining ones as ECS words them for load-balanced services).
 
 Secrets (DevGuide "Stopped task error codes", ResourceInitializationError;
 secrets-envvar-secrets-manager.html, secrets-envvar-ssm-paramstore.html):
@@ -209,14 +274,19 @@ awslogs-group (in awslogs-region, else the task's region), stream
 awslogs-stream-prefix/CONTAINER-NAME/TASK-ID (TASK-ID = the last part of the
 task ARN; DevGuide using_awslogs.html; without a prefix: the container's
 runtimeId, as the driver names a stream after the container's ID): four
-Spring-Boot-like start-up lines ("... INFO 1 --- [main] ... : Starting
-application using Java ..."), then the crashing container adds "...
-ERROR 1 --- [main] o.s.boot.SpringApplication ... : Application run failed"
-and its own line: the CRASH_ON_START text (yes/true/1: nothing after
-"Application run failed"); "fail-rollout" (killed by the kernel for memory)
-writes the start-up lines only: a SIGKILL leaves no last words. "exec-format" writes its one line only; containers that do not
-crash write the start-up lines only. Timestamps are milliseconds since the
-epoch, strictly increasing, between the task's startedAt and stoppedAt.
+Spring-Boot-like start-up lines, just after startedAt ("... INFO 1 ---
+[main] ... : Starting application using Java ..."), then, at the end of its
+start-up, the crashing container adds "... ERROR 1 --- [main]
+o.s.boot.SpringApplication ... : Application run failed" and its own line:
+the CRASH_ON_START text (yes/true/1: nothing after "Application run
+failed"); "fail-rollout" (killed by the kernel for memory) writes the
+start-up lines only: a SIGKILL leaves no last words. "exec-format" writes
+its one line only (at startedAt: the task stops at once); containers that
+do not crash write the start-up lines only. Timestamps are milliseconds
+since the epoch on the emulator's clock, strictly increasing, between the
+task's startedAt and stoppedAt; they are written into the group directly,
+past CloudWatch Logs' check against events more than 2 hours after its
+(wall-clock) now, since the emulator's clock may be hours ahead.
 If a group does not exist and awslogs-create-group is not "true", the task
 never starts (DevGuide resource-initialization-error.html, "failed to
 validate logger args"): stopCode TaskFailedToStart, stoppedReason
@@ -234,13 +304,31 @@ ResourceInitializationError); nor does a task that never starts
 Load balancers (ELBv2 in moto; DevGuide service-load-balancing.html): for an
 ECS-controller service created with loadBalancers [{targetGroupArn,
 containerName, containerPort}], every task the emulator starts for it is
-registered with each target group: Id = the privateIPv4Address of the
-task's ENI attachment, Port = containerPort. A task that stops (drained,
-scaled in, failed) is deregistered at once (no draining state, the
-deregistration delay is not modelled): DescribeTargetHealth no longer lists it, and asked
-by Targets it answers moto's "unused" / Target.NotRegistered. Targets are
-"healthy" (no "initial" phase). healthCheckGracePeriodSeconds is kept and
-answered (API_Service.html) but delays nothing: steps are not seconds.
+registered with each target group as it starts (startedAt; event
+"(service NAME) registered N targets in (target-group ARN)"): Id = the
+privateIPv4Address of the task's ENI attachment, Port = containerPort. It
+counts as running once healthy, HealthCheckIntervalSeconds ×
+HealthyThresholdCount after its start-up ("Clock"); the step that starts
+it moves the clock past that, so between calls a target is never seen in
+an "initial" state: it is "healthy". A task the emulator replaces or
+scales in (rollouts, the stop of what is left of old deployments,
+blue/green CLEAN_UP, a scale-in) drains (ELB User Guide, "Deregistration
+delay"; DevGuide service-load-balancing.html): stoppingAt now, events
+"has begun draining connections on N tasks." and "deregistered N targets
+in (target-group ARN)", its targets "draining" (DescribeTargetHealth
+State draining, Reason Target.DeregistrationInProgress, API_TargetHealth.html)
+until the group's deregistration_delay.timeout_seconds (the target group
+attribute, DescribeTargetGroupAttributes / ModifyTargetGroupAttributes,
+stored by moto; default 300) has passed on the clock, then gone, and the
+task STOPPED at stoppingAt + that delay. A step is atomic, so clients see
+the drain in those timestamps and events, not in DescribeTargetHealth. A
+task that fails (crashes, never starts, fails its health checks) is
+deregistered at once. Once gone, DescribeTargetHealth no longer lists a
+target, and asked by Targets it answers moto's "unused" /
+Target.NotRegistered. healthCheckGracePeriodSeconds is kept and answered
+(API_Service.html) but delays nothing (it only holds back ECS's reaction
+to unhealthy targets, and the unhealthy ones here are stopped a step
+later anyway).
 A deployment whose task definition has HEALTH_CHECK_CODES in any container
 (the codes its health check path answers) never gets healthy:
   * its targets are "unhealthy", Reason Target.ResponseCodeMismatch,
@@ -248,7 +336,8 @@ A deployment whose task definition has HEALTH_CHECK_CODES in any container
     (API_TargetHealth.html, API_DescribeTargetHealth.html); CODES is the
     variable's value as written;
   * each DescribeServices call first stops the task started at the previous
-    call (stopCode ServiceSchedulerInitiated, API_Task.html; stoppedReason
+    call (found unhealthy after its start-up and UnhealthyThresholdCount
+    checks, "Clock"; stopped at once: stopCode ServiceSchedulerInitiated, API_Task.html; stoppedReason
     "Task failed ELB health checks in (target-group TARGET-GROUP-ARN)", as
     ECS words it; the load-balanced container exits 143 (SIGTERM), the
     others 0; failedTasks +1; deregistered; events "(service NAME)
@@ -271,11 +360,46 @@ task definition says (a new service is always stable).
 
 Tasks: ListTasks honours serviceName (tasks whose group is "service:NAME")
 and, as ECS does, lists only desiredStatus RUNNING tasks unless
-desiredStatus is given. Drained tasks are STOPPED with stopCode
-ServiceSchedulerInitiated and stoppedReason "Scaling activity initiated by
-(deployment ID)". Task states do not advance on DescribeTasks (unlike plain
-moto). awsvpc task definitions need the service's networkConfiguration
-(subnets must exist in moto's EC2), as in ECS.
+desiredStatus is given. startedBy (API_ListTasks.html) lists the tasks
+started with that value (a service's: its deployment id), with
+desiredStatus (RUNNING by default; STOPPED lists a deployment's stopped
+tasks); with family, serviceName, containerInstance or launchType as well
+it is refused with InvalidParameterException "cannot specify startedBy
+with other arguments" (the page: "When you specify startedBy as the
+filter, it must be the only filter that you use"). Drained tasks are
+STOPPED with stopCode ServiceSchedulerInitiated and stoppedReason "Scaling
+activity initiated by (deployment ID)". DescribeTasks answers the
+timestamps of "Clock" (createdAt, pullStartedAt, pullStoppedAt, startedAt,
+connectivityAt, stoppingAt, executionStoppedAt, stoppedAt; a stamp a task
+never reached is absent). Task states do not advance on DescribeTasks
+(unlike plain moto; one-off RunTask tasks aside, see run_task). awsvpc task
+definitions need the service's networkConfiguration (subnets must exist in
+moto's EC2), as in ECS.
+
+Task definitions: DescribeTaskDefinition answers one as it was registered
+(fields moto does not know survive) plus the read-only fields
+(API_DescribeTaskDefinition.html), registeredAt (on the clock, at
+RegisterTaskDefinition) and, once deregistered, deregisteredAt.
+  * Tags: RegisterTaskDefinition's `tags` are kept and answered back in its
+    response, top-level (API_RegisterTaskDefinition.html; moto leaves them
+    out); TagResource, UntagResource, ListTagsForResource on a task
+    definition ARN and DescribeTaskDefinition include ["TAGS"] (top-level
+    `tags`) are moto's (API_TagResource.html, API_UntagResource.html,
+    API_ListTagsForResource.html).
+  * ListTaskDefinitions (API_ListTaskDefinitions.html): familyPrefix is the
+    full family name (as that page says, and as moto does), status ACTIVE
+    (default) or INACTIVE, sort ASC (default: lexicographically by family,
+    then by revision, newest last) or DESC (both reversed), maxResults 1-100
+    (default 100) per page with a nextToken while more remain (moto:
+    registration order, one page).
+  * DeregisterTaskDefinition (API_DeregisterTaskDefinition.html): status
+    INACTIVE (it stays describable, and listed with status INACTIVE),
+    deregisteredAt now. ECS_EMULATOR_DENY_DEREGISTER=FAMILY:REVISION,... in
+    the server's environment: those are refused with HTTP 400
+    AccessDeniedException, in IAM's words for an explicit deny ("User: ...
+    is not authorized to perform: ecs:DeregisterTaskDefinition on resource:
+    TASK-DEFINITION-ARN with an explicit deny in an identity-based policy",
+    IAM User Guide troubleshoot_access-denied.html) and nothing changes.
 """
 
 from __future__ import annotations
@@ -2142,7 +2266,8 @@ def list_tasks(
 # API_Task.html); the container's exitCode says how it went. Here a task is
 # RUNNING for two DescribeTasks calls, then STOPPED; the exit code of the
 # container named in the command override (or the first container) is N when
-# its command contains a token "exit-N", else 0.
+# its command contains a token "exit-N", else 0. RunTask's tasks start
+# together, through the timestamps of the module docstring's "Clock".
 
 EXIT_RE = re.compile(r"^exit-(\d+)$")
 
