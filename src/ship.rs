@@ -67,17 +67,44 @@ pub struct Released {
     /// Warnings about what runs now (an ECR lifecycle policy that may expire it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// After a stable release: the settings that make deploys slow
+    /// (verify's `slow` lines, with what this deploy measured).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub slow: Vec<String>,
 }
 
 impl Released {
-    fn of(report: ReleaseReport, warnings: Vec<String>) -> Self {
+    fn of(report: ReleaseReport, warnings: Vec<String>, slow: Vec<String>) -> Self {
         Self {
             deploy: report.services.first().cloned().unwrap_or_default(),
             services: report.services,
             tasks: report.tasks,
             warnings,
+            slow,
         }
     }
+}
+
+/// After a stable release to `name`: verify's `slow` lines, read again so
+/// that they weigh what this deploy measured, each said as a note. Best
+/// effort: nothing when the checks cannot run.
+async fn slow_notes(
+    config: &HoistConfig,
+    name: &str,
+    env: &EnvSection,
+    progress: &dyn RolloutProgress,
+) -> Vec<String> {
+    let Ok((platforms, from)) = configured_platforms(config) else {
+        return Vec::new();
+    };
+    let Ok(report) = verify_env(name, env, platforms, from, None).await else {
+        return Vec::new();
+    };
+    let lines = report.slow_lines();
+    for line in &lines {
+        progress.step(&format!("note: slow {line}"));
+    }
+    lines
 }
 
 /// What a ship did.
@@ -493,8 +520,9 @@ async fn preflight(
 ) -> Result<VerifyReport> {
     let repository = env_repository(config, name, env)?;
     let report = verify_env(name, env, platforms, from, Some(repository.to_string())).await?;
+    // Slow settings are said after a stable deploy, with what it measured.
     for line in report.lines() {
-        if !line.starts_with("ok ") {
+        if !line.starts_with("ok ") && !line.starts_with("slow ") {
             progress.step(&line);
         }
     }
@@ -672,11 +700,15 @@ pub async fn ship(
         (Ok(_), false) => lifecycle_warnings(client_options(config, env)?, &pinned).await,
         _ => Vec::new(),
     };
+    let slow = match (&result, options.dry_run, options.no_verify) {
+        (Ok(_), false, false) => slow_notes(config, &options.env, env, rollout_progress).await,
+        _ => Vec::new(),
+    };
     let report = ShipReport {
         env: options.env.clone(),
         image: pinned,
         build: built,
-        released: Released::of(released, warnings),
+        released: Released::of(released, warnings, slow),
         verify: verified,
         seconds: started.elapsed().as_secs_f64(),
     };
@@ -901,6 +933,10 @@ pub async fn promote(
         Ok(_) => lifecycle_warnings(check_client, &image).await,
         Err(_) => Vec::new(),
     };
+    let slow = match (&result, *no_verify) {
+        (Ok(_), false) => slow_notes(config, to, target_env, progress).await,
+        _ => Vec::new(),
+    };
     let report = PromoteReport {
         from: from.to_string(),
         to: to.to_string(),
@@ -912,7 +948,7 @@ pub async fn promote(
         copy: copied,
         referrers,
         verify: verified,
-        released: Released::of(released, warnings),
+        released: Released::of(released, warnings, slow),
         seconds: started.elapsed().as_secs_f64(),
     };
     *report_out = Some(report);

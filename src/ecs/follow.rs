@@ -210,9 +210,9 @@ pub(crate) struct LastSeen {
 }
 
 /// What the polls saw, on ECS's clock, for the timeline: the newest time
-/// ECS showed (a deployment's or the service deployment's `createdAt`,
-/// `updatedAt`, `finishedAt`), carried forward by the local clock between
-/// changes; when our tasks were first all healthy; BAKE_TIME; the
+/// ECS showed for our deployment (its `createdAt`, `updatedAt`, and its
+/// service deployment's `updatedAt`, `finishedAt`), carried forward by the
+/// local clock between changes; when our tasks were first all healthy; BAKE_TIME; the
 /// deployments ours replaced.
 #[derive(Default)]
 pub(crate) struct RolloutSamples {
@@ -240,9 +240,13 @@ impl RolloutSamples {
         ours: &OurDeployment,
         sd: Option<&ServiceDeploymentView>,
     ) {
+        // Our deployment's times and its service deployment's: a step ECS
+        // takes on another deployment (an old task drained) says nothing of
+        // when ours got where it is.
         let newest = snapshot
             .deployments
             .iter()
+            .filter(|d| d.id == ours.id)
             .flat_map(|d| [d.created_at, d.updated_at])
             .chain(sd.iter().flat_map(|sd| [sd.updated_at, sd.finished_at]))
             .flatten()

@@ -32,6 +32,7 @@ mod sbom;
 mod ship;
 mod spring_apps;
 mod startup;
+mod timeline;
 mod verify;
 mod why_it_failed;
 mod zstd;
