@@ -97,14 +97,25 @@ fn deploy_registers_a_pinned_revision_and_waits_until_stable() {
             assert_eq!(&new_td[key], value, "{key} changed");
         }
     }
-    // The tags stay, and hoist marks the revision as its own (what
-    // keep-revisions deregisters, unless told otherwise).
+    // The tags stay; hoist marks the revision as its own (what
+    // keep-revisions deregisters, unless told otherwise) and keeps on it
+    // what the deploy measured (no load balancer: the image pull alone,
+    // the emulator's 3 s).
+    let sorted = |tags: &Value| {
+        let mut all: Vec<String> = tags
+            .as_array()
+            .map(|t| t.iter().map(|t| t.to_string()).collect())
+            .unwrap_or_default();
+        all.sort();
+        all
+    };
     let mut expected = old["tags"].as_array().cloned().unwrap_or_default();
     expected.push(serde_json::json!({
         "key": "hoist:registered-by",
         "value": format!("hoist {}", env!("CARGO_PKG_VERSION"))
     }));
-    assert_eq!(new["tags"], Value::Array(expected));
+    expected.push(serde_json::json!({"key": "hoist:pull-seconds", "value": "3"}));
+    assert_eq!(sorted(&new["tags"]), sorted(&Value::Array(expected)));
     let app = &new_td["containerDefinitions"][0];
     assert_eq!(app["image"], new_image);
     let env: Vec<(String, String)> = app["environment"]
