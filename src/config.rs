@@ -258,6 +258,10 @@ pub struct EnvSection {
     /// CodeDeploy deployment group, for CODE_DEPLOY services (default
     /// `DgpECS-<cluster>-<service>`).
     pub codedeploy_group: Option<String>,
+    /// After a stable deploy, deregister the family's ACTIVE revisions
+    /// beyond the newest N (never one in use, nor the rollback target;
+    /// only hoist's own unless `--all-revisions`).
+    pub keep_revisions: Option<u32>,
 }
 
 impl HoistConfig {

@@ -48,6 +48,9 @@ pub struct ShipOptions {
     pub dry_run: bool,
     /// Roll back on failure, besides the environment's `rollback-on-failure`.
     pub rollback_on_failure: bool,
+    /// With `keep-revisions`: deregister old revisions hoist did not
+    /// register too.
+    pub all_revisions: bool,
     /// Skip the checks of the environment's ECS setup (`hoist verify`)
     /// made before anything is registered.
     pub no_verify: bool,
@@ -729,6 +732,9 @@ pub struct PromoteOptions {
     pub wait: WaitOptions,
     /// Roll back on failure, besides TO's `rollback-on-failure`.
     pub rollback_on_failure: bool,
+    /// With `keep-revisions`: deregister old revisions hoist did not
+    /// register too.
+    pub all_revisions: bool,
     /// Skip the checks of TO's ECS setup (`hoist verify`) made before
     /// anything is copied or registered.
     pub no_verify: bool,
@@ -846,6 +852,7 @@ pub async fn promote(
         wait,
         rollback_on_failure,
         no_verify,
+        all_revisions,
     } = options;
     let (from, to, yes, wait, rollback_on_failure) = (
         from.as_str(),

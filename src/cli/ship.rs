@@ -49,6 +49,9 @@ pub struct ShipArgs {
     /// Do not check the environment's ECS setup (hoist verify) before registering anything.
     #[arg(long)]
     pub no_verify: bool,
+    /// With keep-revisions: deregister old revisions hoist did not register too.
+    #[arg(long)]
+    pub all_revisions: bool,
     #[command(flatten)]
     pub wait: WaitArgs,
     /// Layer cache directory (default: $XDG_CACHE_HOME/hoist or ~/.cache/hoist).
@@ -73,6 +76,9 @@ pub struct PromoteArgs {
     /// Do not check TO's ECS setup (hoist verify) before copying or registering anything.
     #[arg(long)]
     pub no_verify: bool,
+    /// With keep-revisions: deregister old revisions hoist did not register too.
+    #[arg(long)]
+    pub all_revisions: bool,
     #[command(flatten)]
     pub wait: WaitArgs,
     #[command(flatten)]
@@ -109,6 +115,7 @@ pub async fn run_ship(args: ShipArgs) -> Result<()> {
         dry_run: args.dry_run,
         rollback_on_failure: args.rollback_on_failure,
         no_verify: args.no_verify,
+        all_revisions: args.all_revisions,
     };
     let push_progress = crate::cli::progress::for_stderr();
     let rollout = RolloutDrawer::for_stderr();
@@ -182,6 +189,7 @@ pub async fn run_promote(args: PromoteArgs) -> Result<()> {
         wait: args.wait.options()?,
         rollback_on_failure: args.rollback_on_failure,
         no_verify: args.no_verify,
+        all_revisions: args.all_revisions,
     };
     let result = promote(
         &config,
