@@ -74,18 +74,89 @@ pub struct Released {
     /// (verify's `slow` lines, with what this deploy measured).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub slow: Vec<String>,
+    /// Old revisions cleaned up (`keep-revisions`), per family.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<crate::ecs::RevisionCleanup>,
 }
 
 impl Released {
-    fn of(report: ReleaseReport, warnings: Vec<String>, slow: Vec<String>) -> Self {
+    fn of(report: ReleaseReport, warnings: Vec<String>, after: AfterRelease) -> Self {
         Self {
             deploy: report.services.first().cloned().unwrap_or_default(),
             services: report.services,
             tasks: report.tasks,
             warnings,
-            slow,
+            slow: after.slow,
+            revisions: after.revisions,
         }
     }
+}
+
+/// What follows a stable release: the slow notes and the clean-up.
+#[derive(Default)]
+struct AfterRelease {
+    slow: Vec<String>,
+    revisions: Vec<crate::ecs::RevisionCleanup>,
+}
+
+/// `keep-revisions` after a stable release (or what it would do, on a dry
+/// run): each service family's old revisions, one line each; a clean-up
+/// that cannot run is a note.
+async fn clean_up_revisions(
+    env: &EnvSection,
+    services: &[DeployReport],
+    all_revisions: bool,
+    dry_run: bool,
+    progress: &dyn RolloutProgress,
+) -> Vec<crate::ecs::RevisionCleanup> {
+    let Some(keep) = env.keep_revisions else {
+        return Vec::new();
+    };
+    let client = match EcsClient::new(&aws_options(env)).await {
+        Ok(client) => client,
+        Err(error) => {
+            progress.step(&format!(
+                "note: old revisions not cleaned up ({})",
+                crate::error::one_line(&error)
+            ));
+            return Vec::new();
+        }
+    };
+    let mut done: Vec<crate::ecs::RevisionCleanup> = Vec::new();
+    for service in services {
+        // A dry run registered nothing: the service's revision stands in.
+        let current = if dry_run || service.task_definition_arn.is_empty() {
+            &service.previous_task_definition_arn
+        } else {
+            &service.task_definition_arn
+        };
+        let family = crate::ecs::short_arn(current)
+            .rsplit_once(':')
+            .map(|(f, _)| f.to_string())
+            .unwrap_or_default();
+        if family.is_empty() || done.iter().any(|d| d.family == family) {
+            continue;
+        }
+        let request = crate::ecs::revisions::CleanupRequest {
+            cluster: &env.cluster,
+            current,
+            previous: &service.previous_task_definition_arn,
+            keep,
+            all_revisions,
+            dry_run,
+        };
+        match crate::ecs::revisions::clean_up(&client, &request).await {
+            Ok(cleanup) => {
+                progress.step(&cleanup.line());
+                done.push(cleanup);
+            }
+            Err(error) => progress.step(&format!(
+                "note: old revisions of {family} not cleaned up ({})",
+                crate::error::one_line(&error)
+            )),
+        }
+    }
+    done
 }
 
 /// After a stable release to `name`: verify's `slow` lines, read again so
@@ -703,15 +774,25 @@ pub async fn ship(
         (Ok(_), false) => lifecycle_warnings(client_options(config, env)?, &pinned).await,
         _ => Vec::new(),
     };
-    let slow = match (&result, options.dry_run, options.no_verify) {
-        (Ok(_), false, false) => slow_notes(config, &options.env, env, rollout_progress).await,
-        _ => Vec::new(),
-    };
+    let mut after = AfterRelease::default();
+    if let (Ok(_), false, false) = (&result, options.dry_run, options.no_verify) {
+        after.slow = slow_notes(config, &options.env, env, rollout_progress).await;
+    }
+    if result.is_ok() {
+        after.revisions = clean_up_revisions(
+            env,
+            &released.services,
+            options.all_revisions,
+            options.dry_run,
+            rollout_progress,
+        )
+        .await;
+    }
     let report = ShipReport {
         env: options.env.clone(),
         image: pinned,
         build: built,
-        released: Released::of(released, warnings, slow),
+        released: Released::of(released, warnings, after),
         verify: verified,
         seconds: started.elapsed().as_secs_f64(),
     };
@@ -940,10 +1021,20 @@ pub async fn promote(
         Ok(_) => lifecycle_warnings(check_client, &image).await,
         Err(_) => Vec::new(),
     };
-    let slow = match (&result, *no_verify) {
-        (Ok(_), false) => slow_notes(config, to, target_env, progress).await,
-        _ => Vec::new(),
-    };
+    let mut after = AfterRelease::default();
+    if let (Ok(_), false) = (&result, *no_verify) {
+        after.slow = slow_notes(config, to, target_env, progress).await;
+    }
+    if result.is_ok() {
+        after.revisions = clean_up_revisions(
+            target_env,
+            &released.services,
+            *all_revisions,
+            false,
+            progress,
+        )
+        .await;
+    }
     let report = PromoteReport {
         from: from.to_string(),
         to: to.to_string(),
@@ -955,7 +1046,7 @@ pub async fn promote(
         copy: copied,
         referrers,
         verify: verified,
-        released: Released::of(released, warnings, slow),
+        released: Released::of(released, warnings, after),
         seconds: started.elapsed().as_secs_f64(),
     };
     *report_out = Some(report);

@@ -550,6 +550,60 @@ impl EcsClient {
         Ok(arns)
     }
 
+    /// Every task definition a service of `cluster` runs or is rolling to
+    /// or from (each deployment's), from ListServices and DescribeServices.
+    pub(crate) async fn task_definitions_in_use(&self, cluster: &str) -> Result<Vec<String>> {
+        let mut services = Vec::new();
+        let mut next: Option<String> = None;
+        for _ in 0..MAX_SERVICE_PAGES {
+            let answer = self
+                .client
+                .list_services()
+                .cluster(cluster)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| api_error("ListServices", cluster, e))?;
+            services.extend(answer.service_arns().iter().cloned());
+            match answer.next_token() {
+                Some(token) if !token.is_empty() => next = Some(token.to_string()),
+                _ => break,
+            }
+        }
+        let mut in_use = Vec::new();
+        for chunk in services.chunks(10) {
+            let answer = self
+                .client
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| api_error("DescribeServices", cluster, e))?;
+            for service in answer.services() {
+                in_use.extend(service.task_definition().map(str::to_string));
+                in_use.extend(
+                    service
+                        .deployments()
+                        .iter()
+                        .filter_map(|d| d.task_definition().map(str::to_string)),
+                );
+            }
+        }
+        Ok(in_use)
+    }
+
+    /// Deregisters a task-definition revision (DeregisterTaskDefinition).
+    pub(crate) async fn deregister_task_definition(&self, arn: &str) -> Result<()> {
+        self.client
+            .deregister_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .map_err(|e| api_error("DeregisterTaskDefinition", arn, e))?;
+        Ok(())
+    }
+
     /// The service's stopped tasks that ECS still lists (it keeps them for
     /// at least an hour, API_ListTasks.html), up to [`MAX_LISTED_TASKS`],
     /// with their reasons and exit codes. (ListTasks' `startedBy` filter
@@ -692,6 +746,9 @@ pub(crate) struct DeploymentTask {
     /// Its timestamps.
     pub(crate) times: TaskTimes,
 }
+
+/// Pages of ListServices read at most (10 services a page by default).
+const MAX_SERVICE_PAGES: usize = 50;
 
 /// How many of a service's tasks are read at most (three pages).
 const MAX_LISTED_TASKS: usize = 300;

@@ -17,6 +17,7 @@ pub(crate) mod logs;
 pub(crate) mod release;
 pub(crate) mod render;
 pub(crate) mod revision_tags;
+pub(crate) mod revisions;
 pub(crate) mod rollout;
 pub(crate) mod status;
 pub(crate) mod tail;
@@ -32,6 +33,7 @@ pub use diagnose::{latest_stopped_tasks, ContainerExit, ContainerLog, Diagnosis,
 pub use follow::{RolloutProgress, WaitOptions};
 pub use release::{release, OneOffTask, Release, ReleaseReport, TaskReport};
 pub use render::{Rendered, TaskDefinitionPatch};
+pub use revisions::RevisionCleanup;
 pub use rollout::{short_arn, Awsvpc, DeploymentView, ServiceEvent};
 pub use status::{service_status, ServiceStatus};
 pub use tail::{tail_logs, LogSink, LogsOptions};

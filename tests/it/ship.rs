@@ -20,8 +20,13 @@ impl Project {
     /// A Gradle-like project: build/libs with the Boot jar and a -plain jar,
     /// a config file, a git commit, and hoist.toml for dev and prod.
     fn new() -> Self {
+        Self::with_emulator_env(&[])
+    }
+
+    /// [`Project::new`], with the emulator started with `vars`.
+    fn with_emulator_env(vars: &[(&str, &str)]) -> Self {
         let registry = TestRegistry::start(Auth::None);
-        let emulator = EcsEmulator::start();
+        let emulator = EcsEmulator::start_with_env(vars);
         emulator.seed();
         emulator.boto3(
             "secretsmanager",
@@ -631,4 +636,130 @@ fn a_count_rule_over_every_image_counts_the_referrers_ecr_lists_as_images() {
             && warning.contains("2 of the images counted are referrers"),
         "{warning}"
     );
+}
+
+/// Registers a copy of plog-api:1 (tagged as hoist's when `by_hoist`);
+/// returns its revision number.
+fn register_copy(project: &Project, by_hoist: bool) -> i64 {
+    let tags = if by_hoist {
+        "[{'key': 'hoist:registered-by', 'value': 'hoist 0.0.9'}]"
+    } else {
+        "[{'key': 'team', 'value': 'plog'}]"
+    };
+    let out = project.emulator.boto3(
+        "ecs",
+        &format!(
+            "td = client.describe_task_definition(taskDefinition='plog-api:1')['taskDefinition']\n\
+             keep = ['family', 'taskRoleArn', 'executionRoleArn', 'networkMode', 'containerDefinitions', 'requiresCompatibilities', 'cpu', 'memory', 'runtimePlatform']\n\
+             print(client.register_task_definition(tags={tags}, **{{k: td[k] for k in keep if k in td}})['taskDefinition']['revision'])"
+        ),
+    );
+    out.trim().parse().unwrap()
+}
+
+/// The revision numbers of plog-api with `status`.
+fn revisions_with(project: &Project, status: &str) -> Vec<i64> {
+    let out = project.emulator.boto3(
+        "ecs",
+        &format!(
+            "arns = client.list_task_definitions(familyPrefix='plog-api', status='{status}', sort='ASC')['taskDefinitionArns']\n\
+             print(json.dumps([int(a.rsplit(':', 1)[1]) for a in arns]))"
+        ),
+    );
+    serde_json::from_str(out.trim()).unwrap()
+}
+
+#[test]
+fn keep_revisions_deregisters_hoists_old_revisions_and_never_what_is_in_use() {
+    // plog-api:6 refuses to go (an IAM policy denying it): a note.
+    let project = Project::with_emulator_env(&[("ECS_EMULATOR_DENY_DEREGISTER", "plog-api:6")]);
+    let toml = std::fs::read_to_string(project.path("hoist.toml")).unwrap();
+    std::fs::write(
+        project.path("hoist.toml"),
+        toml.replace("[env.dev]\n", "[env.dev]\nkeep-revisions = 2\n"),
+    )
+    .unwrap();
+    // History: 1 (seeded, what plog-api runs), 2 hoist's, 3 someone
+    // else's, 4 and 5 hoist's.
+    let registered: Vec<i64> = [true, false, true, true]
+        .iter()
+        .map(|by_hoist| register_copy(&project, *by_hoist))
+        .collect();
+    assert_eq!(registered, [2, 3, 4, 5]);
+
+    // A dry run says what would go and deregisters nothing: a real run
+    // adds a revision, so the newest 1 of today's stays (5); 4 and 2 would
+    // go; 3 is not hoist's; 1 is in use.
+    let (shown, output) = project
+        .hoist(&["ship", "dev", "--dry-run", "--json"])
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{shown}: {stderr}");
+    assert!(
+        stderr.contains("would deregister 2 old revisions of plog-api (keep-revisions = 2); kept 1 in use or the rollback target; kept 1 that hoist did not register (--all-revisions deregisters them too)"),
+        "{stderr}"
+    );
+    assert_eq!(revisions_with(&project, "INACTIVE"), Vec::<i64>::new());
+
+    // The ship registers 6 and keeps 6 and 5; 4 and 2 go; 3 stays (not
+    // hoist's); 1 stays (the rollback target: what the service ran).
+    let (shown, output) = project
+        .hoist(&["ship", "dev", "--poll-interval", "20ms", "--json"])
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{shown}: {stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        stderr.contains("deregistered 2 old revisions of plog-api (keep-revisions = 2); kept 1 in use or the rollback target; kept 1 that hoist did not register"),
+        "{stderr}"
+    );
+    assert_eq!(revisions_with(&project, "INACTIVE"), [2, 4]);
+    assert_eq!(revisions_with(&project, "ACTIVE"), [1, 3, 5, 6]);
+    assert_eq!(
+        report["revisions"][0]["deregistered"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "{report}"
+    );
+
+    // Again, with --all-revisions: 7 is registered; 7 and 6 (the rollback
+    // target) stay; 5, 3 (someone else's) and 1 (plog-cluster no longer
+    // runs it) go.
+    let (shown, output) = project
+        .hoist(&["ship", "dev", "--poll-interval", "20ms", "--all-revisions"])
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{shown}: {stderr}");
+    assert!(
+        stderr.contains("deregistered 3 old revisions of plog-api (keep-revisions = 2)"),
+        "{stderr}"
+    );
+    assert_eq!(revisions_with(&project, "ACTIVE"), [6, 7]);
+
+    // keep-revisions = 1 now: 6 must go but is refused: a note, and the
+    // ship stands.
+    let toml = std::fs::read_to_string(project.path("hoist.toml")).unwrap();
+    std::fs::write(
+        project.path("hoist.toml"),
+        toml.replace("keep-revisions = 2", "keep-revisions = 1"),
+    )
+    .unwrap();
+    let (shown, output) = project
+        .hoist(&["ship", "dev", "--poll-interval", "20ms"])
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{shown}: {stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("old revision"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    // 8 is kept, 7 is the rollback target, 6 is refused.
+    assert!(
+        line.contains("deregistered 0 old revisions of plog-api (keep-revisions = 1); kept 1 in use or the rollback target; note: 1 refused (plog-api:6: ")
+            && line.contains("AccessDenied"),
+        "{line}"
+    );
+    assert_eq!(revisions_with(&project, "ACTIVE"), [6, 7, 8]);
 }
