@@ -96,7 +96,7 @@ pub(crate) fn choose(
     all_revisions: bool,
 ) -> (Vec<String>, Vec<String>, Vec<String>) {
     let mut sorted: Vec<&Revision> = revisions.iter().collect();
-    sorted.sort_by(|a, b| b.number.cmp(&a.number));
+    sorted.sort_by_key(|r| std::cmp::Reverse(r.number));
     let (mut gone, mut in_use, mut not_hoists) = (Vec::new(), Vec::new(), Vec::new());
     for revision in sorted.into_iter().skip(keep as usize) {
         if protected.contains(&revision.arn) {
