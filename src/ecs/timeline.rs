@@ -6,9 +6,10 @@
 //! (the moment the load balancer first called all our tasks healthy, the
 //! lifecycle stage BAKE_TIME) stamped with the newest time ECS had shown.
 //!
-//! Pure: [`build`] takes plain facts. Each stage spans from when it began
-//! to when its last task got there; a figure that could not be read is
-//! `None` ("not known"), never 0.
+//! Pure: [`build`] takes plain facts. Each stage says when the last of our
+//! tasks got there and how long the slowest task spent in it (so a rollout
+//! of several rounds shows its rounds in the times); a figure that could not
+//! be read is `None` ("not known"), never 0.
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -147,6 +148,13 @@ pub(crate) fn build(facts: &TimelineFacts) -> Timeline {
             format!("{n} tasks")
         }
     };
+    // Each stage: when the last task got there ("at"), and how long the
+    // slowest task spent in it ("took"): in a rollout of several rounds the
+    // stages repeat, and "at" shows the rounds.
+    let slowest =
+        |from: fn(&TaskTimes) -> Option<f64>,
+         to: fn(&TaskTimes) -> Option<f64>,
+         tasks: &[TaskTimes]| { latest(tasks.iter().map(|t| span(from(t), to(t)))) };
     let pull_started = latest(ours.iter().map(|t| t.pull_started_at));
     let pull_stopped = latest(ours.iter().map(|t| t.pull_stopped_at));
     let started = latest(ours.iter().map(|t| t.started_at));
@@ -160,6 +168,7 @@ pub(crate) fn build(facts: &TimelineFacts) -> Timeline {
         })
         .collect();
     pulls.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
+    let provisioned = |t: &TaskTimes| t.pull_started_at.or(t.started_at);
     let mut stages = vec![
         stage("registered", facts.registered_at, None, None),
         stage(
@@ -171,21 +180,23 @@ pub(crate) fn build(facts: &TimelineFacts) -> Timeline {
         stage(
             "provisioning",
             pull_started.or(started),
-            span(updated, pull_started.or(started)),
+            latest(ours.iter().map(|t| span(t.created_at, provisioned(t)))),
             (!ours.is_empty()).then(|| tasks(ours.len())),
         ),
         stage(
             "image pull",
             pull_stopped,
-            span(
-                earliest(ours.iter().map(|t| t.pull_started_at)),
-                pull_stopped,
-            ),
+            pulls.first().map(|p| p.seconds),
             pulls
                 .first()
                 .map(|p| format!("slowest {} (task {})", seconds_text(p.seconds), p.task)),
         ),
-        stage("started", started, span(pull_stopped, started), None),
+        stage(
+            "started",
+            started,
+            slowest(|t| t.pull_stopped_at, |t| t.started_at, ours),
+            None,
+        ),
     ];
     let startup_seconds = span(started, facts.healthy_at);
     stages.push(if facts.load_balanced {
@@ -199,11 +210,10 @@ pub(crate) fn build(facts: &TimelineFacts) -> Timeline {
         )
     });
     if !facts.old.is_empty() {
-        let drained = latest(facts.old.iter().map(|t| t.stopped_at));
         stages.push(stage(
             "old tasks draining",
-            drained,
-            span(earliest(facts.old.iter().map(|t| t.stopping_at)), drained),
+            latest(facts.old.iter().map(|t| t.stopped_at)),
+            slowest(|t| t.stopping_at, |t| t.stopped_at, &facts.old),
             Some(tasks(facts.old.len())),
         ));
     }
@@ -238,16 +248,12 @@ impl Timeline {
             .stages
             .iter()
             .map(|s| {
-                let at = s
-                    .offset_seconds
-                    .map(|o| format!("+{}", seconds_text(o)))
-                    .unwrap_or_else(|| {
-                        if s.at.is_some() {
-                            "before".into()
-                        } else {
-                            "not known".into()
-                        }
-                    });
+                let at = match (s.offset_seconds, &s.at) {
+                    (Some(o), _) => format!("+{}", seconds_text(o)),
+                    // Before the service update: the registration.
+                    (None, Some(_)) => "before".into(),
+                    (None, None) => "not known".into(),
+                };
                 let took = match s.name.as_str() {
                     "registered" | "done" => String::new(),
                     _ => known(s.seconds),

@@ -71,14 +71,12 @@ fn tasks_of(emulator: &EcsEmulator, id: &str) -> Vec<Value> {
     serde_json::from_str(out.trim()).unwrap()
 }
 
-/// The latest (or earliest) `key` among `tasks`.
-fn extreme(tasks: &[Value], key: &str, latest: bool) -> f64 {
-    let all = tasks.iter().filter_map(|t| t[key].as_f64());
-    if latest {
-        all.fold(f64::MIN, f64::max)
-    } else {
-        all.fold(f64::MAX, f64::min)
-    }
+/// The longest any of `tasks` took from `from` to `to`.
+fn slowest(tasks: &[Value], from: &str, to: &str) -> f64 {
+    tasks
+        .iter()
+        .filter_map(|t| Some(t[to].as_f64()? - t[from].as_f64()?))
+        .fold(f64::MIN, f64::max)
 }
 
 fn stage<'a>(report: &'a Value, name: &str) -> &'a Value {
@@ -144,9 +142,15 @@ fn a_stable_deploy_shows_where_its_time_went_on_ecs_clock() {
     let theirs = tasks_of(&emulator, &old);
     assert_eq!(ours.len(), 2, "{ours:?}");
     assert_eq!(theirs.len(), 2, "{theirs:?}");
+    // Each stage: how long the slowest task spent in it.
+    close(
+        &stage(&report, "provisioning")["seconds"],
+        slowest(&ours, "createdAt", "pullStartedAt"),
+        "provisioning",
+    );
     close(
         &stage(&report, "image pull")["seconds"],
-        extreme(&ours, "pullStoppedAt", true) - extreme(&ours, "pullStartedAt", false),
+        slowest(&ours, "pullStartedAt", "pullStoppedAt"),
         "image pull",
     );
     for pull in report["timeline"]["pulls"].as_array().unwrap() {
@@ -154,13 +158,18 @@ fn a_stable_deploy_shows_where_its_time_went_on_ecs_clock() {
     }
     close(
         &stage(&report, "started")["seconds"],
-        extreme(&ours, "startedAt", true) - extreme(&ours, "pullStoppedAt", true),
+        slowest(&ours, "pullStoppedAt", "startedAt"),
         "started",
     );
     close(
         &stage(&report, "old tasks draining")["seconds"],
-        extreme(&theirs, "stoppedAt", true) - extreme(&theirs, "stoppingAt", false),
+        slowest(&theirs, "stoppingAt", "stoppedAt"),
         "old tasks draining",
+    );
+    close(
+        &stage(&report, "old tasks draining")["seconds"],
+        30.0,
+        "the deregistration delay",
     );
     // Healthy: the app's 12 s, then 10 s × 3 passing checks (sampled: the
     // newest time ECS showed, so within the polling's slack).
@@ -218,10 +227,11 @@ fn a_failed_deploy_has_a_timeline_too_with_what_is_not_known() {
     );
     close(
         &stage(&report, "image pull")["seconds"],
-        {
-            let ours = tasks_of(&emulator, report["deploymentId"].as_str().unwrap());
-            extreme(&ours, "pullStoppedAt", true) - extreme(&ours, "pullStartedAt", false)
-        },
+        slowest(
+            &tasks_of(&emulator, report["deploymentId"].as_str().unwrap()),
+            "pullStartedAt",
+            "pullStoppedAt",
+        ),
         "image pull",
     );
     let healthy = stderr
