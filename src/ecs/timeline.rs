@@ -110,11 +110,6 @@ fn latest(times: impl Iterator<Item = Option<f64>>) -> Option<f64> {
     times.flatten().reduce(f64::max)
 }
 
-/// The earliest of some times.
-fn earliest(times: impl Iterator<Item = Option<f64>>) -> Option<f64> {
-    times.flatten().reduce(f64::min)
-}
-
 fn span(from: Option<f64>, to: Option<f64>) -> Option<f64> {
     match (from, to) {
         (Some(from), Some(to)) if to >= from => Some(to - from),
