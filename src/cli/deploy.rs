@@ -183,6 +183,7 @@ pub async fn run_deploy(args: DeployArgs) -> Result<()> {
     }
     .await;
     drop(drawer);
+    crate::cli::summary::deploy("deploy", &report, result.is_ok());
     finish(&report, &args.output, result)
 }
 
@@ -206,6 +207,7 @@ pub async fn run_rollback(args: RollbackArgs) -> Result<()> {
     }
     .await;
     drop(drawer);
+    crate::cli::summary::deploy("rollback", &report, result.is_ok());
     finish(&report, &args.output, result)
 }
 

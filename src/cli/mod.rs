@@ -17,6 +17,7 @@ mod progress;
 mod render;
 mod sbom;
 mod ship;
+mod summary;
 mod verify;
 
 use anyhow::Result;

@@ -129,6 +129,7 @@ pub async fn run_ship(args: ShipArgs) -> Result<()> {
     )
     .await;
     drop(rollout);
+    crate::cli::summary::ship(report.as_ref(), result.is_ok());
     let report = match settled(report, &args.output, result) {
         Ok(report) => report,
         Err(done) => return done,
@@ -201,6 +202,7 @@ pub async fn run_promote(args: PromoteArgs) -> Result<()> {
     .await;
     drop(rollout);
     drop(push_progress);
+    crate::cli::summary::promote(report.as_ref(), result.is_ok());
     let report = match settled(report, &args.output, result) {
         Ok(report) => report,
         Err(done) => return done,
