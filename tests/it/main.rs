@@ -16,6 +16,7 @@ mod ecs_deploy;
 mod ecs_rollouts;
 mod fixtures;
 mod image_starts;
+mod job_summary;
 mod layouts;
 mod logs_and_status;
 mod plain_moto;
