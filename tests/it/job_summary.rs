@@ -1,13 +1,13 @@
 //! The GitHub job summary: with `GITHUB_STEP_SUMMARY` set, `hoist deploy`,
-//! `ship` and `promote` append GitHub-flavoured Markdown to that file (what
-//! it held stays), read back here with a published GFM parser
+//! `rollback`, `ship` and `promote` append GitHub-flavoured Markdown to that
+//! file (what it held stays), read back here with a published GFM parser
 //! (markdown-it-py, through `tests/support/check_gfm.py`) and checked
 //! against the command's own JSON report: the heading, the image, the verify
 //! table, the timeline table, a failed deploy's diagnosis, and the cut that
 //! keeps a step's summary within GitHub's 1 MiB.
 
 use crate::support::cli::hoist;
-use crate::support::ecs_emulator::{deploy_args, marked_image, EcsEmulator};
+use crate::support::ecs_emulator::{deploy_args, marked_image, service_args, EcsEmulator};
 use crate::support::fixtures::boot3_layered;
 use crate::support::registry::{Auth, TestRegistry};
 use hoist::ecs::seconds_text;
@@ -239,6 +239,35 @@ fn a_deploy_appends_its_timeline_as_a_table() {
     assert!(said.iter().all(|s| s.ends_with(" 6s")), "{said:?}");
     // Nothing failed: no diagnosis, no code block.
     assert!(parsed["fences"].as_array().unwrap().is_empty(), "{parsed}");
+
+    // A rollback appends its own summary after the deploy's.
+    let (_, output) = emulator
+        .aws(hoist().args(service_args("rollback", "plog-web")).args([
+            "--poll-interval",
+            "10ms",
+            "--wait-timeout",
+            "60s",
+            "--json",
+        ]))
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let rolled: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let parsed = gfm(&summary);
+    let all = headings(&parsed);
+    assert!(
+        all.iter().any(|h| h
+            == &format!(
+                "hoist rollback plog-web: {}",
+                rolled["outcome"].as_str().unwrap()
+            )),
+        "{all:?}"
+    );
+    has_paragraph(&parsed, "Task definition: plog-api:1");
+    let timelines = tables(&parsed, &["Stage", "At", "Took", "Detail"]);
+    assert_eq!(timelines.len(), 2, "{parsed}");
+    timeline_table_matches(timelines[1], &rolled["timeline"]);
 }
 
 #[test]
