@@ -16,7 +16,7 @@ test-install: deps
     python3 tests/install/test_install.py
     node tests/install/lint-workflows.mjs
     shellcheck --shell=sh scripts/install.sh
-    shellcheck scripts/package-release.sh scripts/install-test-deps.sh .ci/run bench/bench.sh
+    shellcheck scripts/package-release.sh scripts/install-test-deps.sh .ci/run bench/bench.sh run
 
 # The test emulators and the registry stand-in checked against the behaviour they model (boto3, skopeo).
 test-emulators: deps
