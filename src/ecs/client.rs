@@ -7,7 +7,7 @@
 //! while a rollout runs ([`TargetHealthWatch`], which does the ELB calls).
 
 use crate::aws::error::{AwsError, Service};
-use crate::ecs::diagnose::{ContainerExit, StoppedTask};
+use crate::ecs::failure::{ContainerExit, StoppedTask};
 use crate::ecs::rollout::{
     Awsvpc, DeploymentView, LoadBalancerTarget, OurDeployment, ServiceDeploymentView, ServiceEvent,
     ServiceSnapshot,

@@ -11,9 +11,9 @@
 
 use crate::aws::error::{AwsError, Service};
 use crate::aws::AwsOptions;
-use crate::ecs::deploy::ServiceTarget;
 use crate::ecs::follow::{Ending, RolloutProgress, WaitOptions};
 use crate::ecs::rollout::LoadBalancerTarget;
+use crate::ecs::rollout::ServiceTarget;
 use anyhow::{Context, Result};
 use aws_sdk_codedeploy::error::ProvideErrorMetadata;
 use aws_sdk_codedeploy::types::{

@@ -11,20 +11,11 @@ use crate::ecs::diagnose::{diagnose, DiagnoseRequest, Diagnosis};
 use crate::ecs::diff::unified_diff;
 use crate::ecs::follow::{follow, Ending, LastSeen, RolloutProgress, Tracking, WaitOptions};
 use crate::ecs::render::{registration_input, render, TaskDefinitionPatch};
-use crate::ecs::rollout::{short_arn, OurDeployment, RolledBackBy, ServiceSnapshot};
+use crate::ecs::rollout::{short_arn, OurDeployment, RolledBackBy, ServiceSnapshot, ServiceTarget};
 use crate::error::{usage_hint, DeploymentFailed, DeploymentSuperseded};
 use anyhow::Result;
 use serde::Serialize;
 use std::time::Instant;
-
-/// Which service.
-#[derive(Clone, Debug)]
-pub struct ServiceTarget {
-    /// Cluster name or ARN.
-    pub cluster: String,
-    /// Service name or ARN.
-    pub service: String,
-}
 
 /// What `hoist deploy` should do.
 #[derive(Clone, Debug)]

@@ -8,7 +8,7 @@
 //! and the caller (deploy, rollback) acts on that.
 
 use crate::ecs::client::{is_throttling, EcsClient, ServiceDeploymentLookup};
-use crate::ecs::deploy::ServiceTarget;
+use crate::ecs::rollout::ServiceTarget;
 use crate::ecs::rollout::{
     judge, short_arn, DeploymentView, EventLog, OurDeployment, ServiceDeploymentView, ServiceEvent,
     ServiceSnapshot, Verdict,

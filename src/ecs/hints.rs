@@ -5,7 +5,7 @@
 //! balancer's failing targets. Each hint says what to check, most specific
 //! first; a cause not recognised gets none.
 
-use crate::ecs::diagnose::Diagnosis;
+use crate::ecs::failure::Diagnosis;
 use crate::ecs::rollout::ServiceSnapshot;
 
 /// One line per cause recognised in `diagnosis`.
@@ -106,7 +106,7 @@ pub(crate) fn hints(diagnosis: &Diagnosis, snapshot: Option<&ServiceSnapshot>) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ecs::diagnose::{ContainerExit, ContainerLog, StoppedTask};
+    use crate::ecs::failure::{ContainerExit, ContainerLog, StoppedTask};
     use crate::ecs::target_health::{TargetGroupHealth, TargetState};
 
     fn task(reason: &str, stop_code: &str, container: ContainerExit) -> StoppedTask {

@@ -1,6 +1,6 @@
 //! Task-definition rendering: a task definition in DescribeTaskDefinition's
 //! shape (`{"taskDefinition": …, "tags": […]}`, as ECS sent it or as
-//! [`crate::ecs::task_file`] read it from a file) in, the
+//! the task-file reader read it from a file) in, the
 //! RegisterTaskDefinition input out. A pure function: no network, no clock.
 //!
 //! Working on the raw JSON rather than on the SDK's typed structs means no

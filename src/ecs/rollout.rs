@@ -25,6 +25,15 @@
 
 use std::collections::HashSet;
 
+/// Which service.
+#[derive(Clone, Debug)]
+pub struct ServiceTarget {
+    /// Cluster name or ARN.
+    pub cluster: String,
+    /// Service name or ARN.
+    pub service: String,
+}
+
 /// One deployment of a service, as DescribeServices reports it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeploymentView {
@@ -455,46 +464,6 @@ pub(crate) fn snapshot_from_json(response: &serde_json::Value) -> Option<Service
     })
 }
 
-/// The stopped tasks in a DescribeTasks response (JSON form).
-#[cfg(test)]
-pub(crate) fn stopped_from_json(
-    response: &serde_json::Value,
-) -> Vec<crate::ecs::diagnose::StoppedTask> {
-    use crate::ecs::diagnose::{ContainerExit, StoppedTask};
-    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
-    response["tasks"]
-        .as_array()
-        .map(|tasks| {
-            tasks
-                .iter()
-                .filter(|t| t["lastStatus"] == "STOPPED")
-                .map(|t| StoppedTask {
-                    task_arn: text(&t["taskArn"]).unwrap_or_default(),
-                    task_definition_arn: text(&t["taskDefinitionArn"]).unwrap_or_default(),
-                    stopped_reason: text(&t["stoppedReason"])
-                        .unwrap_or_else(|| "(no reason given)".into()),
-                    stop_code: text(&t["stopCode"]),
-                    started_by: text(&t["startedBy"]),
-                    stopped_at: t["stoppedAt"].as_f64(),
-                    containers: t["containers"]
-                        .as_array()
-                        .map(|cs| {
-                            cs.iter()
-                                .map(|c| ContainerExit {
-                                    name: text(&c["name"]).unwrap_or_else(|| "?".into()),
-                                    exit_code: c["exitCode"].as_i64().map(|n| n as i32),
-                                    reason: text(&c["reason"]),
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    logs: Vec::new(),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -709,24 +678,6 @@ mod tests {
             judge(&recorded("services-stable.json"), &other, None),
             Verdict::Waiting { visible: false }
         );
-    }
-
-    #[test]
-    fn recorded_describe_tasks_give_reasons() {
-        let path = format!(
-            "{}/testdata/ecs/tasks-stopped.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-        let all = stopped_from_json(&json);
-        let stopped = crate::ecs::diagnose::ours(all.clone(), None, Some(NEW));
-        assert_eq!(stopped.len(), 1);
-        assert_eq!(
-            stopped[0].summary(),
-            "Essential container in task exited (plog-back: OutOfMemoryError: Container killed due to memory usage, exit code 1)"
-        );
-        assert!(crate::ecs::diagnose::ours(all, None, Some(OLD)).is_empty());
     }
 
     #[test]

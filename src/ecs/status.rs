@@ -3,8 +3,8 @@
 
 use crate::ecs::client::EcsClient;
 use crate::ecs::codedeploy::{CodeDeployClient, CodeDeployNames};
-use crate::ecs::deploy::ServiceTarget;
 use crate::ecs::rollout::ServiceSnapshot;
+use crate::ecs::rollout::ServiceTarget;
 use anyhow::Result;
 use std::collections::BTreeMap;
 

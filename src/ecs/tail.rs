@@ -7,10 +7,10 @@
 //! fails is a note, never the end of a follow.
 
 use crate::ecs::client::EcsClient;
-use crate::ecs::deploy::ServiceTarget;
 use crate::ecs::diagnose::{could_not_read, is_essential};
 use crate::ecs::logs::{LogReader, LogSource};
 use crate::ecs::rollout::short_arn;
+use crate::ecs::rollout::ServiceTarget;
 use anyhow::Result;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

@@ -48,13 +48,6 @@ struct CacheRecord {
     file_count: usize,
 }
 
-/// The hex digest of the blob a record (as read from disk) names, if it is
-/// a readable record.
-pub(crate) fn record_blob(bytes: &[u8]) -> Option<String> {
-    let record: CacheRecord = serde_json::from_slice(bytes).ok()?;
-    Some(record.digest.hex().to_string())
-}
-
 impl LayerCache {
     /// Opens (creating) the cache at `root`, shared-locked until dropped.
     pub(crate) fn open(root: &Path) -> Result<Self> {
@@ -211,6 +204,25 @@ mod tests {
     use super::*;
     use crate::image::layer::NormalizedLayerBuilder;
     use std::sync::Arc;
+
+    #[test]
+    fn the_directory_reads_the_blob_a_record_names() {
+        let digest = Digest::of(b"blob");
+        let record = CacheRecord {
+            diff_id: Digest::of(b"tar"),
+            digest: digest.clone(),
+            size: 4,
+            uncompressed_size: 3,
+            compression: "gzip".into(),
+            file_count: 1,
+        };
+        let bytes = serde_json::to_vec(&record).unwrap();
+        assert_eq!(
+            crate::image::cache_dir::record_blob(&bytes).as_deref(),
+            Some(digest.hex())
+        );
+        assert_eq!(crate::image::cache_dir::record_blob(b"{\"dig"), None);
+    }
 
     fn spec(text: &str) -> LayerSpec {
         let mut b = NormalizedLayerBuilder::new();

@@ -1,7 +1,8 @@
 //! The layer cache's directory and its bookkeeping: the layout on disk, the
 //! lock that keeps a prune away from running builds, when each blob was last
 //! used, how much the cache holds (`hoist cache du`) and pruning it
-//! (`hoist cache prune`). What the records mean is [`crate::image::cache`]'s.
+//! (`hoist cache prune`). What the records mean is the layer cache's; here
+//! only a record's `digest` is read.
 //!
 //! ```text
 //! ROOT/lock               flock: shared by every build using the cache, exclusive for a prune
@@ -153,6 +154,15 @@ fn blobs(blob_dir: &Path) -> Vec<BlobEntry> {
         .collect()
 }
 
+/// The hex digest of the blob a layer record names: its `digest` field
+/// (`sha256:HEX`), the one field of a record the directory's bookkeeping
+/// reads; `None` for a record that cannot be read.
+pub(crate) fn record_blob(bytes: &[u8]) -> Option<String> {
+    let record: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let digest = crate::image::Digest::parse(record.get("digest")?.as_str()?).ok()?;
+    Some(digest.hex().to_string())
+}
+
 /// The layer records: (path, the blob hex they point at, if readable).
 fn records(records_dir: &Path) -> Vec<(PathBuf, Option<String>)> {
     let Ok(entries) = std::fs::read_dir(records_dir) else {
@@ -165,7 +175,7 @@ fn records(records_dir: &Path) -> Vec<(PathBuf, Option<String>)> {
         .map(|path| {
             let blob = std::fs::read(&path)
                 .ok()
-                .and_then(|bytes| crate::image::cache::record_blob(&bytes));
+                .and_then(|bytes| record_blob(&bytes));
             (path, blob)
         })
         .collect()

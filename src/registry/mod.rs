@@ -7,8 +7,10 @@
 pub(crate) mod auth;
 pub(crate) mod blobs;
 pub(crate) mod ecr;
+pub(crate) mod hosts;
 pub(crate) mod lifecycle;
 pub(crate) mod manifests;
+pub(crate) mod options;
 pub(crate) mod pool;
 pub(crate) mod pull;
 pub(crate) mod push;
@@ -16,6 +18,7 @@ pub(crate) mod reference;
 pub mod referrers;
 pub(crate) mod retry;
 pub(crate) mod stream;
+pub(crate) mod tag_policy;
 pub(crate) mod tags;
 pub(crate) mod transport;
 

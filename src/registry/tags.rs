@@ -15,32 +15,9 @@
 
 use crate::image::Digest;
 use crate::registry::manifests::{manifest_digest, put_manifest, PutOutcome};
+pub use crate::registry::tag_policy::ImmutableTags;
 use crate::registry::transport::{answer_error, Registry};
 use anyhow::{anyhow, Result};
-use serde::{Deserialize, Serialize};
-
-/// What to do with a moving tag in a repository whose tags are immutable.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ImmutableTags {
-    /// Leave the tag where it is and say so in one warning line.
-    #[default]
-    Skip,
-    /// Fail, with a hint.
-    Fail,
-}
-
-impl std::str::FromStr for ImmutableTags {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "skip" => Ok(Self::Skip),
-            "fail" => Ok(Self::Fail),
-            _ => Err(format!("{text:?} is not skip or fail")),
-        }
-    }
-}
 
 /// A repository's tag mutability, as far as it is known.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

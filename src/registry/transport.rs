@@ -5,13 +5,12 @@
 
 use crate::error::usage_hint;
 use crate::registry::auth::{Challenge, Credentials};
-use crate::registry::retry::{is_temporary_status, parse_retry_after, RetryPolicy};
+pub use crate::registry::options::ClientOptions;
+use crate::registry::retry::{is_temporary_status, parse_retry_after};
 use anyhow::{anyhow, Context, Result};
 use reqwest::header::{AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -25,56 +24,6 @@ pub(crate) struct CredentialRenewal {
     pub fetch: Box<
         dyn Fn() -> futures_util::future::BoxFuture<'static, Result<Credentials>> + Send + Sync,
     >,
-}
-
-/// How to reach registries.
-#[derive(Clone, Debug)]
-pub struct ClientOptions {
-    /// Hosts that may be reached over plain HTTP (besides localhost and 127.0.0.1).
-    pub insecure_registries: Vec<String>,
-    /// Extra trusted CA certificates (PEM), on top of the system roots.
-    pub ca_file: Option<PathBuf>,
-    /// Time allowed to connect.
-    pub connect_timeout: Duration,
-    /// Time allowed between bytes of a response.
-    pub read_timeout: Duration,
-    /// Retries of temporary failures.
-    pub retry: RetryPolicy,
-    /// Fixed addresses for host names (`HOST:PORT` → address), like curl's `--resolve`.
-    pub resolve: Vec<(String, SocketAddr)>,
-    /// AWS settings for ECR credentials (profile; the region comes from the host).
-    pub aws: crate::aws::AwsOptions,
-    /// AWS settings for particular registry hosts instead of `aws` (promote
-    /// reads the FROM environment's registry as that environment).
-    pub host_aws: Vec<(String, crate::aws::AwsOptions)>,
-    /// What a push does with a moving tag in a repository whose tags are immutable.
-    pub immutable_tags: crate::registry::tags::ImmutableTags,
-}
-
-impl ClientOptions {
-    /// The AWS settings for registry `host`.
-    pub(crate) fn aws_for(&self, host: &str) -> &crate::aws::AwsOptions {
-        self.host_aws
-            .iter()
-            .find(|(h, _)| h == host)
-            .map_or(&self.aws, |(_, aws)| aws)
-    }
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        Self {
-            insecure_registries: Vec::new(),
-            ca_file: None,
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(60),
-            retry: RetryPolicy::default(),
-            resolve: Vec::new(),
-            aws: crate::aws::AwsOptions::default(),
-            host_aws: Vec::new(),
-            immutable_tags: crate::registry::tags::ImmutableTags::default(),
-        }
-    }
 }
 
 /// True for hosts reached over plain HTTP without being named: loopback only.
@@ -666,7 +615,7 @@ pub(crate) fn answer_error(answer: &ErrorAnswer, host: &str, what: &str) -> anyh
         (code, message) => format!("{status} {code}: {message}"),
     };
     let hint = match (status.as_u16(), code) {
-        (401 | 403, _) if crate::registry::ecr::is_ecr_public_host(host) => Some(
+        (401 | 403, _) if crate::registry::hosts::is_ecr_public_host(host) => Some(
             "ECR Public pulls need no login; to push, run `aws ecr-public get-login-password --region us-east-1 | docker login --username AWS --password-stdin public.ecr.aws`"
                 .to_string(),
         ),
@@ -687,7 +636,7 @@ pub(crate) fn answer_error(answer: &ErrorAnswer, host: &str, what: &str) -> anyh
             "the registry is throttling (ECR allows 10 manifest PUTs a second); hoist retried with backoff; try again in a moment"
                 .to_string(),
         ),
-        (404, "NAME_UNKNOWN") => Some(if crate::registry::ecr::is_ecr_host(host) {
+        (404, "NAME_UNKNOWN") => Some(if crate::registry::hosts::is_ecr_host(host) {
             "create the repository (aws ecr create-repository --repository-name NAME) or pass --create-repository".to_string()
         } else {
             "check the repository name".to_string()

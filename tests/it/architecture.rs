@@ -260,3 +260,82 @@ fn one_runtime_made_in_main() {
         );
     }
 }
+
+/// Who imports whom among the rooms of one directory module (`src/DIR/`):
+/// each file or sub-directory is a room, and an edge is a mention of
+/// `crate::DIR::ROOM` (or `crate::DIR::{ROOM, …}`), doc comments included.
+fn room_graph(dir: &str) -> Graph {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir);
+    let prefix = format!("crate::{dir}::");
+    let room_of = |file: &Path| -> String {
+        let relative = file.strip_prefix(&root).unwrap();
+        let first = relative.iter().next().unwrap().to_string_lossy();
+        first.trim_end_matches(".rs").to_string()
+    };
+    let mut graph = Graph::new();
+    for file in rust_files(&root) {
+        let room = room_of(&file);
+        if room == "mod" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let edges = graph.entry(room.clone()).or_default();
+        for (i, _) in text.match_indices(&prefix) {
+            let rest = &text[i + prefix.len()..];
+            let names: Vec<String> = if let Some(group) = rest.strip_prefix('{') {
+                let group = &group[..group.find('}').unwrap_or(group.len())];
+                group
+                    .split(',')
+                    .map(|part| part.trim().split("::").next().unwrap_or("").to_string())
+                    .collect()
+            } else {
+                vec![rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect()]
+            };
+            for name in names {
+                let is_room =
+                    root.join(format!("{name}.rs")).is_file() || root.join(&name).is_dir();
+                if is_room && name != room {
+                    edges.insert(name);
+                }
+            }
+        }
+    }
+    graph
+}
+
+#[test]
+fn no_room_of_a_module_imports_in_a_cycle() {
+    // The circles that once were: registry's transport ↔ ecr / tags, image's
+    // cache ↔ cache_dir, ecs's client → diagnose → deploy → … → client.
+    for dir in [
+        "registry",
+        "image",
+        "ecs",
+        "dest",
+        "startup",
+        "jar",
+        "sbom",
+        "provenance",
+        "aws",
+        "util",
+    ] {
+        let graph = room_graph(dir);
+        assert!(!graph.is_empty(), "src/{dir} has rooms");
+        if let Some(cycle) = find_cycle(&graph) {
+            panic!("import cycle in src/{dir}: {}", cycle.join(" → "));
+        }
+    }
+    // The scan sees edges, grouped imports included.
+    let registry = room_graph("registry");
+    assert!(registry["tags"].contains("transport"), "{registry:?}");
+    assert!(room_graph("ecs")["deploy"].contains("follow"));
+    // The registry's transport knows no ECR and no tag policy: those hook in
+    // from above.
+    let transport = registry["transport"].clone();
+    for above in ["ecr", "tags", "tag_policy"] {
+        assert!(!transport.contains(above), "transport imports {above}");
+    }
+}
