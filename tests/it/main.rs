@@ -11,6 +11,7 @@ mod build_tools;
 mod cache;
 mod cli_conveniences;
 mod copy;
+mod docs;
 mod ecr;
 mod ecs_deploy;
 mod ecs_rollouts;

@@ -9,7 +9,7 @@ use std::process::Command;
 
 /// The digest of `synthetic_boot` built on scratch with default settings.
 /// Changing it is a deliberate, documented break of reproducibility (see
-/// README "Reproducibility"): tar format, gzip bytes, config or manifest.
+/// docs/images.md, "Reproducibility"): tar format, gzip bytes, config or manifest.
 const GOLDEN_DIGEST: &str =
     "sha256:3a053572bc48a8f8a53ba484bc4a87b017d3502b91643f22e533c401a1c28dc5";
 
@@ -68,7 +68,7 @@ fn golden_digest() {
     assert_eq!(
         digest.trim(),
         GOLDEN_DIGEST,
-        "the golden digest moved: if on purpose, update it and say so in the README"
+        "the golden digest moved: if on purpose, update it and say so in docs/images.md"
     );
 }
 

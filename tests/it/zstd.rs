@@ -13,7 +13,7 @@ use std::path::Path;
 const ZSTD_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 /// The digest of `big_boot(20 MB)` built on scratch with `--compression zstd`
 /// (multi-threaded libzstd, level 3, 2 MiB jobs). Changing it is a
-/// deliberate, documented break (README "Compression"): it moved on
+/// deliberate, documented break (docs/images.md, "Compression"): it moved on
 /// 2026-12-07, when zstd went from no worker threads to one per core with
 /// 2 MiB jobs.
 const ZSTD_GOLDEN_DIGEST: &str =
@@ -118,7 +118,7 @@ fn zstd_bytes_do_not_depend_on_the_cores_hoist_may_use() {
     assert_eq!(digests[0], digests[1], "all cores vs one core");
     assert_eq!(
         digests[0], ZSTD_GOLDEN_DIGEST,
-        "the zstd golden digest moved: if on purpose, update it and say so in the README"
+        "the zstd golden digest moved: if on purpose, update it and say so in docs/images.md"
     );
 }
 
