@@ -176,6 +176,21 @@ impl CodeDeployClient {
         })
     }
 
+    /// When deployment `id` was created and completed (GetDeployment's
+    /// `createTime`, `completeTime`), as far as CodeDeploy says: the ends of
+    /// its timeline.
+    pub(crate) async fn times(&self, id: &str) -> (Option<f64>, Option<f64>) {
+        let Ok(answer) = self.client.get_deployment().deployment_id(id).send().await else {
+            return (None, None);
+        };
+        let info = answer.deployment_info();
+        (
+            info.and_then(|i| i.create_time()).map(|t| t.as_secs_f64()),
+            info.and_then(|i| i.complete_time())
+                .map(|t| t.as_secs_f64()),
+        )
+    }
+
     /// Lifecycle events of the deployment's ECS target: name → status.
     async fn lifecycle_events(&self, id: &str) -> Result<Vec<(String, String)>> {
         let targets = match self

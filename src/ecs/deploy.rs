@@ -297,6 +297,23 @@ async fn deploy_through_codedeploy(
         snapshot: Some(client.snapshot(&target.cluster, &target.service).await?),
         ..Default::default()
     };
+    // CodeDeploy's tasks belong to its task sets, not to an ECS deployment:
+    // the timeline has its ends (registered, created, completed), and the
+    // stages between them are not known.
+    let (created, completed) = codedeploy.times(&id).await;
+    report.timeline = Some(crate::ecs::timeline::build(
+        &crate::ecs::timeline::TimelineFacts {
+            registered_at: client
+                .describe_task_definition_raw(task_definition)
+                .await
+                .ok()
+                .and_then(|v| v["taskDefinition"]["registeredAt"].as_f64()),
+            updated_at: created,
+            load_balanced: true,
+            done_at: completed,
+            ..Default::default()
+        },
+    ));
     let who = if by_hoist {
         RolledBackBy::Hoist
     } else {

@@ -258,6 +258,22 @@ fn a_code_deploy_service_deploys_through_codedeploy_with_its_app_spec() {
     ] {
         assert!(stderr.contains(event), "{event} not shown: {stderr}");
     }
+    // A timeline with its ends from CodeDeploy (created, completed) and the
+    // stages between them not known, never 0.
+    let stages = report["timeline"]["stages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no timeline: {report}"));
+    let stage = |name: &str| stages.iter().find(|s| s["name"] == name).unwrap().clone();
+    assert!(stage("done").get("at").is_some(), "{report}");
+    assert!(stage("healthy").get("seconds").is_none(), "{report}");
+    assert!(
+        report["timeline"]["totalSeconds"].as_f64().is_some(),
+        "{report}"
+    );
+    assert!(
+        stderr.contains("timeline (from the service update: "),
+        "{stderr}"
+    );
     // No UpdateService: ECS refuses it for CODE_DEPLOY services.
     assert_eq!(emulator.update_service_calls("plog-cluster", "plog-cd"), 0);
     assert_eq!(
