@@ -14,7 +14,7 @@ use crate::ecs::deploy::{DeployOptions, DeployReport};
 use crate::ecs::follow::{RolloutProgress, WaitOptions};
 use crate::ecs::release::{release, OneOffTask, Release, ReleaseReport};
 use crate::ecs::render::TaskDefinitionPatch;
-use crate::ecs::rollout::ServiceTarget;
+use crate::ecs::service::ServiceTarget;
 use crate::ecs::verify::{PlatformsFrom, VerifyReport, VerifyRequest, VerifyTarget};
 use crate::error::{usage, usage_hint};
 use crate::image::compression::Compression;

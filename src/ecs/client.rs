@@ -8,7 +8,7 @@
 
 use crate::aws::error::{AwsError, Service};
 use crate::ecs::failure::{ContainerExit, StoppedTask};
-use crate::ecs::rollout::{
+use crate::ecs::service::{
     Awsvpc, DeploymentView, LoadBalancerTarget, OurDeployment, ServiceDeploymentView, ServiceEvent,
     ServiceSnapshot,
 };
@@ -536,7 +536,7 @@ impl EcsClient {
                     .task_definition_arns()
                     .iter()
                     .filter(|a| {
-                        crate::ecs::rollout::short_arn(a)
+                        crate::ecs::service::short_arn(a)
                             .rsplit_once(':')
                             .is_some_and(|(f, _)| f == family)
                     })

@@ -12,8 +12,8 @@
 use crate::aws::error::{AwsError, Service};
 use crate::aws::AwsOptions;
 use crate::ecs::follow::{Ending, RolloutProgress, WaitOptions};
-use crate::ecs::rollout::LoadBalancerTarget;
-use crate::ecs::rollout::ServiceTarget;
+use crate::ecs::service::LoadBalancerTarget;
+use crate::ecs::service::ServiceTarget;
 use anyhow::{Context, Result};
 use aws_sdk_codedeploy::error::ProvideErrorMetadata;
 use aws_sdk_codedeploy::types::{

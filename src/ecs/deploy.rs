@@ -11,7 +11,7 @@ use crate::ecs::diagnose::{diagnose, DiagnoseRequest, Diagnosis};
 use crate::ecs::diff::unified_diff;
 use crate::ecs::follow::{follow, Ending, LastSeen, RolloutProgress, Tracking, WaitOptions};
 use crate::ecs::render::{registration_input, render, TaskDefinitionPatch};
-use crate::ecs::rollout::{short_arn, OurDeployment, RolledBackBy, ServiceSnapshot, ServiceTarget};
+use crate::ecs::service::{short_arn, OurDeployment, RolledBackBy, ServiceSnapshot, ServiceTarget};
 use crate::error::{usage_hint, DeploymentFailed, DeploymentSuperseded};
 use anyhow::Result;
 use serde::Serialize;
@@ -341,7 +341,7 @@ async fn follow_to_the_end(
     wait: WaitOptions,
     tracking: &mut Tracking,
     progress: &dyn RolloutProgress,
-    seen: &[crate::ecs::rollout::ServiceEvent],
+    seen: &[crate::ecs::service::ServiceEvent],
     report: &mut DeployReport,
 ) -> Result<()> {
     let mut last = LastSeen::default();

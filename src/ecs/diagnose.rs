@@ -13,8 +13,8 @@ use crate::ecs::client::EcsClient;
 pub(crate) use crate::ecs::failure::summaries;
 pub use crate::ecs::failure::{ContainerExit, ContainerLog, Diagnosis, StoppedTask};
 use crate::ecs::logs::{LogReader, LogSource};
-use crate::ecs::rollout::ServiceTarget;
-use crate::ecs::rollout::{short_arn, ServiceSnapshot};
+use crate::ecs::service::ServiceTarget;
+use crate::ecs::service::{short_arn, ServiceSnapshot};
 use serde_json::Value;
 
 /// How many stopped tasks are shown.

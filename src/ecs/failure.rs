@@ -4,7 +4,7 @@
 //! the target groups' health and the hints. Pure types, below the code
 //! that gathers them and the hints made from them.
 
-use crate::ecs::rollout::short_arn;
+use crate::ecs::service::short_arn;
 use crate::ecs::target_health::TargetGroupHealth;
 use serde::Serialize;
 

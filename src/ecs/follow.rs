@@ -8,10 +8,10 @@
 //! and the caller (deploy, rollback) acts on that.
 
 use crate::ecs::client::{is_throttling, EcsClient, ServiceDeploymentLookup};
-use crate::ecs::rollout::ServiceTarget;
-use crate::ecs::rollout::{
-    judge, short_arn, DeploymentView, EventLog, OurDeployment, ServiceDeploymentView, ServiceEvent,
-    ServiceSnapshot, Verdict,
+use crate::ecs::rollout::{judge, EventLog, Verdict};
+use crate::ecs::service::ServiceTarget;
+use crate::ecs::service::{
+    short_arn, DeploymentView, OurDeployment, ServiceDeploymentView, ServiceEvent, ServiceSnapshot,
 };
 use anyhow::Result;
 use std::time::{Duration, Instant};
@@ -539,7 +539,7 @@ mod tests {
     }
 
     fn recorded(name: &str) -> ServiceSnapshot {
-        crate::ecs::rollout::snapshot_from_json(&load(name)).unwrap()
+        crate::ecs::service::snapshot_from_json(&load(name)).unwrap()
     }
 
     #[derive(Default)]

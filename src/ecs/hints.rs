@@ -6,7 +6,7 @@
 //! first; a cause not recognised gets none.
 
 use crate::ecs::failure::Diagnosis;
-use crate::ecs::rollout::ServiceSnapshot;
+use crate::ecs::service::ServiceSnapshot;
 
 /// One line per cause recognised in `diagnosis`.
 pub(crate) fn hints(diagnosis: &Diagnosis, snapshot: Option<&ServiceSnapshot>) -> Vec<String> {

@@ -10,7 +10,7 @@ use crate::ecs::client::EcsClient;
 use crate::ecs::deploy::{deploy, roll_back_finished, DeployOptions, DeployReport};
 use crate::ecs::follow::{RolloutProgress, WaitOptions};
 use crate::ecs::render::{render, TaskDefinitionPatch};
-use crate::ecs::rollout::{short_arn, Awsvpc, DeploymentView, RolledBackBy, ServiceEvent};
+use crate::ecs::service::{short_arn, Awsvpc, DeploymentView, RolledBackBy, ServiceEvent};
 use crate::error::{usage_hint, DeploymentFailed, DeploymentSuperseded};
 use anyhow::Result;
 use futures_util::stream::{self, StreamExt};

@@ -10,7 +10,7 @@
 //! [`choose`] decides (pure); [`clean_up`] reads and acts.
 
 use crate::ecs::client::EcsClient;
-use crate::ecs::rollout::short_arn;
+use crate::ecs::service::short_arn;
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::BTreeSet;

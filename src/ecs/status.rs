@@ -3,8 +3,8 @@
 
 use crate::ecs::client::EcsClient;
 use crate::ecs::codedeploy::{CodeDeployClient, CodeDeployNames};
-use crate::ecs::rollout::ServiceSnapshot;
-use crate::ecs::rollout::ServiceTarget;
+use crate::ecs::service::ServiceSnapshot;
+use crate::ecs::service::ServiceTarget;
 use anyhow::Result;
 use std::collections::BTreeMap;
 

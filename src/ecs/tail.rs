@@ -9,8 +9,8 @@
 use crate::ecs::client::EcsClient;
 use crate::ecs::diagnose::{could_not_read, is_essential};
 use crate::ecs::logs::{LogReader, LogSource};
-use crate::ecs::rollout::short_arn;
-use crate::ecs::rollout::ServiceTarget;
+use crate::ecs::service::short_arn;
+use crate::ecs::service::ServiceTarget;
 use anyhow::Result;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

@@ -11,27 +11,9 @@
 //! of several rounds shows its rounds in the times); a figure that could not
 //! be read is `None` ("not known"), never 0.
 
+pub(crate) use crate::ecs::service::TaskTimes;
 use serde::Serialize;
 use time::OffsetDateTime;
-
-/// One task's timestamps, seconds since the epoch.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct TaskTimes {
-    /// The task's id (the last part of its ARN).
-    pub(crate) task: String,
-    /// Created (provisioning starts).
-    pub(crate) created_at: Option<f64>,
-    /// The image pull started.
-    pub(crate) pull_started_at: Option<f64>,
-    /// The image pull ended.
-    pub(crate) pull_stopped_at: Option<f64>,
-    /// The containers started.
-    pub(crate) started_at: Option<f64>,
-    /// Stopping began (for an old task: its targets draining).
-    pub(crate) stopping_at: Option<f64>,
-    /// Stopped.
-    pub(crate) stopped_at: Option<f64>,
-}
 
 /// What the timeline is made of.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -12,7 +12,7 @@ use super::task_definition::{
 use super::trust::{role_name, trusts_ecs_tasks};
 use super::{Check, CheckStatus, PlatformsFrom, VerifyTarget};
 use crate::ecs::logs::LogSource;
-use crate::ecs::rollout::short_arn;
+use crate::ecs::service::short_arn;
 use std::collections::BTreeMap;
 
 /// Why the task needs an execution role (empty: it does not), and whether

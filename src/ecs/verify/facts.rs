@@ -10,7 +10,7 @@ use crate::aws::error::{AwsCall, AwsError, Service};
 use crate::aws::AwsOptions;
 use crate::ecs::client::EcsClient;
 use crate::ecs::logs::{LogReader, LogSource};
-use crate::ecs::rollout::ServiceSnapshot;
+use crate::ecs::service::ServiceSnapshot;
 use crate::error::UsageError;
 use serde_json::Value;
 use std::collections::btree_map::Entry;

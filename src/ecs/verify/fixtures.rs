@@ -5,7 +5,7 @@
 use super::checks::judge;
 use super::facts::{SecretState, TargetFacts, TargetGroupFacts};
 use super::{Check, CheckStatus, PlatformsFrom, VerifyTarget};
-use crate::ecs::rollout::{LoadBalancerTarget, ServiceSnapshot};
+use crate::ecs::service::{LoadBalancerTarget, ServiceSnapshot};
 use serde_json::{json, Value};
 
 pub(super) const TD_ARN: &str =

@@ -5,7 +5,7 @@
 use super::facts::TargetFacts;
 use super::task_definition::on_fargate;
 use super::{Check, CheckStatus, PlatformsFrom};
-use crate::ecs::rollout::short_arn;
+use crate::ecs::service::short_arn;
 
 /// `os`, `arch` of `os/arch[/variant]`.
 fn os_arch(platform: &str) -> (&str, &str) {

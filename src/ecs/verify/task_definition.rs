@@ -2,7 +2,7 @@
 //! their port mappings, whether its tasks run on Fargate, whether an image is
 //! in ECR, an ARN's account. Pure, and judges nothing.
 
-use crate::ecs::rollout::ServiceSnapshot;
+use crate::ecs::service::ServiceSnapshot;
 use serde_json::Value;
 
 /// The account of an ARN.
