@@ -10,11 +10,11 @@ use crate::build_tool::BuildTool;
 use crate::config::{expand_tag, git_sha, EnvSection, HoistConfig, Target};
 use crate::dest::Location;
 use crate::ecs::client::EcsClient;
-use crate::ecs::deploy::{DeployOptions, DeployReport};
-use crate::ecs::follow::{RolloutProgress, WaitOptions};
-use crate::ecs::release::{release, OneOffTask, Release, ReleaseReport};
-use crate::ecs::render::TaskDefinitionPatch;
+use crate::ecs::rollout::deploy::{DeployOptions, DeployReport};
+use crate::ecs::rollout::follow::{RolloutProgress, WaitOptions};
+use crate::ecs::rollout::release::{release, OneOffTask, Release, ReleaseReport};
 use crate::ecs::service::ServiceTarget;
+use crate::ecs::taskdef::render::TaskDefinitionPatch;
 use crate::ecs::verify::{PlatformsFrom, VerifyReport, VerifyRequest, VerifyTarget};
 use crate::error::{usage, usage_hint};
 use crate::image::compression::Compression;
@@ -138,7 +138,7 @@ async fn clean_up_revisions(
         if family.is_empty() || done.iter().any(|d| d.family == family) {
             continue;
         }
-        let request = crate::ecs::revisions::CleanupRequest {
+        let request = crate::ecs::rollout::revisions::CleanupRequest {
             cluster: &env.cluster,
             current,
             previous: &service.previous_task_definition_arn,
@@ -146,7 +146,7 @@ async fn clean_up_revisions(
             all_revisions,
             dry_run,
         };
-        match crate::ecs::revisions::clean_up(&client, &request).await {
+        match crate::ecs::rollout::revisions::clean_up(&client, &request).await {
             Ok(cleanup) => {
                 progress.step(&cleanup.line());
                 done.push(cleanup);

@@ -8,12 +8,12 @@
 
 use crate::aws::error::{AwsError, Service};
 use crate::ecs::failure::{ContainerExit, StoppedTask};
+use crate::ecs::service::TaskTimes;
 use crate::ecs::service::{
     Awsvpc, DeploymentView, LoadBalancerTarget, OurDeployment, ServiceDeploymentView, ServiceEvent,
     ServiceSnapshot,
 };
 use crate::ecs::target_health::TargetHealthWatch;
-use crate::ecs::timeline::TaskTimes;
 use crate::error::usage_hint;
 use anyhow::{anyhow, Context, Result};
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
@@ -263,7 +263,7 @@ impl EcsClient {
             .map_err(|e| match e.as_service_error() {
                 // A task definition AWS refuses: its message, and the fields it names.
                 Some(s) if s.is_client_exception() || s.is_invalid_parameter_exception() => {
-                    crate::ecs::render::registration_refused(
+                    crate::ecs::taskdef::render::registration_refused(
                         &family,
                         aws_sdk_ecs::error::ProvideErrorMetadata::code(s)
                             .unwrap_or("ClientException"),

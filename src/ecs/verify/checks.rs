@@ -11,7 +11,7 @@ use super::task_definition::{
 };
 use super::trust::{role_name, trusts_ecs_tasks};
 use super::{Check, CheckStatus, PlatformsFrom, VerifyTarget};
-use crate::ecs::logs::LogSource;
+use crate::ecs::diagnosis::logs::LogSource;
 use crate::ecs::service::short_arn;
 use std::collections::BTreeMap;
 

@@ -9,7 +9,7 @@ use super::{Check, CheckStatus, VerifyTarget, VerifyTask};
 use crate::aws::error::{AwsCall, AwsError, Service};
 use crate::aws::AwsOptions;
 use crate::ecs::client::EcsClient;
-use crate::ecs::logs::{LogReader, LogSource};
+use crate::ecs::diagnosis::logs::{LogReader, LogSource};
 use crate::ecs::service::ServiceSnapshot;
 use crate::error::UsageError;
 use serde_json::Value;
@@ -83,7 +83,7 @@ pub(super) struct TargetFacts {
     pub(super) target_groups: BTreeMap<String, Answer<Option<TargetGroupFacts>>>,
     /// What hoist's tags on the task definition say (what its deploy
     /// measured).
-    pub(super) revision: crate::ecs::revision_tags::RevisionTags,
+    pub(super) revision: crate::ecs::taskdef::revision_tags::RevisionTags,
 }
 
 impl TargetFacts {
@@ -404,7 +404,7 @@ pub(super) async fn gather(
         image: image.map(str::to_string),
         snapshot,
         task_definition: described["taskDefinition"].clone(),
-        revision: crate::ecs::revision_tags::read(&described["tags"]),
+        revision: crate::ecs::taskdef::revision_tags::read(&described["tags"]),
         ..TargetFacts::default()
     };
     read_task_definition_facts(readers, &mut facts).await;

@@ -149,7 +149,7 @@ pub(super) fn speed_checks(facts: &TargetFacts, target: &VerifyTarget) -> Vec<Ch
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ecs::revision_tags::RevisionTags;
+    use crate::ecs::taskdef::revision_tags::RevisionTags;
     use crate::ecs::verify::facts::TargetGroupFacts;
     use crate::ecs::verify::fixtures::{behind_load_balancer, facts, TG};
 

@@ -7,12 +7,12 @@
 //! Gathering never fails the command: a read that is refused or fails
 //! becomes a note naming what could not be read and, for AccessDenied, the
 //! IAM action it needs. The verdict and exit code stay as they were. The
-//! hints are [`crate::ecs::hints`]' (pure, over the gathered facts).
+//! hints are [`crate::ecs::diagnosis::hints`]' (pure, over the gathered facts).
 
 use crate::ecs::client::EcsClient;
+use crate::ecs::diagnosis::logs::{LogReader, LogSource};
 pub(crate) use crate::ecs::failure::summaries;
-pub use crate::ecs::failure::{ContainerExit, ContainerLog, Diagnosis, StoppedTask};
-use crate::ecs::logs::{LogReader, LogSource};
+use crate::ecs::failure::{ContainerLog, Diagnosis, StoppedTask};
 use crate::ecs::service::ServiceTarget;
 use crate::ecs::service::{short_arn, ServiceSnapshot};
 use serde_json::Value;
@@ -82,7 +82,7 @@ pub(crate) async fn diagnose(client: &EcsClient, request: &DiagnoseRequest<'_>) 
             }
         }
     }
-    diagnosis.hints = crate::ecs::hints::hints(&diagnosis, request.snapshot);
+    diagnosis.hints = crate::ecs::diagnosis::hints::hints(&diagnosis, request.snapshot);
     diagnosis
 }
 

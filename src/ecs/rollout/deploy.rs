@@ -1,17 +1,20 @@
 //! `hoist deploy` and `hoist rollback`: register a revision rendered from the
 //! service's current task definition, point the service at it, follow *that*
-//! deployment ([`crate::ecs::follow`]) to its end, and act on how it ended —
+//! deployment ([`crate::ecs::rollout::follow`]) to its end, and act on how it ended —
 //! rolling back on failure when asked, but only while our deployment is
 //! still the one in charge and ECS has not rolled it back itself, and never
 //! over someone else's newer deployment.
 
 use crate::ecs::client::{EcsClient, ServiceDeploymentLookup};
-use crate::ecs::codedeploy::{app_spec, CodeDeployClient, CodeDeployNames};
-use crate::ecs::diagnose::{diagnose, DiagnoseRequest, Diagnosis};
-use crate::ecs::diff::unified_diff;
-use crate::ecs::follow::{follow, Ending, LastSeen, RolloutProgress, Tracking, WaitOptions};
-use crate::ecs::render::{registration_input, render, TaskDefinitionPatch};
+use crate::ecs::diagnosis::diagnose::{diagnose, DiagnoseRequest};
+use crate::ecs::failure::Diagnosis;
+use crate::ecs::rollout::codedeploy::{app_spec, CodeDeployClient, CodeDeployNames};
+use crate::ecs::rollout::follow::{
+    follow, Ending, LastSeen, RolloutProgress, Tracking, WaitOptions,
+};
 use crate::ecs::service::{short_arn, OurDeployment, RolledBackBy, ServiceSnapshot, ServiceTarget};
+use crate::ecs::taskdef::diff::unified_diff;
+use crate::ecs::taskdef::render::{registration_input, render, TaskDefinitionPatch};
 use crate::error::{usage_hint, DeploymentFailed, DeploymentSuperseded};
 use anyhow::Result;
 use serde::Serialize;
@@ -91,7 +94,7 @@ pub struct DeployReport {
     /// Where the rollout's time went, from ECS's clock (every followed
     /// deploy, however it ended).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeline: Option<crate::ecs::timeline::Timeline>,
+    pub timeline: Option<crate::ecs::rollout::timeline::Timeline>,
     /// Seconds the whole command took.
     pub seconds: f64,
 }
@@ -151,7 +154,7 @@ pub async fn deploy(
         return Ok(());
     }
     let mut rendered = rendered;
-    crate::ecs::revision_tags::mark_registered(&mut rendered);
+    crate::ecs::taskdef::revision_tags::mark_registered(&mut rendered);
     let (arn, revision) = client.register_raw(&rendered).await?;
     progress.step(&format!("registered {}", short_arn(&arn)));
     report_out.task_definition_arn = arn.clone();
@@ -301,8 +304,8 @@ async fn deploy_through_codedeploy(
     // the timeline has its ends (registered, created, completed), and the
     // stages between them are not known.
     let (created, completed) = codedeploy.times(&id).await;
-    report.timeline = Some(crate::ecs::timeline::build(
-        &crate::ecs::timeline::TimelineFacts {
+    report.timeline = Some(crate::ecs::rollout::timeline::build(
+        &crate::ecs::rollout::timeline::TimelineFacts {
             registered_at: client
                 .describe_task_definition_raw(task_definition)
                 .await
@@ -354,7 +357,10 @@ async fn follow_to_the_end(
     if ending == Ending::Stable {
         // What this deploy measured, on its revision, for the next verify;
         // a refused TagResource is a note, never a failed deploy.
-        let measured = crate::ecs::revision_tags::measured(&timeline);
+        let measured = crate::ecs::taskdef::revision_tags::measured(
+            timeline.startup_seconds,
+            timeline.pulls.first().map(|p| p.seconds),
+        );
         if !measured.is_empty() {
             if let Err(error) = client
                 .tag_task_definition(&ours.task_definition, &measured)
@@ -390,8 +396,8 @@ async fn timeline_of(
     target: &ServiceTarget,
     ours: &OurDeployment,
     last: &LastSeen,
-) -> crate::ecs::timeline::Timeline {
-    use crate::ecs::timeline::{build, TimelineFacts};
+) -> crate::ecs::rollout::timeline::Timeline {
+    use crate::ecs::rollout::timeline::{build, TimelineFacts};
     let samples = &last.samples;
     let registered_at = client
         .describe_task_definition_raw(&ours.task_definition)
@@ -556,7 +562,7 @@ async fn conclude(
         },
     )
     .await;
-    let reasons = crate::ecs::diagnose::summaries(&diagnosis.stopped_tasks);
+    let reasons = crate::ecs::diagnosis::diagnose::summaries(&diagnosis.stopped_tasks);
     let mut message = format!("{what} {}: {reason}", outcome.replace('-', " "));
     if !reasons.is_empty() {
         message.push_str(&format!("; stopped tasks: {}", reasons.join(" | ")));

@@ -1,5 +1,5 @@
 //! `hoist logs`: the last lines of each running task's essential containers
-//! (their awslogs streams, as [`crate::ecs::logs`] names them), and with
+//! (their awslogs streams, as [`crate::ecs::diagnosis::logs`] names them), and with
 //! `follow` the new lines as they come: each stream is read on from the
 //! token its last lines came with, tasks that start meanwhile are picked up
 //! and those that stopped are let go. A container whose log goes elsewhere
@@ -7,8 +7,8 @@
 //! fails is a note, never the end of a follow.
 
 use crate::ecs::client::EcsClient;
-use crate::ecs::diagnose::{could_not_read, is_essential};
-use crate::ecs::logs::{LogReader, LogSource};
+use crate::ecs::diagnosis::diagnose::{could_not_read, is_essential};
+use crate::ecs::diagnosis::logs::{LogReader, LogSource};
 use crate::ecs::service::short_arn;
 use crate::ecs::service::ServiceTarget;
 use anyhow::Result;

@@ -2,7 +2,7 @@
 //! images of each deployment's task definition, and its last events.
 
 use crate::ecs::client::EcsClient;
-use crate::ecs::codedeploy::{CodeDeployClient, CodeDeployNames};
+use crate::ecs::rollout::codedeploy::{CodeDeployClient, CodeDeployNames};
 use crate::ecs::service::ServiceSnapshot;
 use crate::ecs::service::ServiceTarget;
 use anyhow::Result;

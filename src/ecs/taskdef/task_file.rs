@@ -1,6 +1,6 @@
 //! Task definitions kept in files: read one in any of the three forms teams
 //! keep, normalise it to DescribeTaskDefinition's shape (what
-//! [`crate::ecs::render`] takes), and write a rendered registration back out
+//! [`crate::ecs::taskdef::render`] takes), and write a rendered registration back out
 //! as pretty JSON with the keys in the order they were read.
 //!
 //! The forms:
@@ -24,7 +24,7 @@
 //! skeleton of key lists, and the output follows it: keys in the order read,
 //! then keys the render added, sorted.
 
-use crate::ecs::render::{render, Rendered, TaskDefinitionPatch};
+use crate::ecs::taskdef::render::{render, Rendered, TaskDefinitionPatch};
 use crate::error::usage_hint;
 use anyhow::Result;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -110,7 +110,7 @@ impl TaskDefinitionFile {
             None => {
                 let form = if top
                     .keys()
-                    .any(|k| crate::ecs::render::READ_ONLY_FIELDS.contains(&k.as_str()))
+                    .any(|k| crate::ecs::taskdef::render::READ_ONLY_FIELDS.contains(&k.as_str()))
                 {
                     TaskDefinitionForm::Unwrapped
                 } else {
@@ -428,8 +428,9 @@ mod tests {
                 "tags": [{"key": "team", "value": "x"}]}"#,
         )
         .unwrap();
-        let text =
-            file.to_pretty_json(&crate::ecs::render::registration_input(file.described()).unwrap());
+        let text = file.to_pretty_json(
+            &crate::ecs::taskdef::render::registration_input(file.described()).unwrap(),
+        );
         assert_eq!(text.matches("\"family\"").count(), 1, "{text}");
         assert!(text.contains("\"family\": \"b\""), "{text}");
         assert!(

@@ -7,10 +7,10 @@
 //! are rolled back too when one fails — never a superseded one.
 
 use crate::ecs::client::EcsClient;
-use crate::ecs::deploy::{deploy, roll_back_finished, DeployOptions, DeployReport};
-use crate::ecs::follow::{RolloutProgress, WaitOptions};
-use crate::ecs::render::{render, TaskDefinitionPatch};
+use crate::ecs::rollout::deploy::{deploy, roll_back_finished, DeployOptions, DeployReport};
+use crate::ecs::rollout::follow::{RolloutProgress, WaitOptions};
 use crate::ecs::service::{short_arn, Awsvpc, DeploymentView, RolledBackBy, ServiceEvent};
+use crate::ecs::taskdef::render::{render, TaskDefinitionPatch};
 use crate::error::{usage_hint, DeploymentFailed, DeploymentSuperseded};
 use anyhow::Result;
 use futures_util::stream::{self, StreamExt};
@@ -273,7 +273,7 @@ async fn run_one_off(
     let mut body = render(&described, &task.patch)
         .map_err(|e| fail(None, e))?
         .into_body_noting(|line| progress.step(line));
-    crate::ecs::revision_tags::mark_registered(&mut body);
+    crate::ecs::taskdef::revision_tags::mark_registered(&mut body);
     let (arn, _) = client
         .register_raw(&body)
         .await

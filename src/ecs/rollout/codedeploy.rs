@@ -11,7 +11,7 @@
 
 use crate::aws::error::{AwsError, Service};
 use crate::aws::AwsOptions;
-use crate::ecs::follow::{Ending, RolloutProgress, WaitOptions};
+use crate::ecs::rollout::follow::{Ending, RolloutProgress, WaitOptions};
 use crate::ecs::service::LoadBalancerTarget;
 use crate::ecs::service::ServiceTarget;
 use anyhow::{Context, Result};

@@ -6,7 +6,6 @@
 //!
 //! Pure: the JSON of a registration and of a tag list.
 
-use crate::ecs::timeline::Timeline;
 use serde_json::{json, Value};
 
 /// Set on every revision hoist registers; the value is hoist's version.
@@ -39,15 +38,19 @@ pub(crate) fn mark_registered(body: &mut Value) {
     }
 }
 
-/// The tags a deploy's `timeline` leaves on its revision: the figures it
-/// knows, whole seconds.
-pub(crate) fn measured(timeline: &Timeline) -> Vec<(&'static str, String)> {
+/// The tags a deploy leaves on its revision: the start-up (start to
+/// healthy) and the slowest pull its timeline measured, whole seconds; only
+/// the figures known.
+pub(crate) fn measured(
+    startup_seconds: Option<f64>,
+    slowest_pull_seconds: Option<f64>,
+) -> Vec<(&'static str, String)> {
     let mut tags = Vec::new();
-    if let Some(startup) = timeline.startup_seconds {
+    if let Some(startup) = startup_seconds {
         tags.push((STARTUP_SECONDS, format!("{}", startup.round() as u64)));
     }
-    if let Some(pull) = timeline.pulls.first() {
-        tags.push((PULL_SECONDS, format!("{}", pull.seconds.round() as u64)));
+    if let Some(pull) = slowest_pull_seconds {
+        tags.push((PULL_SECONDS, format!("{}", pull.round() as u64)));
     }
     tags
 }
@@ -104,10 +107,11 @@ mod tests {
 
     #[test]
     fn measurements_are_whole_seconds_and_only_what_is_known() {
-        let mut timeline = Timeline::default();
-        assert!(measured(&timeline).is_empty());
-        timeline.startup_seconds = Some(11.6);
-        assert_eq!(measured(&timeline), [(STARTUP_SECONDS, "12".to_string())]);
+        assert!(measured(None, None).is_empty());
+        assert_eq!(
+            measured(Some(11.6), None),
+            [(STARTUP_SECONDS, "12".to_string())]
+        );
         let tags =
             json!([{"key": STARTUP_SECONDS, "value": "12"}, {"key": PULL_SECONDS, "value": "7"}]);
         let read = read(&tags);

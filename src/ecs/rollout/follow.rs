@@ -8,7 +8,7 @@
 //! and the caller (deploy, rollback) acts on that.
 
 use crate::ecs::client::{is_throttling, EcsClient, ServiceDeploymentLookup};
-use crate::ecs::rollout::{judge, EventLog, Verdict};
+use crate::ecs::rollout::judge::{judge, EventLog, Verdict};
 use crate::ecs::service::ServiceTarget;
 use crate::ecs::service::{
     short_arn, DeploymentView, OurDeployment, ServiceDeploymentView, ServiceEvent, ServiceSnapshot,

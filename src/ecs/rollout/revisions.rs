@@ -181,7 +181,7 @@ pub(crate) async fn clean_up(
             if candidates.contains(&revision.arn) {
                 let described = client.describe_task_definition_raw(&revision.arn).await?;
                 revision.by_hoist =
-                    Some(crate::ecs::revision_tags::read(&described["tags"]).by_hoist);
+                    Some(crate::ecs::taskdef::revision_tags::read(&described["tags"]).by_hoist);
             }
         }
     }
