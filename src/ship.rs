@@ -230,7 +230,7 @@ pub(crate) fn confirm(env_name: &str, env: &EnvSection, yes: bool) -> Result<()>
     Ok(())
 }
 
-fn aws_options(env: &EnvSection) -> AwsOptions {
+pub(crate) fn aws_options(env: &EnvSection) -> AwsOptions {
     AwsOptions {
         region: env.region.clone(),
         profile: env.profile.clone(),
@@ -506,7 +506,11 @@ fn release_for(env: &EnvSection, image: &str, wait: WaitOptions, dry_run: bool) 
 
 /// The repository an environment's images go to: its own `to`, else
 /// `[image] to` (no tag: tags come from the environment).
-fn env_repository(config: &HoistConfig, name: &str, env: &EnvSection) -> Result<ImageReference> {
+pub(crate) fn env_repository(
+    config: &HoistConfig,
+    name: &str,
+    env: &EnvSection,
+) -> Result<ImageReference> {
     let (key, text) = match &env.to {
         Some(to) => (format!("[env.{name}] to"), to),
         None => ("[image] to".to_string(), &config.image.to),

@@ -1,5 +1,5 @@
 //! The command layer: clap definitions and one module per command group
-//! (`build`, `cache`, `copy`, `deploy`, `logs`, `render`, `sbom`, `ship`, `verify`, `manual` for
+//! (`build`, `cache`, `copy`, `deploy`, `logs`, `policy`, `render`, `sbom`, `ship`, `verify`, `manual` for
 //! completions and the man page), which turn flags into the library's plain
 //! option structs, call it, and hand results to [`output`]. Shared flag
 //! groups live in [`args`], progress drawing in [`progress`]. The command
@@ -13,6 +13,7 @@ mod deploy;
 mod logs;
 mod manual;
 mod output;
+mod policy;
 mod progress;
 #[cfg(test)]
 mod reference;
@@ -80,6 +81,8 @@ pub enum Command {
     Cache(cache::CacheArgs),
     /// Print a jar's SBOM (CycloneDX 1.6): every classpath jar, its hashes, coordinates and licence.
     Sbom(sbom::SbomArgs),
+    /// Print the least-privilege IAM policy (JSON) for the role that ships, promotes, verifies and watches an environment.
+    Policy(policy::PolicyArgs),
 }
 
 /// Runs the parsed command.
@@ -106,5 +109,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Copy(args) => copy::run_copy(*args).await,
         Command::Cache(args) => cache::run_cache(args),
         Command::Sbom(args) => sbom::run_sbom(args).await,
+        Command::Policy(args) => policy::run_policy(args).await,
     }
 }

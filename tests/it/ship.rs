@@ -6,8 +6,9 @@ use crate::support::ecs_emulator::EcsEmulator;
 use crate::support::fixtures::boot3_layered;
 use crate::support::registry::{Auth, TestRegistry};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 struct Project {
@@ -534,8 +535,12 @@ fn flags_and_hoist_variables_win_over_the_file() {
 /// The test project, shipping to the ECR stand-in (through `[registry]
 /// resolve); the emulator is its API.
 fn ecr_project() -> (Project, crate::support::registry_standin::RegistryStandIn) {
+    to_ecr(Project::new())
+}
+
+/// `project`, shipping to the ECR stand-in instead of its registry.
+fn to_ecr(project: Project) -> (Project, crate::support::registry_standin::RegistryStandIn) {
     use crate::support::registry_standin::{RegistryStandIn, ECR_HOST};
-    let project = Project::new();
     let ecr = RegistryStandIn::ecr(&project.emulator);
     let toml = std::fs::read_to_string(project.path("hoist.toml")).unwrap();
     let toml = toml.replace(
@@ -762,4 +767,170 @@ fn keep_revisions_deregisters_hoists_old_revisions_and_never_what_is_in_use() {
         "{line}"
     );
     assert_eq!(revisions_with(&project, "ACTIVE"), [6, 7, 8]);
+}
+
+/// The AWS actions (`service:Action`) hoist called, from the lines moto
+/// recorded past line `from` (requests of hoist's SDK only: the tests' own
+/// boto3 calls are left out).
+fn recorded_actions(file: &Path, from: usize) -> (BTreeSet<String>, usize) {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut actions = BTreeSet::new();
+    for line in &lines[from.min(lines.len())..] {
+        let entry: Value = serde_json::from_str(line).unwrap();
+        let header = |name: &str| {
+            entry["headers"]
+                .as_object()
+                .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+                .and_then(|(_, v)| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        if !header("User-Agent").contains("aws-sdk-rust") {
+            continue;
+        }
+        // SigV4's credential scope names the service: …/REGION/SERVICE/aws4_request.
+        let authorization = header("Authorization");
+        let Some(service) = authorization
+            .split("Credential=")
+            .nth(1)
+            .and_then(|c| c.split('/').nth(3))
+        else {
+            continue;
+        };
+        let target = header("X-Amz-Target");
+        let action = if let Some((_, action)) = target.rsplit_once('.') {
+            action.to_string()
+        } else {
+            let body = entry["body"].as_str().unwrap_or("");
+            let body = if entry["body_encoded"] == true {
+                use base64::Engine;
+                String::from_utf8(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(body)
+                        .unwrap(),
+                )
+                .unwrap_or_default()
+            } else {
+                body.to_string()
+            };
+            match body
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("Action="))
+            {
+                Some(action) => action.to_string(),
+                None => continue,
+            }
+        };
+        actions.insert(format!("{service}:{action}"));
+    }
+    (actions, lines.len())
+}
+
+/// The ECR actions the registry requests in the stand-in's log stand for
+/// (the ECR User Guide's image push and pull permissions).
+fn registry_actions(log: &[Value]) -> BTreeSet<String> {
+    log.iter()
+        .filter(|e| e["listener"] == "registry")
+        .filter_map(|e| {
+            let (method, path) = (e["method"].as_str()?, e["path"].as_str()?);
+            let action = if path.contains("/blobs/uploads") {
+                match method {
+                    "POST" => "InitiateLayerUpload",
+                    "PATCH" => "UploadLayerPart",
+                    "PUT" => "CompleteLayerUpload",
+                    _ => return None,
+                }
+            } else if path.contains("/blobs/") {
+                match method {
+                    "HEAD" => "BatchCheckLayerAvailability",
+                    _ => "GetDownloadUrlForLayer",
+                }
+            } else if path.contains("/manifests/") {
+                match method {
+                    "PUT" => "PutImage",
+                    _ => "BatchGetImage",
+                }
+            } else if path.contains("/tags/list") {
+                "ListImages"
+            } else if path.contains("/referrers/") {
+                "BatchGetImage"
+            } else {
+                return None;
+            };
+            Some(format!("ecr:{action}"))
+        })
+        .collect()
+}
+
+#[test]
+fn hoist_policy_allows_every_call_ship_verify_status_logs_and_promote_make() {
+    let record = tempfile::tempdir().unwrap();
+    let file = record.path().join("moto.jsonl");
+    let project = Project::with_emulator_env(&[
+        ("MOTO_ENABLE_RECORDING", "1"),
+        ("MOTO_RECORDER_FILEPATH", file.to_str().unwrap()),
+    ]);
+    let (project, ecr) = to_ecr(project);
+    project.emulator.boto3(
+        "ecr",
+        "client.create_repository(repositoryName='plog-back')",
+    );
+    let policy = |env: &str| -> Value {
+        serde_json::from_str(&project.hoist(&["policy", env]).success()).unwrap()
+    };
+    let mut seen = 0;
+    let mut called = |args: &[&str]| {
+        let (shown, output) = project.hoist(args).output();
+        assert!(
+            output.status.success(),
+            "{shown}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let (actions, now) = recorded_actions(&file, seen);
+        seen = now;
+        actions
+    };
+    let mut dev = called(&["ship", "dev", "--poll-interval", "20ms"]);
+    dev.extend(called(&["verify", "dev"]));
+    dev.extend(called(&["status", "dev"]));
+    dev.extend(called(&["logs", "dev"]));
+    let prod = called(&["promote", "dev", "prod", "--yes", "--poll-interval", "20ms"]);
+    // The recording sees hoist's calls: the ECS, ECR, Logs, IAM and
+    // Secrets Manager APIs.
+    for expected in [
+        "ecs:UpdateService",
+        "ecs:RegisterTaskDefinition",
+        "ecr:GetAuthorizationToken",
+        "logs:GetLogEvents",
+        "iam:GetRole",
+        "secretsmanager:GetSecretValue",
+    ] {
+        assert!(dev.contains(expected), "{expected} not recorded: {dev:?}");
+    }
+    let registry = registry_actions(&ecr.log());
+    assert!(registry.contains("ecr:PutImage"), "{registry:?}");
+    for (env, actions) in [("dev", &dev), ("prod", &prod)] {
+        let policy = policy(env);
+        let missing: Vec<&String> = actions
+            .iter()
+            .chain(&registry)
+            .filter(|a| !hoist::policy::allows(&policy, a))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "hoist policy {env} lacks {missing:?}\n{policy:#}"
+        );
+    }
+    // Scoped: the service and the repository by ARN, not "*".
+    let dev_policy = policy("dev");
+    let text = dev_policy.to_string();
+    assert!(
+        text.contains("arn:aws:ecs:ap-northeast-2:123456789012:service/plog-cluster/plog-api"),
+        "{dev_policy:#}"
+    );
+    assert!(
+        text.contains("arn:aws:ecr:ap-northeast-2:123456789012:repository/plog-back"),
+        "{dev_policy:#}"
+    );
 }
