@@ -14,8 +14,8 @@ use serde_json::Value;
 /// The least-privilege policy of environment `name`.
 pub async fn environment_policy(config: &HoistConfig, name: &str) -> Result<Value> {
     let env = config.environment(name)?;
-    let repository = crate::ship::env_repository(config, name, env)?;
-    let client = EcsClient::new(&crate::ship::aws_options(env)).await?;
+    let repository = crate::env_plan::env_repository(config, name, env)?;
+    let client = EcsClient::new(&crate::env_plan::aws_options(env)).await?;
     let mut facts = PolicyFacts {
         cluster: env
             .cluster

@@ -24,6 +24,7 @@ mod build_tool;
 mod config;
 mod dest;
 pub mod ecs;
+mod env_plan;
 mod env_policy;
 pub mod error;
 pub mod image;

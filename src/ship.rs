@@ -7,7 +7,7 @@
 use crate::aws::AwsOptions;
 use crate::build::{build, BuildOptions, BuildReport, ExtraFile};
 use crate::build_tool::BuildTool;
-use crate::config::{expand_tag, git_sha, EnvSection, HoistConfig, Target};
+use crate::config::{EnvSection, HoistConfig, Target};
 use crate::dest::Location;
 use crate::ecs::client::EcsClient;
 use crate::ecs::rollout::deploy::{DeployOptions, DeployReport};
@@ -16,12 +16,10 @@ use crate::ecs::rollout::release::{release, OneOffTask, Release, ReleaseReport};
 use crate::ecs::service::ServiceTarget;
 use crate::ecs::taskdef::render::TaskDefinitionPatch;
 use crate::ecs::verify::{PlatformsFrom, VerifyReport, VerifyRequest, VerifyTarget};
+use crate::env_plan::{aws_options, configured_platforms, env_repository, wait_options, EnvPlan};
 use crate::error::{usage, usage_hint};
-use crate::image::compression::Compression;
-use crate::image::platform::Platform;
 use crate::jar::PlanOptions;
 use crate::registry::push::PushProgress;
-use crate::registry::retry::RetryPolicy;
 use crate::registry::transport::ClientOptions;
 use crate::registry::ImageReference;
 use anyhow::{Context, Result};
@@ -228,53 +226,6 @@ pub(crate) fn confirm(env_name: &str, env: &EnvSection, yes: bool) -> Result<()>
         )));
     }
     Ok(())
-}
-
-pub(crate) fn aws_options(env: &EnvSection) -> AwsOptions {
-    AwsOptions {
-        region: env.region.clone(),
-        profile: env.profile.clone(),
-    }
-}
-
-fn wait_options(env: &EnvSection, base: WaitOptions) -> Result<WaitOptions> {
-    let timeout = match &env.wait_timeout {
-        Some(text) => humantime::parse_duration(text)
-            .map_err(|_| usage(format!("wait-timeout {text:?}: not a duration (e.g. 10m)")))?,
-        None => base.timeout,
-    };
-    Ok(WaitOptions { timeout, ..base })
-}
-
-fn client_options(config: &HoistConfig, env: &EnvSection) -> Result<ClientOptions> {
-    let resolve = config
-        .registry
-        .resolve
-        .iter()
-        .map(|r| {
-            r.split_once('=')
-                .and_then(|(host, addr)| Some((host.to_string(), addr.parse().ok()?)))
-                .ok_or_else(|| {
-                    usage_hint(
-                        format!("[registry] resolve {r:?}: expected HOST=IP:PORT"),
-                        "e.g. registry.example=127.0.0.1:5000",
-                    )
-                })
-        })
-        .collect::<Result<_>>()?;
-    Ok(ClientOptions {
-        resolve,
-        aws: aws_options(env),
-        insecure_registries: config.registry.insecure.clone(),
-        ca_file: config
-            .registry
-            .ca_file
-            .as_ref()
-            .map(|f| config.base_dir().join(f)),
-        retry: RetryPolicy::default(),
-        immutable_tags: config.registry.immutable_tags,
-        ..ClientOptions::default()
-    })
 }
 
 /// After a deploy: the lifecycle warning for the image now running, if its
@@ -504,47 +455,6 @@ fn release_for(env: &EnvSection, image: &str, wait: WaitOptions, dry_run: bool) 
     })
 }
 
-/// The repository an environment's images go to: its own `to`, else
-/// `[image] to` (no tag: tags come from the environment).
-pub(crate) fn env_repository(
-    config: &HoistConfig,
-    name: &str,
-    env: &EnvSection,
-) -> Result<ImageReference> {
-    let (key, text) = match &env.to {
-        Some(to) => (format!("[env.{name}] to"), to),
-        None => ("[image] to".to_string(), &config.image.to),
-    };
-    let repository = ImageReference::parse(text).with_context(|| key.clone())?;
-    if repository.tag.is_some() || repository.digest.is_some() {
-        return Err(usage_hint(
-            format!("{key} {text:?}: give the repository without a tag"),
-            "tags come from [env.NAME] tags",
-        ));
-    }
-    Ok(repository)
-}
-
-/// An environment's tags, `{env}` and `{git_sha}` expanded (`{env}` alone
-/// when it names none).
-fn env_tags(dir: &Path, name: &str, env: &EnvSection) -> Result<Vec<String>> {
-    let sha = || git_sha(dir);
-    let templates = if env.tags.is_empty() {
-        vec!["{env}".to_string()]
-    } else {
-        env.tags.clone()
-    };
-    let tags = templates
-        .iter()
-        .map(|t| expand_tag(t, name, sha))
-        .collect::<Result<Vec<String>>>()?;
-    for tag in &tags {
-        crate::registry::reference::check_tag(tag)
-            .map_err(|why| usage(format!("[env.{name}] tag {tag:?} {why}")))?;
-    }
-    Ok(tags)
-}
-
 /// The checks of `hoist verify` for environment `name`, with the image's
 /// `platforms` and the `image` (or repository) its containers get.
 async fn verify_env(
@@ -615,30 +525,6 @@ async fn preflight(
     Ok(report)
 }
 
-/// `[image] platforms` (linux/amd64 when none), and where they came from.
-fn image_platforms(config: &HoistConfig) -> Result<(Vec<Platform>, PlatformsFrom)> {
-    Ok(if config.image.platforms.is_empty() {
-        (
-            vec![Platform::default_linux_amd64()],
-            PlatformsFrom::Default,
-        )
-    } else {
-        let parsed = config
-            .image
-            .platforms
-            .iter()
-            .map(|p| Platform::parse(p).map_err(usage))
-            .collect::<Result<_>>()?;
-        (parsed, PlatformsFrom::Configured)
-    })
-}
-
-/// [`image_platforms`] as verify names them (`linux/amd64`).
-fn configured_platforms(config: &HoistConfig) -> Result<(Vec<String>, PlatformsFrom)> {
-    let (platforms, from) = image_platforms(config)?;
-    Ok((platforms.iter().map(Platform::to_string).collect(), from))
-}
-
 /// `hoist verify ENV`: the environment's ECS setup checked against
 /// `[image] platforms` and the environment's repository, before a deploy.
 pub async fn verify(config: &HoistConfig, name: &str) -> Result<VerifyReport> {
@@ -664,10 +550,12 @@ pub async fn ship(
     report_out: &mut Option<ShipReport>,
 ) -> Result<()> {
     let started = Instant::now();
-    let env = config.environment(&options.env)?;
+    // Everything hoist.toml says of the environment, checked before
+    // anything runs: a bad value stops here, with its key.
+    let plan = EnvPlan::resolve(config, &options.env)?;
+    let env = plan.env;
     confirm(&options.env, env, options.yes)?;
-    let dir = config.base_dir();
-    let (platforms, _) = image_platforms(config)?;
+    let dir = plan.dir.clone();
     // The build's program is found before anything runs: a missing tool
     // stops the ship before ECS or the registry are asked anything.
     let located_build = match (config.image.build_command(), options.skip_build) {
@@ -683,7 +571,7 @@ pub async fn ship(
                 config,
                 &options.env,
                 env,
-                configured_platforms(config)?,
+                plan.platform_names(),
                 rollout_progress,
             )
             .await?,
@@ -695,27 +583,20 @@ pub async fn ship(
     }
     let jar = find_jar(&dir, config.image.jar_glob(), config.image.build_tool())?;
     rollout_progress.step(&format!("jar {}", jar.display()));
-    let tags = env_tags(&dir, &options.env, env)?;
-    let repository = env_repository(config, &options.env, env)?;
-    let target = repository.with_tag(&tags[0]);
+    let tags = plan.tags.clone();
+    let target = plan.repository.with_tag(&tags[0]);
     // Holds secret files: removed when done, and on interrupt.
     let scratch = crate::util::temp::scratch_dir()?;
-    let files = extra_files(config, &aws_options(env), scratch.path()).await?;
+    let files = extra_files(config, &plan.aws, scratch.path()).await?;
     let (created, mtime) = crate::build::reproducible_times(None)?;
     let build_options = BuildOptions {
         jar: Some(jar),
         plan: PlanOptions {
-            mode: config
-                .image
-                .mode
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(usage)?,
+            mode: plan.mode,
             jvm_flags: config.image.jvm_flags.clone(),
             ..PlanOptions::default()
         },
-        from: Location::parse(&config.image.from).context("[image] from")?,
+        from: plan.from.clone(),
         to: if options.dry_run {
             Location::OciLayout {
                 dir: scratch.path().join("image"),
@@ -724,7 +605,7 @@ pub async fn ship(
         } else {
             Location::Registry(target.clone())
         },
-        platforms,
+        platforms: plan.platforms.0.clone(),
         files,
         layer_dirs: Vec::new(),
         env: Vec::new(),
@@ -738,20 +619,15 @@ pub async fn ship(
         labels: config.image.labels.clone().into_iter().collect(),
         created,
         mtime,
-        compression: match &config.image.compression {
-            Some(text) => text
-                .parse::<Compression>()
-                .map_err(|why| usage(format!("[image] compression: {why}")))?,
-            None => Compression::Auto,
-        },
+        compression: plan.compression,
         format: None,
         cache_dir: options.cache_dir.clone(),
         tags: tags[1..].to_vec(),
-        client: client_options(config, env)?,
+        client: plan.client.clone(),
         create_repository: config.registry.create_repository,
-        startup: config.image.startup()?,
-        training: config.image.training_settings()?,
-        attestations: config.image.attestations()?,
+        startup: plan.startup.0,
+        training: plan.startup.1.clone(),
+        attestations: plan.attestations,
         provenance: crate::build::ProvenanceContext {
             environment: Some(options.env.clone()),
             config_digest: std::fs::read(&config.path)
@@ -767,16 +643,16 @@ pub async fn ship(
     } else {
         rollout_progress.step(&format!("pushed {pinned}"));
     }
-    let mut plan = release_for(env, &pinned, options.wait, options.dry_run)?;
-    plan.rollback_on_failure |= options.rollback_on_failure;
+    let mut release_plan = release_for(env, &pinned, options.wait, options.dry_run)?;
+    release_plan.rollback_on_failure |= options.rollback_on_failure;
     let mut released = ReleaseReport::default();
     let result = async {
-        let client = EcsClient::new(&aws_options(env)).await?;
-        release(&client, &plan, rollout_progress, &mut released).await
+        let client = EcsClient::new(&plan.aws).await?;
+        release(&client, &release_plan, rollout_progress, &mut released).await
     }
     .await;
     let warnings = match (&result, options.dry_run) {
-        (Ok(_), false) => lifecycle_warnings(client_options(config, env)?, &pinned).await,
+        (Ok(_), false) => lifecycle_warnings(plan.client.clone(), &pinned).await,
         _ => Vec::new(),
     };
     let mut after = AfterRelease::default();
@@ -949,28 +825,21 @@ pub async fn promote(
     );
     let started = Instant::now();
     let source_env = config.environment(from)?;
-    let target_env = config.environment(to)?;
+    // TO as one checked plan before anything is read, copied or registered.
+    let target = EnvPlan::resolve(config, to)?;
+    let target_env = target.env;
     confirm(to, target_env, yes)?;
-    let target_repo = env_repository(config, to, target_env)?;
-    let tags = env_tags(&config.base_dir(), to, target_env)?;
+    let target_repo = target.repository.clone();
+    let tags = target.tags.clone();
     let source = running_image(from, source_env).await?;
     let verified = if *no_verify {
         None
     } else {
-        Some(
-            preflight(
-                config,
-                to,
-                target_env,
-                configured_platforms(config)?,
-                progress,
-            )
-            .await?,
-        )
+        Some(preflight(config, to, target_env, target.platform_names(), progress).await?)
     };
     let digest = source.digest.clone().expect("running_image pins by digest");
     progress.step(&format!("promoting {source} from {from} to {to}"));
-    let mut client = client_options(config, target_env)?;
+    let mut client = target.client.clone();
     let check_client = client.clone();
     if source.registry != target_repo.registry {
         client

@@ -934,3 +934,80 @@ fn hoist_policy_allows_every_call_ship_verify_status_logs_and_promote_make() {
         "{dev_policy:#}"
     );
 }
+
+#[test]
+fn a_bad_value_in_hoist_toml_fails_before_the_build_with_its_key() {
+    // The project's build (a Gradle wrapper that leaves a mark) must not run
+    // when any value of the environment's plan is bad.
+    let project = Project::new();
+    let gradlew = project.path("gradlew");
+    std::fs::write(
+        &gradlew,
+        "#!/bin/sh\ntouch \"$(dirname \"$0\")/the-build-ran\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &gradlew,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let toml = std::fs::read_to_string(project.path("hoist.toml")).unwrap();
+    let with_build = toml.replace("[image]\n", "[image]\nbuild = \"gradle bootJar\"\n");
+    for (bad, key) in [
+        ("mode = \"zip\"", "[image] mode"),
+        ("compression = \"brotli\"", "[image] compression"),
+        ("platforms = [\"linux\"]", "linux"),
+        ("from = \"::nonsense::\"", "[image] from"),
+        ("startup = \"warp\"", "startup"),
+        ("attestations = [\"sbom\", \"vibes\"]", "attestations"),
+    ] {
+        let key_name = bad.split(' ').next().unwrap();
+        // Replace the key where the file sets it, else add it to [image].
+        let text = if with_build.contains(&format!("\n{key_name} = ")) {
+            with_build
+                .lines()
+                .map(|l| {
+                    if l.starts_with(&format!("{key_name} = ")) {
+                        bad.to_string()
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            with_build.replace("[image]\n", &format!("[image]\n{bad}\n"))
+        };
+        std::fs::write(project.path("hoist.toml"), text).unwrap();
+        let (shown, output) = project.hoist(&["ship", "dev", "--no-verify"]).output();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{bad}: {shown}: {stderr}");
+        assert!(
+            stderr.contains(key),
+            "{bad}: the error names {key}: {stderr}"
+        );
+        assert!(
+            !project.path("the-build-ran").exists(),
+            "{bad}: the build ran before the value was checked"
+        );
+        assert_eq!(stderr.matches("hoist: error:").count(), 1, "{stderr}");
+    }
+    // A wait-timeout that is not a duration, in the environment.
+    let text = with_build.replace("[env.dev]\n", "[env.dev]\nwait-timeout = \"soon\"\n");
+    std::fs::write(project.path("hoist.toml"), text).unwrap();
+    let (_, output) = project.hoist(&["ship", "dev", "--no-verify"]).output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("wait-timeout"), "{stderr}");
+    assert!(!project.path("the-build-ran").exists());
+    // And with good values the build runs (the wrapper is found and run).
+    std::fs::write(project.path("hoist.toml"), &with_build).unwrap();
+    let (_, output) = project
+        .hoist(&["ship", "dev", "--no-verify", "--dry-run"])
+        .output();
+    assert!(
+        project.path("the-build-ran").exists(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
