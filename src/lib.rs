@@ -54,7 +54,9 @@ pub use env_policy::environment_policy;
 pub use image::cache_dir::{cache_usage, prune_cache, CacheUsage, PruneOptions, PruneReport};
 pub use image::Digest;
 pub use init::init;
-pub use ship::{promote, ship, verify, PromoteOptions, PromoteReport, ShipOptions, ShipReport};
+pub use ship::{
+    promote, ship, verify, PromoteOptions, PromoteReport, Released, ShipOptions, ShipReport,
+};
 pub use util::fs::write_atomic;
 pub use util::temp::remove_all_and_hold as remove_temp_files_and_hold;
 

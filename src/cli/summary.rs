@@ -155,18 +155,8 @@ pub fn ship_markdown(report: &ShipReport, ok: bool, limit: usize) -> String {
         ),
         None => item(&mut top, "Pushed", "no (a dry run)"),
     }
-    top.push('\n');
     blocks.push(Block::Markdown(top));
-    blocks.push(Block::Markdown(verify_section(report.verify.as_ref())));
-    release_blocks(
-        &mut blocks,
-        &report.released.services,
-        &report.released.tasks,
-        &report.released.warnings,
-        &report.released.slow,
-        ok,
-    );
-    finish(blocks, limit)
+    with_release(blocks, report.verify.as_ref(), &report.released, ok, limit)
 }
 
 /// The summary of a promote, in at most `limit` bytes where it can be.
@@ -225,15 +215,30 @@ pub fn promote_markdown(report: &PromoteReport, ok: bool, limit: usize) -> Strin
             ),
         );
     }
-    top.push('\n');
     blocks.push(Block::Markdown(top));
-    blocks.push(Block::Markdown(verify_section(report.verify.as_ref())));
+    with_release(blocks, report.verify.as_ref(), &report.released, ok, limit)
+}
+
+/// A ship's or promote's summary from its top part on: verify's checks,
+/// then the release (tasks, services, warnings, slow settings), within
+/// `limit`.
+fn with_release(
+    mut blocks: Vec<Block>,
+    verify: Option<&VerifyReport>,
+    released: &hoist::Released,
+    ok: bool,
+    limit: usize,
+) -> String {
+    if let Some(Block::Markdown(top)) = blocks.last_mut() {
+        top.push('\n');
+    }
+    blocks.push(Block::Markdown(verify_section(verify)));
     release_blocks(
         &mut blocks,
-        &report.released.services,
-        &report.released.tasks,
-        &report.released.warnings,
-        &report.released.slow,
+        &released.services,
+        &released.tasks,
+        &released.warnings,
+        &released.slow,
         ok,
     );
     finish(blocks, limit)
