@@ -7,14 +7,11 @@
 //! `--attestations none` attaches nothing.
 
 use crate::sbom::assert_valid;
+use crate::support::artifacts::{CRANE, ORAS};
 use crate::support::cli::{hoist, run_tool};
 use crate::support::registry::{Auth, TestRegistry};
 use crate::support::spring::{jar_files, App};
 use serde_json::Value;
-
-const CRANE: &str =
-    "go install github.com/google/go-containerregistry/cmd/crane@v0.20.6 (scripts/install-test-deps.sh)";
-const ORAS: &str = "go install oras.land/oras/cmd/oras@v1.2.3 (scripts/install-test-deps.sh)";
 
 /// A small base pushed as `base:1` (one layer: a file), and its reference.
 fn push_base(registry: &TestRegistry) -> String {

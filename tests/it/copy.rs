@@ -1,12 +1,15 @@
 //! `hoist copy`: registry ↔ OCI layout ↔ docker archive, every platform or
 //! one, digests kept — checked with skopeo, an independent client.
 
+use crate::support::artifacts::{
+    artifact, crane_manifest, IN_TOTO, OCI_INDEX, OCI_MANIFEST, ORAS, SBOM,
+};
 use crate::support::cli::{hoist, run_tool};
 use crate::support::ecs_emulator::EcsEmulator;
 use crate::support::fixtures::{synthetic_boot, uber};
 use crate::support::registry::{Auth, TestRegistry};
 use crate::support::registry_standin::{ecr_password, RegistryStandIn, ECR_HOST};
-use hoist::registry::referrers::{referrer_descriptor, Referrer, ReferrerOutcome, ReferrersClient};
+use hoist::registry::referrers::{Referrer, ReferrerOutcome, ReferrersClient};
 use hoist::registry::ClientOptions;
 use hoist::Digest;
 use serde_json::{json, Value};
@@ -172,47 +175,12 @@ fn copies_round_trip_between_layouts_registries_and_archives_keeping_digests() {
     assert!(stderr.contains("--platform"), "{stderr}");
 }
 
-const CRANE: &str =
-    "go install github.com/google/go-containerregistry/cmd/crane@v0.20.6 (scripts/install-test-deps.sh)";
-const ORAS: &str = "go install oras.land/oras/cmd/oras@v1.2.3 (scripts/install-test-deps.sh)";
-pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-const SBOM: &str = "application/vnd.cyclonedx+json";
-const IN_TOTO: &str = "application/vnd.in-toto+json";
 const SIGNATURE: &str = "application/vnd.example.signature";
 
-/// An artifact manifest (the empty config, one layer holding `document`)
-/// whose subject is `subject` (manifest bytes of `subject_type`), as
-/// tests/it/referrers.rs writes them.
-pub(crate) fn referrer(
-    artifact_type: &str,
-    document: &[u8],
-    subject: &[u8],
-    subject_type: &str,
-) -> Referrer {
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "artifactType": artifact_type,
-        "config": {"mediaType": "application/vnd.oci.empty.v1+json",
-                   "digest": Digest::of(b"{}"), "size": 2, "data": "e30="},
-        "layers": [{"mediaType": artifact_type, "digest": Digest::of(document), "size": document.len()}],
-        "subject": {"mediaType": subject_type, "digest": Digest::of(subject), "size": subject.len()},
-        "annotations": {"org.opencontainers.image.created": "1970-01-01T00:00:00Z"},
-    });
-    let bytes = serde_json::to_vec(&manifest).unwrap();
-    Referrer {
-        digest: Digest::of(&bytes),
-        subject: Digest::of(subject),
-        descriptor: referrer_descriptor(&bytes).unwrap(),
-        blobs: vec![b"{}".to_vec(), document.to_vec()],
-        manifest: bytes,
-    }
-}
-
-/// The manifest bytes `image` names, read with crane.
-fn crane_manifest(image: &str) -> Vec<u8> {
-    run_tool("crane", &["manifest", "--insecure", image], CRANE).into_bytes()
+/// An artifact manifest made by hand, not marked as hoist's (see
+/// [`artifact`]): anyone's referrer.
+fn referrer(artifact_type: &str, document: &[u8], subject: &[u8], subject_type: &str) -> Referrer {
+    artifact(artifact_type, document, subject, subject_type, false)
 }
 
 fn block_on<F: std::future::Future>(future: F) -> F::Output {

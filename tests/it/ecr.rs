@@ -7,6 +7,7 @@
 //! models of the registries bases come from. Independent clients (skopeo,
 //! crane) read back what hoist pushed.
 
+use crate::support::artifacts::CRANE;
 use crate::support::cli::{hoist, run_tool, Hoist};
 use crate::support::ecs_emulator::EcsEmulator;
 use crate::support::fixtures::{big_boot, synthetic_boot, uber};
@@ -16,8 +17,6 @@ use serde_json::{json, Value};
 use std::path::Path;
 
 const SKOPEO: &str = "apt-get install skopeo";
-const CRANE: &str =
-    "go install github.com/google/go-containerregistry/cmd/crane@v0.20.6 (scripts/install-test-deps.sh)";
 const MIB: usize = 1 << 20;
 
 /// The emulator, the ECR stand-in, and an empty docker config (so that no
@@ -750,11 +749,12 @@ environment = {{ SPRING_PROFILES_ACTIVE = "prod" }}
         ],
         CRANE,
     );
-    let signature = crate::copy::referrer(
+    let signature = crate::support::artifacts::artifact(
         "application/vnd.example.signature",
         b"signed",
         subject.as_bytes(),
-        crate::copy::OCI_MANIFEST,
+        crate::support::artifacts::OCI_MANIFEST,
+        false,
     );
     assert_eq!(signature.subject.as_str(), digest);
     let options = hoist::registry::ClientOptions {

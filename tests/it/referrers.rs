@@ -7,57 +7,90 @@
 //! the tag schema or to the API). Refusals (ECR's 405, an immutable
 //! fallback tag, a tag that is not an index) are outcomes, not errors.
 
+use crate::support::artifacts::{
+    artifact, crane_manifest, CRANE, IN_TOTO, OCI_INDEX, OCI_MANIFEST, ORAS, SBOM,
+};
 use crate::support::cli::{hoist, run_tool};
 use crate::support::ecs_emulator::EcsEmulator;
 use crate::support::fixtures::synthetic_boot;
 use crate::support::registry::{Auth, TestRegistry};
 use crate::support::registry_standin::{ecr_password, RegistryStandIn, ECR_HOST};
-use hoist::registry::referrers::{
-    referrer_descriptor, Referrer, ReferrerOutcome, ReferrerPush, ReferrersClient,
-};
+use hoist::registry::referrers::{Referrer, ReferrerOutcome, ReferrerPush, ReferrersClient};
 use hoist::registry::ClientOptions;
 use hoist::Digest;
 use serde_json::{json, Value};
 
-const CRANE: &str =
-    "go install github.com/google/go-containerregistry/cmd/crane@v0.20.6 (scripts/install-test-deps.sh)";
-const ORAS: &str = "go install oras.land/oras/cmd/oras@v1.2.3 (scripts/install-test-deps.sh)";
-const SBOM: &str = "application/vnd.cyclonedx+json";
-const IN_TOTO: &str = "application/vnd.in-toto+json";
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Runtime::new().unwrap().block_on(future)
+/// hoist's own kind of attestation, made by hand (see
+/// [`artifact`]).
+fn referrer(artifact_type: &str, document: &[u8], subject: &[u8], subject_type: &str) -> Referrer {
+    artifact(artifact_type, document, subject, subject_type, true)
 }
 
-/// An artifact manifest (image spec "Guidelines for Artifact Usage": the
-/// empty config, one layer holding `document`) whose subject is the
-/// manifest `subject` of `subject_type`.
-fn referrer(artifact_type: &str, document: &[u8], subject: &[u8], subject_type: &str) -> Referrer {
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "artifactType": artifact_type,
-        "config": {"mediaType": "application/vnd.oci.empty.v1+json",
-                   "digest": Digest::of(b"{}"), "size": 2, "data": "e30="},
-        "layers": [{"mediaType": artifact_type, "digest": Digest::of(document), "size": document.len()}],
-        "subject": {"mediaType": subject_type, "digest": Digest::of(subject), "size": subject.len()},
-        "annotations": {"dev.hoist.attestation": artifact_type, "org.opencontainers.image.created": "1970-01-01T00:00:00Z"},
-    });
-    let bytes = serde_json::to_vec(&manifest).unwrap();
-    Referrer {
-        digest: Digest::of(&bytes),
-        subject: Digest::of(subject),
-        descriptor: referrer_descriptor(&bytes).unwrap(),
-        blobs: vec![b"{}".to_vec(), document.to_vec()],
-        manifest: bytes,
+/// An image pushed without attestations to `ECR_HOST/demo/app:1`, in an
+/// immutable repository of the ECR stand-in (with or without the referrers
+/// API), and what reaches it.
+struct EcrImage {
+    standin: RegistryStandIn,
+    _aws: EcsEmulator,
+    _dir: tempfile::TempDir,
+    /// The jar it was built from.
+    jar: std::path::PathBuf,
+    /// Its manifest, as crane reads it.
+    subject: Vec<u8>,
+    /// ECR's registry password (GetAuthorizationToken).
+    password: String,
+    /// Client options that reach the stand-in as `ECR_HOST`.
+    options: ClientOptions,
+}
+
+fn ecr_image(referrers_api: bool) -> EcrImage {
+    let aws = EcsEmulator::start();
+    let standin = RegistryStandIn::ecr(&aws);
+    if !referrers_api {
+        standin.set(json!({"referrers_api": false}));
+    }
+    aws.boto3(
+        "ecr",
+        "client.create_repository(repositoryName='demo/app', imageTagMutability='IMMUTABLE')",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("docker")).unwrap();
+    let jar = synthetic_boot(dir.path());
+    let report = aws
+        .aws(hoist().args([
+            "build",
+            "--json",
+            "--attestations",
+            "none",
+            "--from",
+            "scratch",
+            "--jar",
+        ]))
+        .args([&jar])
+        .args(["--to", &format!("{ECR_HOST}/demo/app:1")])
+        .args(standin.ecr_flags())
+        .env("DOCKER_CONFIG", dir.path().join("docker"))
+        .report();
+    let subject = crane_manifest(&standin.backend.image("demo/app:1"));
+    assert_eq!(Digest::of(&subject).as_str(), report["digest"]);
+    let options = ClientOptions {
+        insecure_registries: vec![ECR_HOST.into()],
+        resolve: vec![(ECR_HOST.into(), standin.host.parse().unwrap())],
+        ..ClientOptions::default()
+    };
+    EcrImage {
+        password: ecr_password(&aws),
+        standin,
+        _aws: aws,
+        _dir: dir,
+        jar,
+        subject,
+        options,
     }
 }
 
-/// The manifest bytes `image` names, read with crane from a registry without auth.
-fn crane_manifest(image: &str) -> Vec<u8> {
-    run_tool("crane", &["manifest", "--insecure", image], CRANE).into_bytes()
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Runtime::new().unwrap().block_on(future)
 }
 
 /// The digests of an index's (or oras discover's) `manifests`.
@@ -201,47 +234,17 @@ fn without_the_api_referrers_go_in_the_fallback_tag_that_crane_and_oras_read() {
 
 #[test]
 fn on_ecr_the_api_answers_and_no_fallback_tag_is_written() {
-    let aws = EcsEmulator::start();
-    let standin = RegistryStandIn::ecr(&aws);
-    aws.boto3(
-        "ecr",
-        "client.create_repository(repositoryName='demo/app', imageTagMutability='IMMUTABLE')",
-    );
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("docker")).unwrap();
-    let jar = synthetic_boot(dir.path());
-    let report = aws
-        .aws(hoist().args([
-            "build",
-            "--json",
-            "--attestations",
-            "none",
-            "--from",
-            "scratch",
-            "--jar",
-        ]))
-        .args([&jar])
-        .args(["--to", &format!("{ECR_HOST}/demo/app:1")])
-        .args(standin.ecr_flags())
-        .env("DOCKER_CONFIG", dir.path().join("docker"))
-        .report();
-    let subject = crane_manifest(&standin.backend.image("demo/app:1"));
-    assert_eq!(Digest::of(&subject).as_str(), report["digest"]);
-    let sbom = referrer(
-        SBOM,
-        br#"{"bomFormat":"CycloneDX"}"#,
-        &subject,
-        OCI_MANIFEST,
-    );
-    let password = ecr_password(&aws);
-    let options = ClientOptions {
-        insecure_registries: vec![ECR_HOST.into()],
-        resolve: vec![(ECR_HOST.into(), standin.host.parse().unwrap())],
-        ..ClientOptions::default()
-    };
+    let EcrImage {
+        standin,
+        subject,
+        password,
+        options,
+        ..
+    } = &ecr_image(true);
+    let sbom = referrer(SBOM, br#"{"bomFormat":"CycloneDX"}"#, subject, OCI_MANIFEST);
 
     block_on(async {
-        let client = ReferrersClient::connect(ECR_HOST, &options, Some(("AWS", &password)))
+        let client = ReferrersClient::connect(ECR_HOST, options, Some(("AWS", password)))
             .await
             .unwrap();
         let pushed = client.push("demo/app", &sbom).await.unwrap();
@@ -316,7 +319,7 @@ fn on_ecr_the_api_answers_and_no_fallback_tag_is_written() {
             "--username",
             "AWS",
             "--password",
-            &password,
+            password,
             "--format",
             "json",
             &format!("{}/demo/app@{}", standin.host, sbom.subject),
@@ -337,47 +340,19 @@ fn a_refused_fallback_tag_is_an_outcome_and_a_tag_that_is_no_index_is_left_alone
     // ECR as it was before the referrers API (June 2024), in a repository
     // whose tags are immutable: the first referrer creates the fallback
     // tag, the second may not move it (TAG_INVALID).
-    let aws = EcsEmulator::start();
-    let standin = RegistryStandIn::ecr(&aws);
-    standin.set(json!({"referrers_api": false}));
-    aws.boto3(
-        "ecr",
-        "client.create_repository(repositoryName='demo/app', imageTagMutability='IMMUTABLE')",
-    );
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("docker")).unwrap();
-    let jar = synthetic_boot(dir.path());
-    aws.aws(hoist().args([
-        "build",
-        "--json",
-        "--attestations",
-        "none",
-        "--from",
-        "scratch",
-        "--jar",
-    ]))
-    .args([&jar])
-    .args(["--to", &format!("{ECR_HOST}/demo/app:1")])
-    .args(standin.ecr_flags())
-    .env("DOCKER_CONFIG", dir.path().join("docker"))
-    .report();
-    let subject = crane_manifest(&standin.backend.image("demo/app:1"));
-    let sbom = referrer(
-        SBOM,
-        br#"{"bomFormat":"CycloneDX"}"#,
-        &subject,
-        OCI_MANIFEST,
-    );
-    let provenance = referrer(IN_TOTO, b"{}", &subject, OCI_MANIFEST);
+    let EcrImage {
+        standin,
+        jar,
+        subject,
+        password,
+        options,
+        ..
+    } = &ecr_image(false);
+    let sbom = referrer(SBOM, br#"{"bomFormat":"CycloneDX"}"#, subject, OCI_MANIFEST);
+    let provenance = referrer(IN_TOTO, b"{}", subject, OCI_MANIFEST);
     let tag = format!("sha256-{}", sbom.subject.hex());
-    let password = ecr_password(&aws);
-    let options = ClientOptions {
-        insecure_registries: vec![ECR_HOST.into()],
-        resolve: vec![(ECR_HOST.into(), standin.host.parse().unwrap())],
-        ..ClientOptions::default()
-    };
     block_on(async {
-        let client = ReferrersClient::connect(ECR_HOST, &options, Some(("AWS", &password)))
+        let client = ReferrersClient::connect(ECR_HOST, options, Some(("AWS", password)))
             .await
             .unwrap();
         let first = client.push("demo/app", &sbom).await.unwrap();

@@ -3,6 +3,7 @@
 //! (`tests/support/validate_cyclonedx.py`, the schema files of PyPI's
 //! cyclonedx-python-lib) and Maven's `dependency:list` of the same project.
 
+use crate::support::artifacts::CRANE;
 use crate::support::cli::hoist;
 use crate::support::fixtures;
 use crate::support::spring::App;
@@ -409,9 +410,6 @@ impl SbomRun for crate::support::cli::Hoist {
         self.args(["sbom"]).arg_path(jar).success()
     }
 }
-
-const CRANE: &str =
-    "go install github.com/google/go-containerregistry/cmd/crane@v0.20.6 (scripts/install-test-deps.sh)";
 
 /// `hoist sbom IMAGE --json` prints the very document crane reads from the
 /// image's SBOM referrer (docker-registry: the fallback tag), and the table

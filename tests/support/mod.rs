@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests: jar fixtures, running the
 //! `hoist` binary, and an independent reader of OCI layouts.
 
+pub mod artifacts;
 pub mod certs;
 pub mod cli;
 pub mod containerd;
